@@ -1,0 +1,81 @@
+"""recovery: a service-recovery playbook engine.
+
+Open the whole recovery bundle of a playbook at once, and record every incident's progress
+as an append-only, hash-chained event log that replays to the exact state.
+
+    from recovery import Recovery, OpenIncident, CustomerProfile, Actor
+
+    rec = Recovery.from_url("sqlite:///recovery.db")
+    desk = Actor(id="ana", role="front_desk")
+    out = rec.open(OpenIncident(incident_type="hotel.walked_guest", site="ribe",
+                                customer=CustomerProfile(name="Mette Jensen")), actor=desk)
+    rec.complete_step(out.id, "apologise", {"apology_by": "Ana"}, actor=desk)
+"""
+
+from recovery.catalog import Catalog
+from recovery.domain.commands import (
+    Actor,
+    AddNote,
+    Close,
+    CustomerProfile,
+    Escalate,
+    HandOff,
+    OpenIncident,
+    RecordContact,
+    RecordPush,
+    Release,
+    Reopen,
+    ReportCues,
+    StepAction,
+)
+from recovery.domain.state import Event, IncidentState, StepState
+from recovery.errors import (
+    CommandRejectedError,
+    ConflictError,
+    IncidentNotFoundError,
+    IntegrityError,
+    InvalidEvidenceError,
+    NotAllowedNowError,
+    PermissionDeniedError,
+    PlaybookError,
+    RecoveryError,
+    StorageError,
+    UnknownPlaybookError,
+)
+from recovery.service.audit import Verification
+from recovery.service.engine import IncidentView, Outcome, Recovery
+
+__all__ = [
+    "Actor",
+    "AddNote",
+    "Catalog",
+    "Close",
+    "CommandRejectedError",
+    "ConflictError",
+    "CustomerProfile",
+    "Escalate",
+    "Event",
+    "HandOff",
+    "IncidentNotFoundError",
+    "IncidentState",
+    "IncidentView",
+    "IntegrityError",
+    "InvalidEvidenceError",
+    "NotAllowedNowError",
+    "OpenIncident",
+    "Outcome",
+    "PermissionDeniedError",
+    "PlaybookError",
+    "RecordContact",
+    "RecordPush",
+    "Recovery",
+    "RecoveryError",
+    "Release",
+    "Reopen",
+    "ReportCues",
+    "StepAction",
+    "StepState",
+    "StorageError",
+    "UnknownPlaybookError",
+    "Verification",
+]

@@ -1,0 +1,147 @@
+"""The playbook catalog: load playbook files, validate them, compile each version once.
+
+Loading is all-or-nothing: if any file is invalid the catalog refuses to load and the
+`PlaybookError` lists every problem with its file and field path.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from recovery.domain.compiler import CompiledPlaybook, compile_playbook
+from recovery.domain.playbook import Playbook
+from recovery.domain.validation import validate_playbook
+from recovery.errors import PlaybookError, Problem, UnknownPlaybookError
+
+PLAYBOOK_SUFFIXES = (".yaml", ".yml")
+
+
+def default_playbook_dir() -> Path:
+    """`playbooks/` of a source checkout, else the copy bundled in the installed package."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "playbooks", here / "_bundled" / "playbooks"):
+        if candidate.is_dir():
+            return candidate
+    return here.parent / "playbooks"
+
+
+def load_file(path: Path) -> Playbook:
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PlaybookError([Problem(source, "", f"cannot read: {exc.strerror}")]) from None
+    return parse_playbook(text, source)
+
+
+def parse_playbook(text: str, source: str) -> Playbook:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PlaybookError([Problem(source, where, f"not valid YAML: {problem}")]) from None
+    return validate_playbook(data, source)
+
+
+class Catalog:
+    """Playbooks by (id, version); the newest version of each id serves new incidents."""
+
+    def __init__(self, playbooks: Iterable[Playbook] = ()) -> None:
+        self._compiled: dict[tuple[str, int], CompiledPlaybook] = {}
+        self._sources: dict[tuple[str, int], str] = {}
+        self._lock = threading.Lock()
+        for playbook in playbooks:
+            self.add(playbook)
+
+    @classmethod
+    def from_directory(cls, directory: Path | str | None = None) -> Catalog:
+        folder = Path(directory) if directory is not None else default_playbook_dir()
+        if not folder.is_dir():
+            raise PlaybookError([Problem(str(folder), "", "no such playbook folder")])
+        files = sorted(p for p in folder.iterdir() if p.suffix in PLAYBOOK_SUFFIXES)
+        problems: list[Problem] = []
+        loaded: list[tuple[Playbook, str]] = []
+        for path in files:
+            try:
+                loaded.append((load_file(path), str(path)))
+            except PlaybookError as exc:
+                problems.extend(exc.problems)
+        catalog = cls()
+        for playbook, source in loaded:
+            if playbook.key in catalog._sources:
+                problems.append(
+                    Problem(
+                        source,
+                        "version",
+                        f"{playbook.id} v{playbook.version} is also defined in "
+                        f"{catalog._sources[playbook.key]}",
+                    )
+                )
+                continue
+            catalog.add(playbook, source)
+        if problems:
+            raise PlaybookError(problems)
+        return catalog
+
+    def add(self, playbook: Playbook, source: str = "<memory>") -> CompiledPlaybook:
+        with self._lock:
+            compiled = self._compiled.get(playbook.key)
+            if compiled is None:
+                compiled = compile_playbook(playbook)
+                self._compiled[playbook.key] = compiled
+                self._sources[playbook.key] = source
+            return compiled
+
+    def add_definition(self, definition: dict[str, Any], source: str) -> CompiledPlaybook:
+        """Compile a stored definition (used to replay incidents of retired versions)."""
+        return self.add(validate_playbook(definition, source), source)
+
+    def get(self, playbook_id: str, version: int | None = None) -> CompiledPlaybook:
+        if version is not None:
+            compiled = self._compiled.get((playbook_id, version))
+            if compiled is None:
+                raise UnknownPlaybookError(f"no playbook {playbook_id!r} version {version}")
+            return compiled
+        versions = [v for (pid, v) in self._compiled if pid == playbook_id]
+        if not versions:
+            known = ", ".join(sorted({pid for pid, _ in self._compiled}))
+            raise UnknownPlaybookError(f"no playbook {playbook_id!r}; known: {known}")
+        return self._compiled[(playbook_id, max(versions))]
+
+    def has(self, playbook_id: str, version: int) -> bool:
+        return (playbook_id, version) in self._compiled
+
+    def for_incident_type(self, incident_type: str) -> CompiledPlaybook:
+        newest: dict[str, CompiledPlaybook] = {}
+        for compiled in self._compiled.values():
+            if incident_type in compiled.playbook.incident_types:
+                current = newest.get(compiled.playbook.id)
+                if current is None or compiled.playbook.version > current.playbook.version:
+                    newest[compiled.playbook.id] = compiled
+        if not newest:
+            raise UnknownPlaybookError(
+                f"no playbook handles incident type {incident_type!r}; "
+                f"known types: {', '.join(self.incident_types())}"
+            )
+        if len(newest) > 1:
+            raise UnknownPlaybookError(
+                f"several playbooks handle {incident_type!r} ({', '.join(sorted(newest))}); "
+                "name one with 'playbook'"
+            )
+        return next(iter(newest.values()))
+
+    def incident_types(self) -> list[str]:
+        return sorted({t for c in self._compiled.values() for t in c.playbook.incident_types})
+
+    def latest(self) -> list[CompiledPlaybook]:
+        return [self.get(pid) for pid in sorted({pid for pid, _ in self._compiled})]
+
+    def source_of(self, playbook_id: str, version: int) -> str:
+        return self._sources.get((playbook_id, version), "<unknown>")

@@ -1,0 +1,140 @@
+"""Compile a playbook once into shared `transitions` machines (the only user of the library).
+
+One machine per lifecycle, built with `model=None` and shared by every incident and thread;
+an action is fired on a two-field carrier loaded from the stored state (the `transitions`
+FAQ recipe for many objects). Flat machines without queues keep no per-trigger state, so
+sharing across threads is safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from transitions import Machine, MachineError
+
+from recovery.domain.playbook import FINISHING_ACTIONS, EvidenceField, KindDef, Playbook, StepDef
+from recovery.domain.validation import kinds_of
+
+INCIDENT_STATES = ("open", "escalated", "closed", "released")
+ACTIVE_STATES = ("open", "escalated")
+ENDED_STATES = ("closed", "released")
+
+# Incident-level actions. `dest: None` is an internal transition: allowed, state unchanged.
+INCIDENT_TRANSITIONS: list[dict[str, Any]] = [
+    {"trigger": "act_on_step", "source": list(ACTIVE_STATES), "dest": None},
+    {"trigger": "report_cues", "source": list(ACTIVE_STATES), "dest": None},
+    {"trigger": "record_push", "source": list(ACTIVE_STATES), "dest": None},
+    {"trigger": "hand_off", "source": list(ACTIVE_STATES), "dest": None},
+    {"trigger": "record_contact", "source": list(INCIDENT_STATES), "dest": None},
+    {"trigger": "add_note", "source": list(INCIDENT_STATES), "dest": None},
+    {"trigger": "escalate", "source": list(ACTIVE_STATES), "dest": "escalated"},
+    {"trigger": "release", "source": list(ACTIVE_STATES), "dest": "released"},
+    {"trigger": "close", "source": list(ACTIVE_STATES), "dest": "closed"},
+    {"trigger": "reopen", "source": list(ENDED_STATES), "dest": "open"},
+]
+
+
+class _Carrier:
+    """The light object a shared machine fires on: just the current state."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """A compiled state machine plus what each state allows, precomputed."""
+
+    name: str
+    machine: Any
+    allowed: dict[str, tuple[str, ...]]
+    resolved: frozenset[str] = frozenset()
+    initial: str = "open"
+
+    def fire(self, state: str, trigger: str) -> str | None:
+        """The state after `trigger`, or None when it is not allowed from `state`."""
+        event = self.machine.events.get(trigger)
+        if event is None:
+            return None
+        carrier = _Carrier(state)
+        try:
+            fired = event.trigger(carrier)
+        except (MachineError, ValueError):
+            return None
+        return carrier.state if fired else None
+
+
+def _build(
+    name: str, states: list[str], transitions: list[dict[str, Any]], initial: str
+) -> tuple[Any, dict[str, tuple[str, ...]]]:
+    machine = Machine(
+        model=None,
+        states=states,
+        transitions=transitions,
+        initial=initial,
+        auto_transitions=False,
+        name=name,
+    )
+    allowed = {state: tuple(sorted(machine.get_triggers(state))) for state in states}
+    return machine, allowed
+
+
+def _compile_kind(name: str, kind: KindDef) -> Lifecycle:
+    transitions = [
+        {"trigger": t.trigger, "source": t.sources(), "dest": t.dest} for t in kind.transitions
+    ]
+    machine, allowed = _build(name, list(kind.states), transitions, kind.initial)
+    return Lifecycle(name, machine, allowed, frozenset(kind.resolved), kind.initial)
+
+
+def playbook_digest(playbook: Playbook) -> str:
+    canonical = orjson.dumps(playbook.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+@dataclass(frozen=True)
+class CompiledPlaybook:
+    playbook: Playbook
+    digest: str
+    incident: Lifecycle
+    kinds: dict[str, Lifecycle]
+    steps: dict[str, StepDef]
+    evidence: dict[tuple[str, str], tuple[EvidenceField, ...]] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.playbook.key
+
+    def lifecycle_of(self, step_id: str) -> Lifecycle:
+        return self.kinds[self.steps[step_id].kind]
+
+    def evidence_for(self, step_id: str, action: str) -> tuple[EvidenceField, ...]:
+        return self.evidence.get((step_id, action), ())
+
+
+def compile_playbook(playbook: Playbook) -> CompiledPlaybook:
+    machine, allowed = _build(
+        f"incident:{playbook.id}:v{playbook.version}",
+        list(INCIDENT_STATES),
+        INCIDENT_TRANSITIONS,
+        "open",
+    )
+    incident = Lifecycle("incident", machine, allowed, frozenset(ENDED_STATES))
+    kind_defs = kinds_of(playbook)
+    used = {s.kind for s in (*playbook.steps, *playbook.tier_steps)}
+    kinds = {name: _compile_kind(name, kind_defs[name]) for name in sorted(used)}
+    steps = {s.id: s for s in (*playbook.steps, *playbook.tier_steps)}
+    evidence: dict[tuple[str, str], tuple[EvidenceField, ...]] = {}
+    for step in steps.values():
+        kind = kind_defs[step.kind]
+        for action, fields in kind.evidence.items():
+            evidence[(step.id, action)] = tuple(fields)
+        for action in FINISHING_ACTIONS:
+            if action in kinds[step.kind].machine.events:
+                evidence[(step.id, action)] = (*evidence.get((step.id, action), ()), *step.evidence)
+    return CompiledPlaybook(playbook, playbook_digest(playbook), incident, kinds, steps, evidence)

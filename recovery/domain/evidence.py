@@ -1,0 +1,104 @@
+"""Check the evidence given for a step action against the playbook's rules for it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from recovery.domain.playbook import EvidenceField
+from recovery.errors import InvalidEvidenceError
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0", ""}
+
+
+def check_evidence(
+    fields: tuple[EvidenceField, ...], given: Mapping[str, Any], action: str
+) -> dict[str, Any]:
+    """Return the evidence normalised (numbers as numbers, flags as bools), or raise."""
+    by_name = {f.name: f for f in fields}
+    for name in given:
+        if name not in by_name:
+            asked = ", ".join(by_name) or "no evidence"
+            raise InvalidEvidenceError(
+                f"{name!r} is not asked for when you {action} this step; it asks for: {asked}",
+                field=f"evidence.{name}",
+            )
+    out: dict[str, Any] = {}
+    for field in fields:
+        raw = given.get(field.name)
+        if raw is None or (isinstance(raw, str) and not raw.strip() and field.type != "bool"):
+            if field.required and field.type != "bool":
+                what = field.label or field.name
+                raise InvalidEvidenceError(
+                    f"{what} is required to {action} this step"
+                    + (f" ({field.help})" if field.help else ""),
+                    field=f"evidence.{field.name}",
+                )
+            if field.type == "bool":
+                out[field.name] = False
+            continue
+        out[field.name] = _coerce(field, raw)
+    for field in fields:
+        value = out.get(field.name)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            _check_range(field, value, out)
+    return out
+
+
+def _coerce(field: EvidenceField, raw: Any) -> Any:
+    where = f"evidence.{field.name}"
+    if field.type in ("number", "money"):
+        if isinstance(raw, bool):
+            raise InvalidEvidenceError(f"{field.name} must be a number", field=where)
+        if isinstance(raw, int | float):
+            return raw
+        try:
+            number = float(str(raw).strip())
+        except ValueError:
+            raise InvalidEvidenceError(
+                f"{field.name} must be a number, not {raw!r}", field=where
+            ) from None
+        return int(number) if number.is_integer() else number
+    if field.type == "bool":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise InvalidEvidenceError(f"{field.name} must be true or false, not {raw!r}", field=where)
+    if not isinstance(raw, str):
+        raise InvalidEvidenceError(f"{field.name} must be text", field=where)
+    text = raw.strip()
+    if len(text) > 4000:
+        raise InvalidEvidenceError(f"{field.name} is longer than 4000 characters", field=where)
+    if field.type == "choice" and text not in (field.choices or ()):
+        raise InvalidEvidenceError(
+            f"{field.name} must be one of: {', '.join(field.choices or ())}", field=where
+        )
+    if field.type == "date":
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            raise InvalidEvidenceError(
+                f"{field.name} must be a date like 2026-07-04, not {text!r}", field=where
+            ) from None
+    return text
+
+
+def _check_range(field: EvidenceField, value: float, evidence: dict[str, Any]) -> None:
+    where = f"evidence.{field.name}"
+    if field.min is not None and value < field.min:
+        raise InvalidEvidenceError(f"{field.name} must be at least {field.min:g}", field=where)
+    if field.max is not None and value > field.max:
+        if field.unless is not None and evidence.get(field.unless) is True:
+            return
+        why = f"{field.name} {value:g} is above the limit of {field.max:g}"
+        if field.help:
+            why += f" ({field.help})"
+        if field.unless is not None:
+            why += f"; allowed only with {field.unless} set to true"
+        raise InvalidEvidenceError(why, field=where)

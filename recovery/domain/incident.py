@@ -1,0 +1,637 @@
+"""Decide and apply: the pure heart of the engine.
+
+`decide` checks a command against an incident's state and its compiled playbook and returns
+the one event it produces (or raises a `CommandRejectedError` having changed nothing).
+`apply` folds an event into a state through the same compiled machines, so replaying a log
+rebuilds the state exactly. Time and ids come in as arguments: both are deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from recovery.domain.commands import (
+    Actor,
+    AddNote,
+    Close,
+    CustomerProfile,
+    Escalate,
+    HandOff,
+    IncidentCommand,
+    OpenIncident,
+    RecordContact,
+    RecordPush,
+    Release,
+    Reopen,
+    ReportCues,
+    StepAction,
+)
+from recovery.domain.compiler import CompiledPlaybook
+from recovery.domain.evidence import check_evidence
+from recovery.domain.playbook import FINISHING_ACTIONS, CueRule, StepDef
+from recovery.domain.state import EVENT_SCHEMA_VERSION, Event, IncidentState, StepState, iso
+from recovery.errors import (
+    CommandRejectedError,
+    IntegrityError,
+    InvalidEvidenceError,
+    NotAllowedNowError,
+    PermissionDeniedError,
+)
+
+READ_ONLY_ROLES = frozenset({"auditor"})
+APPROVER_ROLES = frozenset({"manager"})
+MAX_TIER = 5
+
+EVENT_TYPES: dict[str, str] = {
+    "open": "opened",
+    "act_on_step": "step_action",
+    "report_cues": "cues_reported",
+    "record_push": "push_recorded",
+    "record_contact": "contact_recorded",
+    "hand_off": "handed_off",
+    "add_note": "note_added",
+    "escalate": "escalated",
+    "release": "released",
+    "close": "closed",
+    "reopen": "reopened",
+}
+TRIGGER_OF_EVENT = {v: k for k, v in EVENT_TYPES.items()}
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who acts, through which channel, at what moment (injected: no clock in the domain)."""
+
+    actor: Actor
+    channel: str
+    now: datetime
+
+
+# ---------------------------------------------------------------------------- queries
+
+
+def resolved_states(compiled: CompiledPlaybook) -> dict[str, frozenset[str]]:
+    return {name: life.resolved for name, life in compiled.kinds.items()}
+
+
+def pending_for_close(compiled: CompiledPlaybook, state: IncidentState) -> list[str]:
+    """Steps that must still be done or waived before the incident may close."""
+    required = compiled.playbook.close_requires
+    pending = []
+    for step in state.steps.values():
+        needed = step.id in required if required is not None else step.required
+        if needed and step.status not in compiled.kinds[step.kind].resolved:
+            pending.append(step.id)
+    return pending
+
+
+def allowed_actions(compiled: CompiledPlaybook, state: IncidentState) -> list[str]:
+    """What can be done now: incident actions, and `step.action` for each step."""
+    incident_actions = compiled.incident.allowed[state.status]
+    out = [a for a in incident_actions if a != "act_on_step"]
+    if "close" in out and pending_for_close(compiled, state):
+        out.remove("close")
+    if "act_on_step" in incident_actions:
+        for step in state.steps.values():
+            for trigger in compiled.kinds[step.kind].allowed[step.status]:
+                out.append(f"{step.id}.{trigger}")
+    return out
+
+
+def eta(compiled: CompiledPlaybook, state: IncidentState) -> str | None:
+    """When everything still open is due: the honest answer to 'by when?'."""
+    resolved = resolved_states(compiled)
+    open_dues = [s.due_at for s in state.steps.values() if s.status not in resolved[s.kind]]
+    return max(open_dues) if open_dues else None
+
+
+# ---------------------------------------------------------------------------- decide
+
+
+def decide_open(
+    compiled: CompiledPlaybook, incident_id: str, command: OpenIncident, ctx: Context
+) -> tuple[IncidentState, Event]:
+    _check_may_write(ctx.actor)
+    playbook = compiled.playbook
+    if command.incident_type not in playbook.incident_types:
+        raise CommandRejectedError(
+            f"playbook {playbook.id!r} does not handle incident type {command.incident_type!r}",
+            field="incident_type",
+        )
+    tenure = _tenure_years(command.customer, ctx.now)
+    fired = _fired_rules(
+        playbook.cue_rules,
+        set(),
+        command.cues,
+        tenure,
+        command.customer.order_value,
+        command.customer.segment,
+    )
+    steps = [*playbook.steps, *_tier_steps(compiled, fired)]
+    data: dict[str, Any] = {
+        "incident_type": command.incident_type,
+        "site": command.site,
+        "customer": command.customer.model_dump(mode="json", exclude_none=True),
+        "cues": list(dict.fromkeys(command.cues)),
+        "summary": command.summary,
+        "owner": command.owner or ctx.actor.id,
+        "tenure_years": tenure,
+        "tier": max([1, *(r.raise_tier_to for r in fired)]),
+        "cue_rules_fired": [r.id for r in fired],
+        "steps": {s.id: iso(ctx.now + s.due) for s in steps},
+        "effects": _notify_effects(fired),
+    }
+    event = _event(compiled, incident_id, 1, "open", data, ctx)
+    return apply(compiled, None, event), event
+
+
+def decide(
+    compiled: CompiledPlaybook, state: IncidentState, command: IncidentCommand, ctx: Context
+) -> tuple[IncidentState, Event]:
+    """Check `command` and return the new state (`state` is updated in place) and its event."""
+    _check_may_write(ctx.actor)
+    if compiled.incident.fire(state.status, command.action) is None:
+        raise NotAllowedNowError(
+            f"cannot {command.action.replace('_', ' ')} an incident that is {state.status}",
+            state=state.status,
+            allowed=allowed_actions(compiled, state),
+        )
+    data = _DECIDERS[type(command)](compiled, state, command, ctx)
+    event = _event(compiled, state.id, state.version + 1, command.action, data, ctx)
+    return apply(compiled, state, event), event
+
+
+def _check_may_write(actor: Actor) -> None:
+    if actor.role in READ_ONLY_ROLES:
+        raise PermissionDeniedError(f"the {actor.role} role can read incidents but not change them")
+
+
+def _event(
+    compiled: CompiledPlaybook,
+    incident_id: str,
+    seq: int,
+    action: str,
+    data: dict[str, Any],
+    ctx: Context,
+) -> Event:
+    return Event(
+        incident_id=incident_id,
+        seq=seq,
+        type=EVENT_TYPES[action],
+        schema_version=EVENT_SCHEMA_VERSION,
+        playbook_id=compiled.playbook.id,
+        playbook_version=compiled.playbook.version,
+        actor=ctx.actor.id,
+        actor_role=ctx.actor.role,
+        channel=ctx.channel,
+        recorded_at=iso(ctx.now),
+        data=data,
+    )
+
+
+def _decide_step(
+    compiled: CompiledPlaybook, state: IncidentState, command: StepAction, ctx: Context
+) -> dict[str, Any]:
+    step = state.steps.get(command.step)
+    if step is None:
+        raise CommandRejectedError(
+            f"no step {command.step!r} on this incident; steps: {', '.join(state.steps)}",
+            field="step",
+        )
+    lifecycle = compiled.kinds[step.kind]
+    dest = lifecycle.fire(step.status, command.name)
+    if dest is None:
+        allowed = [f"{step.id}.{t}" for t in lifecycle.allowed[step.status]]
+        raise NotAllowedNowError(
+            f"cannot {command.name} step {step.id!r} while it is {step.status}; "
+            f"allowed on this step now: {', '.join(allowed) or 'nothing'}",
+            state=f"{step.id}:{step.status}",
+            allowed=allowed_actions(compiled, state),
+        )
+    definition = compiled.steps[step.id]
+    currency = compiled.playbook.currency
+    effects: list[dict[str, Any]] = []
+    data: dict[str, Any] = {
+        "step": step.id,
+        "action": command.name,
+        "from": step.status,
+        "to": dest,
+    }
+    actor = ctx.actor
+
+    if command.name == "waive":
+        if actor.role not in APPROVER_ROLES:
+            raise PermissionDeniedError(
+                f"only a manager may waive a step; the {actor.role} role may not", field="name"
+            )
+        data["reason"] = _required(command.reason, "reason", "waiving a step needs a reason")
+    elif command.name == "request_approval":
+        if command.amount is None:
+            raise CommandRejectedError(
+                "request_approval needs the amount to approve", field="amount"
+            )
+        data["amount"] = command.amount
+        data["reason"] = command.reason
+        effects.append({"kind": "notify", "role": "manager", "reason": "approval_requested"})
+    elif command.name in ("grant_approval", "deny_approval"):
+        if actor.role not in APPROVER_ROLES:
+            raise PermissionDeniedError(
+                f"only a manager may {command.name.replace('_', ' ')}; "
+                f"the {actor.role} role may not",
+                field="name",
+            )
+        requested = float((step.approval or {}).get("requested_amount", 0))
+        if command.name == "grant_approval":
+            limit = _limit(compiled, actor.role)
+            if limit is not None and requested > limit:
+                raise PermissionDeniedError(
+                    f"{requested:g} {currency} is above the {actor.role} limit of "
+                    f"{limit:g} {currency}",
+                    field="amount",
+                )
+            data["amount"] = requested
+        else:
+            if not command.alternatives:
+                raise CommandRejectedError(
+                    "a decline must offer the customer alternatives, never a bare no",
+                    field="alternatives",
+                )
+            data["alternatives"] = list(command.alternatives)
+        data["reason"] = command.reason
+
+    fields = compiled.evidence_for(step.id, command.name)
+    evidence = check_evidence(fields, command.evidence, command.name)
+    if evidence:
+        data["evidence"] = evidence
+
+    if command.name in FINISHING_ACTIONS:
+        if step.kind == "compensation" or definition.approval == "always":
+            _check_amount(compiled, step, definition, evidence, actor)
+        data["late"] = iso(ctx.now) > step.due_at
+        if definition.effect:
+            effects.append({"kind": definition.effect, "step": step.id, "evidence": evidence})
+    if effects:
+        data["effects"] = effects
+    return data
+
+
+def _check_amount(
+    compiled: CompiledPlaybook,
+    step: StepState,
+    definition: StepDef,
+    evidence: dict[str, Any],
+    actor: Actor,
+) -> None:
+    amount = float(evidence.get(definition.amount_field, 0))
+    currency = compiled.playbook.currency
+    if step.status == "approved":
+        granted = float((step.approval or {}).get("granted_amount", 0))
+        if amount > granted:
+            raise InvalidEvidenceError(
+                f"{amount:g} {currency} is more than the {granted:g} {currency} approved",
+                field=f"evidence.{definition.amount_field}",
+            )
+        return
+    limit = _limit(compiled, actor.role)
+    if definition.approval == "always" or limit is None or amount > limit:
+        why = (
+            "this step always needs a manager's approval"
+            if definition.approval == "always"
+            else f"the {actor.role} role has no payment limit in this playbook"
+            if limit is None
+            else f"{amount:g} {currency} is above the {actor.role} limit of {limit:g} {currency}"
+        )
+        raise NotAllowedNowError(
+            f"{why}; request approval first ({step.id}.request_approval)",
+            state=f"{step.id}:{step.status}",
+            allowed=[f"{step.id}.request_approval", f"{step.id}.complete"],
+        )
+
+
+def _limit(compiled: CompiledPlaybook, role: str) -> float | None:
+    limit = compiled.playbook.limits.get(role)
+    return None if limit is None else limit.max_amount
+
+
+def _required(value: str | None, field: str, message: str) -> str:
+    if not value:
+        raise CommandRejectedError(message, field=field)
+    return value
+
+
+def _decide_cues(
+    compiled: CompiledPlaybook, state: IncidentState, command: ReportCues, ctx: Context
+) -> dict[str, Any]:
+    new_cues = [c for c in dict.fromkeys(command.cues) if c not in state.cues]
+    order_value = command.order_value
+    if order_value is None:
+        order_value = state.customer.get("order_value")
+    fired = _fired_rules(
+        compiled.playbook.cue_rules,
+        set(state.cue_rules_fired),
+        [*state.cues, *new_cues],
+        state.customer.get("tenure_years"),
+        order_value,
+        state.customer.get("segment"),
+    )
+    added = [s for s in _tier_steps(compiled, fired) if s.id not in state.steps]
+    return {
+        "cues": new_cues,
+        "order_value": command.order_value,
+        "tier": max([state.tier, *(r.raise_tier_to for r in fired)]),
+        "cue_rules_fired": [r.id for r in fired],
+        "steps": {s.id: iso(ctx.now + s.due) for s in added},
+        "effects": _notify_effects(fired),
+    }
+
+
+def _decide_push(
+    compiled: CompiledPlaybook, state: IncidentState, command: RecordPush, ctx: Context
+) -> dict[str, Any]:
+    if command.step is not None and command.step not in state.steps:
+        raise CommandRejectedError(f"no step {command.step!r} on this incident", field="step")
+    return {"asked_for": command.asked_for, "step": command.step}
+
+
+def _decide_contact(
+    compiled: CompiledPlaybook, state: IncidentState, command: RecordContact, ctx: Context
+) -> dict[str, Any]:
+    return command.model_dump()
+
+
+def _decide_hand_off(
+    compiled: CompiledPlaybook, state: IncidentState, command: HandOff, ctx: Context
+) -> dict[str, Any]:
+    if command.to == state.owner:
+        raise CommandRejectedError(f"{command.to!r} already owns this incident", field="to")
+    return {"from": state.owner, **command.model_dump()}
+
+
+def _decide_note(
+    compiled: CompiledPlaybook, state: IncidentState, command: AddNote, ctx: Context
+) -> dict[str, Any]:
+    return command.model_dump()
+
+
+def _decide_escalate(
+    compiled: CompiledPlaybook, state: IncidentState, command: Escalate, ctx: Context
+) -> dict[str, Any]:
+    return {
+        "reason": command.reason,
+        "tier": min(state.tier + 1, MAX_TIER),
+        "effects": [{"kind": "escalation", "role": "manager", "reason": command.reason}],
+    }
+
+
+def _decide_release(
+    compiled: CompiledPlaybook, state: IncidentState, command: Release, ctx: Context
+) -> dict[str, Any]:
+    return command.model_dump()
+
+
+def _decide_close(
+    compiled: CompiledPlaybook, state: IncidentState, command: Close, ctx: Context
+) -> dict[str, Any]:
+    pending = pending_for_close(compiled, state)
+    if pending:
+        raise NotAllowedNowError(
+            f"cannot close while required steps are open: {', '.join(pending)}",
+            state=state.status,
+            allowed=allowed_actions(compiled, state),
+        )
+    return command.model_dump()
+
+
+def _decide_reopen(
+    compiled: CompiledPlaybook, state: IncidentState, command: Reopen, ctx: Context
+) -> dict[str, Any]:
+    return command.model_dump()
+
+
+_DECIDERS: dict[type, Any] = {
+    StepAction: _decide_step,
+    ReportCues: _decide_cues,
+    RecordPush: _decide_push,
+    RecordContact: _decide_contact,
+    HandOff: _decide_hand_off,
+    AddNote: _decide_note,
+    Escalate: _decide_escalate,
+    Release: _decide_release,
+    Close: _decide_close,
+    Reopen: _decide_reopen,
+}
+
+
+def _tenure_years(customer: CustomerProfile, now: datetime) -> float | None:
+    if customer.member_since is None:
+        return None
+    days = (now.date() - customer.member_since).days
+    return round(max(days, 0) / 365.25, 2)
+
+
+def _fired_rules(
+    rules: list[CueRule],
+    already: set[str],
+    cues: list[str],
+    tenure: float | None,
+    order_value: float | None,
+    segment: str | None,
+) -> list[CueRule]:
+    fired = []
+    for rule in rules:
+        if rule.id in already:
+            continue
+        when = rule.when
+        if when.tenure_years_at_least is not None and (
+            tenure is None or tenure < when.tenure_years_at_least
+        ):
+            continue
+        if when.cues_any is not None and not set(when.cues_any) & set(cues):
+            continue
+        if when.order_value_at_least is not None and (
+            order_value is None or order_value < when.order_value_at_least
+        ):
+            continue
+        if when.segment_in is not None and segment not in when.segment_in:
+            continue
+        fired.append(rule)
+    return fired
+
+
+def _tier_steps(compiled: CompiledPlaybook, fired: list[CueRule]) -> list[StepDef]:
+    ids = dict.fromkeys(step_id for rule in fired for step_id in rule.add_steps)
+    return [compiled.steps[step_id] for step_id in ids]
+
+
+def _notify_effects(fired: list[CueRule]) -> list[dict[str, Any]]:
+    return [
+        {"kind": "notify", "role": role, "reason": f"cue:{rule.id}"}
+        for rule in fired
+        for role in rule.notify
+    ]
+
+
+# ---------------------------------------------------------------------------- apply
+
+
+def apply(compiled: CompiledPlaybook, state: IncidentState | None, event: Event) -> IncidentState:
+    """Fold one event into the state (in place), through the compiled machines."""
+    data = event.data
+    if event.type == "opened":
+        return _apply_opened(compiled, event)
+    if state is None or event.seq != state.version + 1:
+        raise IntegrityError(
+            f"event {event.seq} does not follow version {state.version if state else 0}",
+            incident_id=event.incident_id,
+            seq=event.seq,
+        )
+    trigger = TRIGGER_OF_EVENT[event.type]
+    status = compiled.incident.fire(state.status, trigger)
+    if status is None:
+        raise IntegrityError(
+            f"event {event.seq} ({event.type}) is not allowed from {state.status}",
+            incident_id=event.incident_id,
+            seq=event.seq,
+        )
+    state.status = status
+    state.version = event.seq
+    state.updated_at = event.recorded_at
+    at = event.recorded_at
+
+    if event.type == "step_action":
+        step = state.steps[data["step"]]
+        lifecycle = compiled.kinds[step.kind]
+        dest = lifecycle.fire(step.status, data["action"])
+        if dest is None or dest != data["to"]:
+            raise IntegrityError(
+                f"event {event.seq}: {data['action']} is not allowed on step {step.id} "
+                f"while it is {step.status}",
+                incident_id=event.incident_id,
+                seq=event.seq,
+            )
+        step.status = dest
+        step.evidence.update(data.get("evidence", {}))
+        action = data["action"]
+        if action == "request_approval":
+            step.approval = {
+                "status": "requested",
+                "requested_amount": data["amount"],
+                "requested_by": event.actor,
+            }
+        elif action == "grant_approval":
+            step.approval = {
+                **(step.approval or {}),
+                "status": "granted",
+                "granted_amount": data["amount"],
+                "decided_by": event.actor,
+            }
+        elif action == "deny_approval":
+            step.approval = {
+                **(step.approval or {}),
+                "status": "denied",
+                "alternatives": data["alternatives"],
+                "decided_by": event.actor,
+            }
+        if dest in lifecycle.resolved:
+            step.resolved_at = at
+            step.late = bool(data.get("late", False))
+    elif event.type == "cues_reported":
+        state.cues.extend(data["cues"])
+        if data.get("order_value") is not None:
+            state.customer["order_value"] = data["order_value"]
+        _add_tier_steps(compiled, state, data)
+    elif event.type == "push_recorded":
+        state.pushes += 1
+        if data.get("step"):
+            state.steps[data["step"]].pushed += 1
+    elif event.type == "contact_recorded":
+        state.contacts += 1
+    elif event.type == "handed_off":
+        state.handoffs += 1
+        state.owner = data["to"]
+    elif event.type == "note_added":
+        state.notes += 1
+    elif event.type == "escalated":
+        state.escalations += 1
+        state.tier = data["tier"]
+    elif event.type == "released":
+        state.release = {"reason": data["reason"], "referral": data["referral"]}
+        state.ended_at = at
+    elif event.type == "closed":
+        state.ended_at = at
+    elif event.type == "reopened":
+        state.ended_at = None
+        state.release = None
+    return state
+
+
+def _apply_opened(compiled: CompiledPlaybook, event: Event) -> IncidentState:
+    data = event.data
+    if event.seq != 1:
+        raise IntegrityError(
+            "an incident must open with event 1", incident_id=event.incident_id, seq=event.seq
+        )
+    customer = dict(data["customer"])
+    if data.get("tenure_years") is not None:
+        customer["tenure_years"] = data["tenure_years"]
+    state = IncidentState(
+        id=event.incident_id,
+        playbook_id=event.playbook_id,
+        playbook_version=event.playbook_version,
+        incident_type=data["incident_type"],
+        site=data["site"],
+        status=compiled.incident.initial,
+        tier=1,
+        owner=data["owner"],
+        customer=customer,
+        cues=list(data["cues"]),
+        opened_at=event.recorded_at,
+        updated_at=event.recorded_at,
+        steps={},
+        summary=data.get("summary"),
+        version=1,
+    )
+    _add_tier_steps(compiled, state, data)
+    return state
+
+
+def _add_tier_steps(compiled: CompiledPlaybook, state: IncidentState, data: dict[str, Any]) -> None:
+    state.tier = max(state.tier, data["tier"])
+    fired = [r for r in data["cue_rules_fired"] if r not in state.cue_rules_fired]
+    state.cue_rules_fired.extend(fired)
+    added_by = {s: r.id for r in compiled.playbook.cue_rules if r.id in fired for s in r.add_steps}
+    for step_id, due_at in data["steps"].items():
+        definition = compiled.steps[step_id]
+        state.steps[step_id] = StepState(
+            id=step_id,
+            kind=definition.kind,
+            title=definition.title,
+            owner=definition.owner,
+            required=definition.required,
+            due_at=due_at,
+            status=compiled.kinds[definition.kind].initial,
+            added_by=added_by.get(step_id),
+        )
+
+
+def replay(compiled: CompiledPlaybook, events: list[Event]) -> IncidentState:
+    state: IncidentState | None = None
+    for event in events:
+        state = apply(compiled, state, event)
+    if state is None:
+        raise IntegrityError("no events to replay", incident_id="", seq=None)
+    return state
+
+
+__all__ = [
+    "Context",
+    "allowed_actions",
+    "apply",
+    "decide",
+    "decide_open",
+    "eta",
+    "pending_for_close",
+    "replay",
+]

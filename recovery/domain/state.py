@@ -1,0 +1,127 @@
+"""Incident state and recorded events: plain dataclasses, JSON round-trippable.
+
+The event log is the truth; `IncidentState` is what replaying it produces, and the stored
+snapshot row is a cache that replay must reproduce exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+EVENT_SCHEMA_VERSION = 1
+
+
+def iso(moment: datetime) -> str:
+    """The one text form of a moment: UTC, microseconds, 'Z'. Hashes depend on it."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+@dataclass
+class StepState:
+    id: str
+    kind: str
+    title: str
+    owner: str
+    required: bool
+    due_at: str
+    status: str
+    added_by: str | None = None
+    resolved_at: str | None = None
+    late: bool = False
+    pushed: int = 0
+    evidence: dict[str, Any] = field(default_factory=dict)
+    approval: dict[str, Any] | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StepState:
+        return cls(**data)
+
+
+@dataclass
+class IncidentState:
+    id: str
+    playbook_id: str
+    playbook_version: int
+    incident_type: str
+    site: str
+    status: str
+    tier: int
+    owner: str
+    customer: dict[str, Any]
+    cues: list[str]
+    opened_at: str
+    updated_at: str
+    steps: dict[str, StepState]
+    summary: str | None = None
+    ended_at: str | None = None
+    cue_rules_fired: list[str] = field(default_factory=list)
+    pushes: int = 0
+    handoffs: int = 0
+    contacts: int = 0
+    notes: int = 0
+    escalations: int = 0
+    release: dict[str, Any] | None = None
+    version: int = 0
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self)
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> IncidentState:
+        data = orjson.loads(raw)
+        data["steps"] = {k: StepState.from_dict(v) for k, v in data["steps"].items()}
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = orjson.loads(self.to_json())
+        return result
+
+    def open_steps(self, resolved: dict[str, frozenset[str]]) -> list[StepState]:
+        """Steps not yet done or waived; `resolved` maps a kind to its resolved states."""
+        return [s for s in self.steps.values() if s.status not in resolved[s.kind]]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One recorded fact about an incident; `hash` chains it to the one before."""
+
+    incident_id: str
+    seq: int
+    type: str
+    schema_version: int
+    playbook_id: str
+    playbook_version: int
+    actor: str
+    actor_role: str
+    channel: str
+    recorded_at: str
+    data: dict[str, Any]
+    prev_hash: str = ""
+    hash: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "incident_id": self.incident_id,
+            "seq": self.seq,
+            "type": self.type,
+            "schema_version": self.schema_version,
+            "playbook_id": self.playbook_id,
+            "playbook_version": self.playbook_version,
+            "actor": self.actor,
+            "actor_role": self.actor_role,
+            "channel": self.channel,
+            "recorded_at": self.recorded_at,
+            "data": self.data,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }

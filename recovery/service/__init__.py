@@ -1,0 +1,1 @@
+"""The service layer: the `Recovery` engine facade and its queries."""

@@ -1,0 +1,107 @@
+"""Verify an incident's history: the hash chain, then a strict replay against the snapshot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from recovery.domain.chain import GENESIS, event_hash
+from recovery.domain.compiler import CompiledPlaybook
+from recovery.domain.incident import replay
+from recovery.domain.state import IncidentState
+from recovery.errors import IntegrityError, RecoveryError
+from recovery.storage.store import from_column, row_to_event
+
+
+@dataclass(frozen=True)
+class Verification:
+    incident_id: str
+    ok: bool
+    events: int
+    broken_seq: int | None = None
+    problem: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "incident_id": self.incident_id,
+            "ok": self.ok,
+            "events": self.events,
+            "broken_seq": self.broken_seq,
+            "problem": self.problem,
+        }
+
+
+def check_chain(incident_id: str, rows: list[dict[str, Any]]) -> Verification:
+    """Recompute every link; report the first position where the stored history breaks."""
+    prev = GENESIS
+    for expected_seq, row in enumerate(rows, start=1):
+        seq = row["seq"]
+        if seq != expected_seq:
+            problem = "an event is missing" if seq > expected_seq else "events are out of order"
+            return Verification(incident_id, False, len(rows), expected_seq, problem)
+        if row["prev_hash"] != prev:
+            return Verification(
+                incident_id, False, len(rows), seq, "the link to the previous event is broken"
+            )
+        recorded_at = from_column(row["recorded_at"]) or ""
+        digest = event_hash(
+            prev,
+            row["incident_id"],
+            seq,
+            row["type"],
+            row["schema_version"],
+            row["playbook_id"],
+            row["playbook_version"],
+            row["actor"],
+            row["actor_role"],
+            row["channel"],
+            recorded_at,
+            row["data"].encode(),
+        )
+        if digest != row["hash"]:
+            return Verification(
+                incident_id, False, len(rows), seq, "the event's content does not match its hash"
+            )
+        prev = digest
+    if not rows:
+        return Verification(incident_id, False, 0, 1, "the incident has no events")
+    return Verification(incident_id, True, len(rows))
+
+
+def verify_incident(
+    incident_id: str,
+    rows: list[dict[str, Any]],
+    stored: IncidentState,
+    head_hash: str,
+    compiled: CompiledPlaybook,
+) -> Verification:
+    """Chain check, then replay through the pinned playbook must equal the stored state."""
+    chained = check_chain(incident_id, rows)
+    if not chained.ok:
+        return chained
+    if rows[-1]["hash"] != head_hash or stored.version != len(rows):
+        return Verification(
+            incident_id,
+            False,
+            len(rows),
+            len(rows) + 1 if stored.version > len(rows) else stored.version + 1,
+            "the current state does not point at the newest event (events were removed "
+            "or the state row was edited)",
+        )
+    try:
+        replayed = replay(compiled, [row_to_event(r) for r in rows])
+    except IntegrityError as exc:
+        return Verification(incident_id, False, len(rows), exc.seq, str(exc))
+    except (RecoveryError, KeyError, ValueError) as exc:
+        return Verification(incident_id, False, len(rows), None, f"replay failed: {exc!r}")
+    if orjson.loads(replayed.to_json()) != orjson.loads(stored.to_json()):
+        return Verification(
+            incident_id,
+            False,
+            len(rows),
+            None,
+            "replaying the events does not rebuild the stored state",
+        )
+    return Verification(incident_id, True, len(rows))

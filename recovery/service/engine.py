@@ -1,0 +1,386 @@
+"""`Recovery`: the engine's public Python API, one method per command or query.
+
+Each command is one transaction: load the incident's row, decide through the pinned
+compiled playbook, append the event and update the row, or change nothing and raise.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from recovery.catalog import Catalog
+from recovery.config import Settings
+from recovery.domain.commands import (
+    Actor,
+    AddNote,
+    Close,
+    Escalate,
+    HandOff,
+    IncidentCommand,
+    OpenIncident,
+    RecordContact,
+    RecordPush,
+    Release,
+    Reopen,
+    ReportCues,
+    StepAction,
+)
+from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
+from recovery.domain.incident import (
+    Context,
+    allowed_actions,
+    decide,
+    decide_open,
+    eta,
+    pending_for_close,
+    replay,
+    resolved_states,
+)
+from recovery.domain.state import Event, IncidentState, iso
+from recovery.errors import IncidentNotFoundError, PlaybookError, Problem, UnknownPlaybookError
+from recovery.service.audit import Verification, verify_incident
+from recovery.storage.database import create_db_engine, upgrade
+from recovery.storage.store import Decision, EventStore
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_incident_id() -> str:
+    return f"inc_{uuid.uuid4().hex}"
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    """An incident as callers see it: state, what can be done now, and by when."""
+
+    state: IncidentState
+    allowed: list[str]
+    eta: str | None
+    pending_for_close: list[str]
+
+    @property
+    def id(self) -> str:
+        return self.state.id
+
+    @property
+    def status(self) -> str:
+        return self.state.status
+
+    @property
+    def version(self) -> int:
+        return self.state.version
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.state.to_dict(),
+            "allowed": self.allowed,
+            "eta": self.eta,
+            "pending_for_close": self.pending_for_close,
+        }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of a successful command: the incident after it, and the event recorded."""
+
+    incident: IncidentView
+    event: Event
+
+    @property
+    def id(self) -> str:
+        return self.incident.id
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"incident": self.incident.to_dict(), "event": self.event.to_dict()}
+
+
+class Recovery:
+    """The service-recovery engine bound to one database and one playbook catalog.
+
+    >>> rec = Recovery.from_url("sqlite:///recovery.db")
+    >>> out = rec.open(OpenIncident(...), actor=Actor(id="ana", role="front_desk"))
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        catalog: Catalog | None = None,
+        *,
+        clock: Clock = utc_now,
+        new_id: Callable[[], str] = new_incident_id,
+        migrate: bool = True,
+    ) -> None:
+        if migrate:
+            upgrade(engine)
+        self.engine = engine
+        self.catalog = catalog if catalog is not None else Catalog.from_directory()
+        self.store = EventStore(engine)
+        self.clock = clock
+        self.new_id = new_id
+        self._registered: set[tuple[str, int]] = set()
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str | None = None,
+        *,
+        playbooks: str | Path | None = None,
+        sqlite_synchronous: str | None = None,
+        clock: Clock = utc_now,
+    ) -> Recovery:
+        """Open (creating and migrating on first use) the database at `url`."""
+        settings = Settings.from_env()
+        engine = create_db_engine(
+            url or settings.db_url,
+            sqlite_synchronous=sqlite_synchronous or settings.sqlite_synchronous,
+        )
+        catalog = Catalog.from_directory(playbooks or settings.playbook_dir)
+        return cls(engine, catalog, clock=clock)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------------ commands
+
+    def open(self, command: OpenIncident, *, actor: Actor, channel: str = "api") -> Outcome:
+        """Open an incident: every step of its playbook's bundle opens at once."""
+        if command.playbook is not None:
+            compiled = self.catalog.get(command.playbook)
+        else:
+            compiled = self.catalog.for_incident_type(command.incident_type)
+        self._register(compiled)
+        ctx = Context(actor=actor, channel=channel, now=self.clock())
+        state, event = decide_open(compiled, self.new_id(), command, ctx)
+        recorded = self.store.create(Decision(state, event, self._next_due(compiled, state)))
+        return Outcome(self._view(compiled, state), recorded)
+
+    def execute(
+        self,
+        incident_id: str,
+        command: IncidentCommand,
+        *,
+        actor: Actor,
+        channel: str = "api",
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """Run one command on an incident. `expected_version` refuses it if the incident
+        moved on since the caller looked (optimistic concurrency)."""
+        compiled_of: list[CompiledPlaybook] = []
+
+        def decider(state: IncidentState) -> Decision:
+            compiled = self.playbook_of(state)
+            compiled_of.append(compiled)
+            ctx = Context(actor=actor, channel=channel, now=self.clock())
+            new_state, event = decide(compiled, state, command, ctx)
+            return Decision(new_state, event, self._next_due(compiled, new_state))
+
+        state, event = self.store.execute(incident_id, decider, expected_version)
+        return Outcome(self._view(compiled_of[-1], state), event)
+
+    def act_on_step(
+        self,
+        incident_id: str,
+        step: str,
+        action: str,
+        *,
+        actor: Actor,
+        channel: str = "api",
+        evidence: dict[str, Any] | None = None,
+        reason: str | None = None,
+        amount: float | None = None,
+        alternatives: Sequence[str] = (),
+        expected_version: int | None = None,
+    ) -> Outcome:
+        command = StepAction(
+            step=step,
+            name=action,
+            evidence=evidence or {},
+            reason=reason,
+            amount=amount,
+            alternatives=list(alternatives),
+        )
+        return self.execute(
+            incident_id, command, actor=actor, channel=channel, expected_version=expected_version
+        )
+
+    def complete_step(
+        self, incident_id: str, step: str, evidence: dict[str, Any] | None = None, **kw: Any
+    ) -> Outcome:
+        return self.act_on_step(incident_id, step, "complete", evidence=evidence, **kw)
+
+    def waive_step(self, incident_id: str, step: str, reason: str, **kw: Any) -> Outcome:
+        return self.act_on_step(incident_id, step, "waive", reason=reason, **kw)
+
+    def request_approval(self, incident_id: str, step: str, amount: float, **kw: Any) -> Outcome:
+        return self.act_on_step(incident_id, step, "request_approval", amount=amount, **kw)
+
+    def grant_approval(self, incident_id: str, step: str, **kw: Any) -> Outcome:
+        return self.act_on_step(incident_id, step, "grant_approval", **kw)
+
+    def deny_approval(
+        self, incident_id: str, step: str, alternatives: Sequence[str], **kw: Any
+    ) -> Outcome:
+        return self.act_on_step(incident_id, step, "deny_approval", alternatives=alternatives, **kw)
+
+    def record_push(
+        self, incident_id: str, asked_for: str, step: str | None = None, **kw: Any
+    ) -> Outcome:
+        return self.execute(incident_id, RecordPush(asked_for=asked_for, step=step), **kw)
+
+    def record_contact(
+        self, incident_id: str, channel: str, direction: str, summary: str, **kw: Any
+    ) -> Outcome:
+        command = RecordContact(channel=channel, direction=direction, summary=summary)
+        return self.execute(incident_id, command, **kw)
+
+    def report_cues(self, incident_id: str, cues: Sequence[str], **kw: Any) -> Outcome:
+        return self.execute(incident_id, ReportCues(cues=list(cues)), **kw)
+
+    def hand_off(self, incident_id: str, to: str, context: str, **kw: Any) -> Outcome:
+        return self.execute(incident_id, HandOff(to=to, context=context), **kw)
+
+    def add_note(self, incident_id: str, text: str, **kw: Any) -> Outcome:
+        return self.execute(incident_id, AddNote(text=text), **kw)
+
+    def escalate(self, incident_id: str, reason: str, **kw: Any) -> Outcome:
+        return self.execute(incident_id, Escalate(reason=reason), **kw)
+
+    def release(self, incident_id: str, reason: str, referral: str, **kw: Any) -> Outcome:
+        return self.execute(incident_id, Release(reason=reason, referral=referral), **kw)
+
+    def close(self, incident_id: str, summary: str | None = None, **kw: Any) -> Outcome:
+        return self.execute(incident_id, Close(summary=summary), **kw)
+
+    def reopen(self, incident_id: str, reason: str, **kw: Any) -> Outcome:
+        return self.execute(incident_id, Reopen(reason=reason), **kw)
+
+    # ------------------------------------------------------------------ queries
+
+    def get(self, incident_id: str) -> IncidentView:
+        state, _head = self.store.load(incident_id)
+        return self._view(self.playbook_of(state), state)
+
+    def list_incidents(
+        self,
+        *,
+        active_only: bool = True,
+        site: str | None = None,
+        sites: Sequence[str] | None = None,
+        playbook: str | None = None,
+        owner: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[IncidentView]:
+        """Incidents ordered by the nearest deadline (active ones by default)."""
+        states = self.store.list_states(
+            statuses=ACTIVE_STATES if active_only else None,
+            site=site,
+            sites=sites,
+            playbook_id=playbook,
+            owner=owner,
+            limit=limit,
+            offset=offset,
+        )
+        return [self._view(self.playbook_of(s), s) for s in states]
+
+    def timeline(self, incident_id: str) -> list[Event]:
+        found = self.store.events(incident_id)
+        if not found:
+            raise IncidentNotFoundError(incident_id)
+        return found
+
+    def replay(
+        self, incident_id: str, *, at_seq: int | None = None, at_time: datetime | None = None
+    ) -> IncidentState:
+        """The incident's state as it was after event `at_seq` or at moment `at_time`."""
+        found = self.store.events(
+            incident_id, upto_seq=at_seq, upto_time=iso(at_time) if at_time else None
+        )
+        if not found:
+            raise IncidentNotFoundError(incident_id)
+        compiled = self._compiled(found[0].playbook_id, found[0].playbook_version)
+        return replay(compiled, found)
+
+    def verify(self, incident_id: str) -> Verification:
+        state, head_hash = self.store.load(incident_id)
+        rows = self.store.raw_events(incident_id)
+        compiled = self.playbook_of(state)
+        return verify_incident(incident_id, rows, state, head_hash, compiled)
+
+    def verify_all(self) -> list[Verification]:
+        return [self.verify(incident_id) for incident_id in self.store.incident_ids()]
+
+    def outbox(self, incident_id: str | None = None) -> list[dict[str, Any]]:
+        return self.store.outbox_messages(incident_id)
+
+    # ------------------------------------------------------------------ playbooks
+
+    def playbook_of(self, state: IncidentState) -> CompiledPlaybook:
+        return self._compiled(state.playbook_id, state.playbook_version)
+
+    def _compiled(self, playbook_id: str, version: int) -> CompiledPlaybook:
+        """The pinned version; retired versions are rebuilt from the stored definition."""
+        if self.catalog.has(playbook_id, version):
+            return self.catalog.get(playbook_id, version)
+        definition = self.store.stored_definition(playbook_id, version)
+        if definition is None:
+            raise UnknownPlaybookError(
+                f"playbook {playbook_id!r} version {version} is neither loaded nor stored"
+            )
+        return self.catalog.add_definition(definition, f"database:{playbook_id}@v{version}")
+
+    def _register(self, compiled: CompiledPlaybook) -> None:
+        """Store each version's definition once, and refuse a changed file at the same version."""
+        if compiled.key in self._registered:
+            return
+        playbook = compiled.playbook
+        stored_digest = self.store.register_playbook(
+            playbook.id,
+            playbook.version,
+            compiled.digest,
+            playbook.model_dump(mode="json", exclude_defaults=True),
+            iso(self.clock()),
+        )
+        if stored_digest is not None and stored_digest != compiled.digest:
+            stored = self.store.stored_definition(playbook.id, playbook.version) or {}
+            if self.catalog.add_definition(stored, "database").digest != compiled.digest:
+                raise PlaybookError(
+                    [
+                        Problem(
+                            self.catalog.source_of(*compiled.key),
+                            "version",
+                            f"{playbook.id} v{playbook.version} differs from the version "
+                            "already used by recorded incidents; bump 'version'",
+                        )
+                    ]
+                )
+        self._registered.add(compiled.key)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _view(self, compiled: CompiledPlaybook, state: IncidentState) -> IncidentView:
+        return IncidentView(
+            state=state,
+            allowed=allowed_actions(compiled, state),
+            eta=eta(compiled, state) if state.status in ACTIVE_STATES else None,
+            pending_for_close=pending_for_close(compiled, state),
+        )
+
+    @staticmethod
+    def _next_due(compiled: CompiledPlaybook, state: IncidentState) -> str | None:
+        if state.status not in ACTIVE_STATES:
+            return None
+        resolved = resolved_states(compiled)
+        dues = [s.due_at for s in state.steps.values() if s.status not in resolved[s.kind]]
+        return min(dues) if dues else None

@@ -1,0 +1,418 @@
+"""The event store: append events and update the current-state row in ONE transaction.
+
+Write path: SQLAlchemy owns the pool, the transaction (BEGIN IMMEDIATE on SQLite) and the
+schema; the few hot statements run on the driver cursor inside that transaction, because
+the ORM and even Core cost more per command than an fsync'd commit (see the benchmark).
+Concurrency: the incident row is read `FOR UPDATE` on PostgreSQL (SQLite's IMMEDIATE
+transaction already serialises writers), so two writers on one incident are recorded in
+order; a caller that sends the version it saw gets a `ConflictError` if it moved on.
+The `(incident_id, seq)` primary key is the last guard: a duplicate seq can never land.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, Connection, Engine, and_, select
+from sqlalchemy import exc as sa_exc
+
+from recovery.domain.chain import GENESIS, canonical, event_hash
+from recovery.domain.state import Event, IncidentState, iso, parse_iso
+from recovery.errors import ConflictError, IncidentNotFoundError, RecoveryError, StorageError
+from recovery.storage.tables import events, incidents, outbox, playbook_versions
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a command decided: the new state, its event, and the row's due-time column."""
+
+    state: IncidentState
+    event: Event
+    next_due_at: str | None
+
+
+Decider = Callable[[IncidentState], Decision]
+
+_SELECT_HEAD = "SELECT version, head_hash, state FROM incidents WHERE id = ?"
+_INSERT_EVENT = (
+    "INSERT INTO events (incident_id, seq, type, schema_version, playbook_id, "
+    "playbook_version, actor, actor_role, channel, recorded_at, data, prev_hash, hash) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_UPDATE_INCIDENT = (
+    "UPDATE incidents SET status = ?, tier = ?, owner = ?, updated_at = ?, ended_at = ?, "
+    "next_due_at = ?, pushes = ?, handoffs = ?, version = ?, head_hash = ?, state = ? "
+    "WHERE id = ? AND version = ?"
+)
+_INSERT_INCIDENT = (
+    "INSERT INTO incidents (id, playbook_id, playbook_version, incident_type, site, status, "
+    "tier, owner, opened_at, updated_at, ended_at, next_due_at, pushes, handoffs, version, "
+    "head_hash, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_OUTBOX = (
+    "INSERT INTO outbox (incident_id, seq, kind, payload, created_at, status, attempts, "
+    "next_attempt_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)"
+)
+
+
+class _Dialect:
+    """Statement text and timestamp values in the form each driver expects."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.postgres = name == "postgresql"
+
+        def fix(sql: str) -> str:
+            return sql.replace("?", "%s") if self.postgres else sql
+
+        self.select_head = fix(_SELECT_HEAD + (" FOR UPDATE" if self.postgres else ""))
+        self.insert_event = fix(_INSERT_EVENT)
+        self.update_incident = fix(_UPDATE_INCIDENT)
+        self.insert_incident = fix(_INSERT_INCIDENT)
+        self.insert_outbox = fix(_INSERT_OUTBOX)
+
+    def moment(self, text: str | None) -> Any:
+        """An ISO moment as a column value: aware datetime for psycopg, SQLAlchemy's text
+        form for SQLite (so Core reads of the same column parse it)."""
+        if text is None:
+            return None
+        if self.postgres:
+            return parse_iso(text)
+        return f"{text[:10]} {text[11:26]}"
+
+
+def from_column(value: datetime | str | None) -> str | None:
+    """A timestamp column read through SQLAlchemy, back to the ISO text form."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return iso(datetime.fromisoformat(value))
+    return iso(value if value.tzinfo else value.replace(tzinfo=UTC))
+
+
+def seal(event: Event, prev_hash: str) -> tuple[Event, bytes]:
+    """Chain `event` to `prev_hash`; return it with its hash and its canonical data bytes."""
+    data = canonical(event.data)
+    digest = event_hash(
+        prev_hash,
+        event.incident_id,
+        event.seq,
+        event.type,
+        event.schema_version,
+        event.playbook_id,
+        event.playbook_version,
+        event.actor,
+        event.actor_role,
+        event.channel,
+        event.recorded_at,
+        data,
+    )
+    return replace(event, prev_hash=prev_hash, hash=digest), data
+
+
+class EventStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sql = _Dialect(engine.dialect.name)
+        dbapi = engine.dialect.loaded_dbapi
+        self._integrity_errors: tuple[type[BaseException], ...] = (
+            dbapi.IntegrityError,
+            sa_exc.IntegrityError,
+        )
+        self._driver_errors: tuple[type[BaseException], ...] = (dbapi.Error, sa_exc.DBAPIError)
+
+    # ------------------------------------------------------------------ writes
+
+    @contextmanager
+    def _transaction(self, incident_id: str) -> Iterator[tuple[Connection, Any]]:
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                try:
+                    yield conn, cursor
+                finally:
+                    cursor.close()
+        except RecoveryError:
+            raise
+        except self._integrity_errors as exc:
+            raise ConflictError(
+                f"incident {incident_id} was changed by another writer at the same moment; "
+                "reload it and try again",
+                incident_id=incident_id,
+                current_version=None,
+            ) from exc
+        except self._driver_errors as exc:
+            raise StorageError(f"database error: {_first_line(exc)}") from exc
+
+    def create(self, decision: Decision) -> Event:
+        """Record a new incident: its state row and its first event."""
+        state, sql = decision.state, self._sql
+        event, data = seal(decision.event, GENESIS)
+        with self._transaction(state.id) as (_conn, cursor):
+            cursor.execute(
+                sql.insert_incident,
+                (
+                    state.id,
+                    state.playbook_id,
+                    state.playbook_version,
+                    state.incident_type,
+                    state.site,
+                    state.status,
+                    state.tier,
+                    state.owner,
+                    sql.moment(state.opened_at),
+                    sql.moment(state.updated_at),
+                    sql.moment(state.ended_at),
+                    sql.moment(decision.next_due_at),
+                    state.pushes,
+                    state.handoffs,
+                    state.version,
+                    event.hash,
+                    state.to_json().decode(),
+                ),
+            )
+            self._insert_event(cursor, event, data)
+        return event
+
+    def execute(
+        self, incident_id: str, decider: Decider, expected_version: int | None = None
+    ) -> tuple[IncidentState, Event]:
+        """Load the incident (locked), decide, and record the event: one transaction."""
+        sql = self._sql
+        with self._transaction(incident_id) as (_conn, cursor):
+            cursor.execute(sql.select_head, (incident_id,))
+            row = cursor.fetchone()
+            if row is None:
+                raise IncidentNotFoundError(incident_id)
+            version, head_hash, raw_state = row
+            if expected_version is not None and expected_version != version:
+                raise ConflictError(
+                    f"incident {incident_id} is at version {version}, not {expected_version}: "
+                    "someone else acted on it; reload and decide again",
+                    incident_id=incident_id,
+                    current_version=version,
+                )
+            decision = decider(IncidentState.from_json(raw_state))
+            state = decision.state
+            event, data = seal(decision.event, head_hash)
+            self._insert_event(cursor, event, data)
+            cursor.execute(
+                sql.update_incident,
+                (
+                    state.status,
+                    state.tier,
+                    state.owner,
+                    sql.moment(state.updated_at),
+                    sql.moment(state.ended_at),
+                    sql.moment(decision.next_due_at),
+                    state.pushes,
+                    state.handoffs,
+                    state.version,
+                    event.hash,
+                    state.to_json().decode(),
+                    incident_id,
+                    version,
+                ),
+            )
+            if cursor.rowcount != 1:
+                raise ConflictError(
+                    f"incident {incident_id} moved on while this command ran; try again",
+                    incident_id=incident_id,
+                    current_version=None,
+                )
+        return state, event
+
+    def _insert_event(self, cursor: Any, event: Event, data: bytes) -> None:
+        sql = self._sql
+        cursor.execute(
+            sql.insert_event,
+            (
+                event.incident_id,
+                event.seq,
+                event.type,
+                event.schema_version,
+                event.playbook_id,
+                event.playbook_version,
+                event.actor,
+                event.actor_role,
+                event.channel,
+                sql.moment(event.recorded_at),
+                data.decode(),
+                event.prev_hash,
+                event.hash,
+            ),
+        )
+        effects = event.data.get("effects")
+        if effects:
+            at = sql.moment(event.recorded_at)
+            cursor.executemany(
+                sql.insert_outbox,
+                [
+                    (
+                        event.incident_id,
+                        event.seq,
+                        effect["kind"],
+                        canonical({**effect, "event": f"{event.incident_id}:{event.seq}"}).decode(),
+                        at,
+                        at,
+                    )
+                    for effect in effects
+                ],
+            )
+
+    def register_playbook(
+        self, playbook_id: str, version: int, digest: str, definition: dict[str, Any], now: str
+    ) -> str | None:
+        """Store a playbook version's definition; return the digest already stored, if any."""
+        with self._reading() as conn:
+            stored = conn.execute(
+                select(playbook_versions.c.digest).where(
+                    playbook_versions.c.playbook_id == playbook_id,
+                    playbook_versions.c.version == version,
+                )
+            ).scalar_one_or_none()
+        if stored is not None:
+            return str(stored)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    playbook_versions.insert().values(
+                        playbook_id=playbook_id,
+                        version=version,
+                        digest=digest,
+                        definition=canonical(definition).decode(),
+                        registered_at=parse_iso(now),
+                    )
+                )
+        except sa_exc.IntegrityError:
+            return self.register_playbook(playbook_id, version, digest, definition, now)
+        return None
+
+    # ------------------------------------------------------------------ reads
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except RecoveryError:
+            raise
+        except self._driver_errors as exc:
+            raise StorageError(f"database error: {_first_line(exc)}") from exc
+
+    def load(self, incident_id: str) -> tuple[IncidentState, str]:
+        with self._reading() as conn:
+            row = conn.execute(
+                select(incidents.c.state, incidents.c.head_hash).where(
+                    incidents.c.id == incident_id
+                )
+            ).one_or_none()
+        if row is None:
+            raise IncidentNotFoundError(incident_id)
+        return IncidentState.from_json(row.state), row.head_hash
+
+    def list_states(
+        self,
+        *,
+        statuses: Sequence[str] | None = None,
+        site: str | None = None,
+        sites: Sequence[str] | None = None,
+        playbook_id: str | None = None,
+        owner: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[IncidentState]:
+        conditions: list[ColumnElement[bool]] = []
+        if statuses:
+            conditions.append(incidents.c.status.in_(list(statuses)))
+        if site is not None:
+            conditions.append(incidents.c.site == site)
+        if sites is not None:
+            conditions.append(incidents.c.site.in_(list(sites)))
+        if playbook_id is not None:
+            conditions.append(incidents.c.playbook_id == playbook_id)
+        if owner is not None:
+            conditions.append(incidents.c.owner == owner)
+        query = (
+            select(incidents.c.state)
+            .where(and_(True, *conditions))
+            .order_by(incidents.c.next_due_at.is_(None), incidents.c.next_due_at, incidents.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        with self._reading() as conn:
+            return [IncidentState.from_json(raw) for raw in conn.execute(query).scalars()]
+
+    def events(
+        self, incident_id: str, *, upto_seq: int | None = None, upto_time: str | None = None
+    ) -> list[Event]:
+        query = select(events).where(events.c.incident_id == incident_id)
+        if upto_seq is not None:
+            query = query.where(events.c.seq <= upto_seq)
+        query = query.order_by(events.c.seq)
+        out = []
+        with self._reading() as conn:
+            for row in conn.execute(query):
+                event = row_to_event(row._mapping)
+                if upto_time is not None and event.recorded_at > upto_time:
+                    break
+                out.append(event)
+        return out
+
+    def raw_events(self, incident_id: str) -> list[dict[str, Any]]:
+        """Rows exactly as stored (data as text), for hash verification."""
+        query = select(events).where(events.c.incident_id == incident_id).order_by(events.c.seq)
+        with self._reading() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def incident_ids(self) -> list[str]:
+        with self._reading() as conn:
+            return list(conn.execute(select(incidents.c.id).order_by(incidents.c.id)).scalars())
+
+    def stored_definition(self, playbook_id: str, version: int) -> dict[str, Any] | None:
+        with self._reading() as conn:
+            raw = conn.execute(
+                select(playbook_versions.c.definition).where(
+                    playbook_versions.c.playbook_id == playbook_id,
+                    playbook_versions.c.version == version,
+                )
+            ).scalar_one_or_none()
+        return None if raw is None else dict(orjson.loads(raw))
+
+    def outbox_messages(self, incident_id: str | None = None) -> list[dict[str, Any]]:
+        query = select(outbox).order_by(outbox.c.id)
+        if incident_id is not None:
+            query = query.where(outbox.c.incident_id == incident_id)
+        with self._reading() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(query)]
+        for row in rows:
+            row["payload"] = orjson.loads(row["payload"])
+        return rows
+
+
+def row_to_event(row: Any) -> Event:
+    return Event(
+        incident_id=row["incident_id"],
+        seq=row["seq"],
+        type=row["type"],
+        schema_version=row["schema_version"],
+        playbook_id=row["playbook_id"],
+        playbook_version=row["playbook_version"],
+        actor=row["actor"],
+        actor_role=row["actor_role"],
+        channel=row["channel"],
+        recorded_at=from_column(row["recorded_at"]) or "",
+        data=orjson.loads(row["data"]),
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__

@@ -1,0 +1,103 @@
+"""The database schema, as SQLAlchemy Core tables (alembic migrations mirror it).
+
+`events` is append-only: the code has no statement that updates or deletes it.
+`incidents` is the current-state cache, written in the same transaction as the events.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+Timestamp = DateTime(timezone=True)
+AutoId = BigInteger().with_variant(Integer(), "sqlite")
+
+playbook_versions = Table(
+    "playbook_versions",
+    metadata,
+    Column("playbook_id", String(80), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("definition", Text, nullable=False),
+    Column("registered_at", Timestamp, nullable=False),
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("playbook_id", String(80), nullable=False),
+    Column("playbook_version", Integer, nullable=False),
+    Column("incident_type", String(80), nullable=False),
+    Column("site", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("tier", Integer, nullable=False),
+    Column("owner", String(200), nullable=False),
+    Column("opened_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    Column("ended_at", Timestamp, nullable=True),
+    Column("next_due_at", Timestamp, nullable=True),
+    Column("pushes", Integer, nullable=False),
+    Column("handoffs", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("head_hash", String(64), nullable=False),
+    Column("state", Text, nullable=False),
+    Index("ix_incidents_status_next_due_at", "status", "next_due_at"),
+    Index("ix_incidents_site", "site"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("incident_id", String(64), ForeignKey("incidents.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("type", String(40), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("playbook_id", String(80), nullable=False),
+    Column("playbook_version", Integer, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("actor_role", String(64), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("recorded_at", Timestamp, nullable=False),
+    Column("data", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_events_recorded_at", "recorded_at"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("incident_id", String(64), ForeignKey("incidents.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Timestamp, nullable=False),
+    Column("delivered_at", Timestamp, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+)
