@@ -55,9 +55,18 @@ class Lifecycle:
     allowed: dict[str, tuple[str, ...]]
     resolved: frozenset[str] = frozenset()
     initial: str = "open"
+    internal: frozenset[tuple[str, str]] = frozenset()
+
+    def can(self, state: str, trigger: str) -> bool:
+        return trigger in self.allowed.get(state, ())
 
     def fire(self, state: str, trigger: str) -> str | None:
-        """The state after `trigger`, or None when it is not allowed from `state`."""
+        """The state after `trigger`, or None when it is not allowed from `state`.
+
+        Internal transitions (allowed, state unchanged) are answered from the table the
+        machine compiled to; only real moves run through the machine."""
+        if (state, trigger) in self.internal:
+            return state
         event = self.machine.events.get(trigger)
         if event is None:
             return None
@@ -105,6 +114,10 @@ class CompiledPlaybook:
     kinds: dict[str, Lifecycle]
     steps: dict[str, StepDef]
     evidence: dict[tuple[str, str], tuple[EvidenceField, ...]] = field(default_factory=dict)
+    # What is allowed depends only on the statuses; shared by threads (dict ops are atomic).
+    allowed_cache: dict[tuple[str, ...], tuple[str, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def key(self) -> tuple[str, int]:
@@ -124,7 +137,13 @@ def compile_playbook(playbook: Playbook) -> CompiledPlaybook:
         INCIDENT_TRANSITIONS,
         "open",
     )
-    incident = Lifecycle("incident", machine, allowed, frozenset(ENDED_STATES))
+    internal = frozenset(
+        (source, t["trigger"])
+        for t in INCIDENT_TRANSITIONS
+        if t["dest"] is None
+        for source in t["source"]
+    )
+    incident = Lifecycle("incident", machine, allowed, frozenset(ENDED_STATES), "open", internal)
     kind_defs = kinds_of(playbook)
     used = {s.kind for s in (*playbook.steps, *playbook.tier_steps)}
     kinds = {name: _compile_kind(name, kind_defs[name]) for name in sorted(used)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -52,14 +53,16 @@ def _coerce(field: EvidenceField, raw: Any) -> Any:
     if field.type in ("number", "money"):
         if isinstance(raw, bool):
             raise InvalidEvidenceError(f"{field.name} must be a number", field=where)
-        if isinstance(raw, int | float):
+        if isinstance(raw, int):
             return raw
         try:
-            number = float(str(raw).strip())
+            number = float(raw if isinstance(raw, float) else str(raw).strip())
         except ValueError:
-            raise InvalidEvidenceError(
-                f"{field.name} must be a number, not {raw!r}", field=where
-            ) from None
+            number = math.nan
+        if not math.isfinite(number):  # NaN passes every range check; JSON stores it as null
+            raise InvalidEvidenceError(f"{field.name} must be a number, not {raw!r}", field=where)
+        if isinstance(raw, float):
+            return raw
         return int(number) if number.is_integer() else number
     if field.type == "bool":
         if isinstance(raw, bool):

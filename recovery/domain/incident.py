@@ -9,7 +9,7 @@ rebuilds the state exactly. Time and ids come in as arguments: both are determin
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from recovery.domain.commands import (
@@ -89,6 +89,16 @@ def pending_for_close(compiled: CompiledPlaybook, state: IncidentState) -> list[
 
 def allowed_actions(compiled: CompiledPlaybook, state: IncidentState) -> list[str]:
     """What can be done now: incident actions, and `step.action` for each step."""
+    key = (state.status, *(s.status for s in state.steps.values()), *state.steps)
+    cached = compiled.allowed_cache.get(key)
+    if cached is None:
+        cached = _allowed_actions(compiled, state)
+        if len(compiled.allowed_cache) < 4096:
+            compiled.allowed_cache[key] = cached
+    return list(cached)
+
+
+def _allowed_actions(compiled: CompiledPlaybook, state: IncidentState) -> tuple[str, ...]:
     incident_actions = compiled.incident.allowed[state.status]
     out = [a for a in incident_actions if a != "act_on_step"]
     if "close" in out and pending_for_close(compiled, state):
@@ -97,7 +107,7 @@ def allowed_actions(compiled: CompiledPlaybook, state: IncidentState) -> list[st
         for step in state.steps.values():
             for trigger in compiled.kinds[step.kind].allowed[step.status]:
                 out.append(f"{step.id}.{trigger}")
-    return out
+    return tuple(out)
 
 
 def eta(compiled: CompiledPlaybook, state: IncidentState) -> str | None:
@@ -152,7 +162,7 @@ def decide(
 ) -> tuple[IncidentState, Event]:
     """Check `command` and return the new state (`state` is updated in place) and its event."""
     _check_may_write(ctx.actor)
-    if compiled.incident.fire(state.status, command.action) is None:
+    if not compiled.incident.can(state.status, command.action):
         raise NotAllowedNowError(
             f"cannot {command.action.replace('_', ' ')} an incident that is {state.status}",
             state=state.status,
@@ -425,10 +435,24 @@ _DECIDERS: dict[type, Any] = {
 
 
 def _tenure_years(customer: CustomerProfile, now: datetime) -> float | None:
-    if customer.member_since is None:
+    """Whole calendar years since joining plus the year's fraction, so that a cue rule
+    'at least 5 years' fires on the fifth anniversary and never before it."""
+    since = customer.member_since
+    if since is None:
         return None
-    days = (now.date() - customer.member_since).days
-    return round(max(days, 0) / 365.25, 2)
+    today = now.date()
+    years = today.year - since.year - ((today.month, today.day) < (since.month, since.day))
+    if years < 0:
+        return 0.0
+    start, end = _anniversary(since, years), _anniversary(since, years + 1)
+    return min(round(years + (today - start).days / (end - start).days, 2), years + 0.99)
+
+
+def _anniversary(since: date, years: int) -> date:
+    try:
+        return since.replace(year=since.year + years)
+    except ValueError:  # 29 February in a year without one
+        return date(since.year + years, 3, 1)
 
 
 def _fired_rules(

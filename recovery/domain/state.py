@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 EVENT_SCHEMA_VERSION = 1
+_T = TypeVar("_T")
 
 
 def iso(moment: datetime) -> str:
@@ -23,7 +24,15 @@ def iso(moment: datetime) -> str:
 
 
 def parse_iso(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(text)
+
+
+def _restore(cls: type[_T], fields: dict[str, Any]) -> _T:
+    """Rebuild a dataclass from its own serialised fields without running __init__:
+    the snapshot is read on every command, and it only ever holds what we wrote."""
+    obj = object.__new__(cls)
+    obj.__dict__.update(fields)
+    return obj
 
 
 @dataclass
@@ -79,8 +88,8 @@ class IncidentState:
     @classmethod
     def from_json(cls, raw: bytes | str) -> IncidentState:
         data = orjson.loads(raw)
-        data["steps"] = {k: StepState.from_dict(v) for k, v in data["steps"].items()}
-        return cls(**data)
+        data["steps"] = {k: _restore(StepState, v) for k, v in data["steps"].items()}
+        return _restore(cls, data)
 
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = orjson.loads(self.to_json())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,17 +38,19 @@ class Decision:
 
 Decider = Callable[[IncidentState], Decision]
 
+_COLUMNS_EVENT = (
+    "incident_id, seq, type, schema_version, playbook_id, playbook_version, actor, "
+    "actor_role, channel, recorded_at, data, prev_hash, hash"
+)
 _SELECT_HEAD = "SELECT version, head_hash, state FROM incidents WHERE id = ?"
 _INSERT_EVENT = (
-    "INSERT INTO events (incident_id, seq, type, schema_version, playbook_id, "
-    "playbook_version, actor, actor_role, channel, recorded_at, data, prev_hash, hash) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO events ({_COLUMNS_EVENT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_UPDATE_INCIDENT = (
-    "UPDATE incidents SET status = ?, tier = ?, owner = ?, updated_at = ?, ended_at = ?, "
-    "next_due_at = ?, pushes = ?, handoffs = ?, version = ?, head_hash = ?, state = ? "
-    "WHERE id = ? AND version = ?"
+_SET_INCIDENT = (
+    "SET status = ?, tier = ?, owner = ?, updated_at = ?, ended_at = ?, next_due_at = ?, "
+    "pushes = ?, handoffs = ?, version = ?, head_hash = ?, state = ? WHERE id = ? AND version = ?"
 )
+_UPDATE_INCIDENT = f"UPDATE incidents {_SET_INCIDENT}"
 _INSERT_INCIDENT = (
     "INSERT INTO incidents (id, playbook_id, playbook_version, incident_type, site, status, "
     "tier, owner, opened_at, updated_at, ended_at, next_due_at, pushes, handoffs, version, "
@@ -57,6 +59,18 @@ _INSERT_INCIDENT = (
 _INSERT_OUTBOX = (
     "INSERT INTO outbox (incident_id, seq, kind, payload, created_at, status, attempts, "
     "next_attempt_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)"
+)
+# PostgreSQL: the whole write as one statement. The event and outbox rows are inserted only
+# if the row was still at the version read; the result says whether that happened.
+_RECORD_PG = (
+    f"WITH updated AS (UPDATE incidents {_SET_INCIDENT} RETURNING id), "
+    f"inserted AS (INSERT INTO events ({_COLUMNS_EVENT}) "
+    "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM updated RETURNING incident_id, seq), "
+    "queued AS (INSERT INTO outbox (incident_id, seq, kind, payload, created_at, status, "
+    "attempts, next_attempt_at) SELECT inserted.incident_id, inserted.seq, effect.kind, "
+    "effect.payload, ?, 'pending', 0, ? FROM inserted "
+    "CROSS JOIN unnest(?::text[], ?::text[]) AS effect(kind, payload)) "
+    "SELECT count(*) FROM inserted"
 )
 
 
@@ -70,11 +84,13 @@ class _Dialect:
         def fix(sql: str) -> str:
             return sql.replace("?", "%s") if self.postgres else sql
 
-        self.select_head = fix(_SELECT_HEAD + (" FOR UPDATE" if self.postgres else ""))
+        self.select_head = fix(_SELECT_HEAD)
+        self.select_head_locked = fix(_SELECT_HEAD + (" FOR UPDATE" if self.postgres else ""))
         self.insert_event = fix(_INSERT_EVENT)
         self.update_incident = fix(_UPDATE_INCIDENT)
         self.insert_incident = fix(_INSERT_INCIDENT)
         self.insert_outbox = fix(_INSERT_OUTBOX)
+        self.record = fix(_RECORD_PG)
 
     def moment(self, text: str | None) -> Any:
         """An ISO moment as a column value: aware datetime for psycopg, SQLAlchemy's text
@@ -84,6 +100,19 @@ class _Dialect:
         if self.postgres:
             return parse_iso(text)
         return f"{text[:10]} {text[11:26]}"
+
+
+@dataclass(frozen=True)
+class _WriteParams:
+    update: tuple[Any, ...]
+    event: tuple[Any, ...]
+    outbox: list[tuple[Any, ...]]
+
+    def combined(self, at: Any) -> tuple[Any, ...]:
+        """Parameters of the one-statement PostgreSQL write."""
+        kinds = [row[2] for row in self.outbox]
+        payloads = [row[3] for row in self.outbox]
+        return (*self.update, *self.event, at, at, kinds, payloads)
 
 
 def from_column(value: datetime | str | None) -> str | None:
@@ -112,7 +141,22 @@ def seal(event: Event, prev_hash: str) -> tuple[Event, bytes]:
         event.recorded_at,
         data,
     )
-    return replace(event, prev_hash=prev_hash, hash=digest), data
+    sealed = Event(
+        event.incident_id,
+        event.seq,
+        event.type,
+        event.schema_version,
+        event.playbook_id,
+        event.playbook_version,
+        event.actor,
+        event.actor_role,
+        event.channel,
+        event.recorded_at,
+        event.data,
+        prev_hash,
+        digest,
+    )
+    return sealed, data
 
 
 class EventStore:
@@ -129,14 +173,14 @@ class EventStore:
     # ------------------------------------------------------------------ writes
 
     @contextmanager
-    def _transaction(self, incident_id: str) -> Iterator[tuple[Connection, Any]]:
+    def _pooled(self, incident_id: str) -> Iterator[Any]:
+        """A pooled driver connection, with driver errors translated into our own."""
         try:
-            with self.engine.connect() as conn, conn.begin():
-                cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-                try:
-                    yield conn, cursor
-                finally:
-                    cursor.close()
+            pooled = self.engine.raw_connection()
+        except self._driver_errors as exc:
+            raise StorageError(f"database error: {_first_line(exc)}") from exc
+        try:
+            yield pooled.driver_connection
         except RecoveryError:
             raise
         except self._integrity_errors as exc:
@@ -148,12 +192,31 @@ class EventStore:
             ) from exc
         except self._driver_errors as exc:
             raise StorageError(f"database error: {_first_line(exc)}") from exc
+        finally:
+            pooled.close()
+
+    @contextmanager
+    def _transaction(self, incident_id: str) -> Iterator[Any]:
+        """A driver cursor in one transaction: committed, or rolled back on any error."""
+        with self._pooled(incident_id) as driver:
+            cursor = driver.cursor()
+            try:
+                if not self._sql.postgres:
+                    cursor.execute("BEGIN IMMEDIATE")
+                yield cursor
+                driver.commit()
+            except BaseException:
+                driver.rollback()
+                raise
+            finally:
+                cursor.close()
 
     def create(self, decision: Decision) -> Event:
         """Record a new incident: its state row and its first event."""
         state, sql = decision.state, self._sql
         event, data = seal(decision.event, GENESIS)
-        with self._transaction(state.id) as (_conn, cursor):
+        params = self._params(decision, event, data, 0)
+        with self._transaction(state.id) as cursor:
             cursor.execute(
                 sql.insert_incident,
                 (
@@ -176,50 +239,42 @@ class EventStore:
                     state.to_json().decode(),
                 ),
             )
-            self._insert_event(cursor, event, data)
+            cursor.execute(sql.insert_event, params.event)
+            if params.outbox:
+                cursor.executemany(sql.insert_outbox, params.outbox)
         return event
 
     def execute(
         self, incident_id: str, decider: Decider, expected_version: int | None = None
     ) -> tuple[IncidentState, Event]:
-        """Load the incident (locked), decide, and record the event: one transaction."""
+        """Load the incident, decide, and record the event and the new state atomically."""
+        if self._sql.postgres:
+            recorded = self._execute_optimistic(incident_id, decider, expected_version)
+            if recorded is not None:
+                return recorded
+        return self._execute_locked(incident_id, decider, expected_version)
+
+    def _execute_locked(
+        self, incident_id: str, decider: Decider, expected_version: int | None
+    ) -> tuple[IncidentState, Event]:
+        """One transaction holding the incident (BEGIN IMMEDIATE on SQLite, FOR UPDATE on
+        PostgreSQL): concurrent writers queue and are all recorded, in order."""
         sql = self._sql
-        with self._transaction(incident_id) as (_conn, cursor):
-            cursor.execute(sql.select_head, (incident_id,))
-            row = cursor.fetchone()
-            if row is None:
-                raise IncidentNotFoundError(incident_id)
-            version, head_hash, raw_state = row
-            if expected_version is not None and expected_version != version:
-                raise ConflictError(
-                    f"incident {incident_id} is at version {version}, not {expected_version}: "
-                    "someone else acted on it; reload and decide again",
-                    incident_id=incident_id,
-                    current_version=version,
-                )
-            decision = decider(IncidentState.from_json(raw_state))
-            state = decision.state
-            event, data = seal(decision.event, head_hash)
-            self._insert_event(cursor, event, data)
-            cursor.execute(
-                sql.update_incident,
-                (
-                    state.status,
-                    state.tier,
-                    state.owner,
-                    sql.moment(state.updated_at),
-                    sql.moment(state.ended_at),
-                    sql.moment(decision.next_due_at),
-                    state.pushes,
-                    state.handoffs,
-                    state.version,
-                    event.hash,
-                    state.to_json().decode(),
-                    incident_id,
-                    version,
-                ),
+        with self._transaction(incident_id) as cursor:
+            cursor.execute(sql.select_head_locked, (incident_id,))
+            state, event, params = self._decide(
+                incident_id, cursor.fetchone(), decider, expected_version
             )
-            if cursor.rowcount != 1:
+            if sql.postgres:
+                cursor.execute(sql.record, params.combined(sql.moment(event.recorded_at)))
+                applied = cursor.fetchone()[0]
+            else:
+                cursor.execute(sql.insert_event, params.event)
+                if params.outbox:
+                    cursor.executemany(sql.insert_outbox, params.outbox)
+                cursor.execute(sql.update_incident, params.update)
+                applied = cursor.rowcount
+            if applied != 1:
                 raise ConflictError(
                     f"incident {incident_id} moved on while this command ran; try again",
                     incident_id=incident_id,
@@ -227,43 +282,95 @@ class EventStore:
                 )
         return state, event
 
-    def _insert_event(self, cursor: Any, event: Event, data: bytes) -> None:
+    def _execute_optimistic(
+        self, incident_id: str, decider: Decider, expected_version: int | None
+    ) -> tuple[IncidentState, Event] | None:
+        """PostgreSQL without contention: read, then ONE autocommit statement that updates
+        the row only at the version read and inserts the event and outbox rows only if it
+        did. Two round trips instead of five. None when another writer got there first:
+        the caller then takes the locked path (lock a hot incident, don't retry blindly)."""
         sql = self._sql
-        cursor.execute(
-            sql.insert_event,
+        with self._pooled(incident_id) as driver:
+            driver.autocommit = True
+            try:
+                cursor = driver.cursor()
+                cursor.execute(sql.select_head, (incident_id,))
+                state, event, params = self._decide(
+                    incident_id, cursor.fetchone(), decider, expected_version
+                )
+                cursor.execute(sql.record, params.combined(sql.moment(event.recorded_at)))
+                applied = cursor.fetchone()[0]
+                cursor.close()
+            finally:
+                driver.autocommit = False
+        return (state, event) if applied == 1 else None
+
+    def _decide(
+        self,
+        incident_id: str,
+        row: tuple[Any, ...] | None,
+        decider: Decider,
+        expected_version: int | None,
+    ) -> tuple[IncidentState, Event, _WriteParams]:
+        if row is None:
+            raise IncidentNotFoundError(incident_id)
+        version, head_hash, raw_state = row
+        if expected_version is not None and expected_version != version:
+            raise ConflictError(
+                f"incident {incident_id} is at version {version}, not {expected_version}: "
+                "someone else acted on it; reload and decide again",
+                incident_id=incident_id,
+                current_version=version,
+            )
+        decision = decider(IncidentState.from_json(raw_state))
+        event, data = seal(decision.event, head_hash)
+        return decision.state, event, self._params(decision, event, data, version)
+
+    def _params(self, decision: Decision, event: Event, data: bytes, version: int) -> _WriteParams:
+        sql, state = self._sql, decision.state
+        at = sql.moment(event.recorded_at)
+        update = (
+            state.status,
+            state.tier,
+            state.owner,
+            sql.moment(state.updated_at),
+            sql.moment(state.ended_at),
+            sql.moment(decision.next_due_at),
+            state.pushes,
+            state.handoffs,
+            state.version,
+            event.hash,
+            state.to_json().decode(),
+            state.id,
+            version,
+        )
+        event_row = (
+            event.incident_id,
+            event.seq,
+            event.type,
+            event.schema_version,
+            event.playbook_id,
+            event.playbook_version,
+            event.actor,
+            event.actor_role,
+            event.channel,
+            at,
+            data.decode(),
+            event.prev_hash,
+            event.hash,
+        )
+        outbox_rows = [
             (
                 event.incident_id,
                 event.seq,
-                event.type,
-                event.schema_version,
-                event.playbook_id,
-                event.playbook_version,
-                event.actor,
-                event.actor_role,
-                event.channel,
-                sql.moment(event.recorded_at),
-                data.decode(),
-                event.prev_hash,
-                event.hash,
-            ),
-        )
-        effects = event.data.get("effects")
-        if effects:
-            at = sql.moment(event.recorded_at)
-            cursor.executemany(
-                sql.insert_outbox,
-                [
-                    (
-                        event.incident_id,
-                        event.seq,
-                        effect["kind"],
-                        canonical({**effect, "event": f"{event.incident_id}:{event.seq}"}).decode(),
-                        at,
-                        at,
-                    )
-                    for effect in effects
-                ],
+                effect["kind"],
+                canonical({**effect, "event": f"{event.incident_id}:{event.seq}"}).decode(),
+                at,
+                at,
             )
+            for effect in event.data.get("effects") or ()
+        ]
+        return _WriteParams(update, event_row, outbox_rows)
 
     def register_playbook(
         self, playbook_id: str, version: int, digest: str, definition: dict[str, Any], now: str
