@@ -139,6 +139,12 @@ class Reopen(_Command):
     reason: Text
 
 
+class MissDeadlines(_Command):
+    """Recorded by the deadline worker (system role) when open steps pass their due time."""
+
+    action: ClassVar[str] = "miss_deadlines"
+
+
 IncidentCommand = (
     StepAction
     | ReportCues
@@ -150,5 +156,6 @@ IncidentCommand = (
     | Release
     | Close
     | Reopen
+    | MissDeadlines
 )
 Command = OpenIncident | IncidentCommand

@@ -21,6 +21,8 @@ from recovery.domain.validation import kinds_of
 INCIDENT_STATES = ("open", "escalated", "closed", "released")
 ACTIVE_STATES = ("open", "escalated")
 ENDED_STATES = ("closed", "released")
+# Actions only the engine's own workers take; never offered to people as "allowed".
+SYSTEM_ACTIONS = frozenset({"miss_deadlines"})
 
 # Incident-level actions. `dest: None` is an internal transition: allowed, state unchanged.
 INCIDENT_TRANSITIONS: list[dict[str, Any]] = [
@@ -31,6 +33,7 @@ INCIDENT_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "record_contact", "source": list(INCIDENT_STATES), "dest": None},
     {"trigger": "add_note", "source": list(INCIDENT_STATES), "dest": None},
     {"trigger": "escalate", "source": list(ACTIVE_STATES), "dest": "escalated"},
+    {"trigger": "miss_deadlines", "source": list(ACTIVE_STATES), "dest": "escalated"},
     {"trigger": "release", "source": list(ACTIVE_STATES), "dest": "released"},
     {"trigger": "close", "source": list(ACTIVE_STATES), "dest": "closed"},
     {"trigger": "reopen", "source": list(ENDED_STATES), "dest": "open"},

@@ -20,6 +20,7 @@ from recovery.domain.commands import (
     Escalate,
     HandOff,
     IncidentCommand,
+    MissDeadlines,
     OpenIncident,
     RecordContact,
     RecordPush,
@@ -28,7 +29,7 @@ from recovery.domain.commands import (
     ReportCues,
     StepAction,
 )
-from recovery.domain.compiler import CompiledPlaybook
+from recovery.domain.compiler import SYSTEM_ACTIONS, CompiledPlaybook
 from recovery.domain.evidence import check_evidence
 from recovery.domain.playbook import FINISHING_ACTIONS, CueRule, StepDef
 from recovery.domain.state import EVENT_SCHEMA_VERSION, Event, IncidentState, StepState, iso
@@ -41,6 +42,7 @@ from recovery.errors import (
 )
 
 READ_ONLY_ROLES = frozenset({"auditor"})
+SYSTEM_ROLE = "system"
 APPROVER_ROLES = frozenset({"manager"})
 MAX_TIER = 5
 
@@ -53,6 +55,7 @@ EVENT_TYPES: dict[str, str] = {
     "hand_off": "handed_off",
     "add_note": "note_added",
     "escalate": "escalated",
+    "miss_deadlines": "deadline_missed",
     "release": "released",
     "close": "closed",
     "reopen": "reopened",
@@ -100,7 +103,7 @@ def allowed_actions(compiled: CompiledPlaybook, state: IncidentState) -> list[st
 
 def _allowed_actions(compiled: CompiledPlaybook, state: IncidentState) -> tuple[str, ...]:
     incident_actions = compiled.incident.allowed[state.status]
-    out = [a for a in incident_actions if a != "act_on_step"]
+    out = [a for a in incident_actions if a != "act_on_step" and a not in SYSTEM_ACTIONS]
     if "close" in out and pending_for_close(compiled, state):
         out.remove("close")
     if "act_on_step" in incident_actions:
@@ -395,6 +398,38 @@ def _decide_escalate(
     }
 
 
+def _decide_miss(
+    compiled: CompiledPlaybook, state: IncidentState, command: MissDeadlines, ctx: Context
+) -> dict[str, Any]:
+    if ctx.actor.role != SYSTEM_ROLE:
+        raise PermissionDeniedError("deadlines are recorded as missed by the engine's worker only")
+    now = iso(ctx.now)
+    resolved = resolved_states(compiled)
+    missed = [
+        s.id
+        for s in state.steps.values()
+        if s.required and not s.missed and s.status not in resolved[s.kind] and s.due_at <= now
+    ]
+    if not missed:
+        raise NotAllowedNowError(
+            "no open step has passed its deadline",
+            state=state.status,
+            allowed=allowed_actions(compiled, state),
+        )
+    policy = compiled.playbook.on_deadline_missed
+    effects: list[dict[str, Any]] = [
+        {"kind": "notify", "role": role, "reason": "deadline_missed", "steps": missed}
+        for role in policy.notify
+    ]
+    if policy.effect:
+        effects.append({"kind": policy.effect, "reason": "deadline_missed", "steps": missed})
+    return {
+        "steps": missed,
+        "tier": min(state.tier + policy.raise_tier_by, MAX_TIER),
+        "effects": effects,
+    }
+
+
 def _decide_release(
     compiled: CompiledPlaybook, state: IncidentState, command: Release, ctx: Context
 ) -> dict[str, Any]:
@@ -428,6 +463,7 @@ _DECIDERS: dict[type, Any] = {
     HandOff: _decide_hand_off,
     AddNote: _decide_note,
     Escalate: _decide_escalate,
+    MissDeadlines: _decide_miss,
     Release: _decide_release,
     Close: _decide_close,
     Reopen: _decide_reopen,
@@ -580,6 +616,11 @@ def apply(compiled: CompiledPlaybook, state: IncidentState | None, event: Event)
     elif event.type == "escalated":
         state.escalations += 1
         state.tier = data["tier"]
+    elif event.type == "deadline_missed":
+        state.escalations += 1
+        state.tier = data["tier"]
+        for step_id in data["steps"]:
+            state.steps[step_id].missed = True
     elif event.type == "released":
         state.release = {"reason": data["reason"], "referral": data["referral"]}
         state.ended_at = at

@@ -138,6 +138,16 @@ class CueRule(_Strict):
     notify: list[Identifier] = Field(default_factory=list)
 
 
+class EscalationPolicy(_Strict):
+    """What happens when a step's deadline passes with the step still open."""
+
+    raise_tier_by: int = Field(default=1, ge=0, le=4)
+    notify: list[Identifier] = Field(default_factory=lambda: ["manager"])
+    effect: Identifier | None = Field(
+        default="escalation", description="the back-office webhook to request"
+    )
+
+
 class Playbook(_Strict):
     id: Slug
     version: int = Field(ge=1)
@@ -154,6 +164,7 @@ class Playbook(_Strict):
         default_factory=list, description="steps that cue rules add when they fire"
     )
     cue_rules: list[CueRule] = Field(default_factory=list)
+    on_deadline_missed: EscalationPolicy = Field(default_factory=EscalationPolicy)
     close_requires: list[Identifier] | None = Field(
         default=None,
         description="steps that must be done or waived before closing "

@@ -6,6 +6,7 @@ snapshot row is a cache that replay must reproduce exactly.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -31,8 +32,25 @@ def _restore(cls: type[_T], fields: dict[str, Any]) -> _T:
     """Rebuild a dataclass from its own serialised fields without running __init__:
     the snapshot is read on every command, and it only ever holds what we wrote."""
     obj = object.__new__(cls)
+    obj.__dict__.update(_defaults(cls))
     obj.__dict__.update(fields)
     return obj
+
+
+_DEFAULTS: dict[type, dict[str, Any]] = {}
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    """Field defaults, so snapshots written before a field existed still load."""
+    found = _DEFAULTS.get(cls)
+    if found is None:
+        found = {
+            f.name: f.default
+            for f in dataclasses.fields(cls)
+            if f.default is not dataclasses.MISSING
+        }
+        _DEFAULTS[cls] = found
+    return found
 
 
 @dataclass
@@ -47,6 +65,7 @@ class StepState:
     added_by: str | None = None
     resolved_at: str | None = None
     late: bool = False
+    missed: bool = False
     pushed: int = 0
     evidence: dict[str, Any] = field(default_factory=dict)
     approval: dict[str, Any] | None = None

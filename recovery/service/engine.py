@@ -24,6 +24,7 @@ from recovery.domain.commands import (
     Escalate,
     HandOff,
     IncidentCommand,
+    MissDeadlines,
     OpenIncident,
     RecordContact,
     RecordPush,
@@ -44,12 +45,20 @@ from recovery.domain.incident import (
     resolved_states,
 )
 from recovery.domain.state import Event, IncidentState, iso
-from recovery.errors import IncidentNotFoundError, PlaybookError, Problem, UnknownPlaybookError
+from recovery.errors import (
+    ConflictError,
+    IncidentNotFoundError,
+    NotAllowedNowError,
+    PlaybookError,
+    Problem,
+    UnknownPlaybookError,
+)
 from recovery.service.audit import Verification, verify_incident
 from recovery.storage.database import create_db_engine, upgrade
 from recovery.storage.store import Decision, EventStore
 
 Clock = Callable[[], datetime]
+DEADLINE_WORKER = Actor(id="deadline-worker", role="system")
 
 
 def utc_now() -> datetime:
@@ -265,6 +274,23 @@ class Recovery:
     def reopen(self, incident_id: str, reason: str, **kw: Any) -> Outcome:
         return self.execute(incident_id, Reopen(reason=reason), **kw)
 
+    def sweep_deadlines(self, *, limit: int = 100) -> list[Outcome]:
+        """Record every passed deadline once and escalate as each playbook says.
+
+        Safe to run from any number of workers at once: the incident's version decides who
+        records a miss, and a step already recorded as missed is never recorded again."""
+        outcomes = []
+        for incident_id in self.store.due_incident_ids(iso(self.clock()), limit):
+            try:
+                outcomes.append(
+                    self.execute(
+                        incident_id, MissDeadlines(), actor=DEADLINE_WORKER, channel="worker"
+                    )
+                )
+            except (NotAllowedNowError, ConflictError):
+                continue  # another worker recorded it first, or a step was just completed
+        return outcomes
+
     # ------------------------------------------------------------------ queries
 
     def get(self, incident_id: str) -> IncidentView:
@@ -382,5 +408,9 @@ class Recovery:
         if state.status not in ACTIVE_STATES:
             return None
         resolved = resolved_states(compiled)
-        dues = [s.due_at for s in state.steps.values() if s.status not in resolved[s.kind]]
+        dues = [
+            s.due_at
+            for s in state.steps.values()
+            if s.required and not s.missed and s.status not in resolved[s.kind]
+        ]
         return min(dues) if dues else None

@@ -477,6 +477,20 @@ class EventStore:
         with self._reading() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
+    def due_incident_ids(self, now: str, limit: int) -> list[str]:
+        """Active incidents with a step past its deadline, the most overdue first."""
+        query = (
+            select(incidents.c.id)
+            .where(
+                incidents.c.status.in_(["open", "escalated"]),
+                incidents.c.next_due_at <= parse_iso(now),
+            )
+            .order_by(incidents.c.next_due_at)
+            .limit(limit)
+        )
+        with self._reading() as conn:
+            return list(conn.execute(query).scalars())
+
     def incident_ids(self) -> list[str]:
         with self._reading() as conn:
             return list(conn.execute(select(incidents.c.id).order_by(incidents.c.id)).scalars())
