@@ -101,3 +101,57 @@ outbox = Table(
     Column("last_error", Text, nullable=True),
     Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
 )
+
+# ---------------------------------------------------------------------------- access
+# People (users, passwords hashed with argon2), systems (API tokens, stored as SHA-256 of a
+# high-entropy secret), login sessions, and idempotency keys of POSTed commands.
+# `sites` is a JSON list of the properties a principal may act on (["*"]: every property).
+
+users = Table(
+    "users",
+    metadata,
+    Column("username", String(200), primary_key=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(64), nullable=False),
+    Column("sites", Text, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("disabled_at", Timestamp, nullable=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("role", String(64), nullable=False),
+    Column("sites", Text, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("revoked_at", Timestamp, nullable=True),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("username", String(200), ForeignKey("users.username"), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("revoked_at", Timestamp, nullable=True),
+    Index("ix_sessions_username", "username"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("principal", String(240), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("response_status", Integer, nullable=True),
+    Column("response_body", Text, nullable=True),
+    Column("response_headers", Text, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Index("ix_idempotency_keys_expires_at", "expires_at"),
+)

@@ -12,7 +12,6 @@ from recovery.errors import PermissionDeniedError
 from recovery.storage.database import create_db_engine
 from tests.conftest import FRONT_DESK, Clock
 
-
 ACKNOWLEDGED = {"acknowledged_by": "Ana", "channel": "phone"}
 
 
