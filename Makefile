@@ -1,0 +1,32 @@
+# The two commands of the README: `make run` and `make test`. Both set up what they need.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: run test bench lint
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+## run: the engine with its web page and HTTP API on the embedded SQLite file, demo data in
+run: $(BIN)/.installed
+	$(BIN)/recovery serve --demo --port $(PORT)
+
+## test: the whole suite (SQLite always; PostgreSQL and the browser when available)
+test: $(BIN)/.installed
+	$(BIN)/pytest
+
+## bench: commands/s next to raw driver transactions and a peer library
+bench: $(BIN)/.installed
+	$(BIN)/python -m benchmarks.commands
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	@tmp=$$(mktemp -d) && export RECOVERY_DB=sqlite:///$$tmp/check.db && \
+	  $(BIN)/alembic upgrade head && $(BIN)/alembic check && rm -rf $$tmp
