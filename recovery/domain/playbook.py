@@ -111,6 +111,9 @@ class StepDef(_Strict):
         default="amount", description="compensation steps: the evidence field holding the amount"
     )
     approval: Literal["over_limit", "always"] = "over_limit"
+    apology: bool = Field(
+        default=False, description="this step is the apology (reports measure time to it)"
+    )
     effect: Identifier | None = Field(
         default=None,
         description="a back-office effect to request when the step finishes, e.g. book_room",

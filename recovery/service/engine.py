@@ -54,6 +54,7 @@ from recovery.errors import (
     UnknownPlaybookError,
 )
 from recovery.service.audit import Verification, verify_incident
+from recovery.service.reports import GroupBy, ReportRow, build_report, in_period
 from recovery.storage.database import create_db_engine, upgrade
 from recovery.storage.store import Decision, EventStore
 
@@ -319,6 +320,24 @@ class Recovery:
             offset=offset,
         )
         return [self._view(self.playbook_of(s), s) for s in states]
+
+    def report(
+        self,
+        *,
+        by: GroupBy = "site_playbook",
+        site: str | None = None,
+        sites: Sequence[str] | None = None,
+        playbook: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[ReportRow]:
+        """How recovery was delivered: score, pushes, handoffs, deadlines kept, ..."""
+        states = (
+            s
+            for s in self.store.iter_states(site=site, sites=sites, playbook_id=playbook)
+            if in_period(s, since, until)
+        )
+        return build_report(states, self.playbook_of, by=by)
 
     def timeline(self, incident_id: str) -> list[Event]:
         found = self.store.events(incident_id)

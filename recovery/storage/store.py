@@ -455,6 +455,32 @@ class EventStore:
         with self._reading() as conn:
             return [IncidentState.from_json(raw) for raw in conn.execute(query).scalars()]
 
+    def iter_states(
+        self,
+        *,
+        site: str | None = None,
+        sites: Sequence[str] | None = None,
+        playbook_id: str | None = None,
+        chunk: int = 1000,
+    ) -> Iterator[IncidentState]:
+        """Every incident's state in id order, read in chunks (bounded memory)."""
+        after = ""
+        while True:
+            query = select(incidents.c.id, incidents.c.state).where(incidents.c.id > after)
+            if site is not None:
+                query = query.where(incidents.c.site == site)
+            if sites is not None:
+                query = query.where(incidents.c.site.in_(list(sites)))
+            if playbook_id is not None:
+                query = query.where(incidents.c.playbook_id == playbook_id)
+            with self._reading() as conn:
+                rows = conn.execute(query.order_by(incidents.c.id).limit(chunk)).all()
+            for row in rows:
+                yield IncidentState.from_json(row.state)
+            if len(rows) < chunk:
+                return
+            after = rows[-1].id
+
     def events(
         self, incident_id: str, *, upto_seq: int | None = None, upto_time: str | None = None
     ) -> list[Event]:
