@@ -33,6 +33,7 @@ from recovery.domain.compiler import SYSTEM_ACTIONS, CompiledPlaybook
 from recovery.domain.evidence import check_evidence
 from recovery.domain.playbook import FINISHING_ACTIONS, CueRule, StepDef
 from recovery.domain.state import EVENT_SCHEMA_VERSION, Event, IncidentState, StepState, iso
+from recovery.domain.upcast import upcast
 from recovery.errors import (
     CommandRejectedError,
     IntegrityError,
@@ -684,7 +685,7 @@ def _add_tier_steps(compiled: CompiledPlaybook, state: IncidentState, data: dict
 def replay(compiled: CompiledPlaybook, events: list[Event]) -> IncidentState:
     state: IncidentState | None = None
     for event in events:
-        state = apply(compiled, state, event)
+        state = apply(compiled, state, upcast(event))
     if state is None:
         raise IntegrityError("no events to replay", incident_id="", seq=None)
     return state
