@@ -31,6 +31,7 @@ from recovery.domain.commands import (
 from recovery.domain.state import Event, IncidentState, StepState
 from recovery.errors import (
     CommandRejectedError,
+    ConfigurationError,
     ConflictError,
     IncidentNotFoundError,
     IntegrityError,
@@ -51,6 +52,7 @@ __all__ = [
     "Catalog",
     "Close",
     "CommandRejectedError",
+    "ConfigurationError",
     "ConflictError",
     "CustomerProfile",
     "Escalate",

@@ -56,6 +56,8 @@ class Catalog:
     def __init__(self, playbooks: Iterable[Playbook] = ()) -> None:
         self._compiled: dict[tuple[str, int], CompiledPlaybook] = {}
         self._sources: dict[tuple[str, int], str] = {}
+        # Versions known only to replay recorded incidents: never served to new ones.
+        self._replay_only: set[tuple[str, int]] = set()
         self._lock = threading.Lock()
         for playbook in playbooks:
             self.add(playbook)
@@ -100,8 +102,16 @@ class Catalog:
             return compiled
 
     def add_definition(self, definition: dict[str, Any], source: str) -> CompiledPlaybook:
-        """Compile a stored definition (used to replay incidents of retired versions)."""
-        return self.add(validate_playbook(definition, source), source)
+        """Compile a stored definition to replay incidents pinned to it. It is never served
+        to new incidents: what a process reads must not change what it opens."""
+        playbook = validate_playbook(definition, source)
+        with self._lock:
+            if playbook.key not in self._compiled:
+                self._replay_only.add(playbook.key)
+        return self.add(playbook, source)
+
+    def _servable(self) -> list[tuple[str, int]]:
+        return [key for key in self._compiled if key not in self._replay_only]
 
     def get(self, playbook_id: str, version: int | None = None) -> CompiledPlaybook:
         if version is not None:
@@ -109,9 +119,9 @@ class Catalog:
             if compiled is None:
                 raise UnknownPlaybookError(f"no playbook {playbook_id!r} version {version}")
             return compiled
-        versions = [v for (pid, v) in self._compiled if pid == playbook_id]
+        versions = [v for (pid, v) in self._servable() if pid == playbook_id]
         if not versions:
-            known = ", ".join(sorted({pid for pid, _ in self._compiled}))
+            known = ", ".join(sorted({pid for pid, _ in self._servable()}))
             raise UnknownPlaybookError(f"no playbook {playbook_id!r}; known: {known}")
         return self._compiled[(playbook_id, max(versions))]
 
@@ -120,7 +130,7 @@ class Catalog:
 
     def for_incident_type(self, incident_type: str) -> CompiledPlaybook:
         newest: dict[str, CompiledPlaybook] = {}
-        for compiled in self._compiled.values():
+        for compiled in (self._compiled[key] for key in self._servable()):
             if incident_type in compiled.playbook.incident_types:
                 current = newest.get(compiled.playbook.id)
                 if current is None or compiled.playbook.version > current.playbook.version:
@@ -138,10 +148,15 @@ class Catalog:
         return next(iter(newest.values()))
 
     def incident_types(self) -> list[str]:
-        return sorted({t for c in self._compiled.values() for t in c.playbook.incident_types})
+        servable = (self._compiled[key] for key in self._servable())
+        return sorted({t for c in servable for t in c.playbook.incident_types})
 
     def latest(self) -> list[CompiledPlaybook]:
-        return [self.get(pid) for pid in sorted({pid for pid, _ in self._compiled})]
+        return [self.get(pid) for pid in sorted({pid for pid, _ in self._servable()})]
+
+    def all_versions(self) -> list[CompiledPlaybook]:
+        """Every version this catalog can serve, by id then version."""
+        return [self._compiled[key] for key in sorted(self._servable())]
 
     def source_of(self, playbook_id: str, version: int) -> str:
         return self._sources.get((playbook_id, version), "<unknown>")

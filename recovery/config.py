@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
+from recovery.errors import ConfigurationError
+
 DEFAULT_DB_URL = "sqlite:///recovery.db"
 
 SqliteSynchronous = Literal["full", "normal"]
@@ -27,7 +29,9 @@ class Settings:
     def from_env(cls) -> Settings:
         sync = os.environ.get("RECOVERY_SQLITE_SYNCHRONOUS", "full").lower()
         if sync not in ("full", "normal"):
-            raise ValueError(f"RECOVERY_SQLITE_SYNCHRONOUS must be full or normal, not {sync!r}")
+            raise ConfigurationError(
+                f"RECOVERY_SQLITE_SYNCHRONOUS must be full or normal, not {sync!r}"
+            )
         return cls(
             db_url=os.environ.get("RECOVERY_DB", DEFAULT_DB_URL),
             playbook_dir=os.environ.get("RECOVERY_PLAYBOOKS") or None,

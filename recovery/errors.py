@@ -14,7 +14,8 @@
     │                                (`.current_version`)
     ├── IntegrityError               the stored history does not verify
     │                                (`.incident_id`, `.seq`: the first broken position)
-    └── StorageError                 the database failed in a way we could not translate
+    ├── StorageError                 the database failed in a way we could not translate
+    └── ConfigurationError           a setting (environment variable, option) is invalid
 
 Driver errors never escape: the storage layer translates them into this tree.
 """
@@ -154,3 +155,8 @@ class IntegrityError(RecoveryError):
 class StorageError(RecoveryError):
     code = "storage_error"
     exit_code = 8
+
+
+class ConfigurationError(RecoveryError):
+    code = "invalid_configuration"
+    exit_code = 2

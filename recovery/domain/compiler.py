@@ -105,7 +105,10 @@ def _compile_kind(name: str, kind: KindDef) -> Lifecycle:
 
 
 def playbook_digest(playbook: Playbook) -> str:
-    canonical = orjson.dumps(playbook.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    """sha256 of what the author wrote (defaults left out, so a new optional field in a
+    later release does not make an unchanged file look edited)."""
+    definition = playbook.model_dump(mode="json", exclude_defaults=True)
+    canonical = orjson.dumps(definition, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()
 
 

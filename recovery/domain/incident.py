@@ -668,7 +668,10 @@ def _add_tier_steps(compiled: CompiledPlaybook, state: IncidentState, data: dict
     fired = [r for r in data["cue_rules_fired"] if r not in state.cue_rules_fired]
     state.cue_rules_fired.extend(fired)
     added_by = {s: r.id for r in compiled.playbook.cue_rules if r.id in fired for s in r.add_steps}
-    for step_id, due_at in data["steps"].items():
+    dues = data["steps"]
+    # The playbook's order, not the event's: stored event data has its keys sorted.
+    for step_id in [s for s in compiled.steps if s in dues]:
+        due_at = dues[step_id]
         definition = compiled.steps[step_id]
         state.steps[step_id] = StepState(
             id=step_id,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy import exc as sa_exc
 
 from recovery.catalog import Catalog
 from recovery.config import Settings
@@ -46,17 +47,19 @@ from recovery.domain.incident import (
 )
 from recovery.domain.state import Event, IncidentState, iso
 from recovery.errors import (
+    CommandRejectedError,
     ConflictError,
     IncidentNotFoundError,
     NotAllowedNowError,
     PlaybookError,
     Problem,
+    StorageError,
     UnknownPlaybookError,
 )
 from recovery.service.audit import Verification, verify_incident
 from recovery.service.reports import GroupBy, ReportRow, build_report, in_period
 from recovery.storage.database import create_db_engine, upgrade
-from recovery.storage.store import Decision, EventStore
+from recovery.storage.store import Decision, EventStore, first_line
 
 Clock = Callable[[], datetime]
 DEADLINE_WORKER = Actor(id="deadline-worker", role="system")
@@ -132,7 +135,10 @@ class Recovery:
         migrate: bool = True,
     ) -> None:
         if migrate:
-            upgrade(engine)
+            try:
+                upgrade(engine)
+            except sa_exc.SQLAlchemyError as exc:
+                raise StorageError(f"cannot prepare the database: {first_line(exc)}") from exc
         self.engine = engine
         self.catalog = catalog if catalog is not None else Catalog.from_directory()
         self.store = EventStore(engine)
@@ -249,9 +255,10 @@ class Recovery:
         return self.execute(incident_id, RecordPush(asked_for=asked_for, step=step), **kw)
 
     def record_contact(
-        self, incident_id: str, channel: str, direction: str, summary: str, **kw: Any
+        self, incident_id: str, via: str, direction: str, summary: str, **kw: Any
     ) -> Outcome:
-        command = RecordContact(channel=channel, direction=direction, summary=summary)
+        """Record a contact with the customer `via` a channel (phone, email, desk, ...)."""
+        command = RecordContact(channel=via, direction=direction, summary=summary)
         return self.execute(incident_id, command, **kw)
 
     def report_cues(self, incident_id: str, cues: Sequence[str], **kw: Any) -> Outcome:
@@ -353,7 +360,10 @@ class Recovery:
             incident_id, upto_seq=at_seq, upto_time=iso(at_time) if at_time else None
         )
         if not found:
-            raise IncidentNotFoundError(incident_id)
+            self.store.load(incident_id)  # raises IncidentNotFoundError if it never existed
+            raise CommandRejectedError(
+                f"incident {incident_id} did not exist yet at that moment", field="at"
+            )
         compiled = self._compiled(found[0].playbook_id, found[0].playbook_version)
         return replay(compiled, found)
 
@@ -377,16 +387,21 @@ class Recovery:
     def _compiled(self, playbook_id: str, version: int) -> CompiledPlaybook:
         """The pinned version; retired versions are rebuilt from the stored definition."""
         if self.catalog.has(playbook_id, version):
-            return self.catalog.get(playbook_id, version)
+            compiled = self.catalog.get(playbook_id, version)
+            self._register(compiled)
+            return compiled
         definition = self.store.stored_definition(playbook_id, version)
         if definition is None:
             raise UnknownPlaybookError(
                 f"playbook {playbook_id!r} version {version} is neither loaded nor stored"
             )
-        return self.catalog.add_definition(definition, f"database:{playbook_id}@v{version}")
+        compiled = self.catalog.add_definition(definition, f"database:{playbook_id}@v{version}")
+        self._registered.add(compiled.key)
+        return compiled
 
     def _register(self, compiled: CompiledPlaybook) -> None:
-        """Store each version's definition once, and refuse a changed file at the same version."""
+        """Store each version's definition once, and refuse a file changed without a version
+        bump: incidents recorded under a version must keep exactly its rules."""
         if compiled.key in self._registered:
             return
         playbook = compiled.playbook
@@ -398,18 +413,16 @@ class Recovery:
             iso(self.clock()),
         )
         if stored_digest is not None and stored_digest != compiled.digest:
-            stored = self.store.stored_definition(playbook.id, playbook.version) or {}
-            if self.catalog.add_definition(stored, "database").digest != compiled.digest:
-                raise PlaybookError(
-                    [
-                        Problem(
-                            self.catalog.source_of(*compiled.key),
-                            "version",
-                            f"{playbook.id} v{playbook.version} differs from the version "
-                            "already used by recorded incidents; bump 'version'",
-                        )
-                    ]
-                )
+            raise PlaybookError(
+                [
+                    Problem(
+                        self.catalog.source_of(*compiled.key),
+                        "version",
+                        f"{playbook.id} v{playbook.version} differs from the version "
+                        "already used by recorded incidents; bump 'version'",
+                    )
+                ]
+            )
         self._registered.add(compiled.key)
 
     # ------------------------------------------------------------------ helpers

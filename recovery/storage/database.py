@@ -11,8 +11,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from recovery.errors import StorageError
+
+# Execution option marking a connection that only reads.
+READ_ONLY = "recovery_read_only"
 
 # An arbitrary constant: the PostgreSQL advisory lock that serialises concurrent migrations.
 _MIGRATION_LOCK = 7_283_114
@@ -27,7 +31,10 @@ def normalise_url(url: str) -> str:
 
 
 def create_db_engine(url: str, *, sqlite_synchronous: str = "full", **kwargs: Any) -> Engine:
-    url = normalise_url(url)
+    try:
+        url = normalise_url(url)
+    except ArgumentError as exc:
+        raise StorageError(f"not a database URL: {url!r}") from exc
     if url.startswith("sqlite"):
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine, sqlite_synchronous)
@@ -55,7 +62,10 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front; readers (marked `read_only`) never take it,
+        # so in WAL mode they neither wait for writers nor make them wait.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def migrations_dir() -> Path:

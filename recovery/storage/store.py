@@ -24,6 +24,7 @@ from sqlalchemy import exc as sa_exc
 from recovery.domain.chain import GENESIS, canonical, event_hash
 from recovery.domain.state import Event, IncidentState, iso, parse_iso
 from recovery.errors import ConflictError, IncidentNotFoundError, RecoveryError, StorageError
+from recovery.storage.database import READ_ONLY
 from recovery.storage.tables import events, incidents, outbox, playbook_versions
 
 
@@ -178,7 +179,7 @@ class EventStore:
         try:
             pooled = self.engine.raw_connection()
         except self._driver_errors as exc:
-            raise StorageError(f"database error: {_first_line(exc)}") from exc
+            raise StorageError(f"database error: {first_line(exc)}") from exc
         try:
             yield pooled.driver_connection
         except RecoveryError:
@@ -191,7 +192,7 @@ class EventStore:
                 current_version=None,
             ) from exc
         except self._driver_errors as exc:
-            raise StorageError(f"database error: {_first_line(exc)}") from exc
+            raise StorageError(f"database error: {first_line(exc)}") from exc
         finally:
             pooled.close()
 
@@ -406,11 +407,11 @@ class EventStore:
     def _reading(self) -> Iterator[Connection]:
         try:
             with self.engine.connect() as conn:
-                yield conn
+                yield conn.execution_options(**{READ_ONLY: True})
         except RecoveryError:
             raise
         except self._driver_errors as exc:
-            raise StorageError(f"database error: {_first_line(exc)}") from exc
+            raise StorageError(f"database error: {first_line(exc)}") from exc
 
     def load(self, incident_id: str) -> tuple[IncidentState, str]:
         with self._reading() as conn:
@@ -560,6 +561,6 @@ def row_to_event(row: Any) -> Event:
     )
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc)
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__

@@ -1,0 +1,43 @@
+"""The operator CLI: `recovery db|playbooks|incident|audit|demo ...` (Typer + Rich).
+
+Every command that touches the database takes `--db URL`, every command that prints data
+takes `--json`; a user error ends with one line on stderr and the error's exit code.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from recovery.cli import audit, db, demo, incidents, playbooks
+from recovery.cli.output import GuardedGroup
+
+app = typer.Typer(
+    name="recovery",
+    help="Service-recovery playbook engine: playbooks, incidents and their audit trail.",
+    cls=GuardedGroup,
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+# ---- sub-apps and commands: register more here with app.add_typer(...) / app.command()
+app.add_typer(db.app, name="db")
+app.add_typer(playbooks.app, name="playbooks")
+app.add_typer(incidents.app, name="incident")
+app.add_typer(audit.app, name="audit")
+app.command()(demo.demo)
+
+# ---- commands of the HTTP API (serve, worker, users, tokens), when it is installed
+try:
+    from recovery.api.cli import register as _register_api  # type: ignore[import-not-found, import-untyped, unused-ignore]
+except ImportError:  # the HTTP API is optional at import time
+    _register_api = None  # type: ignore[assignment, unused-ignore]
+if _register_api is not None:
+    _register_api(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="recovery")
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,297 @@
+"""`recovery incident act|close|note|push|...`: thin wrappers over the `Recovery` commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from recovery.cli.options import (
+    DEFAULT_ACTOR,
+    DEFAULT_CHANNEL,
+    DEFAULT_ROLE,
+    ActorOption,
+    ChannelOption,
+    DbOption,
+    ExpectVersionOption,
+    JsonOption,
+    PlaybooksOption,
+    RoleOption,
+    actor,
+    open_recovery,
+)
+from recovery.cli.output import console, print_json
+from recovery.cli.render import outcome_line
+from recovery.domain.commands import RecordContact, ReportCues
+from recovery.service.engine import Outcome, Recovery
+
+IncidentId = Annotated[str, typer.Argument(metavar="ID", help="The incident id (inc_...).")]
+Reason = Annotated[str, typer.Option("--reason", help="Why (recorded in the timeline).")]
+
+
+def _run(
+    db: str | None,
+    playbooks: Path | None,
+    json_output: bool,
+    command: Callable[[Recovery], Outcome],
+) -> None:
+    with open_recovery(db, playbooks) as rec:
+        outcome = command(rec)
+    if json_output:
+        print_json(outcome.to_dict())
+    else:
+        console().print(outcome_line(outcome))
+
+
+def _common(actor_id: str, role: str, channel: str, expect_version: int | None) -> dict[str, Any]:
+    return {
+        "actor": actor(actor_id, role),
+        "channel": channel,
+        "expected_version": expect_version,
+    }
+
+
+def parse_evidence(pairs: list[str] | None) -> dict[str, str]:
+    """`key=value` pairs as a dict (values stay text: the playbook's field types convert)."""
+    evidence: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{pair!r} is not key=value", param_hint="--evidence")
+        evidence[key.strip()] = value
+    return evidence
+
+
+def act(
+    incident_id: IncidentId,
+    step: Annotated[str, typer.Argument(metavar="STEP", help="The step id, e.g. rebook_local.")],
+    action: Annotated[
+        str,
+        typer.Argument(
+            metavar="ACTION", help="complete, waive, draft, send, request_approval, ..."
+        ),
+    ],
+    evidence: Annotated[
+        list[str] | None,
+        typer.Option("--evidence", "-e", help="Evidence as key=value (repeatable)."),
+    ] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (waive, ...).")] = None,
+    amount: Annotated[
+        float | None, typer.Option("--amount", help="request_approval: the amount.")
+    ] = None,
+    alternatives: Annotated[
+        list[str] | None,
+        typer.Option("--alternative", help="deny_approval: what is offered instead (repeatable)."),
+    ] = None,
+    channel: ChannelOption = DEFAULT_CHANNEL,
+    actor_id: ActorOption = DEFAULT_ACTOR,
+    role: RoleOption = DEFAULT_ROLE,
+    expect_version: ExpectVersionOption = None,
+    db: DbOption = None,
+    playbooks: PlaybooksOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Act on one step: complete it with its evidence, waive it, send a letter, ..."""
+    given = parse_evidence(evidence)
+    kw = _common(actor_id, role, channel, expect_version)
+    _run(
+        db,
+        playbooks,
+        json_output,
+        lambda rec: rec.act_on_step(
+            incident_id,
+            step,
+            action,
+            evidence=given,
+            reason=reason,
+            amount=amount,
+            alternatives=alternatives or (),
+            **kw,
+        ),
+    )
+
+
+def close(
+    incident_id: IncidentId,
+    summary: Annotated[str | None, typer.Option("--summary", help="How it was recovered.")] = None,
+    channel: ChannelOption = DEFAULT_CHANNEL,
+    actor_id: ActorOption = DEFAULT_ACTOR,
+    role: RoleOption = DEFAULT_ROLE,
+    expect_version: ExpectVersionOption = None,
+    db: DbOption = None,
+    playbooks: PlaybooksOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Close the incident (every required step must be done or waived)."""
+    kw = _common(actor_id, role, channel, expect_version)
+    _run(db, playbooks, json_output, lambda rec: rec.close(incident_id, summary, **kw))
+
+
+def note(
+    incident_id: IncidentId,
+    text: Annotated[str, typer.Argument(help="The note.")],
+    channel: ChannelOption = DEFAULT_CHANNEL,
+    actor_id: ActorOption = DEFAULT_ACTOR,
+    role: RoleOption = DEFAULT_ROLE,
+    expect_version: ExpectVersionOption = None,
+    db: DbOption = None,
+    playbooks: PlaybooksOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Add a note to the timeline."""
+    kw = _common(actor_id, role, channel, expect_version)
+    _run(db, playbooks, json_output, lambda rec: rec.add_note(incident_id, text, **kw))
+
+
+def push(
+    incident_id: IncidentId,
+    asked_for: Annotated[str, typer.Argument(help="What the customer had to ask for.")],
+    step: Annotated[
+        str | None, typer.Option("--step", help="The step the customer pushed for.")
+    ] = None,
+    channel: ChannelOption = DEFAULT_CHANNEL,
+    actor_id: ActorOption = DEFAULT_ACTOR,
+    role: RoleOption = DEFAULT_ROLE,
+    expect_version: ExpectVersionOption = None,
+    db: DbOption = None,
+    playbooks: PlaybooksOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Record that the customer had to push for something (a recovery failure)."""
+    kw = _common(actor_id, role, channel, expect_version)
+    _run(
+        db,
+        playbooks,
+        json_output,
+        lambda rec: rec.record_push(incident_id, asked_for, step, **kw),
+    )
+
+
+def handoff(
+    incident_id: IncidentId,
+    to: Annotated[str, typer.Option("--to", help="The new owner.")],
+    context: Annotated[
+        str, typer.Option("--context", help="What the new owner needs to know (10+ chars).")
+    ],
+    channel: ChannelOption = DEFAULT_CHANNEL,
+    actor_id: ActorOption = DEFAULT_ACTOR,
+    role: RoleOption = DEFAULT_ROLE,
+    expect_version: ExpectVersionOption = None,
+    db: DbOption = None,
+    playbooks: PlaybooksOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Hand the incident to a new owner, with the context so the customer never repeats it."""
+    kw = _common(actor_id, role, channel, expect_version)
+    _run(db, playbooks, json_output, lambda rec: rec.hand_off(incident_id, to, context, **kw))
+
+
+def escalate(
+    incident_id: IncidentId,
+    reason: Reason,
+    channel: ChannelOption = DEFAULT_CHANNEL,
+    actor_id: ActorOption = DEFAULT_ACTOR,
+    role: RoleOption = DEFAULT_ROLE,
+    expect_version: ExpectVersionOption = None,
+    db: DbOption = None,
+    playbooks: PlaybooksOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Escalate: raise the tier and notify a manager."""
+    kw = _common(actor_id, role, channel, expect_version)
+    _run(db, playbooks, json_output, lambda rec: rec.escalate(incident_id, reason, **kw))
+
+
+def release(
+    incident_id: IncidentId,
+    reason: Reason,
+    referral: Annotated[str, typer.Option("--referral", help="Who can serve the customer.")],
+    channel: ChannelOption = DEFAULT_CHANNEL,
+    actor_id: ActorOption = DEFAULT_ACTOR,
+    role: RoleOption = DEFAULT_ROLE,
+    expect_version: ExpectVersionOption = None,
+    db: DbOption = None,
+    playbooks: PlaybooksOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """End honestly: we cannot serve this customer well, and here is who can."""
+    kw = _common(actor_id, role, channel, expect_version)
+    _run(
+        db,
+        playbooks,
+        json_output,
+        lambda rec: rec.release(incident_id, reason, referral, **kw),
+    )
+
+
+def reopen(
+    incident_id: IncidentId,
+    reason: Reason,
+    channel: ChannelOption = DEFAULT_CHANNEL,
+    actor_id: ActorOption = DEFAULT_ACTOR,
+    role: RoleOption = DEFAULT_ROLE,
+    expect_version: ExpectVersionOption = None,
+    db: DbOption = None,
+    playbooks: PlaybooksOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Reopen a closed or released incident."""
+    kw = _common(actor_id, role, channel, expect_version)
+    _run(db, playbooks, json_output, lambda rec: rec.reopen(incident_id, reason, **kw))
+
+
+def cues(
+    incident_id: IncidentId,
+    cue: Annotated[list[str], typer.Argument(help="Cues heard: upset, considering_competitor...")],
+    order_value: Annotated[
+        float | None, typer.Option("--order-value", help="Business at stake.")
+    ] = None,
+    channel: ChannelOption = DEFAULT_CHANNEL,
+    actor_id: ActorOption = DEFAULT_ACTOR,
+    role: RoleOption = DEFAULT_ROLE,
+    expect_version: ExpectVersionOption = None,
+    db: DbOption = None,
+    playbooks: PlaybooksOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Report dissatisfaction cues: they may raise the tier and add steps."""
+    kw = _common(actor_id, role, channel, expect_version)
+    report = ReportCues(cues=cue, order_value=order_value)
+    _run(db, playbooks, json_output, lambda rec: rec.execute(incident_id, report, **kw))
+
+
+def contact(
+    incident_id: IncidentId,
+    summary: Annotated[str, typer.Argument(help="What was said.")],
+    direction: Annotated[
+        str, typer.Option("--direction", help="inbound (from the customer) or outbound.")
+    ] = "inbound",
+    channel: ChannelOption = DEFAULT_CHANNEL,
+    actor_id: ActorOption = DEFAULT_ACTOR,
+    role: RoleOption = DEFAULT_ROLE,
+    expect_version: ExpectVersionOption = None,
+    db: DbOption = None,
+    playbooks: PlaybooksOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Record a contact with the customer (the channel is --channel)."""
+    kw = _common(actor_id, role, channel, expect_version)
+    contact_command = RecordContact.model_validate(
+        {"channel": channel, "direction": direction, "summary": summary}
+    )
+    _run(
+        db,
+        playbooks,
+        json_output,
+        # Recovery.record_contact's `channel` is the contact's, so the command is built
+        # here: the contact's channel and the command's channel are the same one.
+        lambda rec: rec.execute(incident_id, contact_command, **kw),
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the action commands to the `incident` group."""
+    for function in (act, close, note, push, handoff, escalate, release, reopen, cues, contact):
+        app.command()(function)

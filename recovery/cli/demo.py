@@ -1,0 +1,50 @@
+"""`recovery demo`: record the five stories of the mission, so there is something to look at."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from recovery.cli.options import (
+    DbOption,
+    JsonOption,
+    PlaybooksOption,
+    db_url,
+    masked,
+    open_recovery,
+)
+from recovery.cli.output import console, print_json
+from recovery.cli.render import incidents_table
+from recovery.demo import seed_demo
+
+
+def demo(
+    force: Annotated[
+        bool, typer.Option("--force", help="Record the stories even if incidents exist.")
+    ] = False,
+    db: DbOption = None,
+    playbooks: PlaybooksOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Record the five mission stories as incidents (does nothing if incidents exist)."""
+    with open_recovery(db, playbooks) as rec:
+        ids = seed_demo(rec, force=force)
+        views = [rec.get(incident_id) for incident_id in ids]
+    if json_output:
+        print_json({"created": ids, "incidents": [v.to_dict() for v in views]})
+        return
+    out = console()
+    if not ids:
+        out.print(
+            f"{masked(db_url(db))} already has incidents; nothing recorded "
+            "(use --force to record the demo stories again)",
+            markup=False,
+        )
+        return
+    out.print(incidents_table(views))
+    out.print(
+        "Try: recovery incident list --all, recovery incident show ID, "
+        "recovery incident timeline ID, recovery audit verify --all",
+        markup=False,
+    )

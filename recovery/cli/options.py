@@ -1,0 +1,104 @@
+"""Options shared by the CLI commands, and the engine each command opens and closes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from recovery.catalog import Catalog
+from recovery.cli.output import remember_json
+from recovery.config import Settings
+from recovery.domain.commands import Actor
+from recovery.errors import RecoveryError
+from recovery.service.engine import Recovery
+from recovery.storage.database import create_db_engine
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database URL (sqlite:///file.db or postgresql://...). "
+        "Default: $RECOVERY_DB, else sqlite:///recovery.db.",
+        show_default=False,
+    ),
+]
+PlaybooksOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--playbooks",
+        help="Folder of playbook files. Default: $RECOVERY_PLAYBOOKS, else the shipped ones.",
+        show_default=False,
+        file_okay=False,
+    ),
+]
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="Print machine-readable JSON.", callback=remember_json),
+]
+ActorOption = Annotated[str, typer.Option("--actor", help="Who acts (a user id).")]
+RoleOption = Annotated[
+    str, typer.Option("--role", help="The actor's role: front_desk, manager, ...")
+]
+ChannelOption = Annotated[
+    str, typer.Option("--channel", help="Channel used: desk, phone, email, web, cli, ...")
+]
+ExpectVersionOption = Annotated[
+    int | None,
+    typer.Option(
+        "--expect-version",
+        help="Refuse the command if the incident is no longer at this version.",
+        show_default=False,
+    ),
+]
+
+DEFAULT_ACTOR = "cli"
+DEFAULT_ROLE = "front_desk"
+DEFAULT_CHANNEL = "cli"
+
+
+def settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        raise RecoveryError(f"configuration: {exc}") from None
+
+
+def db_url(db: str | None) -> str:
+    return db or settings().db_url
+
+
+def masked(url: str) -> str:
+    """The URL with any password hidden, for printing."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is reported when it is opened
+        return url
+
+
+def open_engine(db: str | None) -> Engine:
+    return create_db_engine(db_url(db), sqlite_synchronous=settings().sqlite_synchronous)
+
+
+def load_catalog(playbooks: Path | None) -> Catalog:
+    return Catalog.from_directory(playbooks or settings().playbook_dir)
+
+
+@contextmanager
+def open_recovery(db: str | None, playbooks: Path | None = None) -> Iterator[Recovery]:
+    """The engine for one command (the database is created and migrated on first use)."""
+    catalog = load_catalog(playbooks)
+    engine = open_engine(db)
+    try:
+        yield Recovery(engine, catalog)
+    finally:
+        engine.dispose()
+
+
+def actor(actor_id: str, role: str) -> Actor:
+    return Actor(id=actor_id, role=role)

@@ -1,0 +1,191 @@
+"""Outbox claims: which worker delivers which message now, in short transactions.
+
+    pending ─┐                 ┌─ 2xx from every target ──────────▶ delivered
+             ├─ claim ─▶ delivering ─ a failure, attempts left ──▶ failed ─┐
+    failed ──┘   ▲             ├─ a failure, no attempts left ───▶ dead    │
+                 │             └─ lease over, worker never reported:        │
+                 │                claimable again (dead if no attempts left)│
+                 └──────────────── next_attempt_at reached ─────────────────┘
+
+A claim is one transaction: `SELECT ... FOR UPDATE SKIP LOCKED` (PostgreSQL; on SQLite
+the IMMEDIATE transaction serialises claimers and the clause is not rendered) picks due
+rows, and an UPDATE sets them `delivering`, adds one to `attempts` and moves
+`next_attempt_at` to the end of the lease. The HTTP requests run outside any transaction.
+The outcome is recorded in another short transaction, only if the row is still
+`delivering` at the attempt number this claim set: `attempts` is the claim token, strictly
+increasing, so a worker whose lease ran out (and whose message was claimed again) can
+never overwrite the newer claim's outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import exc as sa_exc
+
+from recovery.errors import StorageError
+from recovery.storage.tables import outbox
+
+PENDING = "pending"
+DELIVERING = "delivering"
+DELIVERED = "delivered"
+FAILED = "failed"
+DEAD = "dead"
+STATUSES = (PENDING, DELIVERING, FAILED, DELIVERED, DEAD)
+
+_CLAIMABLE = (PENDING, FAILED, DELIVERING)
+_ERROR_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A message this worker holds until `lease_until`; `attempt` is the claim token."""
+
+    id: int
+    incident_id: str
+    seq: int
+    kind: str
+    payload: str
+    created_at: datetime
+    attempt: int
+    lease_until: datetime
+
+    @property
+    def event(self) -> str:
+        return f"{self.incident_id}:{self.seq}"
+
+
+def utc(moment: datetime) -> datetime:
+    """An aware UTC datetime: SQLite's DateTime stores the wall time and drops the zone."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+class OutboxClaims:
+    """The delivery state transitions of outbox rows; every method is one transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa_exc.DBAPIError as exc:
+            raise StorageError(f"database error while delivering webhooks: {exc.orig}") from exc
+
+    def claim(
+        self,
+        now: datetime,
+        *,
+        limit: int,
+        lease: timedelta,
+        max_attempts: int,
+        kinds: Collection[str] | None = None,
+    ) -> tuple[list[Claim], int]:
+        """Claim up to `limit` due messages (of `kinds`, if given) until `now + lease`.
+
+        A message whose previous claim ran out of lease on its last allowed attempt is
+        marked dead here instead of being claimed again; the second value counts them."""
+        now = utc(now)
+        lease_until = now + lease
+        due = (
+            select(
+                outbox.c.id,
+                outbox.c.incident_id,
+                outbox.c.seq,
+                outbox.c.kind,
+                outbox.c.payload,
+                outbox.c.created_at,
+                outbox.c.status,
+                outbox.c.attempts,
+                outbox.c.last_error,
+            )
+            .where(outbox.c.status.in_(_CLAIMABLE), outbox.c.next_attempt_at <= now)
+            .order_by(outbox.c.next_attempt_at, outbox.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        if kinds is not None:
+            due = due.where(outbox.c.kind.in_(sorted(kinds)))
+        with self._transaction() as conn:
+            rows = conn.execute(due).all()
+            abandoned = [r for r in rows if r.status == DELIVERING and r.attempts >= max_attempts]
+            if abandoned:
+                conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id == bindparam("row_id"))
+                    .values(status=DEAD, last_error=bindparam("error")),
+                    [
+                        {
+                            "row_id": r.id,
+                            "error": _clip(
+                                f"attempt {r.attempts} of {max_attempts}: the worker never "
+                                "reported back before its lease ran out"
+                                + (f" (earlier: {r.last_error})" if r.last_error else "")
+                            ),
+                        }
+                        for r in abandoned
+                    ],
+                )
+            taken = [r for r in rows if not (r.status == DELIVERING and r.attempts >= max_attempts)]
+            if taken:
+                conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_([r.id for r in taken]))
+                    .values(
+                        status=DELIVERING,
+                        attempts=outbox.c.attempts + 1,
+                        next_attempt_at=lease_until,
+                    )
+                )
+        claims = [
+            Claim(
+                id=r.id,
+                incident_id=r.incident_id,
+                seq=r.seq,
+                kind=r.kind,
+                payload=r.payload,
+                created_at=utc(r.created_at),
+                attempt=r.attempts + 1,
+                lease_until=lease_until,
+            )
+            for r in taken
+        ]
+        return claims, len(abandoned)
+
+    def mark_delivered(self, claim: Claim, now: datetime) -> bool:
+        """Record a successful delivery; False if this claim no longer holds the message.
+        An earlier attempt's `last_error` is kept: it tells why delivery took a while."""
+        return self._finish(claim, status=DELIVERED, delivered_at=utc(now))
+
+    def mark_failed(self, claim: Claim, error: str, retry_at: datetime | None) -> bool:
+        """Record a failed attempt: retry at `retry_at`, or dead when it is None."""
+        if retry_at is None:
+            return self._finish(claim, status=DEAD, last_error=_clip(error))
+        return self._finish(
+            claim, status=FAILED, last_error=_clip(error), next_attempt_at=utc(retry_at)
+        )
+
+    def _finish(self, claim: Claim, **values: object) -> bool:
+        with self._transaction() as conn:
+            result = conn.execute(
+                update(outbox)
+                .where(
+                    outbox.c.id == claim.id,
+                    outbox.c.status == DELIVERING,
+                    outbox.c.attempts == claim.attempt,
+                )
+                .values(**values)
+            )
+            return result.rowcount == 1
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _ERROR_LIMIT else text[: _ERROR_LIMIT - 1] + "…"

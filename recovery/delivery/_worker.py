@@ -1,0 +1,384 @@
+"""The webhook worker: claim due outbox messages, POST them signed, record each outcome.
+
+At-least-once: a message is `delivered` only after every target that wants its kind
+answered 2xx; anything else (an error status, a timeout, a refused connection, a worker
+killed mid-way) leads to another attempt, so receivers de-duplicate on the
+`X-Recovery-Delivery` header (the outbox message id, the same on every attempt).
+Messages of one incident may arrive out of order (retries, several workers): receivers
+order them by the event's seq when that matters.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+
+import httpx
+import orjson
+from sqlalchemy import Engine
+
+from recovery.delivery._claims import DEAD, DELIVERED, FAILED, Claim, OutboxClaims, utc
+from recovery.delivery._policy import RetryPolicy
+from recovery.delivery._signing import (
+    ATTEMPT_HEADER,
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    sign,
+)
+from recovery.delivery._targets import WebhookTarget
+from recovery.domain.chain import canonical
+from recovery.domain.state import iso
+from recovery.errors import StorageError
+
+log = logging.getLogger("recovery.delivery")
+
+Clock = Callable[[], datetime]
+
+USER_AGENT = "recovery-webhooks/1"
+DEFAULT_LEASE = timedelta(minutes=5)
+DEFAULT_TIMEOUT = 10.0
+LOST = "lost"
+SKIPPED = "skipped"
+_SNIPPET = 200
+_MAX_ANSWER = 64 * 1024
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class DeliveryStats:
+    """What a pass did. `failed`: a retry is scheduled; `lost`: our lease ran out and
+    another worker claimed the message before we reported (its outcome stands);
+    `skipped`: claimed with too little lease left to attempt it (it will be retried)."""
+
+    claimed: int = 0
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0
+    lost: int = 0
+    skipped: int = 0
+    requests: int = 0
+
+    def __add__(self, other: DeliveryStats) -> DeliveryStats:
+        return DeliveryStats(**{k: v + getattr(other, k) for k, v in asdict(self).items()})
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Response:
+    error: str | None
+    retry_after: timedelta | None = None
+
+
+class Deliverer:
+    """Delivers the outbox to `targets`. One per worker thread; several workers (threads
+    or processes, each with its own engine) can share a database.
+
+    `lease` is how long a claim lasts: a worker killed after claiming holds its messages
+    that long, then another worker retries them. It must outlast the HTTP requests of a
+    claimed batch, so batches are sized to fit: each request may take about
+    3 × `timeout` (connect, send, answer).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        targets: Sequence[WebhookTarget],
+        *,
+        clock: Clock = utc_now,
+        policy: RetryPolicy | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+        batch_size: int = 20,
+        timeout: float = DEFAULT_TIMEOUT,
+        client: httpx.Client | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not targets:
+            raise ValueError("no webhook targets configured: nothing to deliver to")
+        if batch_size < 1 or timeout <= 0:
+            raise ValueError("batch_size must be at least 1 and timeout positive")
+        self.targets = list(targets)
+        self.policy = policy or RetryPolicy()
+        self.lease = lease
+        self.timeout = timeout
+        self._request_budget = timedelta(seconds=3 * timeout)
+        most = self._request_budget * len(self.targets)
+        if lease <= most:
+            raise ValueError(
+                f"a lease of {lease.total_seconds():g} s cannot cover one message's requests "
+                f"({len(self.targets)} target(s) × 3 × {timeout:g} s timeout); lengthen it"
+            )
+        self.batch_size = max(1, min(batch_size, int(lease / most)))
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._claims = OutboxClaims(engine)
+        self._own_client = client is None
+        self._client = client or httpx.Client(
+            timeout=httpx.Timeout(timeout), follow_redirects=False
+        )
+        # Claim only kinds some target wants; the others wait, pending, for a target.
+        unfiltered = any(t.kinds is None for t in self.targets)
+        self.kinds: frozenset[str] | None = (
+            None if unfiltered else frozenset(k for t in self.targets for k in t.kinds or ())
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        if self._own_client:
+            self._client.close()
+
+    def __enter__(self) -> Deliverer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ work
+
+    def deliver_due(self, *, limit: int | None = None) -> DeliveryStats:
+        """Claim and deliver batches until nothing is due (or `limit` messages claimed)."""
+        stats = DeliveryStats()
+        while limit is None or stats.claimed < limit:
+            size = self.batch_size if limit is None else min(self.batch_size, limit - stats.claimed)
+            claims, abandoned = self._claim(size)
+            stats.claimed += len(claims)
+            stats.dead += abandoned
+            if not claims and not abandoned:
+                break
+            for claim in claims:
+                self.deliver(claim, stats)
+        return stats
+
+    def claim(self, limit: int | None = None) -> list[Claim]:
+        """Claim up to `limit` due messages for this worker (`deliver` each afterwards)."""
+        return self._claim(limit or self.batch_size)[0]
+
+    def _claim(self, limit: int) -> tuple[list[Claim], int]:
+        claims, abandoned = self._claims.claim(
+            self._clock(),
+            limit=limit,
+            lease=self.lease,
+            max_attempts=self.policy.max_attempts,
+            kinds=self.kinds,
+        )
+        if abandoned:
+            log.warning(
+                "%d webhook message(s) dead: their worker vanished on the last attempt", abandoned
+            )
+        return claims, abandoned
+
+    def deliver(self, claim: Claim, stats: DeliveryStats | None = None) -> str:
+        """POST one claimed message to every target that wants it and record the outcome;
+        return the status recorded (delivered, failed, dead), or lost / skipped."""
+        stats = stats if stats is not None else DeliveryStats()
+        targets = [t for t in self.targets if t.wants(claim.kind)]
+        if not targets:
+            raise ValueError(f"no target of this worker wants {claim.kind!r} messages")
+        if utc(self._clock()) + self._request_budget * len(targets) > claim.lease_until:
+            stats.skipped += 1
+            log.warning("webhook message %d: lease nearly over, left for a retry", claim.id)
+            return SKIPPED
+        errors: list[str] = []
+        waits: list[timedelta] = []
+        try:
+            body = envelope(claim)
+            for target in targets:
+                stats.requests += 1
+                response = self._post(target, claim, body)
+                if response.error is not None:
+                    errors.append(response.error)
+                if response.retry_after is not None:
+                    waits.append(response.retry_after)
+        except Exception as exc:  # one bad message must not stop the others
+            log.exception("webhook message %d could not be sent", claim.id)
+            errors.append(f"{type(exc).__name__}: {exc}")
+        now = self._clock()
+        if not errors:
+            outcome = DELIVERED
+            held = self._claims.mark_delivered(claim, now)
+        else:
+            error = f"attempt {claim.attempt}: " + "; ".join(errors)
+            if self.policy.is_last(claim.attempt):
+                outcome = DEAD
+                held = self._claims.mark_failed(claim, error, None)
+            else:
+                outcome = FAILED
+                wait = self.policy.delay(claim.attempt, self._rng, max(waits, default=None))
+                held = self._claims.mark_failed(claim, error, now + wait)
+        if not held:
+            stats.lost += 1
+            log.warning(
+                "webhook message %d: claim ran out before the outcome (%s) was recorded; "
+                "it is no longer ours",
+                claim.id,
+                outcome,
+            )
+            return LOST
+        if outcome == DELIVERED:
+            stats.delivered += 1
+        elif outcome == FAILED:
+            stats.failed += 1
+            log.info("webhook message %d will be retried: %s", claim.id, errors[0])
+        else:
+            stats.dead += 1
+            log.warning(
+                "webhook message %d is dead after %d attempts: %s",
+                claim.id,
+                claim.attempt,
+                errors[0],
+            )
+        return outcome
+
+    def _post(self, target: WebhookTarget, claim: Claim, body: bytes) -> _Response:
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            EVENT_HEADER: claim.event,
+            DELIVERY_HEADER: str(claim.id),
+            ATTEMPT_HEADER: str(claim.attempt),
+            TIMESTAMP_HEADER: str(int(self._clock().timestamp())),
+            SIGNATURE_HEADER: sign(body, target.secret),
+        }
+        try:
+            with self._client.stream("POST", target.url, content=body, headers=headers) as resp:
+                answer = _drain(resp)
+                if resp.is_success:
+                    return _Response(None)
+                snippet = " ".join(answer[:_SNIPPET].decode("utf-8", "replace").split())
+                return _Response(
+                    f"{target.url}: HTTP {resp.status_code}" + (f": {snippet}" if snippet else ""),
+                    _retry_after(resp, self._clock()),
+                )
+        except httpx.HTTPError as exc:
+            return _Response(f"{target.url}: {type(exc).__name__}: {exc}".rstrip(": "))
+
+
+def envelope(claim: Claim) -> bytes:
+    """The request body: canonical JSON (sorted keys), the same bytes on every attempt."""
+    return canonical(
+        {
+            "delivery_id": claim.id,
+            "event": claim.event,
+            "incident_id": claim.incident_id,
+            "seq": claim.seq,
+            "kind": claim.kind,
+            "created_at": iso(claim.created_at),
+            "effect": orjson.loads(claim.payload),
+        }
+    )
+
+
+def _drain(response: httpx.Response) -> bytes:
+    """Read a small answer whole, so the connection can be reused; stop at a big one."""
+    data = b""
+    try:
+        for chunk in response.iter_bytes():
+            data += chunk
+            if len(data) > _MAX_ANSWER:
+                break
+    except httpx.HTTPError:
+        pass
+    return data
+
+
+def _retry_after(response: httpx.Response, now: datetime) -> timedelta | None:
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return timedelta(seconds=int(value))
+    try:
+        wait = parsedate_to_datetime(value) - utc(now)
+    except (TypeError, ValueError):
+        return None
+    return wait if wait > timedelta(0) else None
+
+
+def deliver_due(
+    engine: Engine,
+    targets: Sequence[WebhookTarget],
+    *,
+    clock: Clock = utc_now,
+    limit: int | None = None,
+    policy: RetryPolicy | None = None,
+    lease: timedelta = DEFAULT_LEASE,
+    batch_size: int = 20,
+    timeout: float = DEFAULT_TIMEOUT,
+    client: httpx.Client | None = None,
+    rng: random.Random | None = None,
+) -> DeliveryStats:
+    """Deliver everything due now, then return (options as for `Deliverer`)."""
+    with Deliverer(
+        engine,
+        targets,
+        clock=clock,
+        policy=policy,
+        lease=lease,
+        batch_size=batch_size,
+        timeout=timeout,
+        client=client,
+        rng=rng,
+    ) as deliverer:
+        return deliverer.deliver_due(limit=limit)
+
+
+def run_worker(
+    engine: Engine,
+    targets: Sequence[WebhookTarget],
+    *,
+    clock: Clock = utc_now,
+    once: bool = False,
+    poll_interval: float = 1.0,
+    stop: threading.Event | None = None,
+    policy: RetryPolicy | None = None,
+    lease: timedelta = DEFAULT_LEASE,
+    batch_size: int = 20,
+    timeout: float = DEFAULT_TIMEOUT,
+    client: httpx.Client | None = None,
+    rng: random.Random | None = None,
+) -> DeliveryStats:
+    """Deliver what is due, then poll every `poll_interval` seconds until `stop` is set
+    (or after one pass with `once`). A database outage is logged and waited out, except
+    with `once`, where it raises `StorageError`. Options as for `Deliverer`."""
+    stop = stop or threading.Event()
+    total = DeliveryStats()
+    with Deliverer(
+        engine,
+        targets,
+        clock=clock,
+        policy=policy,
+        lease=lease,
+        batch_size=batch_size,
+        timeout=timeout,
+        client=client,
+        rng=rng,
+    ) as deliverer:
+        while not stop.is_set():
+            try:
+                total = total + deliverer.deliver_due()
+            except StorageError:
+                if once:
+                    raise
+                log.exception("webhook worker: database error; trying again in %gs", poll_interval)
+            if once:
+                break
+            stop.wait(poll_interval)
+    return total

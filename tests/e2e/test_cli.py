@@ -1,0 +1,426 @@
+"""End-to-end tests of the operator CLI: Typer's runner, plus real runs of the console script."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.script import ScriptDirectory
+from typer.testing import CliRunner, Result
+
+from recovery import Recovery
+from recovery.cli import app
+from recovery.demo import seed_demo
+from recovery.storage.database import alembic_config
+
+runner = CliRunner()
+RECOVERY_SCRIPT = Path(sys.executable).parent / "recovery"
+
+BAD_PLAYBOOK = """\
+id: bad-playbook
+version: 1
+title: Bad
+incident_types: [hotel.walked_guest]
+steps:
+  - id: apologise
+    title: Apologise
+    owner: front_desk
+    due: soon
+"""
+
+
+def run(*args: str, code: int = 0) -> Result:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
+    if code != 0:
+        assert_one_line_error(result.stderr)
+    return result
+
+
+def run_json(*args: str, code: int = 0) -> Any:
+    return json.loads(run(*args, "--json", code=code).stdout)
+
+
+def assert_one_line_error(stderr: str) -> None:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in stderr
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+@pytest.fixture
+def demo_db(db: str) -> str:
+    created = run_json("demo", "--db", db)["created"]
+    assert len(created) == 5
+    return db
+
+
+def open_hotel_incident(db: str, *extra: str) -> str:
+    out = run_json(
+        "incident",
+        "open",
+        "--db",
+        db,
+        "--type",
+        "hotel.walked_guest",
+        "--site",
+        "ribe-central",
+        "--customer",
+        "Mette Jensen",
+        "--channel",
+        "desk",
+        "--actor",
+        "ana",
+        *extra,
+    )
+    return str(out["incident"]["id"])
+
+
+# ---------------------------------------------------------------------------- db
+
+
+def test_db_upgrade_migrates_a_fresh_sqlite_file(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.db"
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+    first = run_json("db", "upgrade", "--db", f"sqlite:///{path}")
+    again = run("db", "upgrade", "--db", f"sqlite:///{path}")
+
+    assert path.is_file()
+    assert first["revision"] == head
+    assert f"revision {head}" in again.stdout
+
+
+# ---------------------------------------------------------------------------- playbooks
+
+
+def test_playbooks_list_shows_every_playbook_with_its_steps() -> None:
+    rows = {row["id"]: row for row in run_json("playbooks", "list")}
+
+    assert rows["hotel-walked-guest"]["steps"] == 6
+    assert "hotel.walked_guest" in rows["hotel-walked-guest"]["incident_types"]
+    assert "hotel-walked-guest" in run("playbooks", "list").stdout
+
+
+def test_playbooks_validate_accepts_the_shipped_playbooks() -> None:
+    result = run("playbooks", "validate")
+    assert "hotel-walked-guest v1" in result.stdout
+
+
+def test_playbooks_validate_names_the_file_and_field_of_each_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BAD_PLAYBOOK, encoding="utf-8")
+
+    result = run("playbooks", "validate", str(tmp_path), code=3)
+    report = run_json("playbooks", "validate", str(bad), code=3)
+
+    assert f"{bad}: steps[0].due: " in result.stdout
+    assert "1 problem in 1 file" in result.stderr
+    assert report["valid"] is False
+    assert report["files"][0]["problems"][0]["location"] == "steps[0].due"
+
+
+def test_playbooks_show_lists_steps_limits_and_cue_rules() -> None:
+    shown = run("playbooks", "show", "hotel-walked-guest").stdout
+    data = run_json("playbooks", "show", "hotel-walked-guest", "--version", "1")
+
+    assert "rebook_local" in shown and "manager_call" in shown and "loyal_guest" in shown
+    assert data["limits"]["front_desk"]["max_amount"] == 300
+    run("playbooks", "show", "no-such-playbook", code=4)
+
+
+def test_an_invalid_playbook_folder_is_one_line_not_a_traceback(tmp_path: Path, db: str) -> None:
+    (tmp_path / "bad.yaml").write_text(BAD_PLAYBOOK, encoding="utf-8")
+    result = run("incident", "list", "--db", db, "--playbooks", str(tmp_path), code=3)
+    assert "steps[0].due" in result.stderr
+
+
+# ---------------------------------------------------------------------------- demo
+
+
+def test_demo_records_the_five_stories_and_leaves_one_open(demo_db: str) -> None:
+    open_now = run_json("incident", "list", "--db", demo_db)
+    everything = run_json("incident", "list", "--all", "--db", demo_db)
+    by_playbook = {v["playbook_id"]: v for v in everything}
+
+    assert [v["playbook_id"] for v in open_now] == ["complaint-written-answer"]
+    assert open_now[0]["steps"]["written_answer"]["status"] == "drafted"
+    assert len(everything) == 5
+    assert by_playbook["pass-change-bounced"]["status"] == "closed"
+    assert by_playbook["pass-change-bounced"]["handoffs"] == 1
+    assert by_playbook["loyal-customer-at-risk"]["status"] == "released"
+    assert by_playbook["loyal-customer-at-risk"]["release"]["referral"]
+    hotel = run_json(
+        "incident", "list", "--all", "--db", demo_db, "--playbook", "hotel-walked-guest"
+    )
+    assert sorted(v["pushes"] for v in hotel) == [0, 5]
+    assert run_json("demo", "--db", demo_db)["created"] == []
+
+
+def test_seed_demo_through_the_library(rec: Recovery) -> None:
+    ids = seed_demo(rec)
+
+    views = [rec.get(i) for i in ids]
+    assert [v.status for v in views] == ["closed", "closed", "closed", "released", "open"]
+    assert [v.state.pushes for v in views] == [0, 5, 0, 0, 0]
+    assert views[3].state.cues == ["upset", "considering_competitor"]
+    assert all(r.ok for r in rec.verify_all())
+    assert seed_demo(rec) == []
+    assert len(seed_demo(rec, force=True)) == 5
+
+
+# ---------------------------------------------------------------------------- incidents
+
+
+def test_open_show_act_close(db: str) -> None:
+    incident = open_hotel_incident(db, "--member-since", "2014-03-01", "--cue", "upset")
+    shown = run_json("incident", "show", incident, "--db", db)
+    assert shown["status"] == "open" and shown["tier"] == 2
+    assert {s["status"] for s in shown["steps"].values()} == {"open"}
+    assert "close" not in shown["allowed"]
+    assert "rebook_local" in run("incident", "show", incident, "--db", db).stdout
+
+    def act(step: str, action: str, *evidence: str, role: str = "front_desk") -> Any:
+        pairs = [arg for item in evidence for arg in ("-e", item)]
+        return run_json(
+            "incident",
+            "act",
+            incident,
+            step,
+            action,
+            *pairs,
+            "--db",
+            db,
+            "--role",
+            role,
+            "--channel",
+            "desk",
+        )
+
+    act("apologise", "complete", "apology_by=Ana")
+    refused = run(
+        "incident",
+        "act",
+        incident,
+        "rebook_local",
+        "complete",
+        "-e",
+        "hotel=Far away",
+        "-e",
+        "distance_km=32",
+        "--db",
+        db,
+        code=5,
+    )
+    assert "distance_km" in refused.stderr
+    act("rebook_local", "complete", "hotel=Hotel Dagmar", "distance_km=0.4")
+    act("pay_room", "complete", "amount=185")
+    act("dinner", "complete", "amount=96", "restaurant=Backhaus")
+    act("ask_what_else", "complete", "answer=nothing")
+    act("manager_call", "complete", "outcome=Called", role="manager")
+    act("written_apology", "draft", "body=We are sorry.", role="manager")
+    sent = act("written_apology", "send", "recipient=mette@example.dk", "certificate_code=F1")
+    assert "close" in sent["incident"]["allowed"]
+
+    closed = run_json("incident", "close", incident, "--db", db, "--summary", "All done")
+    timeline = run_json("incident", "timeline", incident, "--db", db)
+
+    assert closed["incident"]["status"] == "closed"
+    assert closed["incident"]["pushes"] == 0
+    assert timeline[0]["type"] == "opened"
+    assert timeline[-1]["type"] == "closed" and len(timeline) == 10
+    assert "closed" in run("incident", "timeline", incident, "--db", db).stdout
+
+
+def test_an_invalid_action_prints_what_is_allowed_in_one_line(db: str) -> None:
+    incident = open_hotel_incident(db)
+
+    step = run("incident", "act", incident, "apologise", "frobnicate", "--db", db, code=5)
+    close = run("incident", "close", incident, "--db", db, code=5)
+
+    assert "apologise.complete" in step.stderr
+    assert "allowed now:" in close.stderr and "apologise.complete" in close.stderr
+    error = run_json("incident", "close", incident, "--db", db, code=5)
+    assert error["error"] == "not_allowed_now" and "apologise.complete" in error["allowed"]
+
+
+def test_user_errors_are_one_line_with_their_exit_code(db: str) -> None:
+    missing = run_json("incident", "show", "inc_missing", "--db", db, code=4)
+    bad_date = run(
+        "incident",
+        "open",
+        "--db",
+        db,
+        "--type",
+        "hotel.walked_guest",
+        "--site",
+        "s",
+        "--customer",
+        "C",
+        "--member-since",
+        "last year",
+        code=2,
+    )
+    bad_type = run(
+        "incident",
+        "open",
+        "--db",
+        db,
+        "--type",
+        "no.such_type",
+        "--site",
+        "s",
+        "--customer",
+        "C",
+        code=4,
+    )
+    auditor = run(
+        "incident",
+        "note",
+        open_hotel_incident(db),
+        "hello",
+        "--role",
+        "auditor",
+        "--db",
+        db,
+        code=5,
+    )
+    bad_db = run("incident", "list", "--db", "not a url", code=8)
+
+    assert missing == {"error": "incident_not_found", "message": "no incident 'inc_missing'"}
+    assert "customer.member_since" in bad_date.stderr
+    assert "no playbook handles incident type 'no.such_type'" in bad_type.stderr
+    assert "auditor" in auditor.stderr
+    assert "not a database URL" in bad_db.stderr
+
+
+def test_the_thin_wrappers_record_their_events(db: str) -> None:
+    incident = open_hotel_incident(db)
+    common = ["--db", db, "--actor", "ana"]
+
+    run("incident", "push", incident, "a room in town", "--step", "rebook_local", *common)
+    run("incident", "note", incident, "guest waiting in the lobby", *common)
+    run("incident", "contact", incident, "guest called back", "--channel", "phone", *common)
+    run("incident", "cues", incident, "upset", *common)
+    run("incident", "handoff", incident, "--to", "mads", "--context", "guests at desk", *common)
+    run("incident", "escalate", incident, "--reason", "wedding in 2 hours", *common)
+    released = run_json(
+        "incident",
+        "release",
+        incident,
+        "--reason",
+        "no room in town",
+        "--referral",
+        "Hotel Dagmar",
+        *common,
+    )
+    reopened = run_json("incident", "reopen", incident, "--reason", "found a room", *common)
+    stale = run("incident", "note", incident, "late", "--expect-version", "2", *common, code=6)
+
+    state = reopened["incident"]
+    assert released["incident"]["status"] == "released"
+    assert state["status"] == "open" and state["owner"] == "mads"
+    assert (state["pushes"], state["notes"], state["contacts"], state["handoffs"]) == (1, 1, 1, 1)
+    assert state["escalations"] == 1 and "manager_call" in state["steps"]
+    assert "version" in stale.stderr
+
+
+# ---------------------------------------------------------------------------- audit
+
+
+def test_audit_verify_detects_one_tampered_event(demo_db: str) -> None:
+    assert run_json("audit", "verify", "--all", "--db", demo_db)["ok"] is True
+    path = demo_db.removeprefix("sqlite:///")
+    with closing(sqlite3.connect(path)) as conn:
+        incident, seq = conn.execute(
+            "SELECT incident_id, seq FROM events WHERE data LIKE '%Hotel Dagmar%'"
+        ).fetchone()
+        conn.execute(
+            "UPDATE events SET data = replace(data, 'Hotel Dagmar', 'Hotel Dagmer') "
+            "WHERE incident_id = ? AND seq = ?",
+            (incident, seq),
+        )
+        conn.commit()
+
+    result = run("audit", "verify", "--all", "--db", demo_db, code=7)
+    report = run_json("audit", "verify", incident, "--db", demo_db, code=7)
+
+    assert incident in result.stderr and f"event #{seq}" in result.stderr
+    assert report["results"] == [
+        {
+            "incident_id": incident,
+            "ok": False,
+            "events": report["results"][0]["events"],
+            "broken_seq": seq,
+            "problem": "the event's content does not match its hash",
+        }
+    ]
+
+
+def test_audit_replay_to_an_event_or_a_moment(demo_db: str) -> None:
+    hotel = run_json(
+        "incident", "list", "--all", "--db", demo_db, "--playbook", "hotel-walked-guest"
+    )
+    old_way = next(v for v in hotel if v["pushes"] == 5)
+    events = run_json("incident", "timeline", old_way["id"], "--db", demo_db)
+
+    at_seq = run_json("audit", "replay", old_way["id"], "--seq", "3", "--db", demo_db)
+    at_time = run_json(
+        "audit", "replay", old_way["id"], "--at", events[3]["recorded_at"], "--db", demo_db
+    )
+    shown = run("audit", "replay", old_way["id"], "--seq", "3", "--db", demo_db).stdout
+
+    assert at_seq["version"] == 3 and at_seq["pushes"] == 1 and at_seq["status"] == "open"
+    assert at_time["version"] == 4
+    assert at_time["steps"]["rebook_local"]["status"] == "done"
+    assert "as of event #3" in shown
+    before = run("audit", "replay", old_way["id"], "--at", "2001-01-01", "--db", demo_db, code=5)
+    assert "did not exist yet" in before.stderr
+
+
+# ---------------------------------------------------------------------------- real process
+
+
+def test_the_console_script_runs_and_fails_cleanly(db: str) -> None:
+    listed = subprocess.run(
+        [str(RECOVERY_SCRIPT), "playbooks", "list", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    missing = subprocess.run(
+        [str(RECOVERY_SCRIPT), "incident", "show", "inc_missing", "--db", db],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert listed.returncode == 0, listed.stderr
+    assert "hotel-walked-guest" in {row["id"] for row in json.loads(listed.stdout)}
+    assert missing.returncode == 4
+    assert_one_line_error(missing.stderr)
+
+
+# ---------------------------------------------------------------------------- PostgreSQL
+
+
+@pytest.mark.postgres
+def test_db_option_works_with_postgresql(pg_url: str) -> None:
+    assert run_json("db", "upgrade", "--db", pg_url)["revision"]
+    incident = open_hotel_incident(pg_url)
+
+    listed = run_json("incident", "list", "--db", pg_url)
+
+    assert [v["id"] for v in listed] == [incident]
+    assert run_json("audit", "verify", "--all", "--db", pg_url)["ok"] is True
