@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from recovery.cli import audit, db, demo, incidents, playbooks
+from recovery.cli import audit, db, demo, incidents, playbooks, report, worker
 from recovery.cli.output import GuardedGroup
 
 app = typer.Typer(
@@ -25,6 +25,8 @@ app.add_typer(playbooks.app, name="playbooks")
 app.add_typer(incidents.app, name="incident")
 app.add_typer(audit.app, name="audit")
 app.command()(demo.demo)
+app.command()(report.report)
+app.command()(worker.worker)
 
 # ---- commands of the HTTP API (serve, worker, users, tokens), when it is installed
 try:

@@ -1,0 +1,93 @@
+"""`recovery report`: how recovery is delivered, per site and playbook."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from recovery.cli.options import DbOption, JsonOption, PlaybooksOption, open_recovery
+from recovery.cli.output import console, print_json
+from recovery.errors import CommandRejectedError
+from recovery.service.reports import GroupBy
+
+
+def _day(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise CommandRejectedError(
+            f"{name} must be a date or time like 2026-07-01, not {value!r}", field=name
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def report(
+    by: Annotated[
+        str, typer.Option("--by", help="Group by: site, playbook, site_playbook or all.")
+    ] = "site_playbook",
+    site: Annotated[str | None, typer.Option("--site", help="Only this site.")] = None,
+    playbook: Annotated[str | None, typer.Option("--playbook", help="Only this playbook.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Opened at or after.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Opened before.")] = None,
+    db: DbOption = None,
+    playbooks: PlaybooksOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Recovery score, pushes, handoffs, deadlines kept, first-contact remedy, releases."""
+    if by not in ("site", "playbook", "site_playbook", "all"):
+        raise CommandRejectedError(
+            f"--by must be site, playbook, site_playbook or all, not {by!r}", field="by"
+        )
+    group: GroupBy = by  # type: ignore[assignment]
+    with open_recovery(db, playbooks) as rec:
+        rows = rec.report(
+            by=group,
+            site=site,
+            playbook=playbook,
+            since=_day(since, "since"),
+            until=_day(until, "until"),
+        )
+    if json_output:
+        print_json([row.to_dict() for row in rows])
+        return
+    table = Table(title="Recovery report", title_justify="left")
+    for header in (
+        "group",
+        "incidents",
+        "active",
+        "closed",
+        "released",
+        "score",
+        "pushes/inc",
+        "handoffs/inc",
+        "deadlines kept",
+        "first-contact remedy",
+        "to apology (min)",
+        "to recovery (h)",
+    ):
+        table.add_column(header, justify="left" if header == "group" else "right")
+
+    def fmt(value: float | None, suffix: str = "") -> str:
+        return "-" if value is None else f"{value:g}{suffix}"
+
+    for row in rows:
+        table.add_row(
+            row.group,
+            str(row.incidents),
+            str(row.active),
+            str(row.closed),
+            str(row.released),
+            fmt(row.recovery_score),
+            fmt(row.pushes_per_incident),
+            fmt(row.handoffs_per_incident),
+            fmt(row.deadlines_kept_pct, "%"),
+            fmt(row.first_contact_full_remedy_pct, "%"),
+            fmt(row.median_minutes_to_apology),
+            fmt(row.median_hours_to_full_recovery),
+        )
+    console().print(table)
