@@ -32,7 +32,9 @@ def _restore(cls: type[_T], fields: dict[str, Any]) -> _T:
     """Rebuild a dataclass from its own serialised fields without running __init__:
     the snapshot is read on every command, and it only ever holds what we wrote."""
     obj = object.__new__(cls)
-    obj.__dict__.update(_defaults(cls))
+    defaults = _defaults(cls)
+    if not defaults.keys() <= fields.keys():
+        obj.__dict__.update(defaults)
     obj.__dict__.update(fields)
     return obj
 

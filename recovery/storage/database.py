@@ -36,6 +36,9 @@ def create_db_engine(url: str, *, sqlite_synchronous: str = "full", **kwargs: An
     except ArgumentError as exc:
         raise StorageError(f"not a database URL: {url!r}") from exc
     if url.startswith("sqlite"):
+        # Every transaction here ends itself (context managers, explicit commit/rollback):
+        # the pool's extra rollback on each check-in only costs time.
+        kwargs.setdefault("pool_reset_on_return", None)
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine, sqlite_synchronous)
         return engine
