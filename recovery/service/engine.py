@@ -11,8 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
@@ -62,7 +63,19 @@ from recovery.storage.database import create_db_engine, upgrade
 from recovery.storage.store import Decision, EventStore, first_line
 
 Clock = Callable[[], datetime]
+C = TypeVar("C", bound=BaseModel)
 DEADLINE_WORKER = Actor(id="deadline-worker", role="system")
+
+
+def build(command: type[C], **fields: Any) -> C:
+    """A command from keyword arguments; bad input becomes a `CommandRejectedError` that
+    names the field, like every other refusal."""
+    try:
+        return command(**fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or None
+        raise CommandRejectedError(f"{field}: {first['msg']}", field=field) from None
 
 
 def utc_now() -> datetime:
@@ -218,7 +231,8 @@ class Recovery:
         alternatives: Sequence[str] = (),
         expected_version: int | None = None,
     ) -> Outcome:
-        command = StepAction(
+        command = build(
+            StepAction,
             step=step,
             name=action,
             evidence=evidence or {},
@@ -252,35 +266,35 @@ class Recovery:
     def record_push(
         self, incident_id: str, asked_for: str, step: str | None = None, **kw: Any
     ) -> Outcome:
-        return self.execute(incident_id, RecordPush(asked_for=asked_for, step=step), **kw)
+        return self.execute(incident_id, build(RecordPush, asked_for=asked_for, step=step), **kw)
 
     def record_contact(
         self, incident_id: str, via: str, direction: str, summary: str, **kw: Any
     ) -> Outcome:
         """Record a contact with the customer `via` a channel (phone, email, desk, ...)."""
-        command = RecordContact(channel=via, direction=direction, summary=summary)
+        command = build(RecordContact, channel=via, direction=direction, summary=summary)
         return self.execute(incident_id, command, **kw)
 
     def report_cues(self, incident_id: str, cues: Sequence[str], **kw: Any) -> Outcome:
-        return self.execute(incident_id, ReportCues(cues=list(cues)), **kw)
+        return self.execute(incident_id, build(ReportCues, cues=list(cues)), **kw)
 
     def hand_off(self, incident_id: str, to: str, context: str, **kw: Any) -> Outcome:
-        return self.execute(incident_id, HandOff(to=to, context=context), **kw)
+        return self.execute(incident_id, build(HandOff, to=to, context=context), **kw)
 
     def add_note(self, incident_id: str, text: str, **kw: Any) -> Outcome:
-        return self.execute(incident_id, AddNote(text=text), **kw)
+        return self.execute(incident_id, build(AddNote, text=text), **kw)
 
     def escalate(self, incident_id: str, reason: str, **kw: Any) -> Outcome:
-        return self.execute(incident_id, Escalate(reason=reason), **kw)
+        return self.execute(incident_id, build(Escalate, reason=reason), **kw)
 
     def release(self, incident_id: str, reason: str, referral: str, **kw: Any) -> Outcome:
-        return self.execute(incident_id, Release(reason=reason, referral=referral), **kw)
+        return self.execute(incident_id, build(Release, reason=reason, referral=referral), **kw)
 
     def close(self, incident_id: str, summary: str | None = None, **kw: Any) -> Outcome:
-        return self.execute(incident_id, Close(summary=summary), **kw)
+        return self.execute(incident_id, build(Close, summary=summary), **kw)
 
     def reopen(self, incident_id: str, reason: str, **kw: Any) -> Outcome:
-        return self.execute(incident_id, Reopen(reason=reason), **kw)
+        return self.execute(incident_id, build(Reopen, reason=reason), **kw)
 
     def sweep_deadlines(self, *, limit: int = 100) -> list[Outcome]:
         """Record every passed deadline once and escalate as each playbook says.
