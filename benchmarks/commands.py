@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import functools
+import itertools
 import os
 import sqlite3
+import statistics
 import tempfile
 import time
 import uuid
@@ -31,14 +33,21 @@ DESK = Actor(id="bench", role="front_desk")
 NOTE = "Guest called again; confirmed the taxi to the replacement hotel at 18:30."
 
 
-def _rate(run: Callable[[int], None], n: int, rounds: int = 3) -> float:
-    """Best-of-rounds commands/s (the least disturbed round on a shared machine)."""
-    rates = []
+Runner = Callable[[int], None]
+
+
+def _interleaved(runners: dict[str, Runner], n: int, rounds: int) -> dict[str, list[float]]:
+    """Commands/s of each runner, rounds alternating between them so that a disturbance
+    on this shared machine hits every contestant alike."""
+    rates: dict[str, list[float]] = {name: [] for name in runners}
+    for run in runners.values():
+        run(max(n // 20, 20))  # warm caches and prepared statements
     for _ in range(rounds):
-        started = time.perf_counter()
-        run(n)
-        rates.append(n / (time.perf_counter() - started))
-    return max(rates)
+        for name, run in runners.items():
+            started = time.perf_counter()
+            run(n)
+            rates[name].append(n / (time.perf_counter() - started))
+    return rates
 
 
 def _open(rec: Recovery) -> str:
@@ -58,15 +67,14 @@ def _sample_rows(rec: Recovery, incident_id: str) -> tuple[dict[str, Any], str]:
     return row, state.to_json().decode()
 
 
-def bench_engine(rec: Recovery, n: int) -> float:
+def engine_runner(rec: Recovery) -> Runner:
     incident_id = _open(rec)
 
     def run(count: int) -> None:
         for _ in range(count):
             rec.add_note(incident_id, NOTE, actor=DESK, channel="desk")
 
-    run(50)  # warm caches and prepared statements
-    return _rate(run, n)
+    return run
 
 
 _RAW_INSERT = (
@@ -85,80 +93,56 @@ def _raw_params(
     row: dict[str, Any], state: str, incident_id: str, seq: int
 ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     insert = (
-        incident_id,
-        seq,
-        row["type"],
-        row["schema_version"],
-        row["playbook_id"],
-        row["playbook_version"],
-        row["actor"],
-        row["actor_role"],
-        row["channel"],
-        row["recorded_at"],
-        row["data"],
-        row["prev_hash"],
-        row["hash"],
-    )
+        incident_id, seq, row["type"], row["schema_version"], row["playbook_id"],
+        row["playbook_version"], row["actor"], row["actor_role"], row["channel"],
+        row["recorded_at"], row["data"], row["prev_hash"], row["hash"],
+    )  # fmt: skip
     update = (
-        "open",
-        2,
-        "bench",
-        row["recorded_at"],
-        None,
-        row["recorded_at"],
-        0,
-        0,
-        seq,
-        row["hash"],
-        state,
-        incident_id,
-    )
+        "open", 2, "bench", row["recorded_at"], None, row["recorded_at"], 0, 0, seq,
+        row["hash"], state, incident_id,
+    )  # fmt: skip
     return insert, update
 
 
-def bench_raw_sqlite(
-    path: str, row: dict[str, Any], state: str, incident_id: str, n: int, sync: str
-) -> float:
+def raw_sqlite_runner(
+    path: str, row: dict[str, Any], state: str, incident_id: str, sync: str
+) -> tuple[Runner, Callable[[], None]]:
     """Raw sqlite3 writing the same rows into the same (engine-migrated) tables."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={sync}")
     conn.execute("PRAGMA foreign_keys=ON")
     row = {**row, "recorded_at": str(row["recorded_at"])}
-    seq = [10_000]
+    seq = itertools.count(10_000)
 
     def run(count: int) -> None:
         for _ in range(count):
-            seq[0] += 1
-            insert, update = _raw_params(row, state, incident_id, seq[0])
+            insert, update = _raw_params(row, state, incident_id, next(seq))
             conn.execute("BEGIN IMMEDIATE")
             conn.execute(_RAW_INSERT, insert)
             conn.execute(_RAW_UPDATE, update)
             conn.execute("COMMIT")
 
-    run(50)
-    rate = _rate(run, n)
-    conn.close()
-    return rate
+    return run, conn.close
 
 
-def bench_raw_pg(url: str, row: dict[str, Any], state: str, incident_id: str, n: int) -> float:
+def raw_pg_runner(
+    url: str, row: dict[str, Any], state: str, incident_id: str
+) -> tuple[Runner, Callable[[], None]]:
     """Raw psycopg writing the same rows into the same (engine-migrated) tables."""
     insert_sql = _RAW_INSERT.replace("?", "%s")
     update_sql = _RAW_UPDATE.replace("?", "%s")
-    with psycopg.connect(url) as conn:
-        seq = [10_000]
+    conn = psycopg.connect(url)
+    seq = itertools.count(10_000)
 
-        def run(count: int) -> None:
-            for _ in range(count):
-                seq[0] += 1
-                insert, update = _raw_params(row, state, incident_id, seq[0])
-                with conn.transaction():
-                    conn.execute(insert_sql, insert)
-                    conn.execute(update_sql, update)
+    def run(count: int) -> None:
+        for _ in range(count):
+            insert, update = _raw_params(row, state, incident_id, next(seq))
+            with conn.transaction():
+                conn.execute(insert_sql, insert)
+                conn.execute(update_sql, update)
 
-        run(50)
-        return _rate(run, n)
+    return run, conn.close
 
 
 @functools.cache
@@ -176,33 +160,26 @@ def _peer_aggregate() -> Any:
     return Incident
 
 
-def bench_eventsourcing(env: dict[str, str], n: int) -> float:
+def peer_runner(env: dict[str, str]) -> tuple[Runner, Callable[[], None]]:
     """The peer: one aggregate, one event saved per command, at the library's defaults."""
     from eventsourcing.application import Application
 
-    Incident = _peer_aggregate()
-    saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    try:
-        app: Application = Application()
-        incident = Incident()
-        app.save(incident)
+    app: Application = Application()
+    incident = _peer_aggregate()()
+    app.save(incident)
 
-        def run(count: int) -> None:
-            for _ in range(count):
-                incident.add_note(NOTE)
-                app.save(incident)
+    def run(count: int) -> None:
+        for _ in range(count):
+            incident.add_note(NOTE)
+            app.save(incident)
 
-        run(50)
-        rate = _rate(run, n)
+    def close() -> None:
         app.close()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    return rate
+        for key in env:
+            os.environ.pop(key, None)
+
+    return run, close
 
 
 def _pg_schema_url(base: str) -> tuple[str, str]:
@@ -213,14 +190,25 @@ def _pg_schema_url(base: str) -> tuple[str, str]:
     return f"{base}{sep}options=-csearch_path%3D{schema}", schema
 
 
-def _line(name: str, rate: float, base: float | None = None) -> str:
-    ratio = f"{rate / base:6.2f}" if base else "      "
-    return f"  {name:<46} {rate:9.0f} commands/s  {1e6 / rate:8.0f} µs  {ratio}"
+def _report(title: str, rates: dict[str, list[float]], base: str) -> None:
+    print(title)
+    best_base = max(rates[base])
+    median_base = statistics.median(rates[base])
+    for name, values in rates.items():
+        best, median = max(values), statistics.median(values)
+        ratio = (
+            ""
+            if name == base
+            else (f"  ratio best {best / best_base:4.2f}, median {median / median_base:4.2f}")
+        )
+        print(f"  {name:<44} best {best:7.0f}/s ({1e6 / best:5.0f} µs)  median {median:7.0f}/s"
+              + ratio)  # fmt: skip
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=2000, help="commands per round")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--n", type=int, default=1000, help="commands per round")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per contestant")
     parser.add_argument(
         "--pg",
         default=os.environ.get("RECOVERY_TEST_PG_URL", "postgresql://root@127.0.0.1:5432/test"),
@@ -228,48 +216,52 @@ def main() -> None:
     parser.add_argument("--no-pg", action="store_true")
     args = parser.parse_args()
     catalog = Catalog.from_directory()
-    print(f"commands of one event each, best of 3 rounds of {args.n}; ratio = vs raw driver")
+    print(
+        f"commands of one event each; {args.rounds} interleaved rounds of {args.n}; "
+        "ratio = recovery / raw driver"
+    )
+    raw_name = "raw driver: insert event + update state"
+    ours_name = "recovery Python API (add_note)"
+    peer_name = "eventsourcing Application.save (peer)"
 
     with tempfile.TemporaryDirectory() as folder:
         for sync in ("full", "normal"):
-            print(
-                f"SQLite, WAL, synchronous={sync.upper()}"
-                + (" (the default)" if sync == "full" else " (RECOVERY_SQLITE_SYNCHRONOUS=normal)")
-            )
-            engine = create_db_engine(
-                f"sqlite:///{folder}/engine-{sync}.db", sqlite_synchronous=sync
-            )
+            path = f"{folder}/engine-{sync}.db"
+            engine = create_db_engine(f"sqlite:///{path}", sqlite_synchronous=sync)
             rec = Recovery(engine, catalog)
             row, state = _sample_rows(rec, _open(rec))
-            raw = bench_raw_sqlite(
-                f"{folder}/engine-{sync}.db", row, state, _open(rec), args.n, sync
-            )
-            ours = bench_engine(rec, args.n)
-            print(_line("raw sqlite3 (insert event + update state)", raw))
-            print(_line("recovery Python API (add_note)", ours, raw))
+            raw, close_raw = raw_sqlite_runner(path, row, state, _open(rec), sync)
+            runners = {raw_name: raw, ours_name: engine_runner(rec)}
+            closers = [close_raw]
             if sync == "full":
-                peer = bench_eventsourcing(
+                peer, close_peer = peer_runner(
                     {
                         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                         "SQLITE_DBNAME": str(Path(folder) / "peer.db"),
-                    },
-                    args.n,
+                    }
                 )
-                print(_line("eventsourcing Application.save (peer)", peer, raw))
+                runners[peer_name] = peer
+                closers.append(close_peer)
+            label = "the default" if sync == "full" else "RECOVERY_SQLITE_SYNCHRONOUS=normal"
+            _report(
+                f"SQLite, WAL, synchronous={sync.upper()} ({label})",
+                _interleaved(runners, args.n, args.rounds),
+                raw_name,
+            )
+            for close in closers:
+                close()
             engine.dispose()
 
     if args.no_pg:
         return
-    print("PostgreSQL, one client, TCP loopback")
     url, schema = _pg_schema_url(args.pg)
     try:
         engine = create_db_engine(url)
         rec = Recovery(engine, catalog)
         row, state = _sample_rows(rec, _open(rec))
-        raw = bench_raw_pg(url, row, state, _open(rec), args.n)
-        ours = bench_engine(rec, args.n)
+        raw, close_raw = raw_pg_runner(url, row, state, _open(rec))
         info = psycopg.conninfo.conninfo_to_dict(args.pg)
-        peer = bench_eventsourcing(
+        peer, close_peer = peer_runner(
             {
                 "PERSISTENCE_MODULE": "eventsourcing.postgres",
                 "POSTGRES_DBNAME": str(info.get("dbname", "test")),
@@ -278,12 +270,14 @@ def main() -> None:
                 "POSTGRES_USER": str(info.get("user", "root")),
                 "POSTGRES_PASSWORD": str(info.get("password", "")),
                 "POSTGRES_SCHEMA": schema,
-            },
-            args.n,
+            }
         )
-        print(_line("raw psycopg (insert event + update state)", raw))
-        print(_line("recovery Python API (add_note)", ours, raw))
-        print(_line("eventsourcing Application.save (peer)", peer, raw))
+        rates = _interleaved(
+            {raw_name: raw, ours_name: engine_runner(rec), peer_name: peer}, args.n, args.rounds
+        )
+        _report("PostgreSQL, one client, TCP loopback", rates, raw_name)
+        close_raw()
+        close_peer()
         engine.dispose()
     finally:
         with psycopg.connect(args.pg, autocommit=True) as conn:
