@@ -502,7 +502,7 @@ class EventStore:
         """Rows exactly as stored (data as text), for hash verification."""
         query = select(events).where(events.c.incident_id == incident_id).order_by(events.c.seq)
         with self._reading() as conn:
-            return [dict(row._mapping) for row in conn.execute(query)]
+            return [_plain(row._mapping) for row in conn.execute(query)]
 
     def due_incident_ids(self, now: str, limit: int) -> list[str]:
         """Active incidents with a step past its deadline, the most overdue first."""
@@ -537,7 +537,7 @@ class EventStore:
         if incident_id is not None:
             query = query.where(outbox.c.incident_id == incident_id)
         with self._reading() as conn:
-            rows = [dict(r._mapping) for r in conn.execute(query)]
+            rows = [_plain(r._mapping) for r in conn.execute(query)]
         for row in rows:
             row["payload"] = orjson.loads(row["payload"])
         return rows
@@ -564,3 +564,9 @@ def row_to_event(row: Any) -> Event:
 def first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc)
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def _plain(mapping: Any) -> dict[str, Any]:
+    """A row as a dict with plain `str` keys (SQLAlchemy's are a str subclass that strict
+    JSON encoders refuse)."""
+    return {str(key): value for key, value in mapping.items()}
