@@ -1,0 +1,11 @@
+"""The HTTP/JSON API: `create_app(rec)` returns a FastAPI app; `recovery serve` runs it.
+
+from recovery import Recovery
+from recovery.api import create_app
+
+app = create_app(Recovery.from_url("sqlite:///recovery.db"))
+"""
+
+from recovery.api.app import create_app
+
+__all__ = ["create_app"]

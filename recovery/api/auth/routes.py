@@ -1,0 +1,91 @@
+"""Session login for people (the web page), and who-am-I for any caller."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials
+from starlette.responses import Response
+
+from recovery.api.auth.deps import (
+    SESSION_COOKIE,
+    authenticate,
+    bearer,
+    context,
+    presented_secret,
+    session_cookie,
+    unauthorized,
+)
+from recovery.api.auth.principal import Principal
+from recovery.api.context import ApiContext
+from recovery.api.errors import JSON
+from recovery.api.schemas import ErrorRead, LoginCreate, PrincipalRead, SessionRead
+from recovery.domain.state import iso
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+Ctx = Annotated[ApiContext, Depends(context)]
+ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorRead}, 422: {"model": ErrorRead}}
+
+
+@router.post(
+    "/login",
+    summary="Log a person in: a session token (also set as an HttpOnly cookie)",
+    response_model=None,
+    responses={200: {"model": SessionRead}, **ERRORS},
+)
+async def login(ctx: Ctx, request: Request, body: LoginCreate) -> Response:
+    found = await ctx.runner.write(ctx.accounts.login, body.username, body.password)
+    if found is None:
+        raise unauthorized("wrong username or password, or the account is disabled")
+    secret, expires_at, user = found
+    principal = Principal("user", user.username, user.role, user.sites)
+    response = JSON(
+        {
+            "token": secret,
+            "token_type": "bearer",
+            "expires_at": iso(expires_at),
+            "principal": principal.to_dict(),
+        }
+    )
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        max_age=int((expires_at - ctx.clock()).total_seconds()),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response
+
+
+@router.post(
+    "/logout",
+    status_code=204,
+    summary="End the session whose token is presented",
+    response_model=None,
+    responses={401: {"model": ErrorRead}},
+)
+async def logout(
+    ctx: Ctx,
+    principal: Annotated[Principal, Depends(authenticate)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    cookie: Annotated[str | None, Depends(session_cookie)],
+) -> Response:
+    secret = presented_secret(credentials, cookie)
+    assert secret is not None  # `authenticate` checked it
+    await ctx.runner.write(ctx.accounts.logout, secret)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get(
+    "/me",
+    summary="Who the presented token stands for: role, properties, permissions",
+    response_model=None,
+    responses={200: {"model": PrincipalRead}, **ERRORS},
+)
+async def me(principal: Annotated[Principal, Depends(authenticate)]) -> Response:
+    return JSON(principal.to_dict())

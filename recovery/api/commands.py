@@ -1,0 +1,176 @@
+"""Running one command for a caller: scope, preconditions, idempotency, conflict details.
+
+Runs on a worker thread (see `Runner`): it blocks on the database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from recovery.api.auth.principal import Principal
+from recovery.api.context import ApiContext
+from recovery.api.errors import ApiError, api_error, validation_body
+from recovery.api.idempotency import Reply, fingerprint
+from recovery.domain.commands import IncidentCommand, OpenIncident
+from recovery.errors import CommandRejectedError, ConflictError, UnknownPlaybookError
+from recovery.service.engine import IncidentView, Outcome
+
+_IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
+
+
+@dataclass(frozen=True)
+class CommandOptions:
+    """The headers a command may carry."""
+
+    idempotency_key: str | None
+    expected_version: int | None
+    channel: str
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """`"7"` (or `7`, `W/"7"`) → 7; `*` or absent → None (no precondition)."""
+    if value is None or value.strip() == "*":
+        return None
+    match = _IF_MATCH.match(value)
+    if match is None:
+        raise api_error(
+            422,
+            "invalid_request",
+            f'If-Match must be the incident version from its ETag, e.g. "7"; not {value!r}',
+            field="header.If-Match",
+        )
+    return int(match[1])
+
+
+def build(model: type[BaseModel], **values: Any) -> Any:
+    """Validate a command assembled from path and body parts; 422 with the field if not."""
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        raise ApiError(422, validation_body(exc.errors())) from None
+
+
+def check_text(value: Any, where: str = "") -> None:
+    """Refuse strings no database can store (NUL, lone surrogates), naming the field."""
+    if isinstance(value, str):
+        bad = "\x00" in value
+        if not bad:
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                bad = True
+        if bad:
+            raise api_error(
+                422,
+                "invalid_request",
+                f"{where or 'body'}: text may not contain NUL or unpaired surrogate characters",
+                field=where or "body",
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_text(key, where)
+            check_text(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            check_text(item, f"{where}.{index}" if where else str(index))
+
+
+def outcome_reply(outcome: Outcome, status: int, headers: dict[str, str] | None = None) -> Reply:
+    return Reply.json(
+        status,
+        outcome.to_dict(),
+        {"ETag": etag(outcome.incident.version), **(headers or {})},
+    )
+
+
+def conflict_error(view: IncidentView, exc: ConflictError) -> ApiError:
+    body = {
+        **exc.to_dict(),
+        "current_version": view.version,
+        "state": view.status,
+        "allowed": view.allowed,
+        "incident": view.to_dict(),
+    }
+    return ApiError(409, body, {"ETag": etag(view.version)})
+
+
+def _once(
+    ctx: ApiContext,
+    principal: Principal,
+    options: CommandOptions,
+    parts: tuple[Any, ...],
+    produce: Callable[[], Reply],
+) -> Reply:
+    if options.idempotency_key is None:
+        return produce()
+    return ctx.idempotency.run(
+        principal.scope_key, options.idempotency_key, fingerprint(*parts), produce
+    )
+
+
+def open_incident(
+    ctx: ApiContext, principal: Principal, command: OpenIncident, options: CommandOptions
+) -> Reply:
+    check_text(command.model_dump(mode="json"))
+    if not principal.may_see(command.site):
+        raise api_error(
+            403,
+            "forbidden",
+            f"you may not open incidents at property {command.site!r}",
+            field="site",
+        )
+
+    def produce() -> Reply:
+        try:
+            outcome = ctx.rec.open(command, actor=principal.actor(), channel=options.channel)
+        except UnknownPlaybookError as exc:
+            where = "playbook" if command.playbook is not None else "incident_type"
+            raise CommandRejectedError(str(exc), field=where) from None
+        ctx.sites.put(outcome.id, command.site)
+        return outcome_reply(outcome, 201, {"Location": f"/incidents/{outcome.id}"})
+
+    parts = ("POST", "/incidents", command.model_dump(mode="json"), options.channel)
+    return _once(ctx, principal, options, parts, produce)
+
+
+def run_command(
+    ctx: ApiContext,
+    principal: Principal,
+    incident_id: str,
+    command: IncidentCommand,
+    options: CommandOptions,
+) -> Reply:
+    check_text(command.model_dump(mode="json"))
+    ctx.check_scope(principal, incident_id)
+
+    def produce() -> Reply:
+        try:
+            outcome = ctx.rec.execute(
+                incident_id,
+                command,
+                actor=principal.actor(),
+                channel=options.channel,
+                expected_version=options.expected_version,
+            )
+        except ConflictError as exc:
+            raise conflict_error(ctx.rec.get(incident_id), exc) from exc
+        return outcome_reply(outcome, 200)
+
+    parts = (
+        "POST",
+        incident_id,
+        type(command).__name__,
+        command.model_dump(mode="json"),
+        options.expected_version,
+        options.channel,
+    )
+    return _once(ctx, principal, options, parts, produce)

@@ -1,0 +1,481 @@
+"""Incident endpoints: every engine command (POST) and query (GET), scoped to the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Body, Depends, Header, Path, Query
+from starlette.responses import Response
+
+from recovery.api import examples as ex
+from recovery.api.auth.deps import context, require
+from recovery.api.auth.principal import Permission, Principal
+from recovery.api.commands import (
+    CommandOptions,
+    build,
+    etag,
+    open_incident,
+    parse_if_match,
+    run_command,
+)
+from recovery.api.context import ApiContext
+from recovery.api.errors import JSON, api_error
+from recovery.api.idempotency import KEY_PATTERN, REPLAYED_HEADER, Reply
+from recovery.api.schemas import (
+    DeliveryList,
+    ErrorRead,
+    IncidentList,
+    IncidentRead,
+    OutcomeRead,
+    ReplayRead,
+    StepActionCreate,
+    TimelineRead,
+    VerificationRead,
+)
+from recovery.domain.commands import (
+    AddNote,
+    Close,
+    Escalate,
+    HandOff,
+    IncidentCommand,
+    OpenIncident,
+    RecordContact,
+    RecordPush,
+    Release,
+    Reopen,
+    ReportCues,
+    StepAction,
+)
+from recovery.domain.state import iso
+from recovery.errors import CommandRejectedError, IncidentNotFoundError
+
+router = APIRouter(tags=["incidents"])
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Awaitable[Response]])
+
+CODE = r"^[a-z][a-z0-9_]*$"
+IncidentId = Annotated[
+    str,
+    Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="the id returned when it was opened"),
+]
+StepId = Annotated[str, Path(pattern=CODE, max_length=64, description="a step id, e.g. dinner")]
+ActionName = Annotated[
+    str,
+    Path(
+        pattern=CODE,
+        max_length=64,
+        description="complete, waive, request_approval, grant_approval, deny_approval, "
+        "draft, send (what each step allows is in the incident's `allowed`)",
+    ),
+]
+Reader = Annotated[Principal, Depends(require(Permission.READ))]
+Writer = Annotated[Principal, Depends(require(Permission.WRITE))]
+Ctx = Annotated[ApiContext, Depends(context)]
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorRead, "description": "no valid token"},
+    403: {"model": ErrorRead, "description": "the caller's role may not do this"},
+    404: {"model": ErrorRead, "description": "no such incident at the caller's properties"},
+    422: {"model": ErrorRead, "description": "bad input: `field` says which, and why"},
+}
+COMMAND_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    409: {
+        "model": ErrorRead,
+        "description": "not allowed now (`state`, `allowed`), If-Match of an older version "
+        "(`current_version`, `incident`), or the same Idempotency-Key still in flight",
+    },
+}
+COMMAND_HEADERS = {
+    "ETag": {
+        "description": "the incident's version after the command",
+        "schema": {"type": "string"},
+    }
+}
+
+
+def command_options(
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            pattern=KEY_PATTERN,
+            description="a retry with the same key and body returns the first response and "
+            "records nothing new (kept 24 hours, per caller)",
+        ),
+    ] = None,
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            max_length=40,
+            description='the version you saw (its ETag, e.g. "7"): refused with 409 if the '
+            "incident moved on",
+        ),
+    ] = None,
+    channel: Annotated[
+        str,
+        Header(
+            alias="Recovery-Channel",
+            pattern=CODE,
+            max_length=64,
+            description="where the action happened: desk, phone, email, web... (default api)",
+        ),
+    ] = "api",
+) -> CommandOptions:
+    return CommandOptions(idempotency_key, parse_if_match(if_match), channel)
+
+
+def open_options(
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            pattern=KEY_PATTERN,
+            description="a retry with the same key and body returns the first response and "
+            "opens nothing new (kept 24 hours, per caller)",
+        ),
+    ] = None,
+    channel: Annotated[
+        str,
+        Header(alias="Recovery-Channel", pattern=CODE, max_length=64, description="default api"),
+    ] = "api",
+) -> CommandOptions:
+    return CommandOptions(idempotency_key, None, channel)
+
+
+Options = Annotated[CommandOptions, Depends(command_options)]
+
+
+def respond(reply: Reply) -> Response:
+    return Response(reply.body, reply.status, reply.headers, media_type="application/json")
+
+
+async def _command(
+    ctx: ApiContext,
+    principal: Principal,
+    incident_id: str,
+    command: IncidentCommand,
+    options: CommandOptions,
+) -> Response:
+    reply = await ctx.runner.write(run_command, ctx, principal, incident_id, command, options)
+    return respond(reply)
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+@router.post(
+    "/incidents",
+    status_code=201,
+    summary="Open an incident: every step of its playbook opens at once",
+    response_model=None,
+    responses={
+        201: {"model": OutcomeRead, "headers": COMMAND_HEADERS},
+        **{k: v for k, v in COMMAND_ERRORS.items() if k != 404},
+    },
+)
+async def open_(
+    ctx: Ctx,
+    principal: Writer,
+    command: Annotated[OpenIncident, Body(openapi_examples=ex.OPEN)],
+    options: Annotated[CommandOptions, Depends(open_options)],
+) -> Response:
+    reply = await ctx.runner.write(open_incident, ctx, principal, command, options)
+    return respond(reply)
+
+
+@router.post(
+    "/incidents/{incident_id}/steps/{step}/{action}",
+    summary="Act on one step (complete, waive, request/grant/deny approval, draft, send)",
+    response_model=None,
+    responses={200: {"model": OutcomeRead, "headers": COMMAND_HEADERS}, **COMMAND_ERRORS},
+)
+async def act_on_step(
+    ctx: Ctx,
+    principal: Writer,
+    incident_id: IncidentId,
+    step: StepId,
+    action: ActionName,
+    options: Options,
+    body: Annotated[StepActionCreate | None, Body(openapi_examples=ex.STEP_ACTION)] = None,
+) -> Response:
+    given = body or StepActionCreate()
+    command = build(
+        StepAction,
+        step=step,
+        name=action,
+        evidence=dict(given.evidence),
+        reason=given.reason,
+        amount=given.amount,
+        alternatives=list(given.alternatives),
+    )
+    return await _command(ctx, principal, incident_id, command, options)
+
+
+def _command_route(path: str, summary: str) -> Callable[[Endpoint], Endpoint]:
+    return router.post(
+        f"/incidents/{{incident_id}}/{path}",
+        summary=summary,
+        response_model=None,
+        responses={200: {"model": OutcomeRead, "headers": COMMAND_HEADERS}, **COMMAND_ERRORS},
+    )
+
+
+@_command_route("pushes", "Record a push: the customer had to ask for something")
+async def record_push(
+    ctx: Ctx,
+    principal: Writer,
+    incident_id: IncidentId,
+    options: Options,
+    command: Annotated[RecordPush, Body(openapi_examples=ex.PUSH)],
+) -> Response:
+    return await _command(ctx, principal, incident_id, command, options)
+
+
+@_command_route("contacts", "Record a contact with the customer (any channel)")
+async def record_contact(
+    ctx: Ctx,
+    principal: Writer,
+    incident_id: IncidentId,
+    options: Options,
+    command: Annotated[RecordContact, Body(openapi_examples=ex.CONTACT)],
+) -> Response:
+    return await _command(ctx, principal, incident_id, command, options)
+
+
+@_command_route("handoffs", "Hand the incident off, with the context the next owner needs")
+async def hand_off(
+    ctx: Ctx,
+    principal: Writer,
+    incident_id: IncidentId,
+    options: Options,
+    command: Annotated[HandOff, Body(openapi_examples=ex.HANDOFF)],
+) -> Response:
+    return await _command(ctx, principal, incident_id, command, options)
+
+
+@_command_route("notes", "Add a note to the timeline")
+async def add_note(
+    ctx: Ctx,
+    principal: Writer,
+    incident_id: IncidentId,
+    options: Options,
+    command: Annotated[AddNote, Body(openapi_examples=ex.NOTE)],
+) -> Response:
+    return await _command(ctx, principal, incident_id, command, options)
+
+
+@_command_route("escalate", "Escalate: raise the tier and notify a manager")
+async def escalate(
+    ctx: Ctx,
+    principal: Writer,
+    incident_id: IncidentId,
+    options: Options,
+    command: Annotated[Escalate, Body(openapi_examples=ex.ESCALATE)],
+) -> Response:
+    return await _command(ctx, principal, incident_id, command, options)
+
+
+@_command_route("release", "Release: an honest ending, with a referral")
+async def release(
+    ctx: Ctx,
+    principal: Writer,
+    incident_id: IncidentId,
+    options: Options,
+    command: Annotated[Release, Body(openapi_examples=ex.RELEASE)],
+) -> Response:
+    return await _command(ctx, principal, incident_id, command, options)
+
+
+@_command_route("close", "Close: only when every required step is done or waived")
+async def close(
+    ctx: Ctx,
+    principal: Writer,
+    incident_id: IncidentId,
+    options: Options,
+    command: Annotated[Close | None, Body(openapi_examples=ex.CLOSE)] = None,
+) -> Response:
+    return await _command(ctx, principal, incident_id, command or Close(), options)
+
+
+@_command_route("reopen", "Reopen a closed or released incident")
+async def reopen(
+    ctx: Ctx,
+    principal: Writer,
+    incident_id: IncidentId,
+    options: Options,
+    command: Annotated[Reopen, Body(openapi_examples=ex.REOPEN)],
+) -> Response:
+    return await _command(ctx, principal, incident_id, command, options)
+
+
+@_command_route("cues", "Report dissatisfaction cues (may raise the tier and add steps)")
+async def report_cues(
+    ctx: Ctx,
+    principal: Writer,
+    incident_id: IncidentId,
+    options: Options,
+    command: Annotated[ReportCues, Body(openapi_examples=ex.CUES)],
+) -> Response:
+    return await _command(ctx, principal, incident_id, command, options)
+
+
+# ---------------------------------------------------------------------------- queries
+
+
+async def _scope(ctx: ApiContext, principal: Principal, incident_id: str) -> None:
+    """404 unless the caller may see the incident (no thread hop when the site is known)."""
+    site = ctx.sites.get(incident_id)
+    if site is None:
+        await ctx.runner.read(ctx.check_scope, principal, incident_id)
+    elif not principal.may_see(site):
+        raise IncidentNotFoundError(incident_id)
+
+
+SiteFilter = Annotated[
+    str | None,
+    Query(pattern=r"^[^\x00-\x1f]{1,200}$", description="only incidents at this property"),
+]
+
+
+@router.get(
+    "/incidents",
+    summary="Incidents at the caller's properties, nearest deadline first",
+    response_model=None,
+    responses={200: {"model": IncidentList}, **ERRORS},
+)
+async def list_incidents(
+    ctx: Ctx,
+    principal: Reader,
+    site: SiteFilter = None,
+    playbook: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_.-]*$", max_length=80)] = None,
+    owner: Annotated[str | None, Query(pattern=r"^[^\x00-\x1f]{1,200}$")] = None,
+    active: Annotated[bool, Query(description="only open and escalated incidents")] = True,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    if site is not None and not principal.may_see(site):
+        return JSON({"items": [], "limit": limit, "offset": offset})
+    views = await ctx.runner.read(
+        ctx.rec.list_incidents,
+        active_only=active,
+        site=site,
+        sites=None if principal.all_sites else list(principal.sites),
+        playbook=playbook,
+        owner=owner,
+        limit=limit,
+        offset=offset,
+    )
+    return JSON({"items": [v.to_dict() for v in views], "limit": limit, "offset": offset})
+
+
+@router.get(
+    "/incidents/{incident_id}",
+    summary="One incident: its state, what is allowed now, and its ETag (version)",
+    response_model=None,
+    responses={
+        200: {"model": IncidentRead, "headers": COMMAND_HEADERS},
+        304: {"description": "not modified since the ETag in If-None-Match"},
+        **ERRORS,
+    },
+)
+async def get_incident(
+    ctx: Ctx,
+    principal: Reader,
+    incident_id: IncidentId,
+    if_none_match: Annotated[str | None, Header(alias="If-None-Match", max_length=200)] = None,
+) -> Response:
+    view = await ctx.runner.read(ctx.rec.get, incident_id)
+    if not principal.may_see(view.state.site):
+        raise IncidentNotFoundError(incident_id)
+    ctx.sites.put(incident_id, view.state.site)
+    tag = etag(view.version)
+    if if_none_match is not None and tag in [t.strip() for t in if_none_match.split(",")]:
+        return Response(status_code=304, headers={"ETag": tag})
+    return JSON(view.to_dict(), headers={"ETag": tag})
+
+
+@router.get(
+    "/incidents/{incident_id}/timeline",
+    summary="Every recorded event, in order: who, when, through which channel",
+    response_model=None,
+    responses={200: {"model": TimelineRead}, **ERRORS},
+)
+async def timeline(ctx: Ctx, principal: Reader, incident_id: IncidentId) -> Response:
+    await _scope(ctx, principal, incident_id)
+    events = await ctx.runner.read(ctx.rec.timeline, incident_id)
+    return JSON({"incident_id": incident_id, "events": [e.to_dict() for e in events]})
+
+
+@router.get(
+    "/incidents/{incident_id}/replay",
+    summary="The incident as it was after event `seq`, or at moment `at`",
+    response_model=None,
+    responses={200: {"model": ReplayRead}, **ERRORS},
+)
+async def replay(
+    ctx: Ctx,
+    principal: Reader,
+    incident_id: IncidentId,
+    seq: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    at: Annotated[datetime | None, Query(description="ISO 8601; without an offset: UTC")] = None,
+) -> Response:
+    await _scope(ctx, principal, incident_id)
+    moment: str | None = None
+    if at is not None:
+        try:
+            at = at if at.tzinfo else at.replace(tzinfo=UTC)
+            moment = iso(at)
+        except (OverflowError, ValueError):
+            raise api_error(
+                422, "invalid_request", "query.at is out of range", field="query.at"
+            ) from None
+    try:
+        state = await ctx.runner.read(ctx.rec.replay, incident_id, at_seq=seq, at_time=at)
+    except (IncidentNotFoundError, CommandRejectedError):
+        # it exists (the scope check found it): it had not been opened yet at that moment
+        raise api_error(
+            422,
+            "invalid_request",
+            f"the incident had no events yet at {moment}",
+            field="query.at",
+        ) from None
+    return JSON({"incident_id": incident_id, "seq": seq, "at": moment, "state": state.to_dict()})
+
+
+@router.get(
+    "/incidents/{incident_id}/verify",
+    summary="Verify the hash chain and that replaying the events rebuilds the stored state",
+    response_model=None,
+    responses={200: {"model": VerificationRead}, **ERRORS},
+)
+async def verify(ctx: Ctx, principal: Reader, incident_id: IncidentId) -> Response:
+    await _scope(ctx, principal, incident_id)
+    result = await ctx.runner.read(ctx.rec.verify, incident_id)
+    return JSON(result.to_dict())
+
+
+def _delivery(row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, datetime):
+            value = iso(value if value.tzinfo else value.replace(tzinfo=UTC))
+        out[str(key)] = value  # SQLAlchemy hands out `quoted_name` keys (a str subclass)
+    return out
+
+
+@router.get(
+    "/incidents/{incident_id}/deliveries",
+    summary="The back-office effects (webhooks) this incident requested, and their delivery",
+    response_model=None,
+    responses={200: {"model": DeliveryList}, **ERRORS},
+)
+async def deliveries(ctx: Ctx, principal: Reader, incident_id: IncidentId) -> Response:
+    await _scope(ctx, principal, incident_id)
+    rows = await ctx.runner.read(ctx.rec.outbox, incident_id)
+    return JSON({"incident_id": incident_id, "deliveries": [_delivery(r) for r in rows]})
+
+
+__all__ = ["REPLAYED_HEADER", "router"]

@@ -1,0 +1,189 @@
+"""The API's CLI: `recovery users ...`, `recovery tokens ...` and `recovery serve` (a real
+server process, reached over HTTP with a token the CLI created)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from recovery.cli import app
+
+runner = CliRunner()
+
+
+def cli(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'recovery.db'}"
+
+
+def test_users_and_tokens_are_managed_from_the_command_line(db: str) -> None:
+    cli(
+        "users",
+        "add",
+        "ana",
+        "--role",
+        "front_desk",
+        "--sites",
+        "ribe,vejle",
+        "--password",
+        "correct horse",
+        "--db",
+        db,
+    )
+    listed = json.loads(cli("users", "list", "--json", "--db", db))
+    assert listed == [
+        {
+            "username": "ana",
+            "role": "front_desk",
+            "sites": ["ribe", "vejle"],
+            "created_at": listed[0]["created_at"],
+            "active": True,
+        }
+    ]
+    cli("users", "disable", "ana", "--db", db)
+    assert json.loads(cli("users", "list", "--json", "--db", db))[0]["active"] is False
+
+    created = json.loads(
+        cli(
+            "tokens",
+            "create",
+            "pms-ribe",
+            "--role",
+            "integration",
+            "--sites",
+            "ribe",
+            "--json",
+            "--db",
+            db,
+        )
+    )
+    assert created["token"].startswith("rcv_t_")
+    listed = json.loads(cli("tokens", "list", "--json", "--db", db))
+    assert [t["name"] for t in listed] == ["pms-ribe"]
+    assert "token" not in listed[0]
+    cli("tokens", "revoke", "pms-ribe", "--db", db)
+    assert json.loads(cli("tokens", "list", "--json", "--db", db))[0]["active"] is False
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            [
+                "users",
+                "add",
+                "bo",
+                "--role",
+                "chef",
+                "--sites",
+                "ribe",
+                "--password",
+                "long enough",
+            ],
+            "role",
+        ),
+        (
+            ["users", "add", "bo", "--role", "manager", "--sites", "", "--password", "long enough"],
+            "properties",
+        ),
+        (
+            ["users", "add", "bo", "--role", "manager", "--sites", "ribe", "--password", "short"],
+            "password",
+        ),
+        (["tokens", "create", "x y", "--role", "manager", "--sites", "*"], "name"),
+        (["tokens", "revoke", "nope"], "no active token"),
+        (["users", "disable", "nope"], "no user"),
+    ],
+)
+def test_bad_cli_input_is_one_line_and_an_exit_code(db: str, args: list[str], message: str) -> None:
+    result = runner.invoke(app, [*args, "--db", db])
+    assert result.exit_code != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.fixture(params=[[], ["--demo"]], ids=["empty", "demo"])
+def served(request: pytest.FixtureRequest, db: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    token = json.loads(
+        cli("tokens", "create", "desk", "--role", "manager", "--sites", "*", "--json", "--db", db)
+    )["token"]
+    port = free_port()
+    recovery = Path(sys.executable).parent / "recovery"
+    process = subprocess.Popen(
+        [
+            str(recovery),
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            db,
+            *request.param,
+            "--log-level",
+            "warning",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                output = process.stdout.read() if process.stdout else ""
+                pytest.fail(f"recovery serve did not start: {output}")
+            time.sleep(0.1)
+        yield base, token
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout:
+            process.stdout.close()
+
+
+def test_recovery_serve_answers_over_http_with_its_docs(served: tuple[str, str]) -> None:
+    base, token = served
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as client:
+        description = client.get("/openapi.json").json()
+        assert description["info"]["title"] == "recovery"
+        examples = description["paths"]["/incidents"]["post"]["requestBody"]["content"][
+            "application/json"
+        ]["examples"]
+        assert examples["walked_guest"]["value"]["incident_type"] == "hotel.walked_guest"
+        assert "swagger" in client.get("/docs").text.lower()
+        listed = client.get("/incidents", params={"active": False}).json()["items"]
+        for incident in listed:  # --demo seeds the demo stories into an empty database
+            assert client.get(f"/incidents/{incident['id']}/verify").json()["ok"] is True
+        opened = client.post(
+            "/incidents",
+            json={"incident_type": "hotel.walked_guest", "site": "ribe", "customer": {"name": "M"}},
+        )
+        assert opened.status_code == 201
