@@ -1,0 +1,160 @@
+"""HTTP command throughput and latency, next to a bare FastAPI endpoint doing one insert.
+
+    python -m benchmarks.http [--connections 32] [--seconds 10]
+
+Both servers run as uvicorn processes on 127.0.0.1 with the same settings, both on SQLite
+(WAL, synchronous=FULL); `wrk` (Debian package `wrk`) drives them with the same POST. The
+recovery endpoint is `POST /incidents/{id}/notes` with an integration token: it
+authenticates, runs the command through the engine and returns the incident.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from recovery import Actor, CustomerProfile, OpenIncident, Recovery
+from recovery.api.auth.accounts import Accounts
+from recovery.storage.auth import AuthStore
+from recovery.storage.database import create_db_engine
+
+NOTE = json.dumps({"text": "Guest called again; confirmed the taxi at 18:30."})
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server at {url} did not start")
+
+
+def _wrk(url: str, headers: dict[str, str], connections: int, seconds: int) -> dict[str, float]:
+    script = Path(tempfile.mkdtemp()) / "post.lua"
+    lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(NOTE)}"]
+    lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
+    script.write_text("\n".join(lines) + "\n")
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+    def millis(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if match is None:
+            raise RuntimeError(f"no {label}% latency in wrk output:\n{out}")
+        scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[match[2]]
+        return float(match[1]) * scale
+
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if rate is None:
+        raise RuntimeError(out)
+    return {
+        "rate": float(rate[1]),
+        "p50": millis("50"),
+        "p99": millis("99"),
+        "errors": float(errors[1]) if errors else 0.0,
+    }
+
+
+def _server(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        args, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("needs wrk: apt-get install wrk")
+
+    folder = Path(tempfile.mkdtemp())
+    db = f"sqlite:///{folder / 'recovery.db'}"
+    engine = create_db_engine(db)
+    rec = Recovery(engine)
+    incident = rec.open(
+        OpenIncident(
+            incident_type="hotel.walked_guest", site="bench", customer=CustomerProfile(name="B")
+        ),
+        actor=Actor(id="bench", role="front_desk"),
+    ).id
+    _row, token = Accounts(AuthStore(engine), rec.clock).create_token("bench", "integration", ["*"])
+    bare_incident = rec.open(
+        OpenIncident(
+            incident_type="hotel.walked_guest", site="bench", customer=CustomerProfile(name="B")
+        ),
+        actor=Actor(id="bench", role="front_desk"),
+    ).id
+    engine.dispose()
+
+    results = {}
+    common = ["--host", "127.0.0.1", "--log-level", "warning"]
+    port = _free_port()
+    server = _server(
+        [sys.executable, "-m", "uvicorn", "benchmarks.bare_app:app", "--port", str(port), *common],
+        {"BARE_DB": str(folder / "recovery.db"), "BARE_INCIDENT": bare_incident},
+    )
+    try:
+        _wait(f"http://127.0.0.1:{port}/docs")
+        results["bare FastAPI, one insert"] = _wrk(
+            f"http://127.0.0.1:{port}/notes",
+            {"Content-Type": "application/json"},
+            args.connections,
+            args.seconds,
+        )
+    finally:
+        server.terminate()
+        server.wait()
+
+    port = _free_port()
+    server = _server(
+        [sys.executable, "-m", "recovery.cli", "serve", "--db", db, "--port", str(port), *common],
+        {},
+    )
+    try:
+        _wait(f"http://127.0.0.1:{port}/health")
+        results["recovery POST /incidents/{id}/notes"] = _wrk(
+            f"http://127.0.0.1:{port}/incidents/{incident}/notes",
+            {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+            args.connections,
+            args.seconds,
+        )
+    finally:
+        server.terminate()
+        server.wait()
+
+    base = results["bare FastAPI, one insert"]["rate"]
+    print(f"HTTP POST, {args.connections} connections, {args.seconds} s each, SQLite FULL, wrk")
+    for name, r in results.items():
+        print(
+            f"  {name:<40} {r['rate']:7.0f} req/s  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms"
+            f"  non-2xx {r['errors']:.0f}  ratio {r['rate'] / base:4.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
