@@ -4,6 +4,12 @@ RECOVERY_DB         database URL (default: sqlite:///recovery.db in the working 
 RECOVERY_PLAYBOOKS  folder of playbook files (default: the shipped playbooks/)
 RECOVERY_SQLITE_SYNCHRONOUS  full (default: no acknowledged command lost on power
                     loss) or normal (faster; a power cut may lose the last commits)
+RECOVERY_SMTP_URL   where letters are mailed: smtp://user:password@host:587?starttls=true
+                    or smtps://host:465 (default: none, letters are written as .eml files
+                    to RECOVERY_MAIL_DIR, as the demo does)
+RECOVERY_MAIL_DIR   folder of the file mailer (default: mail-outbox in the working folder)
+RECOVERY_MAIL_FROM  the letters' sender address (default: recovery@localhost)
+RECOVERY_LETTER_TIMEZONE  time zone of the dates in letters, e.g. Europe/Copenhagen (UTC)
 """
 
 from __future__ import annotations
@@ -11,10 +17,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from recovery.errors import ConfigurationError
 
 DEFAULT_DB_URL = "sqlite:///recovery.db"
+DEFAULT_MAIL_DIR = "mail-outbox"
+DEFAULT_MAIL_FROM = "recovery@localhost"
 
 SqliteSynchronous = Literal["full", "normal"]
 
@@ -24,6 +33,10 @@ class Settings:
     db_url: str = DEFAULT_DB_URL
     playbook_dir: str | None = None
     sqlite_synchronous: SqliteSynchronous = "full"
+    smtp_url: str | None = None
+    mail_dir: str = DEFAULT_MAIL_DIR
+    mail_from: str = DEFAULT_MAIL_FROM
+    letter_timezone: str = "UTC"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -32,8 +45,19 @@ class Settings:
             raise ConfigurationError(
                 f"RECOVERY_SQLITE_SYNCHRONOUS must be full or normal, not {sync!r}"
             )
+        zone = os.environ.get("RECOVERY_LETTER_TIMEZONE") or "UTC"
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigurationError(
+                f"RECOVERY_LETTER_TIMEZONE: {zone!r} is not a known time zone"
+            ) from None
         return cls(
             db_url=os.environ.get("RECOVERY_DB", DEFAULT_DB_URL),
             playbook_dir=os.environ.get("RECOVERY_PLAYBOOKS") or None,
             sqlite_synchronous="full" if sync == "full" else "normal",
+            smtp_url=os.environ.get("RECOVERY_SMTP_URL") or None,
+            mail_dir=os.environ.get("RECOVERY_MAIL_DIR") or DEFAULT_MAIL_DIR,
+            mail_from=os.environ.get("RECOVERY_MAIL_FROM") or DEFAULT_MAIL_FROM,
+            letter_timezone=zone,
         )

@@ -5,13 +5,22 @@ any incident), back-dated so each timeline reads like the real story: the hotel 
 the right way (no push, closed) and the old way (a push before every step), the transit
 pass handed off with its context, the loyal customer released honestly with a referral,
 and the energy complaint whose written answer is still in progress (left open).
+
+Letters are drafted and sent through `recovery.letters` and mailed by a file mailer: the
+demo never sends e-mail. They land in RECOVERY_MAIL_DIR, else beside the SQLite file
+(`<name>-mail/`), else in the temporary folder's `recovery-demo-mail/`.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+from sqlalchemy.engine import make_url
 
 from recovery.domain.commands import (
     Actor,
@@ -26,6 +35,7 @@ from recovery.domain.commands import (
     Release,
     StepAction,
 )
+from recovery.letters import FileMailer, Mailer, deliver_letters, draft_letter, request_letter
 from recovery.service.engine import Recovery
 
 # Ribe Central hotel: the right way, and the old way on another day.
@@ -45,13 +55,33 @@ KARIM = Actor(id="karim.haddad", role="complaints_team")
 
 
 @dataclass(frozen=True)
+class DraftLetter:
+    """Draft a written step's letter (issuing its voucher) with a personal note."""
+
+    step: str
+    note: str
+
+
+@dataclass(frozen=True)
+class SendLetter:
+    """Queue the letter for the mailer (to the customer's contact)."""
+
+    step: str
+
+
+@dataclass(frozen=True)
+class MailerPass:
+    """The mail worker runs: the letter is accepted and the step recorded as sent."""
+
+
+@dataclass(frozen=True)
 class Act:
     """One thing that happens in a story, `minutes` after the incident was opened."""
 
     minutes: float
     actor: Actor
     channel: str
-    command: IncidentCommand
+    command: IncidentCommand | DraftLetter | SendLetter | MailerPass
 
 
 @dataclass(frozen=True)
@@ -120,24 +150,15 @@ def demo_stories(now: datetime) -> list[Story]:
                     day,
                     MADS,
                     "email",
-                    _step(
+                    DraftLetter(
                         "written_apology",
-                        "draft",
-                        body="Dear Mette and Lars, we booked your room for the wrong month "
-                        "and we are sorry. Please be our guests for a night of your choice.",
+                        "We booked your room for the wrong month, and we know what the "
+                        "weekend meant to you and Lars. Please be our guests for a night of "
+                        "your choice.",
                     ),
                 ),
-                Act(
-                    day + 5,
-                    MADS,
-                    "email",
-                    _step(
-                        "written_apology",
-                        "send",
-                        recipient="mette.jensen@example.dk",
-                        certificate_code="RIBE-FREE-7Q4K",
-                    ),
-                ),
+                Act(day + 5, MADS, "email", SendLetter("written_apology")),
+                Act(day + 6, MADS, "email", MailerPass()),
                 Act(
                     day + 10,
                     MADS,
@@ -194,23 +215,10 @@ def demo_stories(now: datetime) -> list[Story]:
                     4 * day,
                     HENRIK,
                     "email",
-                    _step(
-                        "written_apology",
-                        "draft",
-                        body="Dear Camilla Berg, we regret the mix-up with your reservation.",
-                    ),
+                    DraftLetter("written_apology", "We regret the mix-up with your reservation."),
                 ),
-                Act(
-                    4 * day + 5,
-                    HENRIK,
-                    "email",
-                    _step(
-                        "written_apology",
-                        "send",
-                        recipient="camilla.berg@example.com",
-                        certificate_code="RIBE-FREE-2M8D",
-                    ),
-                ),
+                Act(4 * day + 5, HENRIK, "email", SendLetter("written_apology")),
+                Act(4 * day + 6, HENRIK, "email", MailerPass()),
                 Act(
                     4 * day + 10,
                     HENRIK,
@@ -276,18 +284,12 @@ def demo_stories(now: datetime) -> list[Story]:
                     12,
                     KARIN,
                     "email",
-                    _step(
-                        "written_confirmation",
-                        "draft",
-                        body="Your pass 3085 4417 now covers zones 1-4.",
+                    DraftLetter(
+                        "written_confirmation", "Your pass 3085 4417 now covers zones 1-4."
                     ),
                 ),
-                Act(
-                    13,
-                    KARIN,
-                    "email",
-                    _step("written_confirmation", "send", recipient="sofie.larsen@example.dk"),
-                ),
+                Act(13, KARIN, "email", SendLetter("written_confirmation")),
+                Act(14, KARIN, "email", MailerPass()),
                 Act(15, KARIN, "phone", Close(summary="Upgraded in one call, one handoff.")),
             ),
         ),
@@ -421,11 +423,10 @@ def demo_stories(now: datetime) -> list[Story]:
                     600,
                     KARIM,
                     "email",
-                    _step(
+                    DraftLetter(
                         "written_answer",
-                        "draft",
-                        body="Dear Birgitte Poulsen, your last three bills were estimated "
-                        "too high; here is the corrected bill.",
+                        "Your last three bills were estimated too high because the meter "
+                        "reading visit was missed twice; the corrected bill is enclosed.",
                     ),
                 ),
                 Act(
@@ -449,11 +450,25 @@ class _ScriptClock:
         return self.now
 
 
-def seed_demo(rec: Recovery, *, force: bool = False) -> list[str]:
+def demo_mail_dir(rec: Recovery) -> Path:
+    """Where the demo's letters go: RECOVERY_MAIL_DIR, else beside the SQLite file."""
+    configured = os.environ.get("RECOVERY_MAIL_DIR")
+    if configured:
+        return Path(configured)
+    url = make_url(str(rec.engine.url))
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        database = Path(url.database)
+        return database.with_name(f"{database.stem}-mail")
+    return Path(tempfile.gettempdir()) / "recovery-demo-mail"
+
+
+def seed_demo(rec: Recovery, *, force: bool = False, mailer: Mailer | None = None) -> list[str]:
     """Record the five stories; return their incident ids (none if incidents already exist,
-    unless `force`). Times are back-dated from `rec`'s clock; `rec` itself is not changed."""
+    unless `force`). Times are back-dated from `rec`'s clock; `rec` itself is not changed.
+    Letters are mailed by `mailer` (default: a file mailer, see `demo_mail_dir`)."""
     if not force and rec.list_incidents(active_only=False, limit=1):
         return []
+    mailer = mailer or FileMailer(demo_mail_dir(rec))
     now = rec.clock()
     clock = _ScriptClock(now)
     scripted = Recovery(rec.engine, rec.catalog, clock=clock, new_id=rec.new_id, migrate=False)
@@ -464,6 +479,23 @@ def seed_demo(rec: Recovery, *, force: bool = False) -> list[str]:
         opened = scripted.open(story.incident, actor=story.opener, channel=story.channel)
         for act in story.acts:
             clock.now = start + timedelta(minutes=act.minutes)
-            scripted.execute(opened.id, act.command, actor=act.actor, channel=act.channel)
+            command = act.command
+            if isinstance(command, DraftLetter):
+                draft_letter(
+                    scripted,
+                    opened.id,
+                    command.step,
+                    note=command.note,
+                    actor=act.actor,
+                    channel=act.channel,
+                )
+            elif isinstance(command, SendLetter):
+                request_letter(
+                    scripted, opened.id, command.step, actor=act.actor, channel=act.channel
+                )
+            elif isinstance(command, MailerPass):
+                deliver_letters(scripted, mailer)
+            else:
+                scripted.execute(opened.id, command, actor=act.actor, channel=act.channel)
         ids.append(opened.id)
     return ids

@@ -1,7 +1,9 @@
-"""The background worker: records missed deadlines and delivers webhooks, in one loop.
+"""The background worker: records missed deadlines, mails letters and delivers webhooks,
+in one loop.
 
-Stateless: everything it needs is in the database (incident due times, the outbox), so any
-number of workers can run against PostgreSQL, and a killed one loses nothing.
+Stateless: everything it needs is in the database (incident due times, the letters queue,
+the outbox), so any number of workers can run against PostgreSQL, and a killed one loses
+nothing.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ import contextlib
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from recovery.delivery import Deliverer, DeliveryStats, WebhookTarget
 from recovery.errors import StorageError
+from recovery.letters.delivery import LetterDeliverer, LetterStats
+from recovery.letters.mailers import Mailer
 from recovery.service.engine import Recovery
 
 log = logging.getLogger("recovery.worker")
@@ -23,21 +27,27 @@ log = logging.getLogger("recovery.worker")
 class WorkerPass:
     deadlines_missed: int
     deliveries: DeliveryStats
+    letters: LetterStats = field(default_factory=LetterStats)
 
 
 def run(
     rec: Recovery,
     targets: Sequence[WebhookTarget],
     *,
+    mailer: Mailer | None = None,
     once: bool = False,
     poll_interval: float = 2.0,
     stop: threading.Event | None = None,
     batch: int = 100,
 ) -> WorkerPass:
-    """Sweep deadlines and deliver webhooks until `stop` is set (or one pass with `once`)."""
+    """Sweep deadlines, mail queued letters (with `mailer`) and deliver webhooks until
+    `stop` is set (or one pass with `once`). Letters go first: a letter accepted by the
+    mail server finishes its step, whose `send_letter` webhook then goes out too."""
     stop = stop or threading.Event()
     missed = 0
     delivered = DeliveryStats()
+    mailed = LetterStats()
+    letters = LetterDeliverer(rec, mailer) if mailer is not None else None
     with contextlib.ExitStack() as stack:
         deliverer = (
             stack.enter_context(Deliverer(rec.engine, targets, clock=rec.clock))
@@ -50,6 +60,8 @@ def run(
                     missed += len(swept)
                     if stop.is_set():
                         break
+                if letters is not None:
+                    mailed = mailed + letters.deliver_due()
                 if deliverer is not None:
                     delivered = delivered + deliverer.deliver_due()
             except StorageError:
@@ -59,4 +71,4 @@ def run(
             if once:
                 break
             stop.wait(poll_interval)
-    return WorkerPass(missed, delivered)
+    return WorkerPass(missed, delivered, mailed)

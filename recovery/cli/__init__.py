@@ -1,4 +1,4 @@
-"""The operator CLI: `recovery db|playbooks|incident|audit|demo ...` (Typer + Rich).
+"""The operator CLI: `recovery db|playbooks|incident|letters|audit|demo ...` (Typer + Rich).
 
 Every command that touches the database takes `--db URL`, every command that prints data
 takes `--json`; a user error ends with one line on stderr and the error's exit code.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from recovery.cli import audit, db, demo, incidents, playbooks, report, worker
+from recovery.cli import audit, db, demo, incidents, letters, playbooks, report, worker
 from recovery.cli.output import GuardedGroup
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(playbooks.app, name="playbooks")
 app.add_typer(incidents.app, name="incident")
 app.add_typer(audit.app, name="audit")
+app.add_typer(letters.app, name="letters")
 app.command()(demo.demo)
 app.command()(report.report)
 app.command()(worker.worker)

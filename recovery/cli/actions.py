@@ -70,7 +70,8 @@ def act(
     action: Annotated[
         str,
         typer.Argument(
-            metavar="ACTION", help="complete, waive, draft, send, request_approval, ..."
+            metavar="ACTION",
+            help="complete, waive, request_approval, ... (letters: `recovery letters`)",
         ),
     ],
     evidence: Annotated[

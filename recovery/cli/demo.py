@@ -16,7 +16,7 @@ from recovery.cli.options import (
 )
 from recovery.cli.output import console, print_json
 from recovery.cli.render import incidents_table
-from recovery.demo import seed_demo
+from recovery.demo import demo_mail_dir, seed_demo
 
 
 def demo(
@@ -31,6 +31,7 @@ def demo(
     with open_recovery(db, playbooks) as rec:
         ids = seed_demo(rec, force=force)
         views = [rec.get(incident_id) for incident_id in ids]
+        mail_dir = demo_mail_dir(rec)
     if json_output:
         print_json({"created": ids, "incidents": [v.to_dict() for v in views]})
         return
@@ -43,8 +44,9 @@ def demo(
         )
         return
     out.print(incidents_table(views))
+    out.print(f"The stories' letters (.eml files) are in {mail_dir}", markup=False)
     out.print(
         "Try: recovery incident list --all, recovery incident show ID, "
-        "recovery incident timeline ID, recovery audit verify --all",
+        "recovery incident timeline ID, recovery letters status, recovery audit verify --all",
         markup=False,
     )

@@ -1,4 +1,4 @@
-"""`recovery worker`: missed deadlines and webhook delivery, until stopped."""
+"""`recovery worker`: missed deadlines, letters and webhook delivery, until stopped."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from typing import Annotated, Any
 
 import typer
 
-from recovery.cli.options import DbOption, JsonOption, PlaybooksOption, open_recovery
+from recovery.cli.options import DbOption, JsonOption, PlaybooksOption, open_recovery, settings
 from recovery.cli.output import console, print_json
 from recovery.delivery import WebhookTarget, parse_targets
 from recovery.errors import ConfigurationError
+from recovery.letters.mailers import FileMailer, Mailer, SmtpMailer, describe_mailer
 from recovery.worker import run
 
 WebhooksOption = Annotated[
@@ -43,18 +44,53 @@ def webhook_targets(option: str | None) -> list[WebhookTarget]:
         raise ConfigurationError(str(exc)) from None
 
 
+SmtpOption = Annotated[
+    str | None,
+    typer.Option(
+        "--smtp",
+        help="Mail letters through this SMTP server, e.g. smtp://user:password@host:587. "
+        "Default: $RECOVERY_SMTP_URL, else .eml files in --mail-dir.",
+        show_default=False,
+    ),
+]
+MailDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--mail-dir",
+        help="Write letters as .eml files into this folder (when no SMTP server is set). "
+        "Default: $RECOVERY_MAIL_DIR, else ./mail-outbox.",
+        show_default=False,
+        file_okay=False,
+    ),
+]
+
+
+def letter_mailer(smtp: str | None, mail_dir: Path | None) -> Mailer:
+    """The mailer of the options, else of the settings: SMTP if configured, else files."""
+    if smtp:
+        return SmtpMailer.from_url(smtp)
+    configured = settings()
+    if mail_dir is None and configured.smtp_url:
+        return SmtpMailer.from_url(configured.smtp_url)
+    return FileMailer(mail_dir or Path(configured.mail_dir))
+
+
 def worker(
     db: DbOption = None,
     playbooks: PlaybooksOption = None,
     webhooks: WebhooksOption = None,
+    smtp: SmtpOption = None,
+    mail_dir: MailDirOption = None,
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
     poll_interval: Annotated[
         float, typer.Option("--poll-interval", min=0.1, help="Seconds between passes.")
     ] = 2.0,
     json_output: JsonOption = False,
 ) -> None:
-    """Record missed deadlines (and escalate) and deliver webhooks, until stopped."""
+    """Record missed deadlines (and escalate), mail letters and deliver webhooks, until
+    stopped."""
     targets = webhook_targets(webhooks)
+    mailer = letter_mailer(smtp, mail_dir)
     stop = threading.Event()
 
     def _stop(_signum: int, _frame: Any) -> None:
@@ -66,14 +102,18 @@ def worker(
     with open_recovery(db, playbooks) as rec:
         if not once and not json_output:
             console().print(
-                f"worker: sweeping deadlines, {len(targets)} webhook target(s); Ctrl-C stops"
+                f"worker: sweeping deadlines, letters by {describe_mailer(mailer)}, "
+                f"{len(targets)} webhook target(s); Ctrl-C stops"
             )
-        result = run(rec, targets, once=once, poll_interval=poll_interval, stop=stop)
+        result = run(rec, targets, mailer=mailer, once=once, poll_interval=poll_interval, stop=stop)
     summary = {
         "deadlines_missed": result.deadlines_missed,
         "delivered": result.deliveries.delivered,
         "failed": result.deliveries.failed,
         "dead": result.deliveries.dead,
+        "letters_sent": result.letters.sent,
+        "letters_retrying": result.letters.failed,
+        "letters_dead": result.letters.dead,
     }
     if json_output:
         print_json(summary)

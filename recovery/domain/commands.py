@@ -39,7 +39,9 @@ class CustomerProfile(BaseModel):
     contact: Name | None = None
     member_since: date | None = Field(default=None, description="when the customer joined")
     segment: Name | None = None
-    order_value: float | None = Field(default=None, ge=0, description="business at stake")
+    order_value: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="business at stake"
+    )
     language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")] = "en"
 
 
@@ -66,7 +68,9 @@ class StepAction(_Command):
     name: Code = Field(description="the step action, e.g. complete, waive, send")
     evidence: dict[str, Any] = Field(default_factory=dict)
     reason: Text | None = None
-    amount: float | None = Field(default=None, gt=0, description="request_approval: amount")
+    amount: float | None = Field(
+        default=None, gt=0, allow_inf_nan=False, description="request_approval: amount"
+    )
     alternatives: list[Text] = Field(
         default_factory=list, description="deny_approval: what the customer is offered instead"
     )
@@ -76,7 +80,7 @@ class ReportCues(_Command):
     action: ClassVar[str] = "report_cues"
 
     cues: list[Code] = Field(min_length=1)
-    order_value: float | None = Field(default=None, ge=0)
+    order_value: float | None = Field(default=None, ge=0, allow_inf_nan=False)
 
 
 class RecordPush(_Command):

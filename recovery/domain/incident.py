@@ -34,6 +34,7 @@ from recovery.domain.evidence import check_evidence
 from recovery.domain.playbook import FINISHING_ACTIONS, CueRule, StepDef
 from recovery.domain.state import EVENT_SCHEMA_VERSION, Event, IncidentState, StepState, iso
 from recovery.domain.upcast import upcast
+from recovery.domain.validation import kinds_of
 from recovery.errors import (
     CommandRejectedError,
     IntegrityError,
@@ -108,9 +109,12 @@ def _allowed_actions(compiled: CompiledPlaybook, state: IncidentState) -> tuple[
     if "close" in out and pending_for_close(compiled, state):
         out.remove("close")
     if "act_on_step" in incident_actions:
+        kinds = kinds_of(compiled.playbook)
         for step in state.steps.values():
+            system = kinds[step.kind].system_actions
             for trigger in compiled.kinds[step.kind].allowed[step.status]:
-                out.append(f"{step.id}.{trigger}")
+                if trigger not in system:
+                    out.append(f"{step.id}.{trigger}")
     return tuple(out)
 
 
@@ -234,6 +238,8 @@ def _decide_step(
         "to": dest,
     }
     actor = ctx.actor
+    if command.name in kinds_of(compiled.playbook)[step.kind].system_actions:
+        _check_system_action(step, command.name, actor, lifecycle.can(step.status, "request_send"))
 
     if command.name == "waive":
         if actor.role not in APPROVER_ROLES:
@@ -277,6 +283,7 @@ def _decide_step(
 
     fields = compiled.evidence_for(step.id, command.name)
     evidence = check_evidence(fields, command.evidence, command.name)
+    _check_voucher(definition, step, command.name, evidence)
     if evidence:
         data["evidence"] = evidence
 
@@ -285,10 +292,59 @@ def _decide_step(
             _check_amount(compiled, step, definition, evidence, actor)
         data["late"] = iso(ctx.now) > step.due_at
         if definition.effect:
-            effects.append({"kind": definition.effect, "step": step.id, "evidence": evidence})
+            # what the step recorded on its way (a letter's voucher code, recipient...) too
+            recorded = {**step.evidence, **evidence}
+            effects.append({"kind": definition.effect, "step": step.id, "evidence": recorded})
     if effects:
         data["effects"] = effects
     return data
+
+
+def _check_system_action(step: StepState, action: str, actor: Actor, can_request: bool) -> None:
+    if actor.role == SYSTEM_ROLE:
+        return
+    hint = (
+        f"; queue the letter with {step.id}.request_send and the mail worker records "
+        f"{action} once the mail server has accepted it"
+        if can_request
+        else ""
+    )
+    raise PermissionDeniedError(
+        f"only the engine's own worker records {action} on step {step.id!r}{hint}", field="name"
+    )
+
+
+def _check_voucher(
+    definition: StepDef, step: StepState, action: str, evidence: dict[str, Any]
+) -> None:
+    """A written step with a voucher needs its code when drafted; once issued it is kept."""
+    voucher = definition.voucher
+    code = evidence.get("voucher_code")
+    if code is None:
+        if voucher is not None and action == "draft":
+            raise InvalidEvidenceError(
+                f"step {step.id!r} issues a {voucher.kind.replace('_', ' ')} voucher: draft the "
+                "letter through the letters service, which issues its code "
+                "(recovery.letters.draft_letter, or `recovery letters draft`)",
+                field="evidence.voucher_code",
+            )
+        return
+    if voucher is None:
+        raise InvalidEvidenceError(
+            f"step {step.id!r} issues no voucher", field="evidence.voucher_code"
+        )
+    if not voucher.matches(code):
+        raise InvalidEvidenceError(
+            f"{code!r} is not a code of this voucher: {voucher.prefix}- then "
+            f"{voucher.length} random symbols",
+            field="evidence.voucher_code",
+        )
+    issued = step.evidence.get("voucher_code")
+    if issued is not None and issued != code:
+        raise InvalidEvidenceError(
+            f"step {step.id!r} already issued voucher {issued}; a new draft keeps that code",
+            field="evidence.voucher_code",
+        )
 
 
 def _check_amount(

@@ -11,7 +11,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -44,8 +44,13 @@ Duration = Annotated[
 ]
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.-]*$", max_length=80)]
+Language = Annotated[str, Field(pattern=r"^[a-z]{2}$")]
 
 FINISHING_ACTIONS = ("complete", "send")
+
+# Voucher and certificate codes: no 0/O, 1/I, so a code read aloud or typed from paper is
+# read right. 32 symbols: 5 bits each (12 symbols: 60 bits, never guessed by trying).
+VOUCHER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
 class _Strict(BaseModel):
@@ -91,6 +96,50 @@ class KindDef(_Strict):
     evidence: dict[Identifier, list[EvidenceField]] = Field(
         default_factory=dict, description="evidence every step of this kind asks per action"
     )
+    system_actions: list[Identifier] = Field(
+        default_factory=list,
+        description="actions only the engine's own workers take (e.g. the mailer recording "
+        "that a letter was accepted for delivery); never offered to people as allowed",
+    )
+
+    @model_validator(mode="after")
+    def _system_actions_are_triggers(self) -> KindDef:
+        triggers = {t.trigger for t in self.transitions}
+        unknown = [a for a in self.system_actions if a not in triggers]
+        if unknown:
+            raise ValueError(f"system_actions {unknown} are not triggers of this kind")
+        return self
+
+
+class VoucherDef(_Strict):
+    """A certificate or voucher the written step issues, e.g. a free night.
+
+    The code (`PREFIX-XXXX-XXXX-XXXX`) is drawn at random when the letter is drafted and
+    recorded in the step's evidence (`voucher_code`), so it is in the hash-chained log."""
+
+    kind: Identifier = Field(description="what it is worth, e.g. free_night, voucher, credit")
+    prefix: str = Field(pattern=r"^[A-Z][A-Z0-9]{0,7}$", description="e.g. FN for a free night")
+    length: int = Field(default=12, ge=10, le=32, description="random symbols in the code")
+    valid_for: Duration | None = Field(
+        default=None, description="how long it is valid after it is issued, e.g. 365d"
+    )
+
+    def matches(self, code: str) -> bool:
+        """True for a well-formed code of this voucher (not: one that was issued)."""
+        head, _, tail = code.partition("-")
+        symbols = tail.replace("-", "")
+        return (
+            head == self.prefix
+            and len(symbols) == self.length
+            and all(c in VOUCHER_ALPHABET for c in symbols)
+        )
+
+
+class StepTranslation(_Strict):
+    """A step's customer-facing texts in one more language."""
+
+    customer_text: str | None = None
+    customer_next: str | None = None
 
 
 class StepDef(_Strict):
@@ -100,6 +149,15 @@ class StepDef(_Strict):
     description: str | None = None
     customer_text: str | None = Field(
         default=None, description="how the step is described to the customer"
+    )
+    customer_next: str | None = Field(
+        default=None,
+        description="how the step is promised to the customer while it is still to do "
+        "(letters list it under 'what happens next', with its deadline)",
+    )
+    translations: dict[Language, StepTranslation] = Field(
+        default_factory=dict,
+        description="the customer's texts in other languages, by language code (da, id, ...)",
     )
     owner: Identifier = Field(description="the role that owns the step")
     due: Duration = Field(description="deadline relative to the incident's opening")
@@ -118,6 +176,16 @@ class StepDef(_Strict):
         default=None,
         description="a back-office effect to request when the step finishes, e.g. book_room",
     )
+    voucher: VoucherDef | None = Field(
+        default=None,
+        description="written steps: a certificate or voucher with a unique code to issue",
+    )
+
+    @model_validator(mode="after")
+    def _voucher_on_written_steps(self) -> StepDef:
+        if self.voucher is not None and self.kind != "written":
+            raise ValueError("only a written step (kind: written) can issue a voucher")
+        return self
 
 
 class RoleLimit(_Strict):
@@ -207,14 +275,52 @@ BUILTIN_KINDS: dict[str, KindDef] = {
         ],
         resolved=["done", "waived"],
     ),
+    # A letter: drafted (its voucher issued), queued for the mailer by staff (`request_send`),
+    # and `sent` only when the mail server accepted it: the mail worker records that, as the
+    # system, with the server's message id. A letter the mailer gave up on comes back
+    # (`bounce`) to be corrected and sent again. `send` from drafted replays histories
+    # recorded before the mailer existed; new ones cannot take it (it is a system action).
     "written": KindDef(
-        states=["open", "drafted", "sent", "waived"],
+        states=["open", "drafted", "sending", "sent", "waived"],
         transitions=[
             TransitionDef(trigger="draft", source=["open", "drafted"], dest="drafted"),
-            TransitionDef(trigger="send", source="drafted", dest="sent"),
-            TransitionDef(trigger="waive", source=["open", "drafted"], dest="waived"),
+            TransitionDef(trigger="request_send", source=["drafted", "sending"], dest="sending"),
+            TransitionDef(trigger="send", source=["drafted", "sending"], dest="sent"),
+            TransitionDef(trigger="bounce", source="sending", dest="drafted"),
+            TransitionDef(trigger="waive", source=["open", "drafted", "sending"], dest="waived"),
         ],
         resolved=["sent", "waived"],
-        evidence={"draft": [EvidenceField(name="body", label="Letter text")]},
+        system_actions=["send", "bounce"],
+        evidence={
+            "draft": [
+                EvidenceField(
+                    name="body",
+                    label="A personal paragraph for the letter",
+                    help="optional: the letter itself comes from the playbook's template",
+                    required=False,
+                ),
+                EvidenceField(
+                    name="voucher_code",
+                    label="Voucher or certificate code",
+                    help="issued by the letters service when the step's playbook asks for one",
+                    required=False,
+                ),
+                EvidenceField(name="voucher_valid_until", type="date", required=False),
+            ],
+            "request_send": [
+                EvidenceField(name="recipient", label="Send to (e-mail address)"),
+                EvidenceField(name="letter_id", label="The letter queued for the mailer"),
+                EvidenceField(name="letter_digest", label="sha256 of the letter as queued"),
+                EvidenceField(name="locale", label="Language of the letter", required=False),
+            ],
+            "send": [
+                EvidenceField(name="letter_id", label="The letter accepted for delivery"),
+                EvidenceField(name="message_id", label="Message id the mail server accepted"),
+            ],
+            "bounce": [
+                EvidenceField(name="letter_id", label="The letter that could not be delivered"),
+                EvidenceField(name="error", label="Why the mail server refused it"),
+            ],
+        },
     ),
 }

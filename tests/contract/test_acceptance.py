@@ -10,6 +10,7 @@ Story 5: an auditor replays any incident to any moment and finds any edit of its
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from recovery import (
     Catalog,
@@ -19,13 +20,14 @@ from recovery import (
     PermissionDeniedError,
     Recovery,
 )
+from recovery.letters import FileMailer, deliver_letters, draft_letter, request_letter
 from recovery.storage.database import create_db_engine
 from tests.conftest import AUDITOR, FRONT_DESK, MANAGER, Clock
 from tests.contract.support import HOTEL_STEPS, execute_sql, open_hotel, recorded, refused
 
 
 def test_story_1_the_walked_guest_gets_everything_without_pushing(
-    rec: Recovery, clock: Clock
+    rec: Recovery, clock: Clock, tmp_path: Path
 ) -> None:
     # One call opens the incident, and all six steps are open at once.
     opened = open_hotel(rec)
@@ -80,23 +82,26 @@ def test_story_1_the_walked_guest_gets_everything_without_pushing(
     assert "written_apology" in str(waiting)
     assert rec.get(incident).pending_for_close == ["written_apology"]
     clock.advance(hours=20)
-    rec.act_on_step(
-        incident,
-        "written_apology",
-        "draft",
-        evidence={"body": "Dear Mette, we are truly sorry."},
-        actor=MANAGER,
+    drafted = draft_letter(
+        rec, incident, "written_apology", actor=MANAGER, note="We are truly sorry, Mette."
     )
+    code = drafted.incident.state.steps["written_apology"].evidence["voucher_code"]
+    assert code.startswith("FN-")
     still = refused(rec, incident, NotAllowedNowError, lambda: rec.close(incident, actor=MANAGER))
     assert "written_apology" in str(still)
-    clock.advance(hours=1)
-    rec.act_on_step(
-        incident,
-        "written_apology",
-        "send",
-        evidence={"recipient": "mette@example.dk", "certificate_code": "FREE-NIGHT-19"},
-        actor=MANAGER,
+    queued = request_letter(
+        rec, incident, "written_apology", actor=MANAGER, recipient="mette@example.dk"
     )
+    assert queued.incident.state.steps["written_apology"].status == "sending"
+    queued_only = refused(
+        rec, incident, NotAllowedNowError, lambda: rec.close(incident, actor=MANAGER)
+    )
+    assert "written_apology" in str(queued_only), "a letter queued is not yet a letter sent"
+    clock.advance(hours=1)
+    stats = deliver_letters(rec, FileMailer(tmp_path / "mail"))
+    assert rec.get(incident).state.steps["written_apology"].status == "sent", stats
+    [mail] = (tmp_path / "mail").glob("*.eml")
+    assert code in mail.read_text(encoding="utf-8")
     closed = rec.close(incident, "guest thanked us", actor=MANAGER)
     recorded(rec, closed)
 
@@ -109,7 +114,7 @@ def test_story_1_the_walked_guest_gets_everything_without_pushing(
     effects = [m["kind"] for m in rec.outbox(incident)]
     assert effects == ["book_room", "post_payment", "send_letter"]
     verification = rec.verify(incident)
-    assert verification.ok and verification.events == 9
+    assert verification.ok and verification.events == 10
 
 
 def test_story_1_a_loyal_guest_also_gets_the_managers_call(rec: Recovery) -> None:

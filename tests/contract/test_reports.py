@@ -3,9 +3,11 @@ recovery score than the same story done by the playbook."""
 
 from __future__ import annotations
 
+from email.message import EmailMessage
 from typing import Any
 
 from recovery import CustomerProfile, OpenIncident, Recovery
+from recovery.letters import deliver_letters, draft_letter, request_letter
 from tests.conftest import FRONT_DESK, MANAGER, Clock
 
 HOTEL_EVIDENCE: list[tuple[str, dict[str, Any]]] = [
@@ -15,6 +17,13 @@ HOTEL_EVIDENCE: list[tuple[str, dict[str, Any]]] = [
     ("dinner", {"amount": 80, "restaurant": "Sælhunden"}),
     ("ask_what_else", {"answer": "a late checkout tomorrow"}),
 ]
+
+
+class _Accepting:
+    """A mailer whose server accepts every letter at once."""
+
+    def send(self, message: EmailMessage) -> str:
+        return str(message["Message-ID"])
 
 
 def _hotel_story(rec: Recovery, clock: Clock, site: str, *, old_way: bool) -> str:
@@ -35,16 +44,9 @@ def _hotel_story(rec: Recovery, clock: Clock, site: str, *, old_way: bool) -> st
             rec.record_push(incident, f"asked for: {step}", step=step, actor=FRONT_DESK)
             clock.advance(minutes=12)
         rec.complete_step(incident, step, evidence, actor=FRONT_DESK)
-    rec.act_on_step(
-        incident, "written_apology", "draft", evidence={"body": "We are sorry."}, actor=MANAGER
-    )
-    rec.act_on_step(
-        incident,
-        "written_apology",
-        "send",
-        evidence={"recipient": "mette@example.dk", "certificate_code": "FREE-NIGHT-7Q2K"},
-        actor=MANAGER,
-    )
+    draft_letter(rec, incident, "written_apology", note="We are sorry.", actor=MANAGER)
+    request_letter(rec, incident, "written_apology", recipient="mette@example.dk", actor=MANAGER)
+    assert deliver_letters(rec, _Accepting()).sent == 1
     rec.close(incident, actor=FRONT_DESK)
     return incident
 

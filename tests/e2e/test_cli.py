@@ -17,6 +17,7 @@ from typer.testing import CliRunner, Result
 from recovery import Recovery
 from recovery.cli import app
 from recovery.demo import seed_demo
+from recovery.letters import FileMailer
 from recovery.storage.database import alembic_config
 
 runner = CliRunner()
@@ -168,22 +169,23 @@ def test_demo_records_the_five_stories_and_leaves_one_open(demo_db: str) -> None
     assert run_json("demo", "--db", demo_db)["created"] == []
 
 
-def test_seed_demo_through_the_library(rec: Recovery) -> None:
-    ids = seed_demo(rec)
+def test_seed_demo_through_the_library(rec: Recovery, tmp_path: Path) -> None:
+    ids = seed_demo(rec, mailer=FileMailer(tmp_path))
 
     views = [rec.get(i) for i in ids]
     assert [v.status for v in views] == ["closed", "closed", "closed", "released", "open"]
     assert [v.state.pushes for v in views] == [0, 5, 0, 0, 0]
     assert views[3].state.cues == ["upset", "considering_competitor"]
     assert all(r.ok for r in rec.verify_all())
+    assert len(list(tmp_path.glob("*.eml"))) == 3, "three stories' letters were mailed"
     assert seed_demo(rec) == []
-    assert len(seed_demo(rec, force=True)) == 5
+    assert len(seed_demo(rec, force=True, mailer=FileMailer(tmp_path))) == 5
 
 
 # ---------------------------------------------------------------------------- incidents
 
 
-def test_open_show_act_close(db: str) -> None:
+def test_open_show_act_close(db: str, tmp_path: Path) -> None:
     incident = open_hotel_incident(db, "--member-since", "2014-03-01", "--cue", "upset")
     shown = run_json("incident", "show", incident, "--db", db)
     assert shown["status"] == "open" and shown["tier"] == 2
@@ -229,9 +231,14 @@ def test_open_show_act_close(db: str) -> None:
     act("dinner", "complete", "amount=96", "restaurant=Backhaus")
     act("ask_what_else", "complete", "answer=nothing")
     act("manager_call", "complete", "outcome=Called", role="manager")
-    act("written_apology", "draft", "body=We are sorry.", role="manager")
-    sent = act("written_apology", "send", "recipient=mette@example.dk", "certificate_code=F1")
-    assert "close" in sent["incident"]["allowed"]
+    manager = ("--db", db, "--role", "manager")
+    run_json("letters", "draft", incident, "written_apology", "--note", "We are sorry.", *manager)
+    queued = run_json("letters", "send", incident, "written_apology", "--to", "m@x.dk", *manager)
+    assert queued["incident"]["steps"]["written_apology"]["status"] == "sending"
+    assert "close" not in queued["incident"]["allowed"]
+    mailed = run_json("worker", "--once", "--mail-dir", str(tmp_path / "mail"), "--db", db)
+    assert mailed["letters_sent"] == 1
+    assert run_json("letters", "status", incident, "--db", db)["counts"]["sent"] == 1
 
     closed = run_json("incident", "close", incident, "--db", db, "--summary", "All done")
     timeline = run_json("incident", "timeline", incident, "--db", db)
@@ -239,7 +246,7 @@ def test_open_show_act_close(db: str) -> None:
     assert closed["incident"]["status"] == "closed"
     assert closed["incident"]["pushes"] == 0
     assert timeline[0]["type"] == "opened"
-    assert timeline[-1]["type"] == "closed" and len(timeline) == 10
+    assert timeline[-1]["type"] == "closed" and len(timeline) == 11
     assert "closed" in run("incident", "timeline", incident, "--db", db).stdout
 
 

@@ -26,6 +26,7 @@ from recovery.delivery import (
     run_worker,
 )
 from recovery.delivery.testing import WebhookReceiver
+from recovery.letters import FileMailer, deliver_letters, draft_letter, request_letter
 from recovery.storage.database import create_db_engine
 from tests.conftest import FRONT_DESK, MANAGER, Clock
 
@@ -64,7 +65,9 @@ def background_worker(
     assert not thread.is_alive()
 
 
-def test_the_hotel_storys_effects_reach_the_back_office(rec: Recovery, clock: Clock) -> None:
+def test_the_hotel_storys_effects_reach_the_back_office(
+    rec: Recovery, clock: Clock, tmp_path: Path
+) -> None:
     with (
         WebhookReceiver(PMS_SECRET) as pms,
         WebhookReceiver(CRM_SECRET, responses=[503]) as crm,
@@ -111,20 +114,19 @@ def test_the_hotel_storys_effects_reach_the_back_office(rec: Recovery, clock: Cl
             assert [r.json()["kind"] for r in pms.accepted()] == ["book_room", "post_payment"]
 
             rec.escalate(incident, "guest posted a review in the lobby", actor=FRONT_DESK)
-            rec.act_on_step(
+            drafted = draft_letter(
+                rec,
                 incident,
                 "written_apology",
-                "draft",
-                evidence={"body": "We are truly sorry that your reservation was lost."},
+                note="We are truly sorry that your reservation was lost.",
                 actor=MANAGER,
             )
-            rec.act_on_step(
-                incident,
-                "written_apology",
-                "send",
-                evidence={"recipient": "mette@example.dk", "certificate_code": "FREE-NIGHT-42"},
-                actor=MANAGER,
+            code = drafted.incident.state.steps["written_apology"].evidence["voucher_code"]
+            request_letter(
+                rec, incident, "written_apology", recipient="mette@example.dk", actor=MANAGER
             )
+            # the mail worker: the letter is accepted, the step sent, send_letter requested
+            assert deliver_letters(rec, FileMailer(tmp_path / "mail")).sent == 1
             # the CRM's first answer was 503: that notify waits for its retry
             wait_until(lambda: len(crm.accepted()) == 3)
             clock.advance(seconds=5)
@@ -139,7 +141,8 @@ def test_the_hotel_storys_effects_reach_the_back_office(rec: Recovery, clock: Cl
         assert request.json()["incident_id"] == incident
         assert request.header("X-Recovery-Event") == request.json()["event"]
     letter = next(r.json() for r in crm.accepted() if r.json()["kind"] == "send_letter")
-    assert letter["effect"]["evidence"]["certificate_code"] == "FREE-NIGHT-42"
+    assert letter["effect"]["evidence"]["voucher_code"] == code
+    assert letter["effect"]["evidence"]["message_id"]
     payment = pms.accepted()[1].json()
     assert payment["effect"]["evidence"]["amount"] == 129
 

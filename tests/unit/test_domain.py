@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from recovery.catalog import Catalog
 from recovery.domain.commands import (
@@ -49,6 +50,7 @@ from recovery.errors import (
     NotAllowedNowError,
     PermissionDeniedError,
 )
+from recovery.letters.vouchers import new_voucher_code
 
 PLAYBOOK_DIR = Path(__file__).resolve().parents[2] / "playbooks"
 CATALOG = Catalog.from_directory(PLAYBOOK_DIR)
@@ -60,6 +62,7 @@ NOW = datetime(2026, 7, 4, 14, 0, tzinfo=UTC)
 DESK = Actor(id="ana", role="front_desk")
 MANAGER = Actor(id="mads", role="manager")
 AUDITOR = Actor(id="aud", role="auditor")
+MAILER = Actor(id="mailer", role="system")
 
 HOTEL_STEPS = [
     "apologise",
@@ -258,45 +261,89 @@ def test_escalate_raises_the_tier_notifies_and_is_capped() -> None:
 # ------------------------------------------------------------------ step lifecycles
 
 
-def test_written_step_is_drafted_then_sent() -> None:
+def test_written_step_is_drafted_queued_then_sent_by_the_mail_worker() -> None:
     inc = Incident()
-    error = inc.refused(
+    voucher = HOTEL.steps["written_apology"].voucher
+    assert voucher is not None
+    code = new_voucher_code(voucher)
+    queued = {"recipient": "m@x.dk", "letter_id": "let_1", "letter_digest": "0" * 64}
+
+    early = inc.refused(
         NotAllowedNowError,
-        StepAction(step="written_apology", name="send", evidence={"recipient": "m@x.dk"}),
+        StepAction(step="written_apology", name="request_send", evidence=queued),
     )
-    assert error.state == "written_apology:open"
-    assert "written_apology.draft" in error.allowed
-
-    missing = inc.refused(InvalidEvidenceError, StepAction(step="written_apology", name="draft"))
-    assert missing.field == "evidence.body"
-
-    inc.step("written_apology", "draft", evidence={"body": "Dear Mette, we are sorry."})
-    assert inc.state.steps["written_apology"].status == "drafted"
-    assert "written_apology" in pending_for_close(HOTEL, inc.state)
-    inc.step("written_apology", "draft", evidence={"body": "Dear Mette, we are so sorry."})
+    assert early.state == "written_apology:open"
+    assert "written_apology.draft" in early.allowed
 
     no_code = inc.refused(
         InvalidEvidenceError,
-        StepAction(step="written_apology", name="send", evidence={"recipient": "m@x.dk"}),
+        StepAction(step="written_apology", name="draft", evidence={"body": "Dear Mette"}),
     )
-    assert no_code.field == "evidence.certificate_code"
+    assert no_code.field == "evidence.voucher_code"
+    forged = inc.refused(
+        InvalidEvidenceError,
+        StepAction(step="written_apology", name="draft", evidence={"voucher_code": "FREE-1"}),
+    )
+    assert forged.field == "evidence.voucher_code"
+
+    inc.step("written_apology", "draft", evidence={"body": "Dear Mette", "voucher_code": code})
+    assert inc.state.steps["written_apology"].status == "drafted"
+    assert "written_apology" in pending_for_close(HOTEL, inc.state)
+    other_code = new_voucher_code(voucher)
+    kept = inc.refused(
+        InvalidEvidenceError,
+        StepAction(step="written_apology", name="draft", evidence={"voucher_code": other_code}),
+    )
+    assert code in str(kept)
+
+    no_recipient = inc.refused(
+        InvalidEvidenceError,
+        StepAction(
+            step="written_apology",
+            name="request_send",
+            evidence={k: v for k, v in queued.items() if k != "recipient"},
+        ),
+    )
+    assert no_recipient.field == "evidence.recipient"
+    inc.step("written_apology", "request_send", evidence=queued)
+    assert inc.state.steps["written_apology"].status == "sending"
+    assert "written_apology" in pending_for_close(HOTEL, inc.state), "queued is not sent"
+
+    accepted = {"letter_id": "let_1", "message_id": "<1@mail.example>"}
+    by_hand = inc.refused(
+        PermissionDeniedError,
+        StepAction(step="written_apology", name="send", evidence=accepted),
+        MANAGER,
+    )
+    assert "request_send" in str(by_hand)
     sent = inc.step(
-        "written_apology",
-        "send",
-        evidence={"recipient": "m@x.dk", "certificate_code": "FREE-1"},
-        at=NOW + timedelta(hours=3),
+        "written_apology", "send", MAILER, evidence=accepted, at=NOW + timedelta(hours=3)
     )
     step = inc.state.steps["written_apology"]
     assert step.status == "sent"
     assert step.resolved_at == "2026-07-04T17:00:00.000000Z"
     assert step.late is False
-    assert step.evidence == {
-        "body": "Dear Mette, we are so sorry.",
-        "recipient": "m@x.dk",
-        "certificate_code": "FREE-1",
-    }
+    assert step.evidence["voucher_code"] == code
+    assert step.evidence["message_id"] == "<1@mail.example>"
     assert {"kind": "send_letter", "step": "written_apology"}.items() <= effects(sent)[0].items()
     assert "written_apology" not in pending_for_close(HOTEL, inc.state)
+
+
+def test_a_bounced_letter_goes_back_to_drafted() -> None:
+    inc = Incident()
+    voucher = HOTEL.steps["written_apology"].voucher
+    assert voucher is not None
+    inc.step("written_apology", "draft", evidence={"voucher_code": new_voucher_code(voucher)})
+    queued = {"recipient": "m@x.dk", "letter_id": "let_1", "letter_digest": "0" * 64}
+    inc.step("written_apology", "request_send", evidence=queued)
+    inc.step(
+        "written_apology",
+        "bounce",
+        MAILER,
+        evidence={"letter_id": "let_1", "error": "550 no such user"},
+    )
+    assert inc.state.steps["written_apology"].status == "drafted"
+    assert "written_apology" in pending_for_close(HOTEL, inc.state)
 
 
 def test_desk_pays_within_its_limit_without_approval() -> None:
@@ -692,3 +739,25 @@ def test_tenure_counts_calendar_years(joined: date, today: date, loyal: bool) ->
     )
     assert ("loyal_guest" in state.cue_rules_fired) is loyal
     assert 0 <= state.customer["tenure_years"] < 100
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda: CustomerProfile(name="x", order_value=float("inf")), "order_value"),
+        (lambda: ReportCues(cues=["upset"], order_value=float("inf")), "order_value"),
+        (
+            lambda: StepAction(step="pay_room", name="request_approval", amount=float("inf")),
+            "amount",
+        ),
+        (
+            lambda: StepAction(step="pay_room", name="request_approval", amount=float("nan")),
+            "amount",
+        ),
+    ],
+)
+def test_command_amounts_must_be_finite(make: Any, field: str) -> None:
+    # JSON has no infinity: it would be recorded as null and replay differently
+    with pytest.raises(ValidationError) as caught:
+        make()
+    assert caught.value.errors()[0]["loc"] == (field,)

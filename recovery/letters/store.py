@@ -1,0 +1,364 @@
+"""The `letters` and `vouchers` tables: the mail queue and the codes issued.
+
+A letter's delivery, like a webhook's (`recovery.delivery`), moves through short
+transactions; the SMTP conversation runs outside any of them:
+
+    pending ─┐                 ┌─ the mail server accepted it ─▶ sent
+             ├─ claim ─▶ sending ─ refused for now, attempts left ─▶ failed ─┐
+    failed ──┘   ▲             ├─ refused for good, or no attempts left ─▶ dead
+                 │             └─ nothing to send any more ─▶ cancelled     │
+                 └────────────── next_attempt_at reached ───────────────────┘
+
+A claim is `SELECT ... FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite's IMMEDIATE transaction
+serialises claimers), then an UPDATE that sets `sending`, adds one to `attempts` (the claim
+token) and moves `next_attempt_at` to the end of the lease. An outcome is recorded only if
+the row is still `sending` at the attempt this claim set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
+from sqlalchemy import exc as sa_exc
+
+from recovery.errors import StorageError
+from recovery.storage.database import READ_ONLY
+from recovery.storage.store import from_column
+from recovery.storage.tables import letters, vouchers
+
+PENDING = "pending"
+SENDING = "sending"
+FAILED = "failed"
+SENT = "sent"
+DEAD = "dead"
+CANCELLED = "cancelled"
+STATUSES = (PENDING, SENDING, FAILED, SENT, DEAD, CANCELLED)
+ACTIVE = (PENDING, SENDING, FAILED)
+
+_CLAIMABLE = (PENDING, FAILED, SENDING)
+_ERROR_LIMIT = 2000
+
+
+def utc(moment: datetime) -> datetime:
+    """An aware UTC datetime: SQLite's DateTime stores the wall time and drops the zone."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class QueuedLetter:
+    """A letter as queued: what the customer receives, and where its delivery stands."""
+
+    id: str
+    incident_id: str
+    step_id: str
+    locale: str
+    recipient: str
+    subject: str
+    body_text: str
+    body_html: str
+    digest: str
+    requested_by: str
+    created_at: str
+    status: str
+    attempts: int
+    next_attempt_at: str
+    message_id: str | None
+    accepted_at: str | None
+    recorded_seq: int | None
+    last_error: str | None
+
+    def to_dict(self, *, content: bool = False) -> dict[str, Any]:
+        data = asdict(self)
+        if not content:
+            for key in ("body_text", "body_html"):
+                data.pop(key)
+        return data
+
+
+@dataclass(frozen=True)
+class LetterClaim:
+    """A letter this worker holds until `lease_until`; `attempt` is the claim token."""
+
+    letter: QueuedLetter
+    attempt: int
+    lease_until: datetime
+
+    @property
+    def id(self) -> str:
+        return self.letter.id
+
+
+@dataclass(frozen=True)
+class Voucher:
+    code: str
+    incident_id: str
+    step_id: str
+    kind: str
+    issued_at: str
+    valid_until: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _letter(row: Any) -> QueuedLetter:
+    return QueuedLetter(
+        id=row.id,
+        incident_id=row.incident_id,
+        step_id=row.step_id,
+        locale=row.locale,
+        recipient=row.recipient,
+        subject=row.subject,
+        body_text=row.body_text,
+        body_html=row.body_html,
+        digest=row.digest,
+        requested_by=row.requested_by,
+        created_at=from_column(row.created_at) or "",
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt_at=from_column(row.next_attempt_at) or "",
+        message_id=row.message_id,
+        accepted_at=from_column(row.accepted_at),
+        recorded_seq=row.recorded_seq,
+        last_error=row.last_error,
+    )
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _ERROR_LIMIT else text[: _ERROR_LIMIT - 1] + "…"
+
+
+class LetterStore:
+    """Every method is one short transaction (or one read)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa_exc.IntegrityError:
+            raise
+        except sa_exc.DBAPIError as exc:
+            raise StorageError(f"database error in the letters: {exc.orig}") from exc
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn.execution_options(**{READ_ONLY: True})
+        except sa_exc.DBAPIError as exc:
+            raise StorageError(f"database error in the letters: {exc.orig}") from exc
+
+    # ------------------------------------------------------------------ vouchers
+
+    def add_voucher(self, voucher: Voucher) -> bool:
+        """Store a newly drawn code; False if that code exists already (draw again)."""
+        try:
+            with self._transaction() as conn:
+                conn.execute(
+                    vouchers.insert().values(
+                        code=voucher.code,
+                        incident_id=voucher.incident_id,
+                        step_id=voucher.step_id,
+                        kind=voucher.kind,
+                        issued_at=datetime.fromisoformat(voucher.issued_at),
+                        valid_until=date.fromisoformat(voucher.valid_until)
+                        if voucher.valid_until
+                        else None,
+                    )
+                )
+        except sa_exc.IntegrityError:
+            return False
+        return True
+
+    def delete_voucher(self, code: str) -> None:
+        with self._transaction() as conn:
+            conn.execute(delete(vouchers).where(vouchers.c.code == code))
+
+    def voucher(self, *codes: str) -> Voucher | None:
+        """The voucher with one of these codes (the first found)."""
+        with self._reading() as conn:
+            row = conn.execute(
+                select(vouchers).where(vouchers.c.code.in_(codes)).limit(1)
+            ).one_or_none()
+        if row is None:
+            return None
+        return Voucher(
+            code=row.code,
+            incident_id=row.incident_id,
+            step_id=row.step_id,
+            kind=row.kind,
+            issued_at=from_column(row.issued_at) or "",
+            valid_until=row.valid_until.isoformat() if row.valid_until else None,
+        )
+
+    # ------------------------------------------------------------------ queueing
+
+    def queue(self, letter: QueuedLetter, *, hold_until: datetime) -> None:
+        """Store a letter, held until `hold_until`: `release` makes it due at once after its
+        request is recorded. If that never happens (the request was refused, or the
+        process died), the worker finds the incident does not ask for it and cancels it."""
+        with self._transaction() as conn:
+            conn.execute(
+                letters.insert().values(
+                    id=letter.id,
+                    incident_id=letter.incident_id,
+                    step_id=letter.step_id,
+                    locale=letter.locale,
+                    recipient=letter.recipient,
+                    subject=letter.subject,
+                    body_text=letter.body_text,
+                    body_html=letter.body_html,
+                    digest=letter.digest,
+                    requested_by=letter.requested_by,
+                    created_at=datetime.fromisoformat(letter.created_at),
+                    status=PENDING,
+                    attempts=0,
+                    next_attempt_at=utc(hold_until),
+                )
+            )
+
+    def release(self, letter_id: str, now: datetime) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                update(letters)
+                .where(letters.c.id == letter_id, letters.c.status == PENDING)
+                .values(next_attempt_at=utc(now))
+            )
+
+    def discard(self, letter_id: str) -> None:
+        """Remove a letter whose request was refused (it was never asked for)."""
+        with self._transaction() as conn:
+            conn.execute(
+                delete(letters).where(letters.c.id == letter_id, letters.c.status == PENDING)
+            )
+
+    # ------------------------------------------------------------------ delivery
+
+    def claim(
+        self, now: datetime, *, limit: int, lease: timedelta, max_attempts: int
+    ) -> tuple[list[LetterClaim], list[QueuedLetter]]:
+        """Claim up to `limit` due letters until `now + lease`. A letter whose last allowed
+        attempt ran out of lease is marked dead instead (returned second, to be bounced)."""
+        now = utc(now)
+        lease_until = now + lease
+        due = (
+            select(letters)
+            .where(letters.c.status.in_(_CLAIMABLE), letters.c.next_attempt_at <= now)
+            .order_by(letters.c.next_attempt_at, letters.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        with self._transaction() as conn:
+            rows = conn.execute(due).all()
+            abandoned = [r for r in rows if r.status == SENDING and r.attempts >= max_attempts]
+            given_up = {r.id for r in abandoned}
+            taken = [r for r in rows if r.id not in given_up]
+            if abandoned:
+                conn.execute(
+                    update(letters)
+                    .where(letters.c.id == bindparam("row_id"))
+                    .values(status=DEAD, last_error=bindparam("error")),
+                    [
+                        {
+                            "row_id": r.id,
+                            "error": _clip(
+                                f"attempt {r.attempts} of {max_attempts}: the worker never "
+                                "reported back before its lease ran out"
+                                + (f" (earlier: {r.last_error})" if r.last_error else "")
+                            ),
+                        }
+                        for r in abandoned
+                    ],
+                )
+            if taken:
+                conn.execute(
+                    update(letters)
+                    .where(letters.c.id.in_([r.id for r in taken]))
+                    .values(
+                        status=SENDING,
+                        attempts=letters.c.attempts + 1,
+                        next_attempt_at=lease_until,
+                    )
+                )
+        claims = [LetterClaim(_letter(r), r.attempts + 1, lease_until) for r in taken]
+        return claims, [_letter(r) for r in abandoned]
+
+    def mark_accepted(self, claim: LetterClaim, message_id: str, now: datetime) -> bool:
+        """The mail server accepted the letter: remember that before anything else, so a
+        worker that dies now never sends it twice (the next claim only records it)."""
+        return self._finish(claim, message_id=message_id, accepted_at=utc(now))
+
+    def mark_sent(self, claim: LetterClaim, recorded_seq: int | None, note: str | None) -> bool:
+        values: dict[str, Any] = {"status": SENT, "recorded_seq": recorded_seq}
+        if note:
+            values["last_error"] = _clip(note)
+        return self._finish(claim, **values)
+
+    def mark_failed(self, claim: LetterClaim, error: str, retry_at: datetime | None) -> bool:
+        """A failed attempt: retry at `retry_at`, or dead when it is None."""
+        if retry_at is None:
+            return self._finish(claim, status=DEAD, last_error=_clip(error))
+        return self._finish(
+            claim, status=FAILED, last_error=_clip(error), next_attempt_at=utc(retry_at)
+        )
+
+    def mark_cancelled(self, claim: LetterClaim, reason: str) -> bool:
+        return self._finish(claim, status=CANCELLED, last_error=_clip(reason))
+
+    def _finish(self, claim: LetterClaim, **values: Any) -> bool:
+        with self._transaction() as conn:
+            result = conn.execute(
+                update(letters)
+                .where(
+                    letters.c.id == claim.id,
+                    letters.c.status == SENDING,
+                    letters.c.attempts == claim.attempt,
+                )
+                .values(**values)
+            )
+            return result.rowcount == 1
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, letter_id: str) -> QueuedLetter | None:
+        with self._reading() as conn:
+            row = conn.execute(select(letters).where(letters.c.id == letter_id)).one_or_none()
+        return None if row is None else _letter(row)
+
+    def list(
+        self,
+        incident_id: str | None = None,
+        *,
+        step_id: str | None = None,
+        statuses: Sequence[str] | None = None,
+        limit: int = 1000,
+    ) -> list[QueuedLetter]:
+        """Letters oldest first (of one incident, one step, some statuses, if given)."""
+        query = select(letters).order_by(letters.c.created_at, letters.c.id).limit(limit)
+        if incident_id is not None:
+            query = query.where(letters.c.incident_id == incident_id)
+        if step_id is not None:
+            query = query.where(letters.c.step_id == step_id)
+        if statuses is not None:
+            query = query.where(letters.c.status.in_(list(statuses)))
+        with self._reading() as conn:
+            return [_letter(r) for r in conn.execute(query)]
+
+    def counts(self, incident_id: str | None = None) -> dict[str, int]:
+        query = select(letters.c.status, func.count()).group_by(letters.c.status)
+        if incident_id is not None:
+            query = query.where(letters.c.incident_id == incident_id)
+        with self._reading() as conn:
+            counted = {status: int(n) for status, n in conn.execute(query)}
+        counts = {status: counted.pop(status, 0) for status in STATUSES}
+        counts.update(counted)
+        return counts
