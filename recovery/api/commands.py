@@ -16,8 +16,9 @@ from recovery.api.auth.principal import Principal
 from recovery.api.context import ApiContext
 from recovery.api.errors import ApiError, api_error, validation_body
 from recovery.api.idempotency import Reply, fingerprint
-from recovery.domain.commands import IncidentCommand, OpenIncident
+from recovery.domain.commands import IncidentCommand, OpenIncident, StepAction
 from recovery.errors import CommandRejectedError, ConflictError, UnknownPlaybookError
+from recovery.letters import draft_letter, request_letter
 from recovery.service.engine import IncidentView, Outcome
 
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
@@ -117,6 +118,53 @@ def _once(
     )
 
 
+# Written steps: drafting draws the voucher and queuing renders the letter, which the
+# letters service does around the engine command (see `recovery.letters`).
+LETTER_ACTIONS = frozenset({"draft", "request_send"})
+
+
+def _letter_action(
+    ctx: ApiContext,
+    principal: Principal,
+    incident_id: str,
+    command: StepAction,
+    options: CommandOptions,
+) -> Outcome:
+    step = ctx.rec.get(incident_id).state.steps.get(command.step)
+    if step is None or step.kind != "written":  # a playbook's own kind may draft, too
+        return ctx.rec.execute(
+            incident_id,
+            command,
+            actor=principal.actor(),
+            channel=options.channel,
+            expected_version=options.expected_version,
+        )
+    evidence = dict(command.evidence)
+    unknown = sorted(set(evidence) - {"body", "recipient", "locale"})
+    if unknown:
+        raise CommandRejectedError(
+            f"{unknown[0]!r} is not asked for; a letter takes body (draft), "
+            "recipient and locale (request_send)",
+            field=f"evidence.{unknown[0]}",
+        )
+    common: dict[str, Any] = {
+        "actor": principal.actor(),
+        "channel": options.channel,
+        "expected_version": options.expected_version,
+    }
+    if command.name == "draft":
+        note = evidence.get("body")
+        return draft_letter(ctx.rec, incident_id, command.step, note=note, **common)
+    return request_letter(
+        ctx.rec,
+        incident_id,
+        command.step,
+        recipient=evidence.get("recipient"),
+        locale=evidence.get("locale"),
+        **common,
+    )
+
+
 def open_incident(
     ctx: ApiContext, principal: Principal, command: OpenIncident, options: CommandOptions
 ) -> Reply:
@@ -152,15 +200,20 @@ def run_command(
     check_text(command.model_dump(mode="json"))
     ctx.check_scope(principal, incident_id)
 
+    def execute() -> Outcome:
+        if isinstance(command, StepAction) and command.name in LETTER_ACTIONS:
+            return _letter_action(ctx, principal, incident_id, command, options)
+        return ctx.rec.execute(
+            incident_id,
+            command,
+            actor=principal.actor(),
+            channel=options.channel,
+            expected_version=options.expected_version,
+        )
+
     def produce() -> Reply:
         try:
-            outcome = ctx.rec.execute(
-                incident_id,
-                command,
-                actor=principal.actor(),
-                channel=options.channel,
-                expected_version=options.expected_version,
-            )
+            outcome = execute()
         except ConflictError as exc:
             raise conflict_error(ctx.rec.get(incident_id), exc) from exc
         return outcome_reply(outcome, 200)

@@ -59,23 +59,12 @@ STEP_ACTION: dict[str, Example] = {
         "value": {"evidence": {"answer": "a late checkout on Sunday"}},
     },
     "written_apology_draft": {
-        "summary": "written_apology / draft (with the free-night code the letters service issued)",
-        "value": {
-            "evidence": {
-                "body": "Dear Mette, we are sorry we let you down.",
-                "voucher_code": "FN-7KQ2-MX9P-4RTW",
-            }
-        },
+        "summary": "written_apology / draft (the server draws the free-night code)",
+        "value": {"evidence": {"body": "Dear Mette, we are sorry we let you down."}},
     },
     "written_apology_request_send": {
-        "summary": "written_apology / request_send (queue the letter; the mailer records sent)",
-        "value": {
-            "evidence": {
-                "recipient": "mette@example.com",
-                "letter_id": "let_wedding_1",
-                "letter_digest": "3f2a...the sha256 of the letter as queued",
-            }
-        },
+        "summary": "written_apology / request_send (the server renders and queues the letter)",
+        "value": {"evidence": {"recipient": "mette@example.com"}},
     },
     "request_approval": {
         "summary": "pay_room / request_approval (above the desk's limit)",
@@ -177,11 +166,11 @@ curl -s -X POST $S/ask_what_else/complete -H "Authorization: Bearer $T" \\
   -H 'Content-Type: application/json' -d '{"evidence":{"answer":"nothing"}}'
 curl -s -X POST $S/written_apology/draft -H "Authorization: Bearer $T" \\
   -H 'Content-Type: application/json' \\
-  -d '{"evidence":{"body":"Dear Mette, ...","voucher_code":"FN-7KQ2-MX9P-4RTW"}}'
+  -d '{"evidence":{"body":"Dear Mette, we are sorry we let you down."}}'
 curl -s -X POST $S/written_apology/request_send -H "Authorization: Bearer $T" \\
-  -H 'Content-Type: application/json' -d '{"evidence":{"recipient":"mette@example.com",
-  "letter_id":"let_wedding_1","letter_digest":"<sha256 of the letter>"}}'
-# the mail worker records `sent` once the mail server accepted the letter; then:
+  -H 'Content-Type: application/json' -d '{"evidence":{"recipient":"mette@example.com"}}'
+# the server draws the free-night code when drafting and renders the letter when queuing;
+# `recovery worker` records `sent` once the mail server accepted the letter; then:
 curl -s -X POST localhost:8000/incidents/$ID/close -H "Authorization: Bearer $T" \\
   -H 'Content-Type: application/json' -d '{}'
 ```
