@@ -37,6 +37,8 @@ class Settings:
     mail_dir: str = DEFAULT_MAIL_DIR
     mail_from: str = DEFAULT_MAIL_FROM
     letter_timezone: str = "UTC"
+    mail_dir_configured: bool = False
+    webhooks: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -60,4 +62,6 @@ class Settings:
             mail_dir=os.environ.get("RECOVERY_MAIL_DIR") or DEFAULT_MAIL_DIR,
             mail_from=os.environ.get("RECOVERY_MAIL_FROM") or DEFAULT_MAIL_FROM,
             letter_timezone=zone,
+            mail_dir_configured=bool(os.environ.get("RECOVERY_MAIL_DIR")),
+            webhooks=os.environ.get("RECOVERY_WEBHOOKS") or None,
         )

@@ -13,7 +13,6 @@ demo never sends e-mail. They land in RECOVERY_MAIL_DIR, else beside the SQLite 
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -22,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from recovery.config import Settings
 from recovery.domain.commands import (
     Actor,
     AddNote,
@@ -452,9 +452,9 @@ class _ScriptClock:
 
 def demo_mail_dir(rec: Recovery) -> Path:
     """Where the demo's letters go: RECOVERY_MAIL_DIR, else beside the SQLite file."""
-    configured = os.environ.get("RECOVERY_MAIL_DIR")
-    if configured:
-        return Path(configured)
+    settings = Settings.from_env()
+    if settings.mail_dir_configured:
+        return Path(settings.mail_dir)
     url = make_url(str(rec.engine.url))
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         database = Path(url.database)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from pathlib import Path
@@ -32,7 +31,7 @@ WebhooksOption = Annotated[
 def webhook_targets(option: str | None) -> list[WebhookTarget]:
     text, source = option, "--webhooks"
     if text is None:
-        text, source = os.environ.get("RECOVERY_WEBHOOKS"), "RECOVERY_WEBHOOKS"
+        text, source = settings().webhooks, "RECOVERY_WEBHOOKS"
     if not text:
         return []
     if text.startswith("@"):
