@@ -53,8 +53,8 @@ _SET_INCIDENT = (
 )
 _UPDATE_INCIDENT = f"UPDATE incidents {_SET_INCIDENT}"
 _INSERT_INCIDENT = (
-    "INSERT INTO incidents (id, playbook_id, playbook_version, incident_type, site, status, "
-    "tier, owner, opened_at, updated_at, ended_at, next_due_at, pushes, handoffs, version, "
+    "INSERT INTO incidents (id, playbook_id, playbook_version, incident_type, site, opened_at, "
+    "status, tier, owner, updated_at, ended_at, next_due_at, pushes, handoffs, version, "
     "head_hash, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_OUTBOX = (
@@ -226,18 +226,8 @@ class EventStore:
                     state.playbook_version,
                     state.incident_type,
                     state.site,
-                    state.status,
-                    state.tier,
-                    state.owner,
                     sql.moment(state.opened_at),
-                    sql.moment(state.updated_at),
-                    sql.moment(state.ended_at),
-                    sql.moment(decision.next_due_at),
-                    state.pushes,
-                    state.handoffs,
-                    state.version,
-                    event.hash,
-                    state.to_json().decode(),
+                    *params.update[:-2],  # the columns every command sets, minus the key
                 ),
             )
             cursor.execute(sql.insert_event, params.event)
