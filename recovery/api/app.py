@@ -23,6 +23,7 @@ from recovery.api.runner import Runner
 from recovery.api.schemas import ErrorRead, HealthRead
 from recovery.service.engine import Recovery
 from recovery.storage.auth import AuthStore
+from recovery.web import install as install_web
 
 API_VERSION = "1.0.0"
 
@@ -67,6 +68,7 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(auth_routes.router)
     app.include_router(admin_routes.router)
+    install_web(app)  # the web page at / (recovery.web); JSON routes keep their paths
 
     health_responses: dict[int | str, dict[str, Any]] = {
         200: {"model": HealthRead},

@@ -1,0 +1,34 @@
+"""The web thin client: the page front-desk staff, managers, auditors and customers use,
+served by the engine itself (server-rendered HTML, a little JavaScript, nothing to install).
+
+Pages (all HTML; the JSON API keeps its own paths):
+
+    /login, /logout                      sign in and out (the API's session cookie)
+    /                                    the board: open incidents, nearest deadline first
+    /web/incidents/new                   open an incident (keyboard first)
+    /web/incidents/{id}                  the checklist of every step, actions, timeline
+    /web/incidents/{id}/letters/{step}   a written step's letter, print-friendly
+    /web/audit, /web/audit/{id}          state as of any moment, hash-chain check, exports
+    /web/reports                         how recovery is delivered (managers, auditors)
+    /web/playbooks, /web/playbooks/{id}  each playbook's steps and state diagrams
+    /status/{token}                      the customer's status page (no sign-in)
+
+`install(app)` adds them to the API's FastAPI app (`recovery.api.create_app` does).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+
+def install(app: FastAPI) -> None:
+    """Serve the web page (and its static files) from `app`, an app of `create_app`."""
+    from recovery.web.app import install as _install  # the API imports this module
+
+    _install(app)
+
+
+__all__ = ["install"]

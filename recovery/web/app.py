@@ -1,0 +1,32 @@
+"""Mount the web page on the API's app: its routes, static files and shared context."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from recovery.api.context import ApiContext
+from recovery.config import Settings
+from recovery.web import audit, pages, playbooks, status
+from recovery.web.core import STATIC, WebContext, asset_version, make_environment
+from recovery.web.links import StatusLinks
+
+
+def install(app: FastAPI, *, zone: ZoneInfo | None = None) -> None:
+    api: ApiContext = app.state.ctx
+    display_zone = zone or ZoneInfo(Settings.from_env().letter_timezone)
+    app.state.web = WebContext(
+        api=api,
+        links=StatusLinks(api.rec.engine),
+        env=make_environment(display_zone),
+        zone=display_zone,
+        asset_version=asset_version(),
+    )
+    app.include_router(pages.router)
+    app.include_router(audit.router)
+    app.include_router(playbooks.router)
+    app.include_router(status.router)
+    app.include_router(pages.fallback)  # last: any other /web/... page is "not found"
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")

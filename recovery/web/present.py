@@ -1,0 +1,685 @@
+"""What the pages show, computed from the engine's state: step checklists with the forms
+each allowed action needs, board rows, and the timeline in words.
+
+Everything here is plain data for the templates (which escape it all): no HTML is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from recovery.domain.compiler import CompiledPlaybook
+from recovery.domain.incident import APPROVER_ROLES, resolved_states
+from recovery.domain.playbook import EvidenceField
+from recovery.domain.state import Event, IncidentState, StepState
+from recovery.service.engine import IncidentView
+from recovery.web.i18n import LANGUAGE_NAMES, LOCALES, pick_locale
+
+STEP_STATUS = {
+    "open": "to do",
+    "done": "done",
+    "waived": "waived",
+    "awaiting_approval": "awaiting approval",
+    "approved": "approved",
+    "drafted": "letter drafted",
+    "sending": "letter queued for the mailer",
+    "sent": "letter sent",
+}
+ACTION_LABELS = {
+    "complete": ("Complete", "Mark done"),
+    "waive": ("Waive", "Waive this step"),
+    "request_approval": ("Ask a manager to approve", "Request approval"),
+    "grant_approval": ("Approve", "Approve"),
+    "deny_approval": ("Decline, offering alternatives", "Decline with alternatives"),
+    "draft": ("Draft the letter", "Draft letter"),
+    "request_send": ("Send the letter", "Queue letter for sending"),
+}
+PAST_TENSE = {
+    "complete": "done",
+    "waive": "waived",
+    "request_approval": "approval requested",
+    "grant_approval": "approved",
+    "deny_approval": "declined",
+    "draft": "letter drafted",
+    "request_send": "letter queued for the mailer",
+    "send": "letter accepted by the mail server",
+    "bounce": "letter bounced",
+}
+MANAGER_ACTIONS = frozenset({"waive", "grant_approval", "deny_approval"})
+CHANNELS = ("desk", "phone", "email", "chat", "web", "letter")
+ROLE_NAMES = {
+    "front_desk": "front desk",
+    "manager": "manager",
+    "auditor": "auditor",
+    "integration": "integration",
+    "admin": "admin",
+    "system": "system",
+}
+
+
+def humanise(code: str) -> str:
+    return code.replace("_", " ").replace(".", " ").strip()
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One labelled form control (`name` is the form field's name)."""
+
+    name: str
+    label: str
+    type: str = "text"  # text, textarea, number, money, bool, choice, multi, date, email, hidden
+    required: bool = False
+    help: str | None = None
+    choices: tuple[tuple[str, str], ...] = ()
+    min: float | None = None
+    max: float | None = None
+    suffix: str | None = None
+    default: str = ""
+    options: tuple[str, ...] = ()  # suggestions (a datalist) for a text field
+
+
+@dataclass(frozen=True)
+class ActionForm:
+    """A form that posts one action: where, what it asks, and how its button reads."""
+
+    key: str
+    url: str
+    label: str
+    button: str
+    fields: tuple[FieldSpec, ...] = ()
+    note: str | None = None
+    danger: bool = False
+
+
+@dataclass(frozen=True)
+class StepView:
+    id: str
+    title: str
+    description: str | None
+    kind: str
+    owner: str
+    status: str
+    status_label: str
+    resolved: bool
+    required: bool
+    due_at: str
+    overdue: bool
+    late: bool
+    missed: bool
+    pushed: int
+    added_by: str | None
+    evidence: list[tuple[str, str]]
+    approval: str | None
+    forms: list[ActionForm]
+    push_form: ActionForm | None
+    letter_url: str | None
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    id: str
+    customer: str
+    site: str
+    playbook: str
+    incident_type: str
+    owner: str
+    status: str
+    tier: int
+    next_due: str | None
+    overdue: bool
+    open_steps: int
+    total_steps: int
+    pushes: int
+    handoffs: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event of the timeline, in words."""
+
+    seq: int
+    at: str
+    actor: str
+    role: str
+    channel: str
+    type: str
+    title: str
+    text: str | None = None
+    details: list[tuple[str, str]] = field(default_factory=list)
+    hash: str = ""
+    prev_hash: str = ""
+
+
+def evidence_fields(
+    compiled: CompiledPlaybook, step_id: str, action: str
+) -> tuple[EvidenceField, ...]:
+    return compiled.evidence_for(step_id, action)
+
+
+def field_spec(
+    f: EvidenceField, currency: str, siblings: Sequence[EvidenceField] = ()
+) -> FieldSpec:
+    ftype: str = f.type
+    if ftype == "text" and f.name in ("body", "answer", "outcome", "findings"):
+        ftype = "textarea"
+    help_text = f.help
+    if f.unless is not None and f.max is not None:
+        labels = {s.name: s.label for s in siblings if s.label}
+        extra = f"up to {f.max:g}, unless “{labels.get(f.unless, humanise(f.unless))}” is ticked"
+        help_text = f"{help_text}; {extra}" if help_text else extra
+    return FieldSpec(
+        name=f"ev.{f.name}",
+        label=f.label or humanise(f.name).capitalize(),
+        type=ftype,
+        required=f.required and f.type != "bool",
+        help=help_text,
+        choices=tuple((c, c) for c in (f.choices or ())),
+        min=f.min,
+        # with `unless`, the server decides (and says why); the browser must not block it
+        max=None if f.unless is not None else f.max,
+        suffix=currency if f.type == "money" else None,
+    )
+
+
+def _label_of(compiled: CompiledPlaybook, step_id: str, name: str) -> str:
+    definition = compiled.steps.get(step_id)
+    if definition is not None:
+        lifecycle_actions = compiled.kinds[definition.kind].machine.events
+        for action in lifecycle_actions:
+            for f in compiled.evidence_for(step_id, action):
+                if f.name == name and f.label:
+                    return f.label
+    return humanise(name).capitalize()
+
+
+def show_value(value: Any, *, money: str | None = None) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if money is not None and isinstance(value, int | float):
+        return f"{value:,} {money}".replace(",", " ")
+    if isinstance(value, list):
+        return "; ".join(show_value(v) for v in value)
+    return str(value)
+
+
+def _money_fields(compiled: CompiledPlaybook, step_id: str) -> set[str]:
+    names: set[str] = set()
+    definition = compiled.steps.get(step_id)
+    if definition is None:
+        return names
+    for action in compiled.kinds[definition.kind].machine.events:
+        names.update(f.name for f in compiled.evidence_for(step_id, action) if f.type == "money")
+    return names
+
+
+def step_evidence(compiled: CompiledPlaybook, step: StepState) -> list[tuple[str, str]]:
+    currency = compiled.playbook.currency
+    money = _money_fields(compiled, step.id)
+    return [
+        (
+            _label_of(compiled, step.id, name),
+            show_value(value, money=currency if name in money else None),
+        )
+        for name, value in step.evidence.items()
+        if value not in (None, "")
+    ]
+
+
+def _is_written(compiled: CompiledPlaybook, kind: str) -> bool:
+    events = compiled.kinds[kind].machine.events
+    return all(t in events for t in ("draft", "request_send", "send"))
+
+
+def _step_form(
+    compiled: CompiledPlaybook,
+    state: IncidentState,
+    step: StepState,
+    action: str,
+    base: str,
+) -> ActionForm:
+    currency = compiled.playbook.currency
+    label, button = ACTION_LABELS.get(action, (humanise(action).capitalize(),) * 2)
+    url = f"{base}/steps/{step.id}/{action}"
+    key = f"step:{step.id}:{action}"
+    written = _is_written(compiled, step.kind)
+    if written and action == "draft":
+        voucher = compiled.steps[step.id].voucher
+        note = (
+            f"Drafting issues the {humanise(voucher.kind)} certificate's code."
+            if voucher is not None
+            else None
+        )
+        fields: tuple[FieldSpec, ...] = (
+            FieldSpec(
+                "note",
+                "A personal paragraph for the letter",
+                "textarea",
+                help="optional: the rest of the letter comes from the playbook's template",
+            ),
+        )
+        return ActionForm(key, url, label, button, fields, note)
+    if written and action == "request_send":
+        contact = str(state.customer.get("contact") or "")
+        language = pick_locale(str(state.customer.get("language") or "en"))
+        fields = (
+            FieldSpec(
+                "recipient",
+                "Send to (e-mail address)",
+                "email",
+                help="empty: the customer's contact" + (f" ({contact})" if contact else ""),
+                default=str(step.evidence.get("recipient") or ""),
+            ),
+            FieldSpec(
+                "locale",
+                "Language of the letter",
+                "choice",
+                required=True,
+                choices=tuple((code, LANGUAGE_NAMES[code]) for code in LOCALES),
+                default=language,
+            ),
+        )
+        note = "The mail worker sends it and records it as sent once the mail server accepts it."
+        return ActionForm(key, url, label, button, fields, note)
+    if action == "waive":
+        fields = (FieldSpec("reason", "Why this step is waived", "textarea", required=True),)
+        return ActionForm(key, url, label, button, fields, danger=True)
+    if action == "request_approval":
+        fields = (
+            FieldSpec(
+                "amount", "Amount to approve", "money", required=True, min=0, suffix=currency
+            ),
+            FieldSpec("reason", "Why (for the manager)", "textarea"),
+        )
+        return ActionForm(key, url, label, button, fields)
+    if action == "grant_approval":
+        requested = (step.approval or {}).get("requested_amount")
+        note = f"Requested: {show_value(requested, money=currency)}" if requested else None
+        return ActionForm(key, url, label, button, (FieldSpec("reason", "Note", "text"),), note)
+    if action == "deny_approval":
+        fields = (
+            FieldSpec(
+                "alternatives",
+                "Alternatives offered to the customer (one per line)",
+                "textarea",
+                required=True,
+                help="a decline is never a bare no",
+            ),
+            FieldSpec("reason", "Why", "text"),
+        )
+        return ActionForm(key, url, label, button, fields)
+    asked = evidence_fields(compiled, step.id, action)
+    fields = tuple(field_spec(f, currency, asked) for f in asked)
+    return ActionForm(key, url, label, button, fields)
+
+
+def step_views(
+    view: IncidentView,
+    compiled: CompiledPlaybook,
+    now_iso: str,
+    *,
+    role: str,
+    can_write: bool,
+    base: str,
+) -> list[StepView]:
+    state = view.state
+    resolved = resolved_states(compiled)
+    out: list[StepView] = []
+    for step in state.steps.values():
+        done = step.status in resolved[step.kind]
+        definition = compiled.steps.get(step.id)
+        forms: list[ActionForm] = []
+        if can_write:
+            for allowed in view.allowed:
+                step_id, _, action = allowed.partition(".")
+                if step_id != step.id or not action:
+                    continue
+                if action in MANAGER_ACTIONS and role not in APPROVER_ROLES:
+                    continue
+                forms.append(_step_form(compiled, state, step, action, base))
+        push_form = None
+        if can_write and not done and view.status in ("open", "escalated"):
+            push_form = ActionForm(
+                f"step:{step.id}:push",
+                f"{base}/pushes",
+                "The customer had to ask for this",
+                "Record that the customer asked",
+                (
+                    FieldSpec(
+                        "asked_for",
+                        "What the customer asked for",
+                        required=True,
+                        default=step.title,
+                    ),
+                    FieldSpec("step", "Step", "hidden", default=step.id),
+                ),
+                note="Recorded honestly: it counts against the recovery score.",
+            )
+        approval = None
+        if step.approval:
+            a = step.approval
+            currency = compiled.playbook.currency
+            if a.get("status") == "requested":
+                approval = (
+                    f"{show_value(a.get('requested_amount'), money=currency)} requested by "
+                    f"{a.get('requested_by')}, waiting for a manager"
+                )
+            elif a.get("status") == "granted":
+                approval = (
+                    f"{show_value(a.get('granted_amount'), money=currency)} approved by "
+                    f"{a.get('decided_by')}"
+                )
+            elif a.get("status") == "denied":
+                approval = f"declined by {a.get('decided_by')}; alternatives offered: " + "; ".join(
+                    str(x) for x in a.get("alternatives", [])
+                )
+        letter_url = None
+        if _is_written(compiled, step.kind) and step.status != "open":
+            letter_url = f"{base}/letters/{step.id}"
+        out.append(
+            StepView(
+                id=step.id,
+                title=step.title,
+                description=definition.description if definition else None,
+                kind=step.kind,
+                owner=humanise(step.owner),
+                status=step.status,
+                status_label=STEP_STATUS.get(step.status, humanise(step.status)),
+                resolved=done,
+                required=step.required,
+                due_at=step.due_at,
+                overdue=not done and step.due_at <= now_iso,
+                late=step.late,
+                missed=step.missed,
+                pushed=step.pushed,
+                added_by=step.added_by,
+                evidence=step_evidence(compiled, step),
+                approval=approval,
+                forms=forms,
+                push_form=push_form,
+                letter_url=letter_url,
+            )
+        )
+    return out
+
+
+def next_due(state: IncidentState, compiled: CompiledPlaybook) -> str | None:
+    """The nearest deadline of a step still to do (missed ones included: most overdue)."""
+    resolved = resolved_states(compiled)
+    dues = [s.due_at for s in state.steps.values() if s.status not in resolved[s.kind]]
+    return min(dues) if dues else None
+
+
+def board_row(view: IncidentView, compiled: CompiledPlaybook, now_iso: str) -> BoardRow:
+    state = view.state
+    resolved = resolved_states(compiled)
+    due = next_due(state, compiled) if state.status in ("open", "escalated") else None
+    return BoardRow(
+        id=state.id,
+        customer=str(state.customer.get("name", "")),
+        site=state.site,
+        playbook=compiled.playbook.title,
+        incident_type=state.incident_type,
+        owner=state.owner,
+        status=state.status,
+        tier=state.tier,
+        next_due=due,
+        overdue=due is not None and due <= now_iso,
+        open_steps=sum(1 for s in state.steps.values() if s.status not in resolved[s.kind]),
+        total_steps=len(state.steps),
+        pushes=state.pushes,
+        handoffs=state.handoffs,
+    )
+
+
+def _step_title(compiled: CompiledPlaybook, step_id: str) -> str:
+    definition = compiled.steps.get(step_id)
+    return definition.title if definition else humanise(step_id)
+
+
+def describe(event: Event, compiled: CompiledPlaybook) -> Entry:
+    """The event in words, for whoever picks the incident up."""
+    d = event.data
+    currency = compiled.playbook.currency
+    details: list[tuple[str, str]] = []
+    text: str | None = None
+    kind = event.type
+    if kind == "opened":
+        customer = d.get("customer", {})
+        title = f"Opened for {customer.get('name', 'the customer')}"
+        text = d.get("summary")
+        details = [("Type", str(d.get("incident_type"))), ("Property", str(d.get("site")))]
+        if customer.get("member_since"):
+            details.append(("Member since", str(customer["member_since"])))
+        if d.get("cues"):
+            details.append(("Cues", ", ".join(humanise(c) for c in d["cues"])))
+        details.append(("Tier", str(d.get("tier"))))
+        details.append(("Steps opened at once", str(len(d.get("steps", {})))))
+    elif kind == "step_action":
+        action = str(d.get("action"))
+        title = f"{_step_title(compiled, str(d.get('step')))}: {PAST_TENSE.get(action, action)}"
+        money = _money_fields(compiled, str(d.get("step")))
+        for name, value in (d.get("evidence") or {}).items():
+            if value in (None, ""):
+                continue
+            details.append(
+                (
+                    _label_of(compiled, str(d.get("step")), name),
+                    show_value(value, money=currency if name in money else None),
+                )
+            )
+        if d.get("amount") is not None:
+            details.append(("Amount", show_value(d["amount"], money=currency)))
+        if d.get("alternatives"):
+            details.append(("Alternatives offered", "; ".join(d["alternatives"])))
+        if d.get("reason"):
+            details.append(("Reason", str(d["reason"])))
+        if d.get("late"):
+            details.append(("Deadline", "finished after its deadline"))
+    elif kind == "cues_reported":
+        title = "Dissatisfaction cues: " + ", ".join(humanise(c) for c in d.get("cues", []))
+        details = [("Tier", str(d.get("tier")))]
+        if d.get("steps"):
+            titles = ", ".join(_step_title(compiled, s) for s in d["steps"])
+            details.append(("Steps added", titles))
+    elif kind == "push_recorded":
+        title = "The customer had to ask"
+        text = str(d.get("asked_for"))
+        if d.get("step"):
+            details = [("Step", _step_title(compiled, str(d["step"])))]
+    elif kind == "contact_recorded":
+        title = f"Contact: {d.get('direction')} by {d.get('channel')}"
+        text = str(d.get("summary"))
+    elif kind == "handed_off":
+        title = f"Handed off from {d.get('from')} to {d.get('to')}"
+        text = str(d.get("context"))
+        if d.get("to_role"):
+            details = [("New owner's role", humanise(str(d["to_role"])))]
+    elif kind == "note_added":
+        title = "Note"
+        text = str(d.get("text"))
+    elif kind == "escalated":
+        title = f"Escalated to tier {d.get('tier')}"
+        text = str(d.get("reason"))
+    elif kind == "deadline_missed":
+        steps = ", ".join(_step_title(compiled, s) for s in d.get("steps", []))
+        title = f"Deadline missed: {steps}"
+        details = [("Tier", str(d.get("tier")))]
+    elif kind == "released":
+        title = "Released (an honest ending)"
+        details = [("Reason", str(d.get("reason"))), ("Referral", str(d.get("referral")))]
+    elif kind == "closed":
+        title = "Closed"
+        text = d.get("summary")
+    elif kind == "reopened":
+        title = "Reopened"
+        text = str(d.get("reason"))
+    else:
+        title = humanise(kind).capitalize()
+    return Entry(
+        seq=event.seq,
+        at=event.recorded_at,
+        actor=event.actor,
+        role=ROLE_NAMES.get(event.actor_role, humanise(event.actor_role)),
+        channel=event.channel,
+        type=kind,
+        title=title,
+        text=text,
+        details=details,
+        hash=event.hash,
+        prev_hash=event.prev_hash,
+    )
+
+
+def cue_choices(compiled_all: Sequence[CompiledPlaybook]) -> list[str]:
+    """Every cue any playbook's rules listen for, in first-seen order."""
+    seen: dict[str, None] = {}
+    for compiled in compiled_all:
+        for rule in compiled.playbook.cue_rules:
+            for cue in rule.when.cues_any or ():
+                seen.setdefault(cue, None)
+    return list(seen)
+
+
+def incident_forms(
+    view: IncidentView,
+    base: str,
+    *,
+    users: Sequence[str],
+    roles: Sequence[str],
+    channel: str,
+    cues: Sequence[str],
+) -> dict[str, ActionForm]:
+    """The incident-level forms allowed now, by action (close, hand_off, ...)."""
+    allowed = set(view.allowed)
+    forms: dict[str, ActionForm] = {}
+
+    def add(
+        action: str, command: str, label: str, button: str, *fields: FieldSpec, **kw: Any
+    ) -> None:
+        if action in allowed:
+            forms[action] = ActionForm(
+                f"cmd:{command}", f"{base}/{command}", label, button, fields, **kw
+            )
+
+    add(
+        "close",
+        "close",
+        "Close the incident",
+        "Close incident",
+        FieldSpec("summary", "Closing summary", "text"),
+    )
+    add(
+        "reopen",
+        "reopen",
+        "Reopen",
+        "Reopen incident",
+        FieldSpec("reason", "Why it is reopened", "textarea", required=True),
+    )
+    add(
+        "hand_off",
+        "handoffs",
+        "Hand off",
+        "Hand off with context",
+        FieldSpec("to", "Hand off to", required=True, options=tuple(users)),
+        FieldSpec(
+            "to_role",
+            "Their role",
+            "choice",
+            choices=tuple((r, humanise(r)) for r in roles),
+        ),
+        FieldSpec(
+            "context",
+            "Context for the next owner",
+            "textarea",
+            required=True,
+            help="at least 10 characters: what they need to know, so the customer never "
+            "has to tell the story again",
+        ),
+        note="Every handoff is counted.",
+    )
+    contact_channels = tuple(
+        dict.fromkeys((channel, "phone", "email", "desk", "chat", "sms", "letter"))
+    )
+    add(
+        "record_contact",
+        "contacts",
+        "Record a contact",
+        "Record contact",
+        FieldSpec(
+            "channel",
+            "Channel",
+            "choice",
+            required=True,
+            choices=tuple((c, c) for c in contact_channels),
+            default=channel,
+        ),
+        FieldSpec(
+            "direction",
+            "Direction",
+            "choice",
+            required=True,
+            choices=(
+                ("inbound", "the customer contacted us"),
+                ("outbound", "we contacted the customer"),
+            ),
+            default="outbound",
+        ),
+        FieldSpec("summary", "What was said", "textarea", required=True),
+    )
+    add(
+        "record_push",
+        "pushes",
+        "The customer had to ask for something else",
+        "Record that the customer asked",
+        FieldSpec("asked_for", "What the customer asked for", required=True),
+        note="Something the bundle should have given unasked. Recorded honestly: it counts "
+        "against the recovery score.",
+    )
+    add(
+        "add_note",
+        "notes",
+        "Add a note",
+        "Add note",
+        FieldSpec(
+            "text",
+            "Note",
+            "textarea",
+            required=True,
+            help="internal: never shown to the customer",
+        ),
+    )
+    if cues:
+        add(
+            "report_cues",
+            "cues",
+            "Report dissatisfaction cues",
+            "Report cues",
+            FieldSpec(
+                "cues",
+                "Cues heard",
+                "multi",
+                required=True,
+                choices=tuple((c, humanise(c)) for c in cues),
+            ),
+        )
+    add(
+        "escalate",
+        "escalate",
+        "Escalate",
+        "Escalate to a manager",
+        FieldSpec("reason", "Why", "textarea", required=True),
+    )
+    add(
+        "release",
+        "release",
+        "Release (an honest ending)",
+        "Release with referral",
+        FieldSpec("reason", "Why we cannot serve the customer well", "textarea", required=True),
+        FieldSpec("referral", "Who can, and how", "textarea", required=True),
+        danger=True,
+    )
+    return forms

@@ -1,0 +1,91 @@
+// recovery web page: light progressive enhancement. Every page works without it.
+// - deadline countdowns (<time class="due" datetime="...">) tick every 30 seconds
+// - the auditor's slider shows the event it points at, and moves there when released
+// - "Copy" buttons copy a status link
+// - a refused form gets the focus, so keyboard users land where the problem is
+(function () {
+  "use strict";
+
+  function amount(seconds) {
+    if (seconds < 60) return "less than a minute";
+    if (seconds < 3600) return Math.floor(seconds / 60) + " min";
+    if (seconds < 86400) {
+      var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60);
+      return m ? h + " h " + m + " min" : h + " h";
+    }
+    var d = Math.floor(seconds / 86400), hours = Math.floor((seconds % 86400) / 3600);
+    return hours ? d + " d " + hours + " h" : d + " d";
+  }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("time.due[data-live]").forEach(function (el) {
+      // the server writes microseconds; Date.parse is only sure to read milliseconds
+      var due = Date.parse(el.getAttribute("datetime").replace(/(\.\d{3})\d+/, "$1"));
+      if (isNaN(due)) return;
+      var seconds = (due - now) / 1000;
+      var late = seconds < 0;
+      el.textContent = late ? amount(-seconds) + " overdue" : "in " + amount(seconds);
+      el.classList.toggle("overdue", late);
+      var holder = el.closest("[data-overdue-holder]");
+      if (holder) holder.classList.toggle("overdue", late);
+    });
+  }
+
+  function slider() {
+    var range = document.getElementById("seq");
+    var label = document.getElementById("seq-label");
+    if (!range || !label) return;
+    var events = JSON.parse(range.getAttribute("data-events") || "[]");
+    function show() {
+      var e = events[Number(range.value) - 1];
+      if (e) label.textContent = "event " + range.value + " of " + events.length + ": " + e.title + " (" + e.at + ")";
+    }
+    range.addEventListener("input", show);
+    range.addEventListener("change", function () {
+      var form = range.form;
+      if (form) {
+        var at = form.querySelector("input[name=at]");
+        if (at) at.value = "";
+        form.requestSubmit ? form.requestSubmit() : form.submit();
+      }
+    });
+    show();
+  }
+
+  function copyButtons() {
+    document.querySelectorAll("button[data-copy]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        var input = document.getElementById(button.getAttribute("data-copy"));
+        if (!input) return;
+        input.select();
+        var done = function () { button.textContent = "Copied"; };
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy"); done(); });
+        } else {
+          document.execCommand("copy");
+          done();
+        }
+      });
+    });
+  }
+
+  function focusProblem() {
+    var invalid = document.querySelector("[aria-invalid=true]");
+    var problem = document.querySelector(".problem[tabindex]");
+    var target = invalid || problem;
+    if (target) {
+      target.focus();
+      if (target.scrollIntoView) target.scrollIntoView({ block: "center" });
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    tick();
+    setInterval(tick, 30000);
+    slider();
+    copyButtons();
+    focusProblem();
+  });
+})();
