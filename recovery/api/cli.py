@@ -129,10 +129,34 @@ def serve(
                 typer.echo(
                     f"demo: {len(seeded)} incidents recorded" if seeded else "demo: not empty"
                 )
-    typer.echo(f"recovery API on http://{host}:{port} (docs: http://{host}:{port}/docs)")
+        _demo_users(rec)
+    typer.echo(
+        f"recovery on http://{host}:{port}/ (web page; API docs at http://{host}:{port}/docs)"
+    )
     uvicorn.run(
         create_app(rec, dispose_on_shutdown=True), host=host, port=port, log_level=log_level
     )
+
+
+# Sign-ins for a newcomer to look around the demo; created only by `serve --demo`, and only
+# in a database that has no users yet.
+DEMO_PASSWORD = "recovery-demo"
+DEMO_USERS = (
+    ("desk", "front_desk", ("ribe-central", "copenhagen-airport")),
+    ("manager", "manager", ("*",)),
+    ("auditor", "auditor", ("*",)),
+    ("admin", "admin", ("*",)),
+)
+
+
+def _demo_users(rec: Recovery) -> None:
+    accounts = Accounts(AuthStore(rec.engine), rec.clock)
+    if accounts.list_users():
+        return
+    for username, role, sites in DEMO_USERS:
+        accounts.add_user(username, DEMO_PASSWORD, role, sites)
+    names = ", ".join(f"{u} ({r})" for u, r, _ in DEMO_USERS)
+    typer.echo(f"demo: sign in as {names} with the password {DEMO_PASSWORD!r}")
 
 
 # ---------------------------------------------------------------------------- users

@@ -187,3 +187,40 @@ def test_recovery_serve_answers_over_http_with_its_docs(served: tuple[str, str])
             json={"incident_type": "hotel.walked_guest", "site": "ribe", "customer": {"name": "M"}},
         )
         assert opened.status_code == 201
+
+
+def test_serve_demo_gives_a_newcomer_incidents_and_sign_ins(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'fresh.db'}"
+    port = free_port()
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "recovery"), "serve", "--demo", "--port", str(port),
+         "--db", db, "--log-level", "warning"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.1)
+        login = {"username": "desk", "password": "recovery-demo"}
+        with httpx.Client(base_url=base) as desk:
+            token = desk.post("/auth/login", json=login).json()["token"]
+            seen = desk.get(
+                "/incidents",
+                params={"active": False},
+                headers={"Authorization": f"Bearer {token}"},
+            ).json()["items"]
+        # the demo desk works at two of the demo properties, and sees only those
+        assert {i["site"] for i in seen} == {"ribe-central", "copenhagen-airport"}
+        assert len(seen) == 3
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout:
+            process.stdout.close()
