@@ -73,9 +73,8 @@ def upgrade() -> None:
             ["incident_id"], ["incidents.id"], name=op.f("fk_events_incident_id_incidents")
         ),
         sa.PrimaryKeyConstraint("incident_id", "seq", name=op.f("pk_events")),
+        sqlite_with_rowid=False,
     )
-    with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.create_index("ix_events_recorded_at", ["recorded_at"], unique=False)
 
     op.create_table(
         "outbox",
@@ -114,9 +113,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_outbox_status_next_attempt_at")
 
     op.drop_table("outbox")
-    with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.drop_index("ix_events_recorded_at")
-
     op.drop_table("events")
     op.drop_table("playbook_versions")
     with op.batch_alter_table("incidents", schema=None) as batch_op:

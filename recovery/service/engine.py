@@ -178,6 +178,7 @@ class Recovery:
         return cls(engine, catalog, clock=clock)
 
     def dispose(self) -> None:
+        self.store.close()
         self.engine.dispose()
 
     # ------------------------------------------------------------------ commands

@@ -11,6 +11,8 @@ The `(incident_id, seq)` primary key is the last guard: a duplicate seq can neve
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -170,18 +172,47 @@ class EventStore:
             sa_exc.IntegrityError,
         )
         self._driver_errors: tuple[type[BaseException], ...] = (dbapi.Error, sa_exc.DBAPIError)
+        self._writer_lock = threading.Lock()
+        self._writer: Any = None
 
     # ------------------------------------------------------------------ writes
 
     @contextmanager
     def _pooled(self, incident_id: str) -> Iterator[Any]:
-        """A pooled driver connection, with driver errors translated into our own."""
+        """A driver connection for one write, with driver errors translated into our own.
+
+        SQLite admits one writer at a time, so this process keeps ONE connection for its
+        SQLite writes (taken from the pool once, with its pragmas) and queues writers on a
+        lock: cheaper than a pool round trip per command, and fairer than threads polling
+        for SQLite's lock. PostgreSQL writers each take a pooled connection."""
+        if self._sql.postgres:
+            try:
+                pooled = self.engine.raw_connection()
+            except self._driver_errors as exc:
+                raise StorageError(f"database error: {first_line(exc)}") from exc
+            try:
+                with self._translated(incident_id):
+                    yield pooled.driver_connection
+            finally:
+                pooled.close()
+            return
+        with self._writer_lock:
+            if self._writer is None:
+                with self._translated(incident_id):
+                    pooled = self.engine.raw_connection()
+                    pooled.detach()  # ours for the life of this store, pragmas and all
+                    self._writer = pooled.dbapi_connection
+            try:
+                with self._translated(incident_id):
+                    yield self._writer
+            except StorageError:
+                self._drop_writer()  # a broken connection is not reused
+                raise
+
+    @contextmanager
+    def _translated(self, incident_id: str) -> Iterator[None]:
         try:
-            pooled = self.engine.raw_connection()
-        except self._driver_errors as exc:
-            raise StorageError(f"database error: {first_line(exc)}") from exc
-        try:
-            yield pooled.driver_connection
+            yield
         except RecoveryError:
             raise
         except self._integrity_errors as exc:
@@ -193,8 +224,17 @@ class EventStore:
             ) from exc
         except self._driver_errors as exc:
             raise StorageError(f"database error: {first_line(exc)}") from exc
-        finally:
-            pooled.close()
+
+    def _drop_writer(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    def close(self) -> None:
+        """Release the SQLite writer connection (the engine's pool holds the rest)."""
+        with self._writer_lock:
+            self._drop_writer()
 
     @contextmanager
     def _transaction(self, incident_id: str) -> Iterator[Any]:

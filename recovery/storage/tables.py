@@ -83,7 +83,8 @@ events = Table(
     Column("data", Text, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
-    Index("ix_events_recorded_at", "recorded_at"),
+    # Clustered on (incident_id, seq): one b-tree, so an append writes one page fewer.
+    sqlite_with_rowid=False,
 )
 
 outbox = Table(
