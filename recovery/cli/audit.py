@@ -1,20 +1,67 @@
-"""`recovery audit`: prove the history was not edited, and replay it to any moment."""
+"""`recovery audit`: prove the history was not edited, replay it, checkpoint it, export it.
+
+    verify [--all | INCIDENT...]        every chain and a strict replay, in one streamed pass
+    replay INCIDENT [--seq N | --at T]  the state as it was at an event or a moment
+    keygen --out key.pem                an Ed25519 signing key for checkpoints
+    checkpoint --key key.pem [--out F]  signed heads of every chain, kept outside the DB
+    verify-checkpoint F --public-key P  nothing deleted or cut short since the checkpoint
+    export --format jsonl|csv [...]     events with incident fields and hashes, streamed
+
+Integrity failures exit with 7 and name the incident and the first broken event.
+"""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
 
+import orjson
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
+from recovery.audit import (
+    FORMATS,
+    Auditor,
+    AuditResult,
+    CheckpointReport,
+    ExportFilter,
+    check_signature,
+    export_events,
+    generate_key,
+    load_private_key,
+    load_public_key,
+    public_key_text,
+    public_pem,
+    read_checkpoint,
+    verify_checkpoint,
+    write_checkpoint,
+    write_private_key,
+)
 from recovery.cli.options import DbOption, JsonOption, PlaybooksOption, open_recovery
 from recovery.cli.output import console, fail, print_json, styled
 from recovery.cli.render import replayed_state
-from recovery.errors import IntegrityError
+from recovery.errors import (
+    CommandRejectedError,
+    ConfigurationError,
+    IncidentNotFoundError,
+    IntegrityError,
+)
+from recovery.service.audit import Verification
 
-app = typer.Typer(help="Verify and replay incident histories (read-only).", no_args_is_help=True)
+app = typer.Typer(help="Verify, replay, checkpoint and export histories.", no_args_is_help=True)
+
+PROGRESS_MIN_EVENTS = 20_000
+"""Below this many events a pass takes well under a second: no progress bar."""
+
+
+# ---------------------------------------------------------------------------- verify
 
 
 @app.command()
@@ -31,35 +78,158 @@ def verify(
     """Check each incident's hash chain and that replaying it rebuilds the stored state."""
     if not incidents and not all_incidents:
         raise typer.BadParameter("name incidents, or use --all", param_hint="INCIDENT")
+    named = None if all_incidents else list(dict.fromkeys(incidents or []))
     with open_recovery(db, playbooks) as rec:
-        if all_incidents:
-            results = rec.verify_all()
+        auditor = Auditor.of(rec)
+        if named is None:
+            with _progress(json_output, auditor.count_events) as advance:
+                tally = _collect_all(_advancing(auditor.results(), advance), json_output)
+            if not json_output:
+                _print_all(tally)
         else:
-            results = [rec.verify(incident_id) for incident_id in incidents or []]
-    broken = [r for r in results if not r.ok]
-    if json_output:
-        print_json({"ok": not broken, "results": [r.to_dict() for r in results]})
-    else:
-        table = Table(title=f"Verified {len(results)} incident(s)")
-        for column in ("incident", "result", "events", "broken at", "problem"):
-            table.add_column(column)
-        for r in results:
-            table.add_row(
-                styled(r.incident_id, "bold"),
-                Text("ok", "green") if r.ok else Text("BROKEN", "bold red"),
-                str(r.events),
-                "-" if r.broken_seq is None else f"event #{r.broken_seq}",
-                styled(r.problem or ""),
-            )
-        console().print(table)
-    if broken:
-        first = broken[0]
+            tally = _report_named(named, list(auditor.results(named)), json_output)
+    if tally.first_broken is not None:
+        first = tally.first_broken
         where = f"event #{first.broken_seq}" if first.broken_seq is not None else "its state"
         fail(
-            f"{len(broken)} of {len(results)} incident(s) do not verify; first: "
+            f"{tally.broken} of {tally.incidents} incident(s) do not verify; first: "
             f"{first.incident_id} at {where}: {first.problem}",
             IntegrityError.exit_code,
         )
+
+
+class _Tally:
+    SHOWN = 1000
+    """Broken incidents kept to show in a table (all are counted, and all are in --json)."""
+
+    def __init__(self) -> None:
+        self.incidents = self.events = self.broken = 0
+        self.first_broken: Verification | None = None
+        self.shown: list[Verification] = []
+
+    def add(self, result: Verification) -> None:
+        self.incidents += 1
+        self.events += result.events
+        if not result.ok:
+            self.broken += 1
+            if self.first_broken is None:
+                self.first_broken = result
+            if len(self.shown) < self.SHOWN:
+                self.shown.append(result)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.broken == 0,
+            "incidents": self.incidents,
+            "events": self.events,
+            "broken": self.broken,
+        }
+
+
+def _collect_all(results: Iterator[AuditResult], json_output: bool) -> _Tally:
+    """Every incident, streamed: as JSON, one result per line, or only counted."""
+    tally = _Tally()
+    if not json_output:
+        for result in results:
+            tally.add(result)
+        return tally
+    out = sys.stdout
+    out.write('{\n  "results": [')
+    for result in results:
+        out.write(("\n    " if not tally.incidents else ",\n    ") + _json(result.to_dict()))
+        tally.add(result)
+    summary = orjson.dumps(tally.to_dict()).decode()[1:-1]
+    out.write(f"\n  ],\n  {summary}\n}}\n")
+    return tally
+
+
+def _print_all(tally: _Tally) -> None:
+    """For people: the broken incidents (if any) in a table, then one summary line."""
+    if tally.shown:
+        title = f"{tally.broken} broken incident(s)"
+        if tally.broken > len(tally.shown):
+            title += f", the first {len(tally.shown)} shown"
+        console().print(_results_table(title, tally.shown))
+    status = Text("all verify", "green") if not tally.broken else Text("BROKEN", "bold red")
+    console().print(
+        Text.assemble(f"Verified {tally.incidents} incident(s), {tally.events} event(s): ", status)
+    )
+
+
+def _report_named(named: list[str], results: list[AuditResult], json_output: bool) -> _Tally:
+    by_id = {r.incident_id: r for r in results}
+    missing = [incident for incident in named if incident not in by_id]
+    if missing:
+        raise IncidentNotFoundError(missing[0])
+    ordered = [by_id[incident] for incident in named]
+    tally = _Tally()
+    for result in ordered:
+        tally.add(result)
+    if json_output:
+        print_json({**tally.to_dict(), "results": [r.to_dict() for r in ordered]})
+    else:
+        console().print(_results_table(f"Verified {len(ordered)} incident(s)", ordered))
+    return tally
+
+
+def _results_table(title: str, results: Sequence[Verification]) -> Table:
+    table = Table(title=title)
+    for column in ("incident", "result", "events", "broken at", "problem"):
+        table.add_column(column)
+    for r in results:
+        table.add_row(
+            styled(r.incident_id, "bold"),
+            Text("ok", "green") if r.ok else Text("BROKEN", "bold red"),
+            str(r.events),
+            "-" if r.broken_seq is None else f"event #{r.broken_seq}",
+            styled(r.problem or ""),
+        )
+    return table
+
+
+def _json(data: Any) -> str:
+    return orjson.dumps(data).decode()
+
+
+@contextmanager
+def _progress(json_output: bool, total: Callable[[], int]) -> Iterator[Callable[[int], None]]:
+    """A Rich progress bar over events on a terminal's stderr (never with --json or a pipe)."""
+    err = Console(stderr=True)
+    if json_output or not err.is_terminal:
+        yield lambda _events: None
+        return
+    events = total()
+    if events < PROGRESS_MIN_EVENTS:
+        yield lambda _events: None
+        return
+    columns = (
+        TextColumn("verifying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("events"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("verify", total=events)
+        pending = 0
+
+        def advance(n: int) -> None:
+            nonlocal pending
+            pending += n
+            if pending >= 5000:
+                progress.advance(task, pending)
+                pending = 0
+
+        yield advance
+
+
+def _advancing(results: Iterator[AuditResult], advance: Callable[[int], None]) -> Iterator[Any]:
+    for result in results:
+        advance(result.events)
+        yield result
+
+
+# ---------------------------------------------------------------------------- replay
 
 
 @app.command()
@@ -96,3 +266,235 @@ def _moment(text: str) -> datetime:
             f"{text!r} is not an ISO time like 2026-07-04T14:30:00Z", param_hint="--at"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------------------- checkpoints
+
+
+@app.command()
+def keygen(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the private key (PEM).")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Create an Ed25519 key to sign checkpoints; keep it away from the database's hosts.
+
+    Writes the private key to OUT (owner-only) and its public key to OUT.pub, and prints
+    the public key: give it to the auditors."""
+    key = generate_key()
+    write_private_key(key, out, overwrite=force)
+    public_file = out.with_name(out.name + ".pub")
+    try:
+        public_file.write_bytes(public_pem(key.public_key()))
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write {public_file}: {exc.strerror}") from None
+    public = public_key_text(key.public_key())
+    if json_output:
+        print_json(
+            {"private_key": str(out), "public_key_file": str(public_file), "public_key": public}
+        )
+        return
+    console().print(Text.assemble("private key written to ", (str(out), "bold")))
+    console().print(Text.assemble("public key written to  ", (str(public_file), "bold")))
+    console().print(Text.assemble("public key: ", (public, "bold green")))
+
+
+@app.command()
+def checkpoint(
+    key: Annotated[Path, typer.Option("--key", help="The Ed25519 private key (PEM).")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the checkpoint to this file (default: stdout)."),
+    ] = None,
+    db: DbOption = None,
+    playbooks: PlaybooksOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Verify every incident, then write a signed checkpoint of every chain's head.
+
+    Keep the file outside the database: `verify-checkpoint` later proves that no incident
+    was deleted and no chain cut short or rewritten since."""
+    signing_key = load_private_key(key)
+    with open_recovery(db, playbooks) as rec:
+        auditor = Auditor.of(rec)
+        with _output(out) as target, _progress(json_output, auditor.count_events) as adv:
+            summary = write_checkpoint(
+                auditor,
+                signing_key,
+                target,
+                now=datetime.now(UTC),
+                database=rec.engine.url.render_as_string(hide_password=True),
+                on_result=lambda r: adv(r.events),
+            )
+    if out is None:
+        return
+    if json_output:
+        print_json({**summary.to_dict(), "out": str(out)})
+        return
+    console().print(
+        Text.assemble(
+            "checkpoint of ",
+            (str(summary.incidents), "bold"),
+            " incident(s), ",
+            (str(summary.events), "bold"),
+            " event(s) written to ",
+            (str(out), "bold"),
+            f" (digest {summary.digest[:16]}…)",
+        )
+    )
+
+
+@app.command("verify-checkpoint")
+def verify_checkpoint_command(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A checkpoint file.")],
+    public_key: Annotated[
+        str,
+        typer.Option(
+            "--public-key", help="The signer's public key: a .pub/PEM file or its base64 text."
+        ),
+    ],
+    db: DbOption = None,
+    playbooks: PlaybooksOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Check the checkpoint's signature, then that the database still holds every head."""
+    trusted = load_public_key(public_key)
+    try:
+        with file.open("rb") as source:
+            document = read_checkpoint(source)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {file}: {exc.strerror}") from None
+    check_signature(document, trusted)
+    with open_recovery(db, playbooks) as rec:
+        auditor = Auditor.of(rec)
+        with _progress(json_output, auditor.count_events) as advance:
+            report = verify_checkpoint(auditor, document, on_result=lambda r: advance(r.events))
+    if json_output:
+        print_json(report.to_dict())
+    else:
+        _print_checkpoint_report(report)
+    if not report.ok:
+        first = report.findings[0]
+        where = f"event #{first.seq}" if first.seq is not None else "its state"
+        fail(
+            f"{len(report.findings)} incident(s) do not match the checkpoint of "
+            f"{report.checkpoint['created_at']}; first: {first.incident_id} ({first.kind}) "
+            f"at {where}: {first.problem}",
+            IntegrityError.exit_code,
+        )
+
+
+def _print_checkpoint_report(report: CheckpointReport) -> None:
+    cp = report.checkpoint
+    console().print(
+        Text.assemble(
+            "signature ",
+            ("valid", "green"),
+            f": checkpoint of {cp['created_at']}, {cp['count']} incident(s), "
+            f"{cp['events']} event(s), database {cp['database']}",
+        )
+    )
+    if report.findings:
+        table = Table(title=f"{len(report.findings)} incident(s) do not match")
+        for column in ("incident", "what", "at", "problem"):
+            table.add_column(column)
+        for f in report.findings[:1000]:
+            table.add_row(
+                styled(f.incident_id, "bold"),
+                Text(f.kind, "bold red"),
+                "-" if f.seq is None else f"event #{f.seq}",
+                styled(f.problem),
+            )
+        console().print(table)
+    status = Text("all heads present", "green") if report.ok else Text("BROKEN", "bold red")
+    console().print(
+        Text.assemble(
+            f"now: {report.incidents} incident(s), {report.events} event(s), "
+            f"{report.new_incidents} new since the checkpoint: ",
+            status,
+        )
+    )
+
+
+# ---------------------------------------------------------------------------- export
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
+    site: Annotated[str | None, typer.Option("--site", help="Only this site (property).")] = None,
+    playbook: Annotated[str | None, typer.Option("--playbook", help="Only this playbook.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Events recorded at or after (ISO date/time).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Events recorded before (ISO date/time).")
+    ] = None,
+    out: Annotated[
+        str, typer.Option("--out", help="Output file, or - for stdout.", show_default=True)
+    ] = "-",
+    db: DbOption = None,
+    playbooks: PlaybooksOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Export events with their incident's fields and hashes (one line per event), streamed."""
+    if fmt not in FORMATS:
+        raise CommandRejectedError(
+            f"--format must be {' or '.join(FORMATS)}, not {fmt!r}", field="format"
+        )
+    where = ExportFilter(
+        site=site,
+        playbook=playbook,
+        since=_when(since, "since"),
+        until=_when(until, "until"),
+    )
+    target = None if out == "-" else Path(out)
+    with open_recovery(db, playbooks) as rec, _output(target) as stream:
+        summary = export_events(rec.engine, stream, "csv" if fmt == "csv" else "jsonl", where)
+    if target is None:
+        return
+    if json_output:
+        print_json({**summary.to_dict(), "format": fmt, "out": str(target)})
+        return
+    console().print(
+        Text.assemble(
+            f"exported {summary.events} event(s) of {summary.incidents} incident(s) to ",
+            (str(target), "bold"),
+        )
+    )
+
+
+def _when(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise CommandRejectedError(
+            f"--{name} must be a date or time like 2026-07-01T00:00Z, not {value!r}", field=name
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[BinaryIO]:
+    """A binary stream to `path`, written whole or not at all, or stdout's bytes."""
+    if path is None:
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is None:  # pragma: no cover - a text-only stdout
+            raise ConfigurationError("stdout takes no bytes here; use --out FILE")
+        sys.stdout.flush()
+        yield buffer
+        buffer.flush()
+        return
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        stream = partial.open("wb")
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        with stream:
+            yield stream
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -1,0 +1,303 @@
+"""Verify many incidents in one streamed pass: every hash chain, then a strict replay.
+
+    for result in verify_stream(engine, resolve):   # resolve(playbook_id, version)
+        ...                                          # one AuditResult per incident
+
+The whole database is read in ONE statement ordered by (incident_id, seq) (see `_rows`),
+folded one incident at a time, so memory holds one incident's events, never the log.
+Each incident gets the checks of `recovery.service.audit.verify_incident`, the reference:
+the chain is recomputed, the state row must point at the newest event, and replaying the
+events through the incident's pinned playbook must rebuild the stored state. The fast path
+here only decides "verifies"; whenever it does not, the reference runs on the same rows,
+so a broken incident is reported exactly as `Recovery.verify` reports it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine
+
+from recovery.audit import _rows
+from recovery.audit._replay import for_audit
+from recovery.domain.chain import GENESIS
+from recovery.domain.compiler import CompiledPlaybook
+from recovery.domain.incident import apply
+from recovery.domain.state import Event, IncidentState
+from recovery.domain.upcast import upcast
+from recovery.errors import IntegrityError, RecoveryError, StorageError
+from recovery.service.audit import Verification, check_chain, verify_incident
+from recovery.service.engine import Recovery
+
+Resolver = Callable[[str, int], CompiledPlaybook]
+"""The compiled playbook an incident is pinned to, by (playbook_id, version)."""
+
+_ROW_KEYS = (
+    "incident_id",
+    "seq",
+    "type",
+    "schema_version",
+    "playbook_id",
+    "playbook_version",
+    "actor",
+    "actor_role",
+    "channel",
+    "recorded_at",
+    "data",
+    "prev_hash",
+    "hash",
+)
+
+
+@dataclass(frozen=True)
+class AuditResult(Verification):
+    """A verification, plus the chain's stored head and (if asked) the hash at one seq."""
+
+    head_hash: str | None = None
+    pinned_hash: str | None = None
+
+
+class _Playbooks:
+    """Compiled playbooks by (id, version), resolved once and memoised for audit replay."""
+
+    def __init__(self, resolve: Resolver) -> None:
+        self._resolve = resolve
+        self._cache: dict[tuple[str, int], tuple[CompiledPlaybook, CompiledPlaybook]] = {}
+
+    def get(self, playbook_id: str, version: int) -> tuple[CompiledPlaybook, CompiledPlaybook]:
+        """(the playbook as the engine uses it, its audit-speed copy)."""
+        key = (playbook_id, version)
+        found = self._cache.get(key)
+        if found is None:
+            compiled = self._resolve(playbook_id, version)
+            found = (compiled, for_audit(compiled))
+            self._cache[key] = found
+        return found
+
+
+def verify_stream(
+    engine: Engine,
+    resolve: Resolver,
+    *,
+    incident_ids: Sequence[str] | None = None,
+    pins: Mapping[str, int] | None = None,
+    batch: int = _rows.BATCH,
+) -> Iterator[AuditResult]:
+    """One result per incident (in id order), reading the log in one streamed statement.
+
+    `incident_ids` limits the pass to those incidents; `pins` asks, per incident, for the
+    stored hash of the event at that seq (`AuditResult.pinned_hash`, for checkpoints)."""
+    playbooks = _Playbooks(resolve)
+    dialect = engine.dialect.name
+    sql, params = _rows.verification_sql(dialect, incident_ids)
+    with _rows.reading(engine) as conn:
+        current: str | None = None
+        state_row: Sequence[Any] | None = None
+        events: list[Sequence[Any]] = []
+        for row in _rows.stream(conn, sql, params, batch):
+            incident_id = row[0]
+            if incident_id != current:
+                if current is not None:
+                    yield _check(current, state_row, events, playbooks, pins)
+                current, state_row, events = incident_id, None, []
+            if row[1] == _rows.KIND_STATE:
+                state_row = row
+            else:
+                events.append(row)
+        if current is not None:
+            yield _check(current, state_row, events, playbooks, pins)
+
+
+class Auditor:
+    """Streamed verification passes over one database, with the engine's playbooks."""
+
+    def __init__(self, engine: Engine, resolve: Resolver) -> None:
+        self.engine = engine
+        self.resolve = resolve
+
+    @classmethod
+    def of(cls, rec: Recovery) -> Auditor:
+        return cls(rec.engine, pinned_playbooks(rec))
+
+    def count_events(self, incident_ids: Sequence[str] | None = None) -> int:
+        return count_events(self.engine, incident_ids)
+
+    def results(
+        self,
+        incident_ids: Sequence[str] | None = None,
+        *,
+        pins: Mapping[str, int] | None = None,
+    ) -> Iterator[AuditResult]:
+        """One result per incident, in id order (every incident, or those named)."""
+        return verify_stream(self.engine, self.resolve, incident_ids=incident_ids, pins=pins)
+
+
+def pinned_playbooks(rec: Recovery) -> Resolver:
+    """The engine's own lookup of an incident's pinned playbook version: the catalog's, else
+    the definition stored when the first incident used it (as `Recovery.verify` does)."""
+    return rec._compiled
+
+
+def count_events(engine: Engine, incident_ids: Sequence[str] | None = None) -> int:
+    """How many events a pass over these incidents (all by default) reads: for progress."""
+    sql, params = _rows.count_sql(engine.dialect.name, incident_ids)
+    with _rows.reading(engine) as conn:
+        return int(_rows.scalar(conn, sql, params) or 0)
+
+
+def _check(
+    incident_id: str,
+    state_row: Sequence[Any] | None,
+    events: list[Sequence[Any]],
+    playbooks: _Playbooks,
+    pins: Mapping[str, int] | None,
+) -> AuditResult:
+    head = events[-1][_rows.HASH] if events else None
+    pinned = None
+    if pins is not None and incident_id in pins:
+        at = pins[incident_id]
+        pinned = next((e[_rows.HASH] for e in events if e[_rows.SEQ] == at), None)
+    if state_row is None:
+        problem = "events are recorded for an incident whose state row is missing"
+        return AuditResult(incident_id, False, len(events), None, problem, head, pinned)
+    try:
+        compiled, fast = playbooks.get(state_row[_rows.PLAYBOOK], state_row[_rows.PLAYBOOK_VERSION])
+    except StorageError:
+        raise
+    except (RecoveryError, LookupError, ValueError, TypeError) as exc:  # an unusable playbook
+        problem = f"cannot replay: {exc}"
+        return AuditResult(incident_id, False, len(events), None, problem, head, pinned)
+    if _verifies(incident_id, state_row, events, fast):
+        return AuditResult(incident_id, True, len(events), None, None, head, pinned)
+    found = _reference(incident_id, state_row, events, compiled)
+    return AuditResult(
+        incident_id, found.ok, found.events, found.broken_seq, found.problem, head, pinned
+    )
+
+
+def _verifies(
+    incident_id: str,
+    state_row: Sequence[Any],
+    events: list[Sequence[Any]],
+    compiled: CompiledPlaybook,
+) -> bool:
+    """The fast path: True only if the reference would find nothing wrong either."""
+    sha256, dumps, loads, iso_text = hashlib.sha256, orjson.dumps, orjson.loads, _rows.iso_text
+    make_event = _make_event
+    prev = GENESIS
+    state: IncidentState | None = None
+    expected = 0
+    try:
+        for _, _, seq, type_, schema, pb, pb_v, actor, role, channel, at, data, link, h in events:
+            expected += 1
+            if seq != expected or link != prev:
+                return False
+            if len(at) == 26 and at[10] == " ":  # SQLite's stored form, as `iso_text` does
+                at = f"{at[:10]}T{at[11:]}Z"
+            elif len(at) != 27 or at[10] != "T" or at[26] != "Z":
+                at = iso_text(at)
+            header = dumps(
+                [prev, incident_id, seq, type_, schema, pb, pb_v, actor, role, channel, at]
+            )
+            if sha256(header + b"\n" + data.encode()).hexdigest() != h:
+                return False
+            prev = h
+            event = make_event(
+                {
+                    "incident_id": incident_id,
+                    "seq": seq,
+                    "type": type_,
+                    "schema_version": schema,
+                    "playbook_id": pb,
+                    "playbook_version": pb_v,
+                    "actor": actor,
+                    "actor_role": role,
+                    "channel": channel,
+                    "recorded_at": at,
+                    "data": loads(data),
+                    "prev_hash": link,
+                    "hash": h,
+                }
+            )
+            state = apply(compiled, state, upcast(event))
+    except (RecoveryError, LookupError, ValueError, TypeError, AttributeError):
+        return False
+    if state is None or prev != state_row[_rows.HASH] or state_row[_rows.SCHEMA] != len(events):
+        return False
+    return _same_state(state, state_row[_rows.DATA])
+
+
+def _same_state(state: IncidentState, stored_text: str) -> bool:
+    """`state` equals the stored JSON as the reference compares them (both as JSON values),
+    without serialising `state` and parsing it back: its fields are compared in place
+    (`to_json` writes exactly each dataclass's __dict__). Anything unexpected is False,
+    and the reference decides."""
+    try:
+        stored = orjson.loads(stored_text)
+        mine = vars(state)
+        if type(stored) is not dict or mine.keys() != stored.keys():
+            return False
+        steps, stored_steps = mine["steps"], stored["steps"]
+        if type(stored_steps) is not dict or steps.keys() != stored_steps.keys():
+            return False
+        for name, value in mine.items():
+            if name != "steps" and value != stored[name]:
+                return False
+        return all(vars(step) == stored_steps[name] for name, step in steps.items())
+    except (orjson.JSONDecodeError, TypeError, KeyError, AttributeError):
+        return False
+
+
+def _event_maker() -> Callable[[dict[str, Any]], Event]:
+    """Build an `Event` from its fields' dict without running the frozen dataclass's
+    __init__ (a third of replay's cost per event), as `IncidentState.from_json` restores
+    its dataclasses; the plain constructor if `Event` ever stops keeping a __dict__."""
+    if "__dict__" not in dir(Event) or hasattr(Event, "__slots__"):
+        return lambda fields: Event(**fields)
+    new, set_attr = object.__new__, object.__setattr__
+
+    def make(fields: dict[str, Any]) -> Event:
+        event = new(Event)
+        set_attr(event, "__dict__", fields)
+        return event
+
+    return make
+
+
+_make_event = _event_maker()
+
+
+def _reference(
+    incident_id: str,
+    state_row: Sequence[Any],
+    events: list[Sequence[Any]],
+    compiled: CompiledPlaybook,
+) -> Verification:
+    """`verify_incident` on the same rows: the exact first broken position and problem."""
+    rows = [dict(zip(_ROW_KEYS, (r[0], *r[2:]), strict=True)) for r in events]
+    try:
+        stored = IncidentState.from_json(state_row[_rows.DATA])
+    except (ValueError, KeyError, TypeError) as exc:
+        found = _chain_only(incident_id, rows)
+        if not found.ok:
+            return found
+        return Verification(
+            incident_id, False, len(rows), None, f"the state row cannot be read: {exc}"
+        )
+    try:
+        found = verify_incident(incident_id, rows, stored, state_row[_rows.HASH], compiled)
+    except (RecoveryError, LookupError, ValueError, TypeError, AttributeError) as exc:
+        seq = exc.seq if isinstance(exc, IntegrityError) else None
+        return Verification(incident_id, False, len(rows), seq, f"replay failed: {exc!r}")
+    return found
+
+
+def _chain_only(incident_id: str, rows: list[dict[str, Any]]) -> Verification:
+    try:
+        return check_chain(incident_id, rows)
+    except (ValueError, TypeError) as exc:
+        return Verification(incident_id, False, len(rows), None, f"unreadable event: {exc}")
