@@ -23,7 +23,6 @@ import orjson
 from sqlalchemy import Engine
 
 from recovery.audit import _rows
-from recovery.audit._replay import for_audit
 from recovery.domain.chain import GENESIS
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.incident import apply
@@ -62,20 +61,17 @@ class AuditResult(Verification):
 
 
 class _Playbooks:
-    """Compiled playbooks by (id, version), resolved once and memoised for audit replay."""
+    """Compiled playbooks by (id, version), each resolved once per pass."""
 
     def __init__(self, resolve: Resolver) -> None:
         self._resolve = resolve
-        self._cache: dict[tuple[str, int], tuple[CompiledPlaybook, CompiledPlaybook]] = {}
+        self._cache: dict[tuple[str, int], CompiledPlaybook] = {}
 
-    def get(self, playbook_id: str, version: int) -> tuple[CompiledPlaybook, CompiledPlaybook]:
-        """(the playbook as the engine uses it, its audit-speed copy)."""
+    def get(self, playbook_id: str, version: int) -> CompiledPlaybook:
         key = (playbook_id, version)
         found = self._cache.get(key)
         if found is None:
-            compiled = self._resolve(playbook_id, version)
-            found = (compiled, for_audit(compiled))
-            self._cache[key] = found
+            found = self._cache[key] = self._resolve(playbook_id, version)
         return found
 
 
@@ -165,13 +161,13 @@ def _check(
         problem = "events are recorded for an incident whose state row is missing"
         return AuditResult(incident_id, False, len(events), None, problem, head, pinned)
     try:
-        compiled, fast = playbooks.get(state_row[_rows.PLAYBOOK], state_row[_rows.PLAYBOOK_VERSION])
+        compiled = playbooks.get(state_row[_rows.PLAYBOOK], state_row[_rows.PLAYBOOK_VERSION])
     except StorageError:
         raise
     except (RecoveryError, LookupError, ValueError, TypeError) as exc:  # an unusable playbook
         problem = f"cannot replay: {exc}"
         return AuditResult(incident_id, False, len(events), None, problem, head, pinned)
-    if _verifies(incident_id, state_row, events, fast):
+    if _verifies(incident_id, state_row, events, compiled):
         return AuditResult(incident_id, True, len(events), None, None, head, pinned)
     found = _reference(incident_id, state_row, events, compiled)
     return AuditResult(

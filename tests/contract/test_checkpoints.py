@@ -17,9 +17,8 @@ from typing import Any
 import orjson
 import pytest
 from sqlalchemy import text
-from transitions import Machine
 
-from recovery import Catalog, IntegrityError, Recovery
+from recovery import IntegrityError, Recovery
 from recovery.audit import (
     Auditor,
     Checkpoint,
@@ -33,7 +32,6 @@ from recovery.audit import (
     verify_stream,
     write_checkpoint,
 )
-from recovery.audit._replay import MemoLifecycle, for_audit, is_pure
 from recovery.audit.checkpoints import heads_digest, signed_bytes
 from recovery.domain.chain import canonical, event_hash
 from recovery.service.audit import Verification
@@ -522,24 +520,3 @@ def test_named_incidents_and_small_batches_give_the_same_results(
     assert every == in_twos
     assert named == every[:2]
     assert [r.head_hash for r in every] == [stored_events(rec, i)[-1]["hash"] for i in three]
-
-
-def test_only_pure_machines_are_memoised_for_replay(catalog: Catalog) -> None:
-    compiled = catalog.get("hotel-walked-guest")
-    fast = for_audit(compiled)
-    guarded = Machine(
-        model=None,
-        states=["a", "b"],
-        transitions=[{"trigger": "go", "source": "a", "dest": "b", "conditions": "ready"}],
-        initial="a",
-        auto_transitions=False,
-    )
-
-    assert isinstance(fast.incident, MemoLifecycle)
-    assert all(isinstance(k, MemoLifecycle) for k in fast.kinds.values())
-    assert fast.incident.fire("open", "close") == compiled.incident.fire("open", "close")
-    assert fast.incident.fire("closed", "close") is None
-    assert compiled.incident is not fast.incident and not isinstance(
-        compiled.incident, MemoLifecycle
-    )
-    assert not is_pure(guarded)
