@@ -95,7 +95,7 @@ COMMAND_HEADERS = {
 }
 
 
-def command_options(
+async def command_options(
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -127,7 +127,7 @@ def command_options(
     return CommandOptions(idempotency_key, parse_if_match(if_match), channel)
 
 
-def open_options(
+async def open_options(
     idempotency_key: Annotated[
         str | None,
         Header(

@@ -30,9 +30,15 @@ WHAT = {
 }
 
 
-def context(request: Request) -> ApiContext:
+def app_context(request: Request) -> ApiContext:
     ctx: ApiContext = request.app.state.ctx
     return ctx
+
+
+async def context(request: Request) -> ApiContext:
+    """The dependency. Async on purpose: FastAPI runs a plain `def` dependency on a worker
+    thread, and a thread hop per dependency per request is the API's largest cost."""
+    return app_context(request)
 
 
 def unauthorized(message: str) -> ApiError:
@@ -59,7 +65,7 @@ async def authenticate(
     secret = presented_secret(credentials, cookie)
     if secret is None:
         raise unauthorized("send 'Authorization: Bearer <token>' (an API or session token)")
-    ctx = context(request)
+    ctx = app_context(request)
     principal = ctx.accounts.cached(secret)
     if principal is None:
         principal = await ctx.runner.read(ctx.accounts.authenticate, secret)
