@@ -135,7 +135,7 @@ class Auditor:
 def pinned_playbooks(rec: Recovery) -> Resolver:
     """The engine's own lookup of an incident's pinned playbook version: the catalog's, else
     the definition stored when the first incident used it (as `Recovery.verify` does)."""
-    return rec._compiled
+    return rec.pinned_playbook
 
 
 def count_events(engine: Engine, incident_ids: Sequence[str] | None = None) -> int:
