@@ -20,10 +20,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Engine, and_, select
+from sqlalchemy import ColumnElement, Connection, Engine, select
 from sqlalchemy import exc as sa_exc
 
 from recovery.domain.chain import GENESIS, canonical, event_hash
+from recovery.domain.compiler import ACTIVE_STATES
 from recovery.domain.state import Event, IncidentState, iso, parse_iso
 from recovery.errors import ConflictError, IncidentNotFoundError, RecoveryError, StorageError
 from recovery.storage.database import READ_ONLY
@@ -465,20 +466,10 @@ class EventStore:
         limit: int = 100,
         offset: int = 0,
     ) -> list[IncidentState]:
-        conditions: list[ColumnElement[bool]] = []
-        if statuses:
-            conditions.append(incidents.c.status.in_(list(statuses)))
-        if site is not None:
-            conditions.append(incidents.c.site == site)
-        if sites is not None:
-            conditions.append(incidents.c.site.in_(list(sites)))
-        if playbook_id is not None:
-            conditions.append(incidents.c.playbook_id == playbook_id)
-        if owner is not None:
-            conditions.append(incidents.c.owner == owner)
+        conditions = _incident_filters(statuses, site, sites, playbook_id, owner)
         query = (
             select(incidents.c.state)
-            .where(and_(True, *conditions))
+            .where(*conditions)
             .order_by(incidents.c.next_due_at.is_(None), incidents.c.next_due_at, incidents.c.id)
             .limit(limit)
             .offset(offset)
@@ -495,15 +486,12 @@ class EventStore:
         chunk: int = 1000,
     ) -> Iterator[IncidentState]:
         """Every incident's state in id order, read in chunks (bounded memory)."""
+        conditions = _incident_filters(None, site, sites, playbook_id, None)
         after = ""
         while True:
-            query = select(incidents.c.id, incidents.c.state).where(incidents.c.id > after)
-            if site is not None:
-                query = query.where(incidents.c.site == site)
-            if sites is not None:
-                query = query.where(incidents.c.site.in_(list(sites)))
-            if playbook_id is not None:
-                query = query.where(incidents.c.playbook_id == playbook_id)
+            query = select(incidents.c.id, incidents.c.state).where(
+                incidents.c.id > after, *conditions
+            )
             with self._reading() as conn:
                 rows = conn.execute(query.order_by(incidents.c.id).limit(chunk)).all()
             for row in rows:
@@ -539,7 +527,7 @@ class EventStore:
         query = (
             select(incidents.c.id)
             .where(
-                incidents.c.status.in_(["open", "escalated"]),
+                incidents.c.status.in_(ACTIVE_STATES),
                 incidents.c.next_due_at <= parse_iso(now),
             )
             .order_by(incidents.c.next_due_at)
@@ -571,6 +559,27 @@ class EventStore:
         for row in rows:
             row["payload"] = orjson.loads(row["payload"])
         return rows
+
+
+def _incident_filters(
+    statuses: Sequence[str] | None,
+    site: str | None,
+    sites: Sequence[str] | None,
+    playbook_id: str | None,
+    owner: str | None,
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if statuses:
+        conditions.append(incidents.c.status.in_(list(statuses)))
+    if site is not None:
+        conditions.append(incidents.c.site == site)
+    if sites is not None:
+        conditions.append(incidents.c.site.in_(list(sites)))
+    if playbook_id is not None:
+        conditions.append(incidents.c.playbook_id == playbook_id)
+    if owner is not None:
+        conditions.append(incidents.c.owner == owner)
+    return conditions
 
 
 def row_to_event(row: Any) -> Event:
