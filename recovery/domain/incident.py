@@ -29,7 +29,7 @@ from recovery.domain.commands import (
     ReportCues,
     StepAction,
 )
-from recovery.domain.compiler import SYSTEM_ACTIONS, CompiledPlaybook
+from recovery.domain.compiler import ACTIVE_STATES, SYSTEM_ACTIONS, CompiledPlaybook
 from recovery.domain.evidence import check_evidence
 from recovery.domain.playbook import FINISHING_ACTIONS, CueRule, StepDef
 from recovery.domain.state import EVENT_SCHEMA_VERSION, Event, IncidentState, StepState, iso
@@ -118,11 +118,24 @@ def _allowed_actions(compiled: CompiledPlaybook, state: IncidentState) -> tuple[
     return tuple(out)
 
 
+def open_steps(compiled: CompiledPlaybook, state: IncidentState) -> list[StepState]:
+    """Steps not yet done or waived (their kind's resolved states), in playbook order."""
+    return [s for s in state.steps.values() if s.status not in compiled.kinds[s.kind].resolved]
+
+
 def eta(compiled: CompiledPlaybook, state: IncidentState) -> str | None:
     """When everything still open is due: the honest answer to 'by when?'."""
-    resolved = resolved_states(compiled)
-    open_dues = [s.due_at for s in state.steps.values() if s.status not in resolved[s.kind]]
+    open_dues = [s.due_at for s in open_steps(compiled, state)]
     return max(open_dues) if open_dues else None
+
+
+def next_due(compiled: CompiledPlaybook, state: IncidentState) -> str | None:
+    """The next promise that can still be missed: the nearest due time of a required open
+    step not yet recorded as missed (the deadline sweep's key; None once ended)."""
+    if state.status not in ACTIVE_STATES:
+        return None
+    dues = [s.due_at for s in open_steps(compiled, state) if s.required and not s.missed]
+    return min(dues) if dues else None
 
 
 # ---------------------------------------------------------------------------- decide
@@ -461,11 +474,8 @@ def _decide_miss(
     if ctx.actor.role != SYSTEM_ROLE:
         raise PermissionDeniedError("deadlines are recorded as missed by the engine's worker only")
     now = iso(ctx.now)
-    resolved = resolved_states(compiled)
     missed = [
-        s.id
-        for s in state.steps.values()
-        if s.required and not s.missed and s.status not in resolved[s.kind] and s.due_at <= now
+        s.id for s in open_steps(compiled, state) if s.required and not s.missed and s.due_at <= now
     ]
     if not missed:
         raise NotAllowedNowError(

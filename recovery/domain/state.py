@@ -72,10 +72,6 @@ class StepState:
     evidence: dict[str, Any] = field(default_factory=dict)
     approval: dict[str, Any] | None = None
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StepState:
-        return cls(**data)
-
 
 @dataclass
 class IncidentState:
@@ -115,10 +111,6 @@ class IncidentState:
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = orjson.loads(self.to_json())
         return result
-
-    def open_steps(self, resolved: dict[str, frozenset[str]]) -> list[StepState]:
-        """Steps not yet done or waived; `resolved` maps a kind to its resolved states."""
-        return [s for s in self.steps.values() if s.status not in resolved[s.kind]]
 
 
 @dataclass(frozen=True)

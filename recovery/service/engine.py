@@ -42,9 +42,9 @@ from recovery.domain.incident import (
     decide,
     decide_open,
     eta,
+    next_due,
     pending_for_close,
     replay,
-    resolved_states,
 )
 from recovery.domain.state import Event, IncidentState, iso
 from recovery.errors import (
@@ -192,7 +192,7 @@ class Recovery:
         self._register(compiled)
         ctx = Context(actor=actor, channel=channel, now=self.clock())
         state, event = decide_open(compiled, self.new_id(), command, ctx)
-        recorded = self.store.create(Decision(state, event, self._next_due(compiled, state)))
+        recorded = self.store.create(Decision(state, event, next_due(compiled, state)))
         return Outcome(self._view(compiled, state), recorded)
 
     def execute(
@@ -213,7 +213,7 @@ class Recovery:
             compiled_of.append(compiled)
             ctx = Context(actor=actor, channel=channel, now=self.clock())
             new_state, event = decide(compiled, state, command, ctx)
-            return Decision(new_state, event, self._next_due(compiled, new_state))
+            return Decision(new_state, event, next_due(compiled, new_state))
 
         state, event = self.store.execute(incident_id, decider, expected_version)
         return Outcome(self._view(compiled_of[-1], state), event)
@@ -455,15 +455,3 @@ class Recovery:
             eta=eta(compiled, state) if state.status in ACTIVE_STATES else None,
             pending_for_close=pending_for_close(compiled, state),
         )
-
-    @staticmethod
-    def _next_due(compiled: CompiledPlaybook, state: IncidentState) -> str | None:
-        if state.status not in ACTIVE_STATES:
-            return None
-        resolved = resolved_states(compiled)
-        dues = [
-            s.due_at
-            for s in state.steps.values()
-            if s.required and not s.missed and s.status not in resolved[s.kind]
-        ]
-        return min(dues) if dues else None

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from recovery.domain.compiler import CompiledPlaybook
-from recovery.domain.incident import APPROVER_ROLES, resolved_states
+from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
+from recovery.domain.incident import APPROVER_ROLES, open_steps, resolved_states
 from recovery.domain.playbook import EvidenceField
 from recovery.domain.state import Event, IncidentState, StepState
 from recovery.service.engine import IncidentView
@@ -406,17 +406,13 @@ def step_views(
     return out
 
 
-def next_due(state: IncidentState, compiled: CompiledPlaybook) -> str | None:
-    """The nearest deadline of a step still to do (missed ones included: most overdue)."""
-    resolved = resolved_states(compiled)
-    dues = [s.due_at for s in state.steps.values() if s.status not in resolved[s.kind]]
-    return min(dues) if dues else None
-
-
 def board_row(view: IncidentView, compiled: CompiledPlaybook, now_iso: str) -> BoardRow:
     state = view.state
-    resolved = resolved_states(compiled)
-    due = next_due(state, compiled) if state.status in ("open", "escalated") else None
+    still_open = open_steps(compiled, state)
+    # The board shows the nearest due time of anything still to do, missed ones included
+    # (most overdue first), unlike the sweep's key which skips what is already escalated.
+    dues = [s.due_at for s in still_open]
+    due = min(dues) if dues and state.status in ACTIVE_STATES else None
     return BoardRow(
         id=state.id,
         customer=str(state.customer.get("name", "")),
@@ -428,7 +424,7 @@ def board_row(view: IncidentView, compiled: CompiledPlaybook, now_iso: str) -> B
         tier=state.tier,
         next_due=due,
         overdue=due is not None and due <= now_iso,
-        open_steps=sum(1 for s in state.steps.values() if s.status not in resolved[s.kind]),
+        open_steps=len(still_open),
         total_steps=len(state.steps),
         pushes=state.pushes,
         handoffs=state.handoffs,
