@@ -23,6 +23,7 @@ from recovery.api.runner import Runner
 from recovery.api.schemas import ErrorRead, HealthRead
 from recovery.service.engine import Recovery
 from recovery.storage.auth import AuthStore
+from recovery.storage.database import reading
 from recovery.web import install as install_web
 
 API_VERSION = "1.0.0"
@@ -84,7 +85,7 @@ def create_app(
     )
     async def health(request: Request) -> Response:
         def ping() -> None:
-            with rec.engine.connect() as conn:
+            with reading(rec.engine) as conn:  # a probe must not take SQLite's write lock
                 conn.execute(text("SELECT 1"))
 
         try:

@@ -16,15 +16,13 @@ import itertools
 import queue
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine
-from sqlalchemy import exc as sa_exc
+from sqlalchemy import Connection
 
-from recovery.errors import RecoveryError, StorageError
-from recovery.storage.database import READ_ONLY
-from recovery.storage.store import first_line, from_column
+from recovery.errors import StorageError
+from recovery.storage.database import first_line
+from recovery.storage.store import from_column
 
 BATCH = 2000
 """Rows fetched per round trip (the server-side cursor's page on PostgreSQL)."""
@@ -102,18 +100,6 @@ def verification_sql(
 def count_sql(dialect: str, incident_ids: Sequence[str] | None) -> tuple[str, list[Any]]:
     where, params = _filters(dialect, "incident_id", incident_ids)
     return f"SELECT count(*) FROM events{where}", params
-
-
-@contextmanager
-def reading(engine: Engine) -> Iterator[Connection]:
-    """A read-only connection (never takes SQLite's write lock); driver errors translated."""
-    try:
-        with engine.connect() as conn:
-            yield conn.execution_options(**{READ_ONLY: True})
-    except RecoveryError:
-        raise
-    except (sa_exc.SQLAlchemyError, engine.dialect.loaded_dbapi.Error) as exc:
-        raise StorageError(f"database error: {first_line(exc)}") from exc
 
 
 def stream(

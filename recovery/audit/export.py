@@ -30,6 +30,7 @@ import orjson
 from sqlalchemy import Engine
 
 from recovery.audit import _rows
+from recovery.storage.database import reading
 
 Format = Literal["jsonl", "csv"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv")
@@ -121,7 +122,7 @@ def export_events(
     write = _JsonLines(out) if fmt == "jsonl" else _Csv(out)
     events = incidents = 0
     current = None
-    with _rows.reading(engine) as conn:
+    with reading(engine) as conn:
         for row in _rows.stream(conn, sql, params, batch):
             values = list(row)
             values[_AT] = _rows.iso_text(values[_AT])

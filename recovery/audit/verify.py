@@ -31,6 +31,7 @@ from recovery.domain.upcast import upcast
 from recovery.errors import IntegrityError, RecoveryError, StorageError
 from recovery.service.audit import Verification, check_chain, verify_incident
 from recovery.service.engine import Recovery
+from recovery.storage.database import reading
 
 Resolver = Callable[[str, int], CompiledPlaybook]
 """The compiled playbook an incident is pinned to, by (playbook_id, version)."""
@@ -90,7 +91,7 @@ def verify_stream(
     playbooks = _Playbooks(resolve)
     dialect = engine.dialect.name
     sql, params = _rows.verification_sql(dialect, incident_ids)
-    with _rows.reading(engine) as conn:
+    with reading(engine) as conn:
         current: str | None = None
         state_row: Sequence[Any] | None = None
         events: list[Sequence[Any]] = []
@@ -141,7 +142,7 @@ def pinned_playbooks(rec: Recovery) -> Resolver:
 def count_events(engine: Engine, incident_ids: Sequence[str] | None = None) -> int:
     """How many events a pass over these incidents (all by default) reads: for progress."""
     sql, params = _rows.count_sql(engine.dialect.name, incident_ids)
-    with _rows.reading(engine) as conn:
+    with reading(engine) as conn:
         return int(_rows.scalar(conn, sql, params) or 0)
 
 

@@ -8,6 +8,7 @@ from rich.text import Text
 
 from recovery.cli.options import DbOption, JsonOption, db_url, masked, open_engine
 from recovery.cli.output import console, print_json
+from recovery.storage.database import reading
 from recovery.storage.database import upgrade as upgrade_schema
 
 app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
@@ -19,7 +20,7 @@ def upgrade(db: DbOption = None, json_output: JsonOption = False) -> None:
     engine = open_engine(db)
     try:
         upgrade_schema(engine)
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             revision = MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()

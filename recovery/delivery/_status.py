@@ -7,10 +7,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy import exc as sa_exc
 
 from recovery.delivery._claims import STATUSES
-from recovery.errors import StorageError
+from recovery.storage.database import reading
 from recovery.storage.store import from_column
 from recovery.storage.tables import outbox
 
@@ -67,12 +66,9 @@ def delivery_status(
         listing = listing.where(outbox.c.incident_id == incident_id)
     if statuses is not None:
         listing = listing.where(outbox.c.status.in_(list(statuses)))
-    try:
-        with engine.connect() as conn:
-            counted = {status: int(n) for status, n in conn.execute(counting)}
-            rows = conn.execute(listing).all()
-    except sa_exc.DBAPIError as exc:
-        raise StorageError(f"database error while reading delivery state: {exc.orig}") from exc
+    with reading(engine) as conn:  # never takes SQLite's write lock the workers need
+        counted = {status: int(n) for status, n in conn.execute(counting)}
+        rows = conn.execute(listing).all()
     counts = {status: counted.pop(status, 0) for status in STATUSES}
     counts.update(counted)
     return DeliveryStatus(

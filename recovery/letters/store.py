@@ -17,6 +17,7 @@ the row is still `sending` at the attempt this claim set.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -27,7 +28,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, func, select, upda
 from sqlalchemy import exc as sa_exc
 
 from recovery.errors import StorageError
-from recovery.storage.database import READ_ONLY
+from recovery.storage.database import reading
 from recovery.storage.store import from_column
 from recovery.storage.tables import letters, vouchers
 
@@ -149,13 +150,8 @@ class LetterStore:
         except sa_exc.DBAPIError as exc:
             raise StorageError(f"database error in the letters: {exc.orig}") from exc
 
-    @contextmanager
-    def _reading(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn.execution_options(**{READ_ONLY: True})
-        except sa_exc.DBAPIError as exc:
-            raise StorageError(f"database error in the letters: {exc.orig}") from exc
+    def _reading(self) -> contextlib.AbstractContextManager[Connection]:
+        return reading(self.engine)
 
     # ------------------------------------------------------------------ vouchers
 

@@ -59,8 +59,8 @@ from recovery.errors import (
 )
 from recovery.service.audit import Verification, verify_incident
 from recovery.service.reports import GroupBy, ReportRow, build_report, in_period
-from recovery.storage.database import create_db_engine, upgrade
-from recovery.storage.store import Decision, EventStore, first_line
+from recovery.storage.database import create_db_engine, first_line, upgrade
+from recovery.storage.store import Decision, EventStore
 
 Clock = Callable[[], datetime]
 C = TypeVar("C", bound=BaseModel)

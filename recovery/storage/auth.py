@@ -10,6 +10,7 @@ server) fail at once, so a request still in flight is told so instead of running
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, delete, select, upda
 from sqlalchemy import exc as sa_exc
 
 from recovery.errors import CommandRejectedError, RecoveryError, StorageError
+from recovery.storage.database import first_line, reading
 from recovery.storage.tables import api_tokens, idempotency_keys, incidents, sessions, users
 
 ALL_SITES = "*"
@@ -130,17 +132,10 @@ class AuthStore:
         except (RecoveryError, sa_exc.IntegrityError):
             raise
         except sa_exc.DBAPIError as exc:
-            raise StorageError(f"database error: {_first_line(exc)}") from exc
+            raise StorageError(f"database error: {first_line(exc)}") from exc
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except RecoveryError:
-            raise
-        except sa_exc.DBAPIError as exc:
-            raise StorageError(f"database error: {_first_line(exc)}") from exc
+    def _read(self) -> contextlib.AbstractContextManager[Connection]:
+        return reading(self.engine)
 
     # ------------------------------------------------------------------ users
 
@@ -412,8 +407,3 @@ class AuthStore:
                     delete(idempotency_keys).where(idempotency_keys.c.expires_at <= now)
                 ).rowcount
             )
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc)
-    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -9,11 +11,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from recovery.errors import StorageError
+from recovery.errors import RecoveryError, StorageError
 
 # Execution option marking a connection that only reads.
 READ_ONLY = "recovery_read_only"
@@ -69,6 +72,25 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         # so in WAL mode they neither wait for writers nor make them wait.
         read_only = connection.get_execution_options().get(READ_ONLY, False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def first_line(exc: BaseException) -> str:
+    """The driver's own message (its first line), for a one-line StorageError."""
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A read-only connection (it never takes SQLite's write lock); driver errors become
+    `StorageError`. Every read outside a write transaction goes through here."""
+    try:
+        with engine.connect() as conn:
+            yield conn.execution_options(**{READ_ONLY: True})
+    except RecoveryError:
+        raise
+    except (sa_exc.SQLAlchemyError, engine.dialect.loaded_dbapi.Error) as exc:
+        raise StorageError(f"database error: {first_line(exc)}") from exc
 
 
 def migrations_dir() -> Path:

@@ -27,7 +27,7 @@ from recovery.domain.chain import GENESIS, canonical, event_hash
 from recovery.domain.compiler import ACTIVE_STATES
 from recovery.domain.state import Event, IncidentState, iso, parse_iso
 from recovery.errors import ConflictError, IncidentNotFoundError, RecoveryError, StorageError
-from recovery.storage.database import READ_ONLY
+from recovery.storage.database import first_line, reading
 from recovery.storage.tables import events, incidents, outbox, playbook_versions
 
 
@@ -434,15 +434,8 @@ class EventStore:
 
     # ------------------------------------------------------------------ reads
 
-    @contextmanager
-    def _reading(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn.execution_options(**{READ_ONLY: True})
-        except RecoveryError:
-            raise
-        except self._driver_errors as exc:
-            raise StorageError(f"database error: {first_line(exc)}") from exc
+    def _reading(self) -> contextlib.AbstractContextManager[Connection]:
+        return reading(self.engine)
 
     def load(self, incident_id: str) -> tuple[IncidentState, str]:
         with self._reading() as conn:
@@ -598,11 +591,6 @@ def row_to_event(row: Any) -> Event:
         prev_hash=row["prev_hash"],
         hash=row["hash"],
     )
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc)
-    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
 def _plain(mapping: Any) -> dict[str, Any]:

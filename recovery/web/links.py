@@ -8,6 +8,7 @@ ends them all at once (a new one can be made at any time).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy import exc as sa_exc
 
 from recovery.errors import StorageError
-from recovery.storage.database import READ_ONLY
+from recovery.storage.database import reading
 from recovery.storage.tables import status_links
 
 TOKEN_BYTES = 24
@@ -40,13 +41,8 @@ class StatusLinks:
         except sa_exc.DBAPIError as exc:
             raise StorageError(f"status links: database error: {type(exc).__name__}") from exc
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn.execution_options(**{READ_ONLY: True})
-        except sa_exc.DBAPIError as exc:
-            raise StorageError(f"status links: database error: {type(exc).__name__}") from exc
+    def _read(self) -> contextlib.AbstractContextManager[Connection]:
+        return reading(self.engine)
 
     def create(self, incident_id: str, created_by: str, now: datetime) -> str:
         """A new link's token for `incident_id` (returned here only)."""
