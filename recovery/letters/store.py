@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -243,7 +243,9 @@ class LetterStore:
         self, now: datetime, *, limit: int, lease: timedelta, max_attempts: int
     ) -> tuple[list[LetterClaim], list[QueuedLetter]]:
         """Claim up to `limit` due letters until `now + lease`. A letter whose last allowed
-        attempt ran out of lease is marked dead instead (returned second, to be bounced)."""
+        attempt ran out of lease is marked dead instead (returned second, to be bounced,
+        with the reason recorded), unless the mail server had accepted it: that one is
+        claimed again so that its sending gets recorded."""
         now = utc(now)
         lease_until = now + lease
         due = (
@@ -255,25 +257,19 @@ class LetterStore:
         )
         with self._transaction() as conn:
             rows = conn.execute(due).all()
-            abandoned = [r for r in rows if r.status == SENDING and r.attempts >= max_attempts]
-            given_up = {r.id for r in abandoned}
+            abandoned = [
+                r
+                for r in rows
+                if r.status == SENDING and r.attempts >= max_attempts and r.message_id is None
+            ]
+            given_up = {r.id: _given_up_reason(r, max_attempts) for r in abandoned}
             taken = [r for r in rows if r.id not in given_up]
             if abandoned:
                 conn.execute(
                     update(letters)
                     .where(letters.c.id == bindparam("row_id"))
                     .values(status=DEAD, last_error=bindparam("error")),
-                    [
-                        {
-                            "row_id": r.id,
-                            "error": _clip(
-                                f"attempt {r.attempts} of {max_attempts}: the worker never "
-                                "reported back before its lease ran out"
-                                + (f" (earlier: {r.last_error})" if r.last_error else "")
-                            ),
-                        }
-                        for r in abandoned
-                    ],
+                    [{"row_id": key, "error": error} for key, error in given_up.items()],
                 )
             if taken:
                 conn.execute(
@@ -286,7 +282,8 @@ class LetterStore:
                     )
                 )
         claims = [LetterClaim(_letter(r), r.attempts + 1, lease_until) for r in taken]
-        return claims, [_letter(r) for r in abandoned]
+        dead = [replace(_letter(r), status=DEAD, last_error=given_up[r.id]) for r in abandoned]
+        return claims, dead
 
     def mark_accepted(self, claim: LetterClaim, message_id: str, now: datetime) -> bool:
         """The mail server accepted the letter: remember that before anything else, so a
@@ -358,3 +355,10 @@ class LetterStore:
         counts = {status: counted.pop(status, 0) for status in STATUSES}
         counts.update(counted)
         return counts
+
+
+def _given_up_reason(row: Any, max_attempts: int) -> str:
+    return _clip(
+        f"attempt {row.attempts} of {max_attempts}: the worker never reported back before "
+        "its lease ran out" + (f" (earlier: {row.last_error})" if row.last_error else "")
+    )

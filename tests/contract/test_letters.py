@@ -406,6 +406,22 @@ def test_a_letter_accepted_but_not_recorded_is_recorded_later_never_sent_twice(
     assert (step.status, step.evidence["message_id"]) == ("sent", "<accepted-1@example>")
 
 
+def test_a_letter_accepted_on_its_last_attempt_is_recorded_not_bounced(
+    rec: Recovery, clock: Clock
+) -> None:
+    incident, _ = drafted_guest(rec)
+    request_letter(rec, incident, "written_apology", actor=MANAGER)
+    store = LetterStore(rec.engine)
+    lease = timedelta(minutes=10)
+    # the only attempt allowed: accepted by the server, then the worker dies
+    [claim], _ = store.claim(clock(), limit=1, lease=lease, max_attempts=1)
+    assert store.mark_accepted(claim, "<last-1@example>", clock())
+
+    clock.advance(minutes=11)
+    claims, dead = store.claim(clock(), limit=1, lease=lease, max_attempts=1)
+    assert dead == [] and [c.letter.id for c in claims] == [claim.letter.id]
+
+
 def test_letters_the_incident_no_longer_asks_for_are_never_mailed(
     rec: Recovery, clock: Clock
 ) -> None:
