@@ -13,7 +13,13 @@ from recovery.cli.options import DbOption, JsonOption, PlaybooksOption, open_rec
 from recovery.cli.output import console, print_json
 from recovery.delivery import WebhookTarget, parse_targets
 from recovery.errors import ConfigurationError
-from recovery.letters.mailers import FileMailer, Mailer, SmtpMailer, describe_mailer
+from recovery.letters.mailers import (
+    FileMailer,
+    Mailer,
+    SmtpMailer,
+    describe_mailer,
+    mailer_from_settings,
+)
 from recovery.worker import run
 
 WebhooksOption = Annotated[
@@ -68,10 +74,9 @@ def letter_mailer(smtp: str | None, mail_dir: Path | None) -> Mailer:
     """The mailer of the options, else of the settings: SMTP if configured, else files."""
     if smtp:
         return SmtpMailer.from_url(smtp)
-    configured = settings()
-    if mail_dir is None and configured.smtp_url:
-        return SmtpMailer.from_url(configured.smtp_url)
-    return FileMailer(mail_dir or Path(configured.mail_dir))
+    if mail_dir is not None:
+        return FileMailer(mail_dir)
+    return mailer_from_settings(settings())
 
 
 def worker(

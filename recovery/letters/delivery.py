@@ -22,6 +22,7 @@ from typing import Any
 from recovery.config import Settings
 from recovery.delivery import RetryPolicy
 from recovery.domain.commands import Actor
+from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.state import StepState
 from recovery.errors import (
     CommandRejectedError,
@@ -164,16 +165,19 @@ class LetterDeliverer:
                 stats.lost += 1
                 log.warning("letter %s: accepted, but our claim ran out first", letter.id)
                 return LOST
-        seq, note = self._record_sent(letter, step, message_id)
+        seq, note = self._record_sent(letter, step, message_id, self.rec.playbook_of(view.state))
         return self._finish(claim, stats, seq, note)
 
     # ------------------------------------------------------------------ outcomes
 
     def _record_sent(
-        self, letter: QueuedLetter, step: StepState, message_id: str
+        self,
+        letter: QueuedLetter,
+        step: StepState,
+        message_id: str,
+        compiled: CompiledPlaybook,
     ) -> tuple[int | None, str | None]:
         evidence: dict[str, Any] = {"letter_id": letter.id, "message_id": message_id}
-        compiled = self.rec.playbook_of(self.rec.get(letter.incident_id).state)
         known = {"recipient": letter.recipient, **step.evidence}
         for field in compiled.evidence_for(letter.step_id, "send"):
             if field.name not in evidence and field.name in known:

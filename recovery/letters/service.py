@@ -28,7 +28,7 @@ from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.state import IncidentState, StepState, iso
 from recovery.errors import CommandRejectedError, NotAllowedNowError, StorageError
 from recovery.letters.i18n import pick_locale
-from recovery.letters.render import RenderedLetter, humanise, render_step_letter
+from recovery.letters.render import RenderedLetter, render_step_letter
 from recovery.letters.store import ACTIVE, DEAD, PENDING, LetterStore, QueuedLetter, Voucher
 from recovery.letters.vouchers import candidate_codes, new_voucher_code
 from recovery.service.engine import Outcome, Recovery
@@ -318,15 +318,16 @@ def letter_status(
     """Counts by status, and the letters: every letter of one incident, or across all
     incidents those that need watching (on their way, or dead)."""
     store = LetterStore(rec.engine)
+    state = None
     if incident_id is not None:
-        rec.get(incident_id)  # IncidentNotFoundError for an unknown id
+        state = rec.get(incident_id).state  # IncidentNotFoundError for an unknown id
         found = store.list(incident_id, limit=limit)
     else:
         found = store.list(statuses=(*ACTIVE, DEAD), limit=limit)
     stalled: list[dict[str, Any]] = []
-    if incident_id is not None:
+    if state is not None:
         by_id = {letter.id: letter for letter in found}
-        for step in rec.get(incident_id).state.steps.values():
+        for step in state.steps.values():
             if step.status != "sending":
                 continue
             queued = by_id.get(str(step.evidence.get("letter_id")))
@@ -376,7 +377,3 @@ def find_voucher(rec: Recovery, code: str) -> VoucherCheck | None:
     today = rec.clock().date()
     expired = voucher.valid_until is not None and date.fromisoformat(voucher.valid_until) < today
     return VoucherCheck(voucher, issued, step.status if step else "missing", expired)
-
-
-def site_name(state: IncidentState) -> str:
-    return humanise(state.site)

@@ -18,8 +18,7 @@ GROUP = 4
 
 def new_voucher_code(voucher: VoucherDef) -> str:
     symbols = "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(voucher.length))
-    groups = [symbols[i : i + GROUP] for i in range(0, len(symbols), GROUP)]
-    return "-".join([voucher.prefix, *groups])
+    return _grouped(voucher.prefix, symbols)
 
 
 def _grouped(prefix: str, symbols: str) -> str:
