@@ -18,7 +18,7 @@ from recovery.api.errors import ApiError, api_error, validation_body
 from recovery.api.idempotency import Reply, fingerprint
 from recovery.domain.commands import IncidentCommand, OpenIncident, StepAction
 from recovery.errors import CommandRejectedError, ConflictError, UnknownPlaybookError
-from recovery.letters import draft_letter, request_letter
+from recovery.letters import LETTER_ACTIONS, act_on_step
 from recovery.service.engine import IncidentView, Outcome
 
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
@@ -118,11 +118,6 @@ def _once(
     )
 
 
-# Written steps: drafting draws the voucher and queuing renders the letter, which the
-# letters service does around the engine command (see `recovery.letters`).
-LETTER_ACTIONS = frozenset({"draft", "request_send"})
-
-
 def _letter_action(
     ctx: ApiContext,
     principal: Principal,
@@ -130,38 +125,21 @@ def _letter_action(
     command: StepAction,
     options: CommandOptions,
 ) -> Outcome:
-    step = ctx.rec.get(incident_id).state.steps.get(command.step)
-    if step is None or step.kind != "written":  # a playbook's own kind may draft, too
-        return ctx.rec.execute(
-            incident_id,
-            command,
-            actor=principal.actor(),
-            channel=options.channel,
-            expected_version=options.expected_version,
-        )
+    """Drafting and queuing go through the letters service, which sends other steps'
+    actions of those names to the engine; over HTTP the letter's fields are evidence."""
     evidence = dict(command.evidence)
-    unknown = sorted(set(evidence) - {"body", "recipient", "locale"})
-    if unknown:
-        raise CommandRejectedError(
-            f"{unknown[0]!r} is not asked for; a letter takes body (draft), "
-            "recipient and locale (request_send)",
-            field=f"evidence.{unknown[0]}",
-        )
-    common: dict[str, Any] = {
-        "actor": principal.actor(),
-        "channel": options.channel,
-        "expected_version": options.expected_version,
-    }
-    if command.name == "draft":
-        note = evidence.get("body")
-        return draft_letter(ctx.rec, incident_id, command.step, note=note, **common)
-    return request_letter(
+    return act_on_step(
         ctx.rec,
         incident_id,
         command.step,
+        command.name,
+        actor=principal.actor(),
+        channel=options.channel,
+        expected_version=options.expected_version,
+        evidence=evidence,
+        note=evidence.get("body"),
         recipient=evidence.get("recipient"),
         locale=evidence.get("locale"),
-        **common,
     )
 
 

@@ -39,20 +39,24 @@ from recovery.letters.mailers import (
 )
 from recovery.letters.render import RenderedLetter, render_step_letter
 from recovery.letters.service import (
+    LETTER_ACTIONS,
     LetterStatus,
     VoucherCheck,
+    act_on_step,
     draft_letter,
     find_voucher,
     letter_status,
     render_letter,
     render_letter_html,
     request_letter,
+    sends_letters,
 )
 from recovery.letters.store import QueuedLetter, Voucher
 from recovery.letters.vouchers import new_voucher_code, normalise_code
 
 __all__ = [
     "DEFAULT_LOCALE",
+    "LETTER_ACTIONS",
     "LOCALES",
     "MAIL_WORKER",
     "FileMailer",
@@ -66,6 +70,7 @@ __all__ = [
     "SmtpMailer",
     "Voucher",
     "VoucherCheck",
+    "act_on_step",
     "build_message",
     "deliver_letters",
     "draft_letter",
@@ -79,4 +84,5 @@ __all__ = [
     "render_letter_html",
     "render_step_letter",
     "request_letter",
+    "sends_letters",
 ]

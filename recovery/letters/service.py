@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -44,6 +45,71 @@ def letter_zone(zone: ZoneInfo | None = None) -> ZoneInfo:
     return zone or ZoneInfo(Settings.from_env().letter_timezone)
 
 
+LETTER_ACTIONS = frozenset({"draft", "request_send"})
+
+
+def sends_letters(compiled: CompiledPlaybook, kind: str) -> bool:
+    """Whether a step kind drafts, queues and sends letters (the written kind, or a
+    playbook's own kind with the same actions)."""
+    events = compiled.kinds[kind].machine.events
+    return all(trigger in events for trigger in ("draft", "request_send", "send"))
+
+
+def act_on_step(
+    rec: Recovery,
+    incident_id: str,
+    step_id: str,
+    action: str,
+    *,
+    actor: Actor,
+    channel: str = "api",
+    expected_version: int | None = None,
+    evidence: dict[str, Any] | None = None,
+    reason: str | None = None,
+    amount: float | None = None,
+    alternatives: Sequence[str] = (),
+    note: str | None = None,
+    recipient: str | None = None,
+    locale: str | None = None,
+) -> Outcome:
+    """Any step action, for every interface: drafting and queuing a letter go through
+    `draft_letter` / `request_letter` (voucher drawn, letter rendered); the rest, and the
+    same actions on steps that send no letter, straight to the engine."""
+    if action in LETTER_ACTIONS:
+        state = rec.get(incident_id).state
+        step = state.steps.get(step_id)
+        if step is not None and sends_letters(rec.playbook_of(state), step.kind):
+            unknown = sorted(set(evidence or {}) - {"body", "recipient", "locale"})
+            if unknown:
+                raise CommandRejectedError(
+                    f"{unknown[0]!r} is not asked for; a letter takes body (draft), "
+                    "recipient and locale (request_send)",
+                    field=f"evidence.{unknown[0]}",
+                )
+            common: dict[str, Any] = {
+                "actor": actor,
+                "channel": channel,
+                "expected_version": expected_version,
+            }
+            if action == "draft":
+                return draft_letter(rec, incident_id, step_id, note=note, **common)
+            return request_letter(
+                rec, incident_id, step_id, recipient=recipient, locale=locale, **common
+            )
+    return rec.act_on_step(
+        incident_id,
+        step_id,
+        action,
+        actor=actor,
+        channel=channel,
+        expected_version=expected_version,
+        evidence=evidence,
+        reason=reason,
+        amount=amount,
+        alternatives=alternatives,
+    )
+
+
 def written_step(compiled: CompiledPlaybook, state: IncidentState, step_id: str) -> StepState:
     """The step, if it is a written one (its kind drafts, queues and sends letters)."""
     step = state.steps.get(step_id)
@@ -51,13 +117,8 @@ def written_step(compiled: CompiledPlaybook, state: IncidentState, step_id: str)
         raise CommandRejectedError(
             f"no step {step_id!r} on this incident; steps: {', '.join(state.steps)}", field="step"
         )
-    events = compiled.kinds[step.kind].machine.events
-    if not all(trigger in events for trigger in ("draft", "request_send", "send")):
-        written = [
-            s.id
-            for s in state.steps.values()
-            if "request_send" in compiled.kinds[s.kind].machine.events
-        ]
+    if not sends_letters(compiled, step.kind):
+        written = [s.id for s in state.steps.values() if sends_letters(compiled, s.kind)]
         raise CommandRejectedError(
             f"step {step_id!r} sends no letter; written steps here: {', '.join(written) or 'none'}",
             field="step",

@@ -40,7 +40,7 @@ from recovery.errors import (
     PermissionDeniedError,
     UnknownPlaybookError,
 )
-from recovery.letters import draft_letter, render_letter_html, request_letter
+from recovery.letters import act_on_step, render_letter_html
 from recovery.service.engine import IncidentView, Outcome, Recovery
 from recovery.web.core import (
     CHANNEL_COOKIE,
@@ -577,27 +577,8 @@ async def step_action(request: Request, incident_id: str, step: str, action: str
         note, recipient, locale = form.text("note"), form.text("recipient"), form.text("locale")
 
         def run() -> Outcome:
-            written = _written(rec, incident_id, step)
-            if written and action == "draft":
-                return draft_letter(
-                    rec,
-                    incident_id,
-                    step,
-                    actor=actor,
-                    note=note,
-                    channel=viewer.channel,
-                )
-            if written and action == "request_send":
-                return request_letter(
-                    rec,
-                    incident_id,
-                    step,
-                    actor=actor,
-                    recipient=recipient,
-                    locale=locale,
-                    channel=viewer.channel,
-                )
-            return rec.act_on_step(
+            return act_on_step(
+                rec,
                 incident_id,
                 step,
                 action,
@@ -607,6 +588,9 @@ async def step_action(request: Request, incident_id: str, step: str, action: str
                 reason=reason,
                 amount=amount,
                 alternatives=alternatives,
+                note=note,
+                recipient=recipient,
+                locale=locale,
             )
 
         return run
@@ -620,15 +604,6 @@ async def step_action(request: Request, incident_id: str, step: str, action: str
     return await _act(
         request, incident_id, f"step:{step}:{action}", build, success, f"#step-{step}"
     )
-
-
-def _written(rec: Recovery, incident_id: str, step_id: str) -> bool:
-    state = rec.get(incident_id).state
-    step = state.steps.get(step_id)
-    if step is None:
-        return False
-    events = rec.playbook_of(state).kinds[step.kind].machine.events
-    return all(t in events for t in ("draft", "request_send", "send"))
 
 
 def _lines(text: str) -> list[str]:

@@ -14,6 +14,7 @@ from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
 from recovery.domain.incident import APPROVER_ROLES, open_steps, resolved_states
 from recovery.domain.playbook import EvidenceField
 from recovery.domain.state import Event, IncidentState, StepState
+from recovery.letters import sends_letters
 from recovery.service.engine import IncidentView
 from recovery.web.i18n import LANGUAGE_NAMES, LOCALES, pick_locale
 
@@ -229,11 +230,6 @@ def step_evidence(compiled: CompiledPlaybook, step: StepState) -> list[tuple[str
     ]
 
 
-def _is_written(compiled: CompiledPlaybook, kind: str) -> bool:
-    events = compiled.kinds[kind].machine.events
-    return all(t in events for t in ("draft", "request_send", "send"))
-
-
 def _step_form(
     compiled: CompiledPlaybook,
     state: IncidentState,
@@ -245,7 +241,7 @@ def _step_form(
     label, button = ACTION_LABELS.get(action, (humanise(action).capitalize(),) * 2)
     url = f"{base}/steps/{step.id}/{action}"
     key = f"step:{step.id}:{action}"
-    written = _is_written(compiled, step.kind)
+    written = sends_letters(compiled, step.kind)
     if written and action == "draft":
         voucher = compiled.steps[step.id].voucher
         note = (
@@ -377,7 +373,7 @@ def step_views(
                     str(x) for x in a.get("alternatives", [])
                 )
         letter_url = None
-        if _is_written(compiled, step.kind) and step.status != "open":
+        if sends_letters(compiled, step.kind) and step.status != "open":
             letter_url = f"{base}/letters/{step.id}"
         out.append(
             StepView(
