@@ -16,7 +16,6 @@ import orjson
 import typer
 
 from recovery.api.auth.accounts import Accounts, parse_sites
-from recovery.catalog import Catalog
 from recovery.config import Settings
 from recovery.domain.state import iso
 from recovery.errors import CommandRejectedError, RecoveryError
@@ -47,16 +46,9 @@ users_app = typer.Typer(help="People who log in (the web page, the API).", no_ar
 tokens_app = typer.Typer(help="API tokens for back-office systems.", no_args_is_help=True)
 
 
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ValueError as exc:
-        raise CommandRejectedError(f"configuration: {exc}") from None
-
-
 @contextmanager
 def _accounts(db: str | None) -> Iterator[Accounts]:
-    settings = _settings()
+    settings = Settings.from_env()
     engine = create_db_engine(db or settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)
     try:
         upgrade(engine)
@@ -111,10 +103,7 @@ def serve(
 
     from recovery.api.app import create_app
 
-    settings = _settings()
-    engine = create_db_engine(db or settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)
-    catalog = Catalog.from_directory(playbooks or settings.playbook_dir)
-    rec = Recovery(engine, catalog)
+    rec = Recovery.from_url(db, playbooks=playbooks)
     if demo:
         try:
             from recovery.demo import seed_demo

@@ -50,6 +50,7 @@ from recovery.domain.commands import (
 )
 from recovery.domain.state import iso
 from recovery.errors import CommandRejectedError, IncidentNotFoundError
+from recovery.storage.store import from_column
 
 router = APIRouter(tags=["incidents"])
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Awaitable[Response]])
@@ -458,12 +459,10 @@ async def verify(ctx: Ctx, principal: Reader, incident_id: IncidentId) -> Respon
 
 
 def _delivery(row: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        if isinstance(value, datetime):
-            value = iso(value if value.tzinfo else value.replace(tzinfo=UTC))
-        out[str(key)] = value  # SQLAlchemy hands out `quoted_name` keys (a str subclass)
-    return out
+    return {
+        key: from_column(value) if isinstance(value, datetime) else value
+        for key, value in row.items()
+    }
 
 
 @router.get(

@@ -15,7 +15,6 @@ from recovery.catalog import Catalog
 from recovery.cli.output import remember_json
 from recovery.config import Settings
 from recovery.domain.commands import Actor
-from recovery.errors import RecoveryError
 from recovery.service.engine import Recovery
 from recovery.storage.database import create_db_engine
 
@@ -63,10 +62,8 @@ DEFAULT_CHANNEL = "cli"
 
 
 def settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ValueError as exc:
-        raise RecoveryError(f"configuration: {exc}") from None
+    """The settings; a bad one is a ConfigurationError (one line, its exit code)."""
+    return Settings.from_env()
 
 
 def db_url(db: str | None) -> str:

@@ -22,6 +22,7 @@ from sqlalchemy import exc as sa_exc
 from typer.core import TyperGroup
 
 from recovery.errors import RecoveryError
+from recovery.storage.database import first_line
 
 JSON_KEY = "recovery.json"
 """`ctx.meta` key set by every `--json` option, so errors can be printed as JSON too."""
@@ -139,8 +140,7 @@ def user_errors(meta: Mapping[str, Any] | None = None) -> Iterator[None]:
         data = {"error": "invalid_input", "message": message}
         fail(message, VALIDATION_EXIT_CODE, data, json_output=wants_json())
     except sa_exc.SQLAlchemyError as exc:
-        first = str(getattr(exc, "orig", None) or exc).strip().split("\n")[0]
-        message = f"database error: {first or type(exc).__name__}"
+        message = f"database error: {first_line(exc)}"
         data = {"error": "storage_error", "message": message}
         fail(message, STORAGE_EXIT_CODE, data, json_output=wants_json())
 

@@ -32,9 +32,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from recovery.api.auth.deps import SESSION_COOKIE, WHAT
-from recovery.api.auth.principal import ALL_SITES, Permission, Principal
+from recovery.api.auth.principal import Permission, Principal
 from recovery.api.context import ApiContext
-from recovery.domain.incident import APPROVER_ROLES
 from recovery.domain.state import parse_iso
 from recovery.errors import (
     IncidentNotFoundError,
@@ -159,7 +158,7 @@ class Viewer:
 
     @property
     def all_sites(self) -> bool:
-        return ALL_SITES in self.principal.sites
+        return self.principal.all_sites
 
     @property
     def can_read(self) -> bool:
@@ -172,10 +171,6 @@ class Viewer:
     @property
     def can_report(self) -> bool:
         return self.principal.can(Permission.REPORTS)
-
-    @property
-    def is_manager(self) -> bool:
-        return self.role in APPROVER_ROLES
 
     def may_see(self, site: str) -> bool:
         return self.principal.may_see(site)

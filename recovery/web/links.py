@@ -9,7 +9,6 @@ ends them all at once (a new one can be made at any time).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,15 +17,12 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy import exc as sa_exc
 
+from recovery.api.auth.secrets import token_hash
 from recovery.errors import StorageError
 from recovery.storage.database import reading
 from recovery.storage.tables import status_links
 
 TOKEN_BYTES = 24
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class StatusLinks:
