@@ -21,8 +21,8 @@ from starlette.responses import Response, StreamingResponse
 
 from recovery.api.auth.principal import Permission
 from recovery.audit import FIELDS, ExportFilter, export_events
+from recovery.domain.incident import replay, resolved_states
 from recovery.domain.state import IncidentState, iso
-from recovery.errors import CommandRejectedError
 from recovery.service.reports import recovery_score
 from recovery.storage.store import from_column
 from recovery.web.core import (
@@ -92,7 +92,8 @@ async def audit_incident(
     notice: str | None = None
     if at.strip():
         moment = _moment(at, ctx.zone)
-        before = [e for e in events if e.recorded_at <= iso(moment)]
+        cutoff = iso(moment)
+        before = [e for e in events if e.recorded_at <= cutoff]
         if before:
             chosen = before[-1].seq
         else:
@@ -103,10 +104,10 @@ async def audit_incident(
             raise PageError(400, "Not an event number", f"{seq!r} is not an event number")
         chosen = min(max(int(seq), 1), last)
     if chosen:
-        try:
-            state = await ctx.api.runner.read(rec.replay, incident_id, at_seq=chosen)
-        except CommandRejectedError as exc:
-            notice = str(exc)
+        # Replayed from the events already read, through the version the incident pinned.
+        pinned = rec.pinned_playbook(events[0].playbook_id, events[0].playbook_version)
+        upto = [e for e in events if e.seq <= chosen]
+        state = await ctx.api.runner.read(replay, pinned, upto)
     entries = [describe(e, compiled) for e in events]
     when_full = ctx.env.filters["when_full"]
     events_json = orjson.dumps(
@@ -114,7 +115,7 @@ async def audit_incident(
     ).decode()
     steps = []
     if state is not None:
-        resolved = {name: life.resolved for name, life in compiled.kinds.items()}
+        resolved = resolved_states(compiled)
         for step in state.steps.values():
             steps.append(
                 {
