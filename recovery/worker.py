@@ -14,8 +14,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from recovery.delivery import Deliverer, DeliveryStats, WebhookTarget
-from recovery.errors import StorageError
+from recovery.delivery import Deliverer, DeliveryStats, WebhookTarget, poll
 from recovery.letters.delivery import LetterDeliverer, LetterStats
 from recovery.letters.mailers import Mailer
 from recovery.service.engine import Recovery
@@ -54,21 +53,17 @@ def run(
             if targets
             else None
         )
-        while not stop.is_set():
-            try:
-                while swept := rec.sweep_deadlines(limit=batch):
-                    missed += len(swept)
-                    if stop.is_set():
-                        break
-                if letters is not None:
-                    mailed = mailed + letters.deliver_due()
-                if deliverer is not None:
-                    delivered = delivered + deliverer.deliver_due()
-            except StorageError:
-                if once:
-                    raise
-                log.exception("worker: database error; trying again in %gs", poll_interval)
-            if once:
-                break
-            stop.wait(poll_interval)
+
+        def one_pass() -> None:
+            nonlocal missed, mailed, delivered
+            while swept := rec.sweep_deadlines(limit=batch):
+                missed += len(swept)
+                if stop.is_set():
+                    break
+            if letters is not None:
+                mailed = mailed + letters.deliver_due()
+            if deliverer is not None:
+                delivered = delivered + deliverer.deliver_due()
+
+        poll(one_pass, once=once, poll_interval=poll_interval, stop=stop, name="worker")
     return WorkerPass(missed, delivered, mailed)

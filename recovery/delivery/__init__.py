@@ -57,6 +57,7 @@ from recovery.delivery._worker import (
     DeliveryStats,
     deliver_due,
     envelope,
+    poll,
     run_worker,
 )
 
@@ -88,6 +89,7 @@ __all__ = [
     "delivery_status",
     "envelope",
     "parse_targets",
+    "poll",
     "run_worker",
     "sign",
     "verify_signature",

@@ -371,14 +371,32 @@ def run_worker(
         client=client,
         rng=rng,
     ) as deliverer:
-        while not stop.is_set():
-            try:
-                total = total + deliverer.deliver_due()
-            except StorageError:
-                if once:
-                    raise
-                log.exception("webhook worker: database error; trying again in %gs", poll_interval)
-            if once:
-                break
-            stop.wait(poll_interval)
+
+        def one_pass() -> None:
+            nonlocal total
+            total = total + deliverer.deliver_due()
+
+        poll(one_pass, once=once, poll_interval=poll_interval, stop=stop, name="webhook worker")
     return total
+
+
+def poll(
+    one_pass: Callable[[], None],
+    *,
+    once: bool,
+    poll_interval: float,
+    stop: threading.Event,
+    name: str,
+) -> None:
+    """Run `one_pass` every `poll_interval` seconds until `stop` is set (or once). A
+    database outage is logged and waited out, except with `once`, where it raises."""
+    while not stop.is_set():
+        try:
+            one_pass()
+        except StorageError:
+            if once:
+                raise
+            log.exception("%s: database error; trying again in %gs", name, poll_interval)
+        if once:
+            break
+        stop.wait(poll_interval)
