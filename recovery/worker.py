@@ -9,7 +9,6 @@ nothing.
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,8 +17,6 @@ from recovery.delivery import Deliverer, DeliveryStats, WebhookTarget, poll
 from recovery.letters.delivery import LetterDeliverer, LetterStats
 from recovery.letters.mailers import Mailer
 from recovery.service.engine import Recovery
-
-log = logging.getLogger("recovery.worker")
 
 
 @dataclass(frozen=True)
