@@ -44,7 +44,13 @@ from recovery.audit import (
     write_checkpoint,
     write_private_key,
 )
-from recovery.cli.options import DbOption, JsonOption, PlaybooksOption, open_recovery
+from recovery.cli.options import (
+    DbOption,
+    JsonOption,
+    PlaybooksOption,
+    open_recovery,
+    parse_moment,
+)
 from recovery.cli.output import console, fail, print_json, styled
 from recovery.cli.render import replayed_state
 from recovery.errors import (
@@ -445,8 +451,8 @@ def export(
     where = ExportFilter(
         site=site,
         playbook=playbook,
-        since=_when(since, "since"),
-        until=_when(until, "until"),
+        since=parse_moment(since, "since"),
+        until=parse_moment(until, "until"),
     )
     target = None if out == "-" else Path(out)
     with open_recovery(db, playbooks) as rec, _output(target) as stream:
@@ -462,18 +468,6 @@ def export(
             (str(target), "bold"),
         )
     )
-
-
-def _when(value: str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise CommandRejectedError(
-            f"--{name} must be a date or time like 2026-07-01T00:00Z, not {value!r}", field=name
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @contextmanager

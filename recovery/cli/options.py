@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from recovery.catalog import Catalog
 from recovery.cli.output import remember_json
 from recovery.config import Settings
 from recovery.domain.commands import Actor
+from recovery.errors import CommandRejectedError
 from recovery.service.engine import Recovery
 from recovery.storage.database import create_db_engine
 
@@ -64,6 +66,20 @@ DEFAULT_CHANNEL = "cli"
 def settings() -> Settings:
     """The settings; a bad one is a ConfigurationError (one line, its exit code)."""
     return Settings.from_env()
+
+
+def parse_moment(value: str | None, option: str) -> datetime | None:
+    """An option's ISO date or time (UTC when it names no zone), or None when not given."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise CommandRejectedError(
+            f"--{option} must be a date or time like 2026-07-01T00:00Z, not {value!r}",
+            field=option,
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def db_url(db: str | None) -> str:

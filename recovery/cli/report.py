@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from recovery.cli.options import DbOption, JsonOption, PlaybooksOption, open_recovery
+from recovery.cli.options import (
+    DbOption,
+    JsonOption,
+    PlaybooksOption,
+    open_recovery,
+    parse_moment,
+)
 from recovery.cli.output import console, print_json
 from recovery.errors import CommandRejectedError
 from recovery.service.reports import GroupBy
-
-
-def _day(value: str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise CommandRejectedError(
-            f"{name} must be a date or time like 2026-07-01, not {value!r}", field=name
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def report(
@@ -49,8 +42,8 @@ def report(
             by=group,
             site=site,
             playbook=playbook,
-            since=_day(since, "since"),
-            until=_day(until, "until"),
+            since=parse_moment(since, "since"),
+            until=parse_moment(until, "until"),
         )
     if json_output:
         print_json([row.to_dict() for row in rows])
