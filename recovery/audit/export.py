@@ -59,6 +59,7 @@ _FLUSH_BYTES = 64 * 1024
 
 @dataclass(frozen=True)
 class ExportFilter:
+    incident_id: str | None = None
     site: str | None = None
     playbook: str | None = None
     since: datetime | None = None
@@ -79,6 +80,9 @@ def export_sql(dialect: str, where: ExportFilter) -> tuple[str, list[Any]]:
     mark = "%s" if pg else "?"
     conditions: list[str] = []
     params: list[Any] = []
+    if where.incident_id is not None:
+        conditions.append(f"e.incident_id = {mark}")
+        params.append(where.incident_id)
     if where.site is not None:
         conditions.append(f"i.site = {mark}")
         params.append(where.site)

@@ -8,8 +8,6 @@ Read-only: nothing here changes an incident. Exports carry every event with its 
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from tempfile import SpooledTemporaryFile
@@ -20,11 +18,10 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 
 from recovery.api.auth.principal import Permission
-from recovery.audit import FIELDS, ExportFilter, export_events
+from recovery.audit import ExportFilter, export_events
 from recovery.domain.incident import replay, resolved_states
 from recovery.domain.state import IncidentState, iso
 from recovery.service.reports import recovery_score
-from recovery.storage.store import from_column
 from recovery.web.core import (
     PageError,
     WebRoute,
@@ -153,44 +150,6 @@ async def audit_incident(
     )
 
 
-def _rows(ctx_rec: Any, incident_id: str) -> list[list[Any]]:
-    state = ctx_rec.get(incident_id).state
-    rows = ctx_rec.store.raw_events(incident_id)
-    return [
-        [
-            incident_id,
-            state.site,
-            state.incident_type,
-            state.status,
-            r["seq"],
-            r["type"],
-            r["schema_version"],
-            r["playbook_id"],
-            r["playbook_version"],
-            r["actor"],
-            r["actor_role"],
-            r["channel"],
-            from_column(r["recorded_at"]),
-            r["prev_hash"],
-            r["hash"],
-            r["data"],
-        ]
-        for r in rows
-    ]
-
-
-def _jsonl(rows: list[list[Any]]) -> bytes:
-    return b"".join(orjson.dumps(dict(zip(FIELDS, row, strict=True))) + b"\n" for row in rows)
-
-
-def _csv(rows: list[list[Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(FIELDS)
-    writer.writerows(rows)
-    return out.getvalue().encode()
-
-
 @router.get("/web/audit/{incident_id}/events.{fmt}", response_model=None)
 async def export_incident(request: Request, incident_id: str, fmt: str) -> Response:
     viewer = await signed_in(request, Permission.READ)
@@ -198,14 +157,9 @@ async def export_incident(request: Request, incident_id: str, fmt: str) -> Respo
         raise not_found("export")
     await _visible(request, viewer, incident_id)
     ctx = web(request)
-    rows = await ctx.api.runner.read(_rows, ctx.api.rec, incident_id)
-    body = _jsonl(rows) if fmt == "jsonl" else _csv(rows)
-    media = "application/x-ndjson" if fmt == "jsonl" else "text/csv; charset=utf-8"
-    return Response(
-        body,
-        media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="{incident_id}-events.{fmt}"'},
-    )
+    where = ExportFilter(incident_id=incident_id)
+    spool = await ctx.api.runner.read(_spool, ctx.api.rec.engine, fmt, where)
+    return _download(spool, fmt, f"{incident_id}-events.{fmt}")
 
 
 @router.get("/web/audit/{incident_id}/verification.json", response_model=None)
@@ -252,7 +206,10 @@ async def export_site(request: Request, site: str = "", format: str = "jsonl") -
     spool = await ctx.api.runner.read(
         _spool, ctx.api.rec.engine, fmt, ExportFilter(site=site or None)
     )
-    name = f"events-{site or 'all'}.{fmt}".replace('"', "")
+    return _download(spool, fmt, f"events-{site or 'all'}.{fmt}".replace('"', ""))
+
+
+def _download(spool: SpooledTemporaryFile[bytes], fmt: str, name: str) -> Response:
     media = "application/x-ndjson" if fmt == "jsonl" else "text/csv; charset=utf-8"
     return StreamingResponse(
         _chunks(spool),
