@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -19,38 +17,14 @@ from recovery.cli.options import (
     JsonOption,
     PlaybooksOption,
     RoleOption,
-    actor,
-    open_recovery,
+    command_options,
+    run_command,
 )
-from recovery.cli.output import console, print_json
-from recovery.cli.render import outcome_line
 from recovery.domain.commands import RecordContact, ReportCues
-from recovery.service.engine import Outcome, Recovery
+from recovery.letters import act_on_step
 
 IncidentId = Annotated[str, typer.Argument(metavar="ID", help="The incident id (inc_...).")]
 Reason = Annotated[str, typer.Option("--reason", help="Why (recorded in the timeline).")]
-
-
-def _run(
-    db: str | None,
-    playbooks: Path | None,
-    json_output: bool,
-    command: Callable[[Recovery], Outcome],
-) -> None:
-    with open_recovery(db, playbooks) as rec:
-        outcome = command(rec)
-    if json_output:
-        print_json(outcome.to_dict())
-    else:
-        console().print(outcome_line(outcome))
-
-
-def _common(actor_id: str, role: str, channel: str, expect_version: int | None) -> dict[str, Any]:
-    return {
-        "actor": actor(actor_id, role),
-        "channel": channel,
-        "expected_version": expect_version,
-    }
 
 
 def parse_evidence(pairs: list[str] | None) -> dict[str, str]:
@@ -96,12 +70,13 @@ def act(
 ) -> None:
     """Act on one step: complete it with its evidence, waive it, send a letter, ..."""
     given = parse_evidence(evidence)
-    kw = _common(actor_id, role, channel, expect_version)
-    _run(
+    kw = command_options(actor_id, role, channel, expect_version)
+    run_command(
         db,
         playbooks,
         json_output,
-        lambda rec: rec.act_on_step(
+        lambda rec: act_on_step(  # a letter step drafts and queues through the letters
+            rec,
             incident_id,
             step,
             action,
@@ -109,6 +84,9 @@ def act(
             reason=reason,
             amount=amount,
             alternatives=alternatives or (),
+            note=given.get("body"),
+            recipient=given.get("recipient"),
+            locale=given.get("locale"),
             **kw,
         ),
     )
@@ -126,8 +104,8 @@ def close(
     json_output: JsonOption = False,
 ) -> None:
     """Close the incident (every required step must be done or waived)."""
-    kw = _common(actor_id, role, channel, expect_version)
-    _run(db, playbooks, json_output, lambda rec: rec.close(incident_id, summary, **kw))
+    kw = command_options(actor_id, role, channel, expect_version)
+    run_command(db, playbooks, json_output, lambda rec: rec.close(incident_id, summary, **kw))
 
 
 def note(
@@ -142,8 +120,8 @@ def note(
     json_output: JsonOption = False,
 ) -> None:
     """Add a note to the timeline."""
-    kw = _common(actor_id, role, channel, expect_version)
-    _run(db, playbooks, json_output, lambda rec: rec.add_note(incident_id, text, **kw))
+    kw = command_options(actor_id, role, channel, expect_version)
+    run_command(db, playbooks, json_output, lambda rec: rec.add_note(incident_id, text, **kw))
 
 
 def push(
@@ -161,8 +139,8 @@ def push(
     json_output: JsonOption = False,
 ) -> None:
     """Record that the customer had to push for something (a recovery failure)."""
-    kw = _common(actor_id, role, channel, expect_version)
-    _run(
+    kw = command_options(actor_id, role, channel, expect_version)
+    run_command(
         db,
         playbooks,
         json_output,
@@ -185,8 +163,10 @@ def handoff(
     json_output: JsonOption = False,
 ) -> None:
     """Hand the incident to a new owner, with the context so the customer never repeats it."""
-    kw = _common(actor_id, role, channel, expect_version)
-    _run(db, playbooks, json_output, lambda rec: rec.hand_off(incident_id, to, context, **kw))
+    kw = command_options(actor_id, role, channel, expect_version)
+    run_command(
+        db, playbooks, json_output, lambda rec: rec.hand_off(incident_id, to, context, **kw)
+    )
 
 
 def escalate(
@@ -201,8 +181,8 @@ def escalate(
     json_output: JsonOption = False,
 ) -> None:
     """Escalate: raise the tier and notify a manager."""
-    kw = _common(actor_id, role, channel, expect_version)
-    _run(db, playbooks, json_output, lambda rec: rec.escalate(incident_id, reason, **kw))
+    kw = command_options(actor_id, role, channel, expect_version)
+    run_command(db, playbooks, json_output, lambda rec: rec.escalate(incident_id, reason, **kw))
 
 
 def release(
@@ -218,8 +198,8 @@ def release(
     json_output: JsonOption = False,
 ) -> None:
     """End honestly: we cannot serve this customer well, and here is who can."""
-    kw = _common(actor_id, role, channel, expect_version)
-    _run(
+    kw = command_options(actor_id, role, channel, expect_version)
+    run_command(
         db,
         playbooks,
         json_output,
@@ -239,8 +219,8 @@ def reopen(
     json_output: JsonOption = False,
 ) -> None:
     """Reopen a closed or released incident."""
-    kw = _common(actor_id, role, channel, expect_version)
-    _run(db, playbooks, json_output, lambda rec: rec.reopen(incident_id, reason, **kw))
+    kw = command_options(actor_id, role, channel, expect_version)
+    run_command(db, playbooks, json_output, lambda rec: rec.reopen(incident_id, reason, **kw))
 
 
 def cues(
@@ -258,9 +238,9 @@ def cues(
     json_output: JsonOption = False,
 ) -> None:
     """Report dissatisfaction cues: they may raise the tier and add steps."""
-    kw = _common(actor_id, role, channel, expect_version)
+    kw = command_options(actor_id, role, channel, expect_version)
     report = ReportCues(cues=cue, order_value=order_value)
-    _run(db, playbooks, json_output, lambda rec: rec.execute(incident_id, report, **kw))
+    run_command(db, playbooks, json_output, lambda rec: rec.execute(incident_id, report, **kw))
 
 
 def contact(
@@ -278,11 +258,11 @@ def contact(
     json_output: JsonOption = False,
 ) -> None:
     """Record a contact with the customer (the channel is --channel)."""
-    kw = _common(actor_id, role, channel, expect_version)
+    kw = command_options(actor_id, role, channel, expect_version)
     contact_command = RecordContact.model_validate(
         {"channel": channel, "direction": direction, "summary": summary}
     )
-    _run(
+    run_command(
         db,
         playbooks,
         json_output,

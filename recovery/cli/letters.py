@@ -18,11 +18,11 @@ from recovery.cli.options import (
     JsonOption,
     PlaybooksOption,
     RoleOption,
-    actor,
+    command_options,
     open_recovery,
+    run_command,
 )
 from recovery.cli.output import console, print_json, short_time, status_text, styled
-from recovery.cli.render import outcome_line
 from recovery.errors import RecoveryError
 from recovery.letters import (
     draft_letter,
@@ -136,20 +136,13 @@ def draft(
     json_output: JsonOption = False,
 ) -> None:
     """Draft the letter (issuing its voucher code, where the playbook has one)."""
-    with open_recovery(db, playbooks) as rec:
-        outcome = draft_letter(
-            rec,
-            incident_id,
-            step,
-            actor=actor(actor_id, role),
-            note=note,
-            channel=channel,
-            expected_version=expect_version,
-        )
-    if json_output:
-        print_json(outcome.to_dict())
-    else:
-        console().print(outcome_line(outcome))
+    kw = command_options(actor_id, role, channel, expect_version)
+    run_command(
+        db,
+        playbooks,
+        json_output,
+        lambda rec: draft_letter(rec, incident_id, step, note=note, **kw),
+    )
 
 
 @app.command("send")
@@ -171,21 +164,13 @@ def send(
 ) -> None:
     """Queue the drafted letter for the mailer (the worker mails it; the step is sent once
     the mail server accepted it)."""
-    with open_recovery(db, playbooks) as rec:
-        outcome = request_letter(
-            rec,
-            incident_id,
-            step,
-            actor=actor(actor_id, role),
-            recipient=to,
-            locale=locale,
-            channel=channel,
-            expected_version=expect_version,
-        )
-    if json_output:
-        print_json(outcome.to_dict())
-    else:
-        console().print(outcome_line(outcome))
+    kw = command_options(actor_id, role, channel, expect_version)
+    run_command(
+        db,
+        playbooks,
+        json_output,
+        lambda rec: request_letter(rec, incident_id, step, recipient=to, locale=locale, **kw),
+    )
 
 
 @app.command("voucher")

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from recovery.catalog import Catalog
-from recovery.cli.output import remember_json
+from recovery.cli.output import console, print_json, remember_json
+from recovery.cli.render import outcome_line
 from recovery.config import Settings
 from recovery.domain.commands import Actor
 from recovery.errors import CommandRejectedError
-from recovery.service.engine import Recovery
+from recovery.service.engine import Outcome, Recovery
 from recovery.storage.database import create_db_engine
 
 DbOption = Annotated[
@@ -115,3 +116,30 @@ def open_recovery(db: str | None, playbooks: Path | None = None) -> Iterator[Rec
 
 def actor(actor_id: str, role: str) -> Actor:
     return Actor(id=actor_id, role=role)
+
+
+def command_options(
+    actor_id: str, role: str, channel: str, expect_version: int | None
+) -> dict[str, Any]:
+    """The keyword arguments every command takes: who, through which channel, at which
+    version."""
+    return {
+        "actor": actor(actor_id, role),
+        "channel": channel,
+        "expected_version": expect_version,
+    }
+
+
+def run_command(
+    db: str | None,
+    playbooks: Path | None,
+    json_output: bool,
+    command: Callable[[Recovery], Outcome],
+) -> None:
+    """Run one command on the engine and print its outcome (JSON, or one line)."""
+    with open_recovery(db, playbooks) as rec:
+        outcome = command(rec)
+    if json_output:
+        print_json(outcome.to_dict())
+    else:
+        console().print(outcome_line(outcome))
