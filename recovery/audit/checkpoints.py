@@ -203,32 +203,35 @@ def write_checkpoint(
     one): a checkpoint vouches only for histories that verify. Heads wait in a temporary
     file while the pass runs, so memory stays flat however many incidents there are."""
     incidents = events = 0
-    digest = hashlib.sha256(b"[")
     with tempfile.TemporaryFile() as spool:
-        for result in auditor.results():
-            if on_result is not None:
-                on_result(result)
-            if not result.ok:
-                where = f"event #{result.broken_seq}" if result.broken_seq else "its state"
-                raise IntegrityError(
-                    f"incident {result.incident_id} does not verify at {where}: "
-                    f"{result.problem}; no checkpoint written",
-                    incident_id=result.incident_id,
-                    seq=result.broken_seq,
-                )
-            head = canonical([result.incident_id, result.events, result.head_hash])
-            digest.update(b"," + head if incidents else head)
-            spool.write((b",\n    " if incidents else b"\n    ") + head)
-            incidents += 1
-            events += result.events
-        digest.update(b"]")
+
+        def verified_heads() -> Iterator[list[Any]]:
+            nonlocal incidents, events
+            for result in auditor.results():
+                if on_result is not None:
+                    on_result(result)
+                if not result.ok:
+                    where = f"event #{result.broken_seq}" if result.broken_seq else "its state"
+                    raise IntegrityError(
+                        f"incident {result.incident_id} does not verify at {where}: "
+                        f"{result.problem}; no checkpoint written",
+                        incident_id=result.incident_id,
+                        seq=result.broken_seq,
+                    )
+                head = [result.incident_id, result.events, result.head_hash]
+                spool.write((b",\n    " if incidents else b"\n    ") + canonical(head))
+                incidents += 1
+                events += result.events
+                yield head
+
+        digest = heads_digest(verified_heads())  # the same digest verification recomputes
         document: dict[str, Any] = {
             "format": FORMAT,
             "created_at": iso(now),
             "database": database,
             "count": incidents,
             "events": events,
-            "digest": digest.hexdigest(),
+            "digest": digest,
             "public_key": public_key_text(key.public_key()),
         }
         document["signature"] = base64.b64encode(key.sign(signed_bytes(document))).decode()
