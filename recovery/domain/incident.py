@@ -8,9 +8,8 @@ rebuilds the state exactly. Time and ids come in as arguments: both are determin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from recovery.domain.commands import (
     Actor,
@@ -65,8 +64,7 @@ EVENT_TYPES: dict[str, str] = {
 TRIGGER_OF_EVENT = {v: k for k, v in EVENT_TYPES.items()}
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
     """Who acts, through which channel, at what moment (injected: no clock in the domain)."""
 
     actor: Actor
@@ -628,7 +626,7 @@ def apply(compiled: CompiledPlaybook, state: IncidentState | None, event: Event)
     at = event.recorded_at
 
     if event.type == "step_action":
-        step = state.steps[data["step"]]
+        step = _own_step(state, data["step"])
         lifecycle = compiled.kinds[step.kind]
         dest = lifecycle.fire(step.status, data["action"])
         if dest is None or dest != data["to"]:
@@ -639,7 +637,8 @@ def apply(compiled: CompiledPlaybook, state: IncidentState | None, event: Event)
                 seq=event.seq,
             )
         step.status = dest
-        step.evidence.update(data.get("evidence", {}))
+        if data.get("evidence"):
+            step.evidence = {**step.evidence, **data["evidence"]}
         action = data["action"]
         if action == "request_approval":
             step.approval = {
@@ -672,7 +671,7 @@ def apply(compiled: CompiledPlaybook, state: IncidentState | None, event: Event)
     elif event.type == "push_recorded":
         state.pushes += 1
         if data.get("step"):
-            state.steps[data["step"]].pushed += 1
+            _own_step(state, data["step"]).pushed += 1
     elif event.type == "contact_recorded":
         state.contacts += 1
     elif event.type == "handed_off":
@@ -687,7 +686,7 @@ def apply(compiled: CompiledPlaybook, state: IncidentState | None, event: Event)
         state.escalations += 1
         state.tier = data["tier"]
         for step_id in data["steps"]:
-            state.steps[step_id].missed = True
+            _own_step(state, step_id).missed = True
     elif event.type == "released":
         state.release = {"reason": data["reason"], "referral": data["referral"]}
         state.ended_at = at
@@ -697,6 +696,13 @@ def apply(compiled: CompiledPlaybook, state: IncidentState | None, event: Event)
         state.ended_at = None
         state.release = None
     return state
+
+
+def _own_step(state: IncidentState, step_id: str) -> StepState:
+    """The step, copied into `state` before it is changed: a state's clone shares its
+    steps with the original (see `IncidentState.clone`)."""
+    step = state.steps[step_id] = state.steps[step_id].copy()
+    return step
 
 
 def _apply_opened(compiled: CompiledPlaybook, event: Event) -> IncidentState:

@@ -21,7 +21,9 @@ def iso(moment: datetime) -> str:
     """The one text form of a moment: UTC, microseconds, 'Z'. Hashes depend on it."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    elif moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_iso(text: str) -> datetime:
@@ -72,6 +74,12 @@ class StepState:
     evidence: dict[str, Any] = field(default_factory=dict)
     approval: dict[str, Any] | None = None
 
+    def copy(self) -> StepState:
+        """A copy to change: every field is reassigned on change, never mutated in place."""
+        copy = object.__new__(StepState)
+        copy.__dict__.update(self.__dict__)
+        return copy
+
 
 @dataclass
 class IncidentState:
@@ -102,6 +110,19 @@ class IncidentState:
     def to_json(self) -> bytes:
         return orjson.dumps(self)
 
+    def clone(self) -> IncidentState:
+        """A copy that `apply` may change without touching this one. `apply` reassigns
+        fields, extends or sets keys of customer, cues, cue_rules_fired and steps (so
+        those are copied), and copies a step before changing it (so steps are shared)."""
+        copy = object.__new__(IncidentState)
+        fields = copy.__dict__
+        fields.update(self.__dict__)
+        fields["customer"] = self.customer.copy()
+        fields["cues"] = self.cues.copy()
+        fields["cue_rules_fired"] = self.cue_rules_fired.copy()
+        fields["steps"] = self.steps.copy()
+        return copy
+
     @classmethod
     def from_json(cls, raw: bytes | str) -> IncidentState:
         data = orjson.loads(raw)
@@ -130,6 +151,15 @@ class Event:
     data: dict[str, Any]
     prev_hash: str = ""
     hash: str = ""
+
+    def chained(self, prev_hash: str, digest: str) -> Event:
+        """This event with its link to the one before and its own hash."""
+        sealed = object.__new__(Event)  # skips the frozen __init__: one copy per command
+        fields = sealed.__dict__
+        fields.update(self.__dict__)
+        fields["prev_hash"] = prev_hash
+        fields["hash"] = digest
+        return sealed
 
     def to_dict(self) -> dict[str, Any]:
         return {

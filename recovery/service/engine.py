@@ -6,6 +6,7 @@ compiled playbook, append the event and update the row, or change nothing and ra
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -86,14 +87,27 @@ def new_incident_id() -> str:
     return f"inc_{uuid.uuid4().hex}"
 
 
-@dataclass(frozen=True)
 class IncidentView:
-    """An incident as callers see it: state, what can be done now, and by when."""
+    """An incident as callers see it: state, what can be done now, and by when.
 
-    state: IncidentState
-    allowed: list[str]
-    eta: str | None
-    pending_for_close: list[str]
+    The state is the one recorded; treat it as read-only. What can be done and by when are
+    worked out from it when first asked for (a caller that only records pays nothing)."""
+
+    def __init__(self, compiled: CompiledPlaybook, state: IncidentState) -> None:
+        self._compiled = compiled
+        self.state = state
+
+    @functools.cached_property
+    def allowed(self) -> list[str]:
+        return allowed_actions(self._compiled, self.state)
+
+    @functools.cached_property
+    def eta(self) -> str | None:
+        return eta(self._compiled, self.state) if self.state.status in ACTIVE_STATES else None
+
+    @functools.cached_property
+    def pending_for_close(self) -> list[str]:
+        return pending_for_close(self._compiled, self.state)
 
     @property
     def id(self) -> str:
@@ -158,6 +172,9 @@ class Recovery:
         self.clock = clock
         self.new_id = new_id
         self._registered: set[tuple[str, int]] = set()
+        # Playbook versions incidents were opened with, resolved and registered: every
+        # command looks its incident's one up.
+        self._pinned: dict[tuple[str, int], CompiledPlaybook] = {}
 
     @classmethod
     def from_url(
@@ -407,6 +424,14 @@ class Recovery:
 
     def pinned_playbook(self, playbook_id: str, version: int) -> CompiledPlaybook:
         """The pinned version; retired versions are rebuilt from the stored definition."""
+        compiled = self._pinned.get((playbook_id, version))
+        if compiled is not None:
+            return compiled
+        compiled = self._load_pinned(playbook_id, version)
+        self._pinned[compiled.key] = compiled
+        return compiled
+
+    def _load_pinned(self, playbook_id: str, version: int) -> CompiledPlaybook:
         if self.catalog.has(playbook_id, version):
             compiled = self.catalog.get(playbook_id, version)
             self._register(compiled)
@@ -449,9 +474,4 @@ class Recovery:
     # ------------------------------------------------------------------ helpers
 
     def _view(self, compiled: CompiledPlaybook, state: IncidentState) -> IncidentView:
-        return IncidentView(
-            state=state,
-            allowed=allowed_actions(compiled, state),
-            eta=eta(compiled, state) if state.status in ACTIVE_STATES else None,
-            pending_for_close=pending_for_close(compiled, state),
-        )
+        return IncidentView(compiled, state)

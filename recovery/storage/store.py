@@ -15,9 +15,8 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import ColumnElement, Connection, Engine, select
@@ -31,8 +30,7 @@ from recovery.storage.database import first_line, reading
 from recovery.storage.tables import events, incidents, outbox, playbook_versions
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """What a command decided: the new state, its event, and the row's due-time column."""
 
     state: IncidentState
@@ -46,13 +44,19 @@ _COLUMNS_EVENT = (
     "incident_id, seq, type, schema_version, playbook_id, playbook_version, actor, "
     "actor_role, channel, recorded_at, data, prev_hash, hash"
 )
-_SELECT_HEAD = "SELECT version, head_hash, state FROM incidents WHERE id = ?"
+# The snapshot text only when this process does not already hold that version of it.
+_SELECT_HEAD = (
+    "SELECT version, head_hash, CASE WHEN version = ? THEN NULL ELSE state END "
+    "FROM incidents WHERE id = ?"
+)
+_SELECT_STATE = "SELECT state FROM incidents WHERE id = ?"
 _INSERT_EVENT = (
     f"INSERT INTO events ({_COLUMNS_EVENT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _SET_INCIDENT = (
     "SET status = ?, tier = ?, owner = ?, updated_at = ?, ended_at = ?, next_due_at = ?, "
-    "pushes = ?, handoffs = ?, version = ?, head_hash = ?, state = ? WHERE id = ? AND version = ?"
+    "pushes = ?, handoffs = ?, version = ?, head_hash = ?, state = ? "
+    "WHERE id = ? AND version = ? AND head_hash = ?"
 )
 _UPDATE_INCIDENT = f"UPDATE incidents {_SET_INCIDENT}"
 _INSERT_INCIDENT = (
@@ -90,6 +94,7 @@ class _Dialect:
 
         self.select_head = fix(_SELECT_HEAD)
         self.select_head_locked = fix(_SELECT_HEAD + (" FOR UPDATE" if self.postgres else ""))
+        self.select_state = fix(_SELECT_STATE)
         self.insert_event = fix(_INSERT_EVENT)
         self.update_incident = fix(_UPDATE_INCIDENT)
         self.insert_incident = fix(_INSERT_INCIDENT)
@@ -106,8 +111,7 @@ class _Dialect:
         return f"{text[:10]} {text[11:26]}"
 
 
-@dataclass(frozen=True)
-class _WriteParams:
+class _WriteParams(NamedTuple):
     update: tuple[Any, ...]
     event: tuple[Any, ...]
     outbox: list[tuple[Any, ...]]
@@ -145,22 +149,38 @@ def seal(event: Event, prev_hash: str) -> tuple[Event, bytes]:
         event.recorded_at,
         data,
     )
-    sealed = Event(
-        event.incident_id,
-        event.seq,
-        event.type,
-        event.schema_version,
-        event.playbook_id,
-        event.playbook_version,
-        event.actor,
-        event.actor_role,
-        event.channel,
-        event.recorded_at,
-        event.data,
-        prev_hash,
-        digest,
-    )
-    return sealed, data
+    return event.chained(prev_hash, digest), data
+
+
+class _Head(NamedTuple):
+    """An incident's row as of one version: what a command decides from."""
+
+    version: int
+    head_hash: str
+    state: IncidentState
+
+
+class _Snapshots:
+    """The state this process last recorded for recently used incidents, so that a command
+    on one neither reads nor parses its ~3 kB snapshot. It is only a guess: the write
+    that follows is conditional on the row still having that version and head hash, and
+    falls back to reading the row when another process moved it on. States handed to
+    callers are never changed afterwards (commands work on a copy)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._entries: dict[str, _Head] = {}
+        self._lock = threading.Lock()
+
+    def get(self, incident_id: str) -> _Head | None:
+        return self._entries.get(incident_id)
+
+    def keep(self, state: IncidentState, head_hash: str) -> None:
+        with self._lock:
+            self._entries.pop(state.id, None)
+            self._entries[state.id] = _Head(state.version, head_hash, state)
+            if len(self._entries) > self._size:
+                del self._entries[next(iter(self._entries))]  # the least recently recorded
 
 
 class EventStore:
@@ -175,56 +195,82 @@ class EventStore:
         self._driver_errors: tuple[type[BaseException], ...] = (dbapi.Error, sa_exc.DBAPIError)
         self._writer_lock = threading.Lock()
         self._writer: Any = None
+        self._snapshots = _Snapshots()
 
     # ------------------------------------------------------------------ writes
 
-    @contextmanager
-    def _pooled(self, incident_id: str) -> Iterator[Any]:
-        """A driver connection for one write, with driver errors translated into our own.
-
-        SQLite admits one writer at a time, so this process keeps ONE connection for its
-        SQLite writes (taken from the pool once, with its pragmas) and queues writers on a
-        lock: cheaper than a pool round trip per command, and fairer than threads polling
-        for SQLite's lock. PostgreSQL writers each take a pooled connection."""
-        if self._sql.postgres:
-            try:
-                pooled = self.engine.raw_connection()
-            except self._driver_errors as exc:
-                raise StorageError(f"database error: {first_line(exc)}") from exc
-            try:
-                with self._translated(incident_id):
-                    yield pooled.driver_connection
-            finally:
-                pooled.close()
-            return
-        with self._writer_lock:
-            if self._writer is None:
-                with self._translated(incident_id):
-                    pooled = self.engine.raw_connection()
-                    pooled.detach()  # ours for the life of this store, pragmas and all
-                    self._writer = pooled.dbapi_connection
-            try:
-                with self._translated(incident_id):
-                    yield self._writer
-            except StorageError:
-                self._drop_writer()  # a broken connection is not reused
-                raise
-
-    @contextmanager
-    def _translated(self, incident_id: str) -> Iterator[None]:
-        try:
-            yield
-        except RecoveryError:
-            raise
-        except self._integrity_errors as exc:
-            raise ConflictError(
+    def _error(self, exc: BaseException, incident_id: str) -> BaseException:
+        """A driver error as one of ours: a duplicate key is another writer's event."""
+        if isinstance(exc, RecoveryError):
+            return exc
+        if isinstance(exc, self._integrity_errors):
+            return ConflictError(
                 f"incident {incident_id} was changed by another writer at the same moment; "
                 "reload it and try again",
                 incident_id=incident_id,
                 current_version=None,
-            ) from exc
+            )
+        if isinstance(exc, self._driver_errors):
+            return StorageError(f"database error: {first_line(exc)}")
+        return exc
+
+    def _writer_connection(self) -> Any:
+        """SQLite admits one writer at a time, so this process keeps ONE connection for its
+        SQLite writes (taken from the pool once, with its pragmas) and queues writers on a
+        lock: cheaper than a pool round trip per command, and fairer than threads polling
+        for SQLite's lock. Call with the writer lock held."""
+        if self._writer is None:
+            pooled = self.engine.raw_connection()
+            pooled.detach()  # ours for the life of this store, pragmas and all
+            self._writer = pooled.dbapi_connection
+        return self._writer
+
+    @contextmanager
+    def _transaction(self, incident_id: str) -> Iterator[Any]:
+        """A driver cursor in one transaction (BEGIN IMMEDIATE on SQLite): committed, or
+        rolled back on any error; driver errors come out as our own."""
+        if self._sql.postgres:
+            with self._pg_connection(incident_id) as driver:
+                yield from self._in_transaction(driver, incident_id)
+            return
+        with self._writer_lock:
+            try:
+                driver = self._writer_connection()
+            except BaseException as exc:
+                raise self._error(exc, incident_id) from exc
+            try:
+                yield from self._in_transaction(driver, incident_id)
+            except StorageError:
+                self._drop_writer()  # a broken connection is not reused
+                raise
+
+    def _in_transaction(self, driver: Any, incident_id: str) -> Iterator[Any]:
+        cursor = driver.cursor()
+        try:
+            if not self._sql.postgres:
+                cursor.execute("BEGIN IMMEDIATE")
+            yield cursor
+            driver.commit()
+        except BaseException as exc:
+            with contextlib.suppress(*self._driver_errors):
+                driver.rollback()
+            error = self._error(exc, incident_id)
+            if error is exc:
+                raise
+            raise error from exc
+        finally:
+            cursor.close()
+
+    @contextmanager
+    def _pg_connection(self, incident_id: str) -> Iterator[Any]:
+        try:
+            pooled = self.engine.raw_connection()
         except self._driver_errors as exc:
             raise StorageError(f"database error: {first_line(exc)}") from exc
+        try:
+            yield pooled.driver_connection
+        finally:
+            pooled.close()
 
     def _drop_writer(self) -> None:
         writer, self._writer = self._writer, None
@@ -237,27 +283,11 @@ class EventStore:
         with self._writer_lock:
             self._drop_writer()
 
-    @contextmanager
-    def _transaction(self, incident_id: str) -> Iterator[Any]:
-        """A driver cursor in one transaction: committed, or rolled back on any error."""
-        with self._pooled(incident_id) as driver:
-            cursor = driver.cursor()
-            try:
-                if not self._sql.postgres:
-                    cursor.execute("BEGIN IMMEDIATE")
-                yield cursor
-                driver.commit()
-            except BaseException:
-                driver.rollback()
-                raise
-            finally:
-                cursor.close()
-
     def create(self, decision: Decision) -> Event:
         """Record a new incident: its state row and its first event."""
         state, sql = decision.state, self._sql
         event, data = seal(decision.event, GENESIS)
-        params = self._params(decision, event, data, 0)
+        params = self._params(decision, event, data, None)
         with self._transaction(state.id) as cursor:
             cursor.execute(
                 sql.insert_incident,
@@ -268,82 +298,101 @@ class EventStore:
                     state.incident_type,
                     state.site,
                     sql.moment(state.opened_at),
-                    *params.update[:-2],  # the columns every command sets, minus the key
+                    *params.update[:-1],  # the columns every command sets, minus the key
                 ),
             )
             cursor.execute(sql.insert_event, params.event)
             if params.outbox:
                 cursor.executemany(sql.insert_outbox, params.outbox)
+        self._snapshots.keep(state, event.hash)
         return event
 
     def execute(
         self, incident_id: str, decider: Decider, expected_version: int | None = None
     ) -> tuple[IncidentState, Event]:
         """Load the incident, decide, and record the event and the new state atomically."""
+        known = self._snapshots.get(incident_id)
+        if known is not None and expected_version not in (None, known.version):
+            known = None  # let the row's own version answer the caller
         if self._sql.postgres:
-            recorded = self._execute_optimistic(incident_id, decider, expected_version)
+            recorded = self._execute_optimistic(incident_id, decider, expected_version, known)
             if recorded is not None:
                 return recorded
-        return self._execute_locked(incident_id, decider, expected_version)
+        return self._execute_locked(incident_id, decider, expected_version, known)
 
     def _execute_locked(
-        self, incident_id: str, decider: Decider, expected_version: int | None
+        self,
+        incident_id: str,
+        decider: Decider,
+        expected_version: int | None,
+        known: _Head | None,
     ) -> tuple[IncidentState, Event]:
         """One transaction holding the incident (BEGIN IMMEDIATE on SQLite, FOR UPDATE on
         PostgreSQL): concurrent writers queue and are all recorded, in order."""
-        sql = self._sql
         with self._transaction(incident_id) as cursor:
-            cursor.execute(sql.select_head_locked, (incident_id,))
-            state, event, params = self._decide(
-                incident_id, cursor.fetchone(), decider, expected_version
-            )
-            if sql.postgres:
-                cursor.execute(sql.record, params.combined(sql.moment(event.recorded_at)))
-                applied = cursor.fetchone()[0]
-            else:
-                cursor.execute(sql.insert_event, params.event)
-                if params.outbox:
-                    cursor.executemany(sql.insert_outbox, params.outbox)
-                cursor.execute(sql.update_incident, params.update)
-                applied = cursor.rowcount
-            if applied != 1:
+            recorded = None
+            if known is not None and not self._sql.postgres:
+                recorded = self._record_from_known(cursor, known, decider)
+            if recorded is None:
+                head = self._read_head(cursor, incident_id, expected_version, locked=True)
+                recorded = self._record(cursor, head, decider)
+            if recorded is None:
                 raise ConflictError(
                     f"incident {incident_id} moved on while this command ran; try again",
                     incident_id=incident_id,
                     current_version=None,
                 )
+        state, event = recorded
+        self._snapshots.keep(state, event.hash)
         return state, event
 
     def _execute_optimistic(
-        self, incident_id: str, decider: Decider, expected_version: int | None
+        self,
+        incident_id: str,
+        decider: Decider,
+        expected_version: int | None,
+        known: _Head | None,
     ) -> tuple[IncidentState, Event] | None:
-        """PostgreSQL without contention: read, then ONE autocommit statement that updates
-        the row only at the version read and inserts the event and outbox rows only if it
-        did. Two round trips instead of five. None when another writer got there first:
-        the caller then takes the locked path (lock a hot incident, don't retry blindly)."""
-        sql = self._sql
-        with self._pooled(incident_id) as driver:
+        """PostgreSQL without contention: ONE autocommit statement that updates the row
+        only at the version decided from and inserts the event and outbox rows only if it
+        did; a read first unless this process holds the latest state. None when another
+        writer got there first: the caller then takes the locked path (lock a hot incident,
+        don't retry blindly)."""
+        with self._pg_connection(incident_id) as driver:
             driver.autocommit = True
             try:
                 cursor = driver.cursor()
-                cursor.execute(sql.select_head, (incident_id,))
-                state, event, params = self._decide(
-                    incident_id, cursor.fetchone(), decider, expected_version
+                recorded = (
+                    None if known is None else self._record_from_known(cursor, known, decider)
                 )
-                cursor.execute(sql.record, params.combined(sql.moment(event.recorded_at)))
-                applied = cursor.fetchone()[0]
+                if recorded is None:
+                    head = self._read_head(cursor, incident_id, expected_version, locked=False)
+                    recorded = self._record(cursor, head, decider)
                 cursor.close()
+            except BaseException as exc:
+                error = self._error(exc, incident_id)
+                if error is exc:
+                    raise
+                raise error from exc
             finally:
                 driver.autocommit = False
-        return (state, event) if applied == 1 else None
+        if recorded is None:
+            return None
+        state, event = recorded
+        self._snapshots.keep(state, event.hash)
+        return state, event
 
-    def _decide(
-        self,
-        incident_id: str,
-        row: tuple[Any, ...] | None,
-        decider: Decider,
-        expected_version: int | None,
-    ) -> tuple[IncidentState, Event, _WriteParams]:
+    def _read_head(
+        self, cursor: Any, incident_id: str, expected_version: int | None, *, locked: bool
+    ) -> _Head:
+        """The row as it is now; the snapshot text is parsed only if not already held."""
+        sql = self._sql
+        known = self._snapshots.get(incident_id)
+        cursor.execute(
+            sql.select_head_locked if locked else sql.select_head,
+            (known.version if known is not None else 0, incident_id),  # versions start at 1
+        )
+        row = cursor.fetchone()
         if row is None:
             raise IncidentNotFoundError(incident_id)
         version, head_hash, raw_state = row
@@ -354,11 +403,49 @@ class EventStore:
                 incident_id=incident_id,
                 current_version=version,
             )
-        decision = decider(IncidentState.from_json(raw_state))
-        event, data = seal(decision.event, head_hash)
-        return decision.state, event, self._params(decision, event, data, version)
+        if raw_state is None:
+            if known is not None and known.head_hash == head_hash:
+                return known
+            cursor.execute(sql.select_state, (incident_id,))  # same version, other history
+            raw_state = cursor.fetchone()[0]
+        return _Head(version, head_hash, IncidentState.from_json(raw_state))
 
-    def _params(self, decision: Decision, event: Event, data: bytes, version: int) -> _WriteParams:
+    def _record_from_known(
+        self, cursor: Any, known: _Head, decider: Decider
+    ) -> tuple[IncidentState, Event] | None:
+        """`_record` from the state this process last recorded, without reading the row.
+        A refusal decided from it may be stale (another process may have moved the
+        incident on), so it is not trusted: None, and the caller decides from the row."""
+        try:
+            return self._record(cursor, known, decider)
+        except RecoveryError:
+            return None
+
+    def _record(
+        self, cursor: Any, head: _Head, decider: Decider
+    ) -> tuple[IncidentState, Event] | None:
+        """Decide from `head` (on a copy of its state) and write the event and the new
+        state, provided the row is still at `head`; None if it is not."""
+        sql = self._sql
+        decision = decider(head.state.clone())
+        event, data = seal(decision.event, head.head_hash)
+        params = self._params(decision, event, data, head)
+        if sql.postgres:
+            cursor.execute(sql.record, params.combined(sql.moment(event.recorded_at)))
+            if cursor.fetchone()[0] != 1:
+                return None
+        else:
+            cursor.execute(sql.update_incident, params.update)
+            if cursor.rowcount != 1:
+                return None
+            cursor.execute(sql.insert_event, params.event)
+            if params.outbox:
+                cursor.executemany(sql.insert_outbox, params.outbox)
+        return decision.state, event
+
+    def _params(
+        self, decision: Decision, event: Event, data: bytes, head: _Head | None
+    ) -> _WriteParams:
         sql, state = self._sql, decision.state
         at = sql.moment(event.recorded_at)
         update = (
@@ -374,7 +461,7 @@ class EventStore:
             event.hash,
             state.to_json().decode(),
             state.id,
-            version,
+            *((head.version, head.head_hash) if head is not None else ()),
         )
         event_row = (
             event.incident_id,
