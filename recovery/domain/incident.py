@@ -132,7 +132,12 @@ def next_due(compiled: CompiledPlaybook, state: IncidentState) -> str | None:
     step not yet recorded as missed (the deadline sweep's key; None once ended)."""
     if state.status not in ACTIVE_STATES:
         return None
-    dues = [s.due_at for s in open_steps(compiled, state) if s.required and not s.missed]
+    kinds = compiled.kinds
+    dues = [
+        s.due_at
+        for s in state.steps.values()
+        if s.required and not s.missed and s.status not in kinds[s.kind].resolved
+    ]
     return min(dues) if dues else None
 
 

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 import orjson
 from sqlalchemy import ColumnElement, Connection, Engine, select
@@ -152,6 +152,13 @@ def seal(event: Event, prev_hash: str) -> tuple[Event, bytes]:
     return event.chained(prev_hash, digest), data
 
 
+def _reraise(error: BaseException, cause: BaseException) -> NoReturn:
+    """Raise `error` (our translation of `cause`), or `cause` itself if it needed none."""
+    if error is cause:
+        raise cause
+    raise error from cause
+
+
 class _Head(NamedTuple):
     """An incident's row as of one version: what a command decides from."""
 
@@ -231,35 +238,41 @@ class EventStore:
         rolled back on any error; driver errors come out as our own."""
         if self._sql.postgres:
             with self._pg_connection(incident_id) as driver:
-                yield from self._in_transaction(driver, incident_id)
+                cursor = driver.cursor()
+                try:
+                    yield cursor
+                    driver.commit()
+                except BaseException as exc:
+                    _reraise(self._failed(driver, exc, incident_id), exc)
+                finally:
+                    cursor.close()
             return
         with self._writer_lock:
+            driver = self._sqlite_writer(incident_id)
+            cursor = driver.cursor()
             try:
-                driver = self._writer_connection()
-            except BaseException as exc:
-                raise self._error(exc, incident_id) from exc
-            try:
-                yield from self._in_transaction(driver, incident_id)
-            except StorageError:
-                self._drop_writer()  # a broken connection is not reused
-                raise
-
-    def _in_transaction(self, driver: Any, incident_id: str) -> Iterator[Any]:
-        cursor = driver.cursor()
-        try:
-            if not self._sql.postgres:
                 cursor.execute("BEGIN IMMEDIATE")
-            yield cursor
-            driver.commit()
+                yield cursor
+                driver.commit()
+            except BaseException as exc:
+                _reraise(self._failed(driver, exc, incident_id), exc)
+            finally:
+                cursor.close()
+
+    def _sqlite_writer(self, incident_id: str) -> Any:
+        try:
+            return self._writer_connection()
         except BaseException as exc:
-            with contextlib.suppress(*self._driver_errors):
-                driver.rollback()
-            error = self._error(exc, incident_id)
-            if error is exc:
-                raise
-            raise error from exc
-        finally:
-            cursor.close()
+            _reraise(self._error(exc, incident_id), exc)
+
+    def _failed(self, driver: Any, exc: BaseException, incident_id: str) -> BaseException:
+        """Roll back after `exc`; the error to raise (ours for a driver error)."""
+        with contextlib.suppress(*self._driver_errors):
+            driver.rollback()
+        error = self._error(exc, incident_id)
+        if isinstance(error, StorageError) and driver is self._writer:
+            self._drop_writer()  # a broken connection is not reused
+        return error
 
     @contextmanager
     def _pg_connection(self, incident_id: str) -> Iterator[Any]:
@@ -329,22 +342,40 @@ class EventStore:
     ) -> tuple[IncidentState, Event]:
         """One transaction holding the incident (BEGIN IMMEDIATE on SQLite, FOR UPDATE on
         PostgreSQL): concurrent writers queue and are all recorded, in order."""
-        with self._transaction(incident_id) as cursor:
-            recorded = None
-            if known is not None and not self._sql.postgres:
-                recorded = self._record_from_known(cursor, known, decider)
-            if recorded is None:
-                head = self._read_head(cursor, incident_id, expected_version, locked=True)
-                recorded = self._record(cursor, head, decider)
-            if recorded is None:
-                raise ConflictError(
-                    f"incident {incident_id} moved on while this command ran; try again",
-                    incident_id=incident_id,
-                    current_version=None,
-                )
+        if self._sql.postgres:
+            with self._transaction(incident_id) as cursor:
+                recorded = self._record_locked(cursor, incident_id, decider, expected_version)
+        else:
+            # The SQLite path of `_transaction`, written out: it runs on every command.
+            with self._writer_lock:
+                driver = self._sqlite_writer(incident_id)
+                cursor = driver.cursor()
+                try:
+                    cursor.execute("BEGIN IMMEDIATE")
+                    recorded = (
+                        None if known is None else self._record_from_known(cursor, known, decider)
+                    ) or self._record_locked(cursor, incident_id, decider, expected_version)
+                    driver.commit()
+                except BaseException as exc:
+                    _reraise(self._failed(driver, exc, incident_id), exc)
+                finally:
+                    cursor.close()
         state, event = recorded
         self._snapshots.keep(state, event.hash)
         return state, event
+
+    def _record_locked(
+        self, cursor: Any, incident_id: str, decider: Decider, expected_version: int | None
+    ) -> tuple[IncidentState, Event]:
+        head = self._read_head(cursor, incident_id, expected_version, locked=True)
+        recorded = self._record(cursor, head, decider)
+        if recorded is None:
+            raise ConflictError(
+                f"incident {incident_id} moved on while this command ran; try again",
+                incident_id=incident_id,
+                current_version=None,
+            )
+        return recorded
 
     def _execute_optimistic(
         self,
@@ -370,10 +401,7 @@ class EventStore:
                     recorded = self._record(cursor, head, decider)
                 cursor.close()
             except BaseException as exc:
-                error = self._error(exc, incident_id)
-                if error is exc:
-                    raise
-                raise error from exc
+                _reraise(self._error(exc, incident_id), exc)
             finally:
                 driver.autocommit = False
         if recorded is None:
