@@ -15,6 +15,7 @@ from recovery.api import incidents, playbooks, reports
 from recovery.api.auth import admin as admin_routes
 from recovery.api.auth import routes as auth_routes
 from recovery.api.auth.accounts import Accounts
+from recovery.api.auth.deps import install_session_cookie_docs
 from recovery.api.context import ApiContext
 from recovery.api.errors import JSON, api_error, install_error_handlers
 from recovery.api.examples import DESCRIPTION
@@ -63,6 +64,13 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = install_session_cookie_docs(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     install_error_handlers(app)
     app.include_router(incidents.router)
     app.include_router(playbooks.router)

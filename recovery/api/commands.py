@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
 
 from recovery.api.auth.principal import Principal
 from recovery.api.context import ApiContext
 from recovery.api.errors import ApiError, api_error, validation_body
-from recovery.api.idempotency import Reply, fingerprint
+from recovery.api.idempotency import KEY_PATTERN, Reply, fingerprint
 from recovery.domain.commands import IncidentCommand, OpenIncident, StepAction
 from recovery.errors import CommandRejectedError, ConflictError, UnknownPlaybookError
 from recovery.letters import LETTER_ACTIONS, act_on_step
@@ -35,6 +36,61 @@ class CommandOptions:
 
 def etag(version: int) -> str:
     return f'"{version}"'
+
+
+_CHANNEL = re.compile(r"^[a-z][a-z0-9_]*$")
+_KEY = re.compile(KEY_PATTERN)
+
+# The headers a command reads, for the OpenAPI description (`command_options` reads them).
+IDEMPOTENCY_KEY_DOC = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "a retry with the same key and body returns the first response and "
+    "records nothing new (kept 24 hours, per caller)",
+    "schema": {"type": "string", "pattern": KEY_PATTERN},
+}
+IF_MATCH_DOC = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": 'the version you saw (its ETag, e.g. "7"): refused with 409 if the '
+    "incident moved on",
+    "schema": {"type": "string", "maxLength": 40},
+}
+CHANNEL_DOC = {
+    "name": "Recovery-Channel",
+    "in": "header",
+    "required": False,
+    "description": "where the action happened: desk, phone, email, web... (default api)",
+    "schema": {"type": "string", "pattern": _CHANNEL.pattern, "maxLength": 64, "default": "api"},
+}
+
+
+def command_options(request: Request, *, conditional: bool = True) -> CommandOptions:
+    """The command headers of `request`, checked; a bad one is a 422 that names it.
+    `conditional`: If-Match applies (not when opening an incident)."""
+    headers = request.headers
+    key = headers.get("idempotency-key")
+    if key is not None and not _KEY.match(key):
+        raise api_error(
+            422,
+            "invalid_request",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            field="header.Idempotency-Key",
+        )
+    channel = headers.get("recovery-channel", "api")
+    if len(channel) > 64 or not _CHANNEL.match(channel):
+        raise api_error(
+            422,
+            "invalid_request",
+            "Recovery-Channel must be a lowercase code such as desk, phone or email",
+            field="header.Recovery-Channel",
+        )
+    if_match = headers.get("if-match") if conditional else None
+    if if_match is not None and len(if_match) > 40:
+        raise api_error(422, "invalid_request", "If-Match is too long", field="header.If-Match")
+    return CommandOptions(key, parse_if_match(if_match), channel)
 
 
 def parse_if_match(value: str | None) -> int | None:

@@ -4,25 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NamedTuple, TypeVar
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from starlette.responses import Response
 
 from recovery.api import examples as ex
-from recovery.api.auth.deps import context, require
+from recovery.api.auth.deps import Access, app_context, caller, context, require
 from recovery.api.auth.principal import Permission, Principal
 from recovery.api.commands import (
+    CHANNEL_DOC,
+    IDEMPOTENCY_KEY_DOC,
+    IF_MATCH_DOC,
     CommandOptions,
     build,
+    command_options,
     etag,
     open_incident,
-    parse_if_match,
     run_command,
 )
 from recovery.api.context import ApiContext
 from recovery.api.errors import JSON, api_error
-from recovery.api.idempotency import KEY_PATTERN, REPLAYED_HEADER, Reply
+from recovery.api.idempotency import REPLAYED_HEADER, Reply
 from recovery.api.schemas import (
     DeliveryList,
     ErrorRead,
@@ -71,7 +74,6 @@ ActionName = Annotated[
     ),
 ]
 Reader = Annotated[Principal, Depends(require(Permission.READ))]
-Writer = Annotated[Principal, Depends(require(Permission.WRITE))]
 Ctx = Annotated[ApiContext, Depends(context)]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -96,71 +98,47 @@ COMMAND_HEADERS = {
 }
 
 
-async def command_options(
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            pattern=KEY_PATTERN,
-            description="a retry with the same key and body returns the first response and "
-            "records nothing new (kept 24 hours, per caller)",
-        ),
-    ] = None,
-    if_match: Annotated[
-        str | None,
-        Header(
-            alias="If-Match",
-            max_length=40,
-            description='the version you saw (its ETag, e.g. "7"): refused with 409 if the '
-            "incident moved on",
-        ),
-    ] = None,
-    channel: Annotated[
-        str,
-        Header(
-            alias="Recovery-Channel",
-            pattern=CODE,
-            max_length=64,
-            description="where the action happened: desk, phone, email, web... (default api)",
-        ),
-    ] = "api",
-) -> CommandOptions:
-    return CommandOptions(idempotency_key, parse_if_match(if_match), channel)
+class CommandAccess(Access):
+    """Access for a command route (write permission), with the command's headers read in
+    the same step: one dependency per command request (see `Access`)."""
+
+    def __init__(self, *, conditional: bool) -> None:
+        super().__init__(Permission.WRITE)
+        self.conditional = conditional
+
+    async def __call__(self, request: Request) -> CommandCall:  # type: ignore[override]
+        principal = await caller(request, self.permission)
+        options = command_options(request, conditional=self.conditional)
+        return CommandCall(app_context(request), principal, options)
 
 
-async def open_options(
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            pattern=KEY_PATTERN,
-            description="a retry with the same key and body returns the first response and "
-            "opens nothing new (kept 24 hours, per caller)",
-        ),
-    ] = None,
-    channel: Annotated[
-        str,
-        Header(alias="Recovery-Channel", pattern=CODE, max_length=64, description="default api"),
-    ] = "api",
-) -> CommandOptions:
-    return CommandOptions(idempotency_key, None, channel)
+class CommandCall(NamedTuple):
+    ctx: ApiContext
+    principal: Principal
+    options: CommandOptions
 
 
-Options = Annotated[CommandOptions, Depends(command_options)]
+Command = Annotated[CommandCall, Depends(CommandAccess(conditional=True))]
+Opening = Annotated[CommandCall, Depends(CommandAccess(conditional=False))]
+COMMAND_PARAMETERS = {"parameters": [IDEMPOTENCY_KEY_DOC, IF_MATCH_DOC, CHANNEL_DOC]}
+OPEN_PARAMETERS = {
+    "parameters": [
+        {**IDEMPOTENCY_KEY_DOC, "description": "a retry with the same key and body returns "
+         "the first response and opens nothing new (kept 24 hours, per caller)"},
+        CHANNEL_DOC,
+    ]
+}  # fmt: skip
 
 
 def respond(reply: Reply) -> Response:
     return Response(reply.body, reply.status, reply.headers, media_type="application/json")
 
 
-async def _command(
-    ctx: ApiContext,
-    principal: Principal,
-    incident_id: str,
-    command: IncidentCommand,
-    options: CommandOptions,
-) -> Response:
-    reply = await ctx.runner.write(run_command, ctx, principal, incident_id, command, options)
+async def _command(call: CommandCall, incident_id: str, command: IncidentCommand) -> Response:
+    ctx = call.ctx
+    reply = await ctx.runner.write(
+        run_command, ctx, call.principal, incident_id, command, call.options
+    )
     return respond(reply)
 
 
@@ -172,18 +150,18 @@ async def _command(
     status_code=201,
     summary="Open an incident: every step of its playbook opens at once",
     response_model=None,
+    openapi_extra=OPEN_PARAMETERS,
     responses={
         201: {"model": OutcomeRead, "headers": COMMAND_HEADERS},
         **{k: v for k, v in COMMAND_ERRORS.items() if k != 404},
     },
 )
 async def open_(
-    ctx: Ctx,
-    principal: Writer,
+    call: Opening,
     command: Annotated[OpenIncident, Body(openapi_examples=ex.OPEN)],
-    options: Annotated[CommandOptions, Depends(open_options)],
 ) -> Response:
-    reply = await ctx.runner.write(open_incident, ctx, principal, command, options)
+    ctx = call.ctx
+    reply = await ctx.runner.write(open_incident, ctx, call.principal, command, call.options)
     return respond(reply)
 
 
@@ -191,15 +169,14 @@ async def open_(
     "/incidents/{incident_id}/steps/{step}/{action}",
     summary="Act on one step (complete, waive, request/grant/deny approval, draft, send)",
     response_model=None,
+    openapi_extra=COMMAND_PARAMETERS,
     responses={200: {"model": OutcomeRead, "headers": COMMAND_HEADERS}, **COMMAND_ERRORS},
 )
 async def act_on_step(
-    ctx: Ctx,
-    principal: Writer,
+    call: Command,
     incident_id: IncidentId,
     step: StepId,
     action: ActionName,
-    options: Options,
     body: Annotated[StepActionCreate | None, Body(openapi_examples=ex.STEP_ACTION)] = None,
 ) -> Response:
     given = body or StepActionCreate()
@@ -212,7 +189,7 @@ async def act_on_step(
         amount=given.amount,
         alternatives=list(given.alternatives),
     )
-    return await _command(ctx, principal, incident_id, command, options)
+    return await _command(call, incident_id, command)
 
 
 def _command_route(path: str, summary: str) -> Callable[[Endpoint], Endpoint]:
@@ -220,107 +197,90 @@ def _command_route(path: str, summary: str) -> Callable[[Endpoint], Endpoint]:
         f"/incidents/{{incident_id}}/{path}",
         summary=summary,
         response_model=None,
+        openapi_extra=COMMAND_PARAMETERS,
         responses={200: {"model": OutcomeRead, "headers": COMMAND_HEADERS}, **COMMAND_ERRORS},
     )
 
 
 @_command_route("pushes", "Record a push: the customer had to ask for something")
 async def record_push(
-    ctx: Ctx,
-    principal: Writer,
+    call: Command,
     incident_id: IncidentId,
-    options: Options,
     command: Annotated[RecordPush, Body(openapi_examples=ex.PUSH)],
 ) -> Response:
-    return await _command(ctx, principal, incident_id, command, options)
+    return await _command(call, incident_id, command)
 
 
 @_command_route("contacts", "Record a contact with the customer (any channel)")
 async def record_contact(
-    ctx: Ctx,
-    principal: Writer,
+    call: Command,
     incident_id: IncidentId,
-    options: Options,
     command: Annotated[RecordContact, Body(openapi_examples=ex.CONTACT)],
 ) -> Response:
-    return await _command(ctx, principal, incident_id, command, options)
+    return await _command(call, incident_id, command)
 
 
 @_command_route("handoffs", "Hand the incident off, with the context the next owner needs")
 async def hand_off(
-    ctx: Ctx,
-    principal: Writer,
+    call: Command,
     incident_id: IncidentId,
-    options: Options,
     command: Annotated[HandOff, Body(openapi_examples=ex.HANDOFF)],
 ) -> Response:
-    return await _command(ctx, principal, incident_id, command, options)
+    return await _command(call, incident_id, command)
 
 
 @_command_route("notes", "Add a note to the timeline")
 async def add_note(
-    ctx: Ctx,
-    principal: Writer,
+    call: Command,
     incident_id: IncidentId,
-    options: Options,
     command: Annotated[AddNote, Body(openapi_examples=ex.NOTE)],
 ) -> Response:
-    return await _command(ctx, principal, incident_id, command, options)
+    return await _command(call, incident_id, command)
 
 
 @_command_route("escalate", "Escalate: raise the tier and notify a manager")
 async def escalate(
-    ctx: Ctx,
-    principal: Writer,
+    call: Command,
     incident_id: IncidentId,
-    options: Options,
     command: Annotated[Escalate, Body(openapi_examples=ex.ESCALATE)],
 ) -> Response:
-    return await _command(ctx, principal, incident_id, command, options)
+    return await _command(call, incident_id, command)
 
 
 @_command_route("release", "Release: an honest ending, with a referral")
 async def release(
-    ctx: Ctx,
-    principal: Writer,
+    call: Command,
     incident_id: IncidentId,
-    options: Options,
     command: Annotated[Release, Body(openapi_examples=ex.RELEASE)],
 ) -> Response:
-    return await _command(ctx, principal, incident_id, command, options)
+    return await _command(call, incident_id, command)
 
 
 @_command_route("close", "Close: only when every required step is done or waived")
 async def close(
-    ctx: Ctx,
-    principal: Writer,
+    call: Command,
     incident_id: IncidentId,
-    options: Options,
     command: Annotated[Close | None, Body(openapi_examples=ex.CLOSE)] = None,
 ) -> Response:
-    return await _command(ctx, principal, incident_id, command or Close(), options)
+    return await _command(call, incident_id, command or Close())
 
 
 @_command_route("reopen", "Reopen a closed or released incident")
 async def reopen(
-    ctx: Ctx,
-    principal: Writer,
+    call: Command,
     incident_id: IncidentId,
-    options: Options,
     command: Annotated[Reopen, Body(openapi_examples=ex.REOPEN)],
 ) -> Response:
-    return await _command(ctx, principal, incident_id, command, options)
+    return await _command(call, incident_id, command)
 
 
 @_command_route("cues", "Report dissatisfaction cues (may raise the tier and add steps)")
 async def report_cues(
-    ctx: Ctx,
-    principal: Writer,
+    call: Command,
     incident_id: IncidentId,
-    options: Options,
     command: Annotated[ReportCues, Body(openapi_examples=ex.CUES)],
 ) -> Response:
-    return await _command(ctx, principal, incident_id, command, options)
+    return await _command(call, incident_id, command)
 
 
 # ---------------------------------------------------------------------------- queries

@@ -362,6 +362,49 @@ def test_bad_input_is_a_4xx_that_says_which_field_and_why(
         assert payload["state"] and payload["allowed"]
 
 
+@pytest.mark.parametrize(
+    ("headers", "field"),
+    [
+        ({"Idempotency-Key": "with space"}, "header.Idempotency-Key"),
+        ({"Idempotency-Key": "k" * 256}, "header.Idempotency-Key"),
+        ({"Recovery-Channel": "Front Desk"}, "header.Recovery-Channel"),
+        ({"Recovery-Channel": "x" * 65}, "header.Recovery-Channel"),
+        ({"If-Match": '"' + "7" * 40 + '"'}, "header.If-Match"),
+        ({"If-Match": "v1"}, "header.If-Match"),
+    ],
+)
+def test_a_bad_command_header_is_refused_by_name_and_records_nothing(
+    api: Api, headers: dict[str, str], field: str
+) -> None:
+    desk = api.client("desk")
+    incident = api.open()
+    response = desk.post(f"/incidents/{incident['id']}/notes", json={"text": "x"}, headers=headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == field
+    assert desk.get(f"/incidents/{incident['id']}").json()["version"] == incident["version"]
+
+
+def test_a_command_names_its_channel_and_every_command_documents_its_headers(
+    api: Api,
+) -> None:
+    desk = api.client("desk")
+    iid = api.open()["id"]
+    desk.post(f"/incidents/{iid}/notes", json={"text": "x"}, headers={"Recovery-Channel": "phone"})
+    assert desk.get(f"/incidents/{iid}/timeline").json()["events"][-1]["channel"] == "phone"
+
+    document = desk.get("/openapi.json").json()
+    for path, operations in document["paths"].items():
+        post = operations.get("post")
+        if not path.startswith("/incidents") or post is None:
+            continue
+        headers = {p["name"] for p in post["parameters"] if p["in"] == "header"}
+        expected = {"Idempotency-Key", "Recovery-Channel"} | (
+            {"If-Match"} if "{" in path else set()
+        )
+        assert headers == expected, path
+        assert post["security"] == [{"HTTPBearer": []}, {"APIKeyCookie": []}], path
+
+
 def test_malformed_requests_are_4xx_not_500(api: Api) -> None:
     desk = api.client("desk")
     iid = api.open()["id"]
