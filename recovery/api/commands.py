@@ -142,10 +142,8 @@ def check_text(value: Any, where: str = "") -> None:
 
 
 def outcome_reply(outcome: Outcome, status: int, headers: dict[str, str] | None = None) -> Reply:
-    return Reply.json(
-        status,
-        outcome.to_dict(),
-        {"ETag": etag(outcome.incident.version), **(headers or {})},
+    return Reply(
+        status, outcome.to_json(), {"ETag": etag(outcome.incident.version), **(headers or {})}
     )
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
@@ -122,8 +123,16 @@ class IncidentView:
         return self.state.version
 
     def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = orjson.loads(self.to_json())
+        return result
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self._serialisable())
+
+    def _serialisable(self) -> dict[str, Any]:
+        # orjson writes the state's dataclasses itself: no intermediate dicts.
         return {
-            **self.state.to_dict(),
+            **vars(self.state),
             "allowed": self.allowed,
             "eta": self.eta,
             "pending_for_close": self.pending_for_close,
@@ -143,6 +152,10 @@ class Outcome:
 
     def to_dict(self) -> dict[str, Any]:
         return {"incident": self.incident.to_dict(), "event": self.event.to_dict()}
+
+    def to_json(self) -> bytes:
+        """`to_dict()` as JSON bytes, written in one pass."""
+        return orjson.dumps({"incident": self.incident._serialisable(), "event": self.event})
 
 
 class Recovery:

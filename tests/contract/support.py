@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import Connection, text
 
@@ -79,6 +80,11 @@ def recorded(rec: Recovery, out: Outcome) -> None:
     assert out.incident.allowed == stored.allowed
     assert out.incident.version == out.event.seq == len(rec.timeline(out.id))
     assert rec.timeline(out.id)[-1] == out.event
+    # the JSON written for API callers is exactly the documented dict form
+    assert orjson.loads(out.to_json()) == {
+        "incident": stored.to_dict(),
+        "event": out.event.to_dict(),
+    }
 
 
 @contextmanager
