@@ -8,6 +8,7 @@ sharing across threads is safe.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ import orjson
 from transitions import Machine, MachineError
 
 from recovery.domain.playbook import FINISHING_ACTIONS, EvidenceField, KindDef, Playbook, StepDef
+from recovery.domain.state import StepState
 from recovery.domain.validation import kinds_of
 
 INCIDENT_STATES = ("open", "escalated", "closed", "released")
@@ -137,10 +139,23 @@ class CompiledPlaybook:
     allowed_cache: dict[tuple[str, ...], tuple[str, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    step_templates: dict[str, dict[str, Any]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def key(self) -> tuple[str, int]:
         return self.playbook.key
+
+    def new_step(self, step_id: str, due_at: str, added_by: str | None) -> StepState:
+        """Step `step_id` as it opens: one copy of its template (see `_step_template`)."""
+        step = object.__new__(StepState)
+        fields = step.__dict__
+        fields.update(self.step_templates[step_id])
+        fields["due_at"] = due_at
+        fields["added_by"] = added_by
+        fields["evidence"] = {}
+        return step
 
     def lifecycle_of(self, step_id: str) -> Lifecycle:
         return self.kinds[self.steps[step_id].kind]
@@ -175,4 +190,31 @@ def compile_playbook(playbook: Playbook) -> CompiledPlaybook:
         for action in FINISHING_ACTIONS:
             if action in kinds[step.kind].machine.events:
                 evidence[(step.id, action)] = (*evidence.get((step.id, action), ()), *step.evidence)
-    return CompiledPlaybook(playbook, playbook_digest(playbook), incident, kinds, steps, evidence)
+    templates = {sid: _step_template(d, kinds[d.kind].initial) for sid, d in steps.items()}
+    return CompiledPlaybook(
+        playbook,
+        playbook_digest(playbook),
+        incident,
+        kinds,
+        steps,
+        evidence,
+        step_templates=templates,
+    )
+
+
+def _step_template(definition: StepDef, initial: str) -> dict[str, Any]:
+    """A new step's fields in `StepState`'s order (so its JSON is what the dataclass writes):
+    what the playbook says, the lifecycle's first status, and the defaults."""
+    template: dict[str, Any] = {
+        f.name: None if f.default is dataclasses.MISSING else f.default
+        for f in dataclasses.fields(StepState)
+    }
+    template.update(
+        id=definition.id,
+        kind=definition.kind,
+        title=definition.title,
+        owner=definition.owner,
+        required=definition.required,
+        status=initial,
+    )
+    return template

@@ -8,9 +8,13 @@ rebuilds the state exactly. Time and ids come in as arguments: both are determin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
+import orjson
+
+from recovery.domain.chain import canonical
 from recovery.domain.commands import (
     Actor,
     AddNote,
@@ -167,7 +171,7 @@ def decide_open(
     data: dict[str, Any] = {
         "incident_type": command.incident_type,
         "site": command.site,
-        "customer": command.customer.model_dump(mode="json", exclude_none=True),
+        "customer": as_stored(command.customer.model_dump(mode="json", exclude_none=True)),
         "cues": list(dict.fromkeys(command.cues)),
         "summary": command.summary,
         "owner": command.owner or ctx.actor.id,
@@ -195,6 +199,14 @@ def decide(
     data = _DECIDERS[type(command)](compiled, state, command, ctx)
     event = _event(compiled, state.id, state.version + 1, command.action, data, ctx)
     return apply(compiled, state, event), event
+
+
+def as_stored(value: dict[str, Any]) -> dict[str, Any]:
+    """`value` as replay reads it back: event data is stored as canonical JSON (keys
+    sorted), and a state must come out the same, key order included, whether a command
+    built it or a replay did (an audit compares the two byte for byte)."""
+    stored: dict[str, Any] = orjson.loads(canonical(value))
+    return stored
 
 
 def _check_may_write(actor: Actor) -> None:
@@ -301,7 +313,7 @@ def _decide_step(
     evidence = check_evidence(fields, command.evidence, command.name)
     _check_voucher(definition, step, command.name, evidence)
     if evidence:
-        data["evidence"] = evidence
+        data["evidence"] = as_stored(evidence)
 
     if command.name in FINISHING_ACTIONS:
         if step.kind == "compensation" or definition.approval == "always":
@@ -606,101 +618,259 @@ def _notify_effects(fired: list[CueRule]) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------- apply
 
 
-def apply(compiled: CompiledPlaybook, state: IncidentState | None, event: Event) -> IncidentState:
-    """Fold one event into the state (in place), through the compiled machines."""
-    data = event.data
+def apply(
+    compiled: CompiledPlaybook,
+    state: IncidentState | None,
+    event: Event,
+    *,
+    owned: bool = False,
+) -> IncidentState:
+    """Fold one event into the state (in place), through the compiled machines.
+
+    A step is copied before it changes, since a clone shares its steps with the original
+    (`IncidentState.clone`); `owned` says nothing else refers to them (a replay building
+    its own state), so they are changed in place."""
     if event.type == "opened":
         return _apply_opened(compiled, event)
-    if state is None or event.seq != state.version + 1:
+    return apply_change(
+        compiled,
+        state,
+        event.incident_id,
+        event.seq,
+        event.type,
+        event.actor,
+        event.recorded_at,
+        event.data,
+        owned=owned,
+    )
+
+
+def apply_change(
+    compiled: CompiledPlaybook,
+    state: IncidentState | None,
+    incident_id: str,
+    seq: int,
+    event_type: str,
+    actor: str,
+    at: str,
+    data: dict[str, Any],
+    *,
+    owned: bool = False,
+) -> IncidentState:
+    """`apply` for every event after "opened", from the event's fields: an audit replaying
+    a million events need not build an `Event` for each."""
+    if state is None or seq != state.version + 1:
         raise IntegrityError(
-            f"event {event.seq} does not follow version {state.version if state else 0}",
-            incident_id=event.incident_id,
-            seq=event.seq,
+            f"event {seq} does not follow version {state.version if state else 0}",
+            incident_id=incident_id,
+            seq=seq,
         )
-    trigger = TRIGGER_OF_EVENT[event.type]
-    status = compiled.incident.fire(state.status, trigger)
-    if status is None:
+    trigger, change = _CHANGES.get(event_type, (None, None))
+    status = None if trigger is None else compiled.incident.fire(state.status, trigger)
+    if status is None or change is None:
         raise IntegrityError(
-            f"event {event.seq} ({event.type}) is not allowed from {state.status}",
-            incident_id=event.incident_id,
-            seq=event.seq,
+            f"event {seq} ({event_type}) is not allowed from {state.status}",
+            incident_id=incident_id,
+            seq=seq,
         )
     state.status = status
-    state.version = event.seq
-    state.updated_at = event.recorded_at
-    at = event.recorded_at
-
-    if event.type == "step_action":
-        step = _own_step(state, data["step"])
-        lifecycle = compiled.kinds[step.kind]
-        dest = lifecycle.fire(step.status, data["action"])
-        if dest is None or dest != data["to"]:
-            raise IntegrityError(
-                f"event {event.seq}: {data['action']} is not allowed on step {step.id} "
-                f"while it is {step.status}",
-                incident_id=event.incident_id,
-                seq=event.seq,
-            )
-        step.status = dest
-        if data.get("evidence"):
-            step.evidence = {**step.evidence, **data["evidence"]}
-        action = data["action"]
-        if action == "request_approval":
-            step.approval = {
-                "status": "requested",
-                "requested_amount": data["amount"],
-                "requested_by": event.actor,
-            }
-        elif action == "grant_approval":
-            step.approval = {
-                **(step.approval or {}),
-                "status": "granted",
-                "granted_amount": data["amount"],
-                "decided_by": event.actor,
-            }
-        elif action == "deny_approval":
-            step.approval = {
-                **(step.approval or {}),
-                "status": "denied",
-                "alternatives": data["alternatives"],
-                "decided_by": event.actor,
-            }
-        if dest in lifecycle.resolved:
-            step.resolved_at = at
-            step.late = bool(data.get("late", False))
-    elif event.type == "cues_reported":
-        state.cues.extend(data["cues"])
-        if data.get("order_value") is not None:
-            state.customer["order_value"] = data["order_value"]
-        _add_tier_steps(compiled, state, data)
-    elif event.type == "push_recorded":
-        state.pushes += 1
-        if data.get("step"):
-            _own_step(state, data["step"]).pushed += 1
-    elif event.type == "contact_recorded":
-        state.contacts += 1
-    elif event.type == "handed_off":
-        state.handoffs += 1
-        state.owner = data["to"]
-    elif event.type == "note_added":
-        state.notes += 1
-    elif event.type == "escalated":
-        state.escalations += 1
-        state.tier = data["tier"]
-    elif event.type == "deadline_missed":
-        state.escalations += 1
-        state.tier = data["tier"]
-        for step_id in data["steps"]:
-            _own_step(state, step_id).missed = True
-    elif event.type == "released":
-        state.release = {"reason": data["reason"], "referral": data["referral"]}
-        state.ended_at = at
-    elif event.type == "closed":
-        state.ended_at = at
-    elif event.type == "reopened":
-        state.ended_at = None
-        state.release = None
+    state.version = seq
+    state.updated_at = at
+    change(compiled, state, data, actor, at, owned)
     return state
+
+
+def _step_for_change(state: IncidentState, step_id: str, owned: bool) -> StepState:
+    return state.steps[step_id] if owned else _own_step(state, step_id)
+
+
+def _change_step(
+    compiled: CompiledPlaybook,
+    state: IncidentState,
+    data: dict[str, Any],
+    actor: str,
+    at: str,
+    owned: bool,
+) -> None:
+    step = _step_for_change(state, data["step"], owned)
+    lifecycle = compiled.kinds[step.kind]
+    action = data["action"]
+    dest = lifecycle.fire(step.status, action)
+    if dest is None or dest != data["to"]:
+        raise IntegrityError(
+            f"event {state.version}: {action} is not allowed on step {step.id} "
+            f"while it is {step.status}",
+            incident_id=state.id,
+            seq=state.version,
+        )
+    step.status = dest
+    if data.get("evidence"):
+        step.evidence = {**step.evidence, **data["evidence"]}
+    if action == "request_approval":
+        step.approval = {
+            "status": "requested",
+            "requested_amount": data["amount"],
+            "requested_by": actor,
+        }
+    elif action == "grant_approval":
+        step.approval = {
+            **(step.approval or {}),
+            "status": "granted",
+            "granted_amount": data["amount"],
+            "decided_by": actor,
+        }
+    elif action == "deny_approval":
+        step.approval = {
+            **(step.approval or {}),
+            "status": "denied",
+            "alternatives": data["alternatives"],
+            "decided_by": actor,
+        }
+    if dest in lifecycle.resolved:
+        step.resolved_at = at
+        step.late = bool(data.get("late", False))
+
+
+def _change_cues(
+    compiled: CompiledPlaybook,
+    state: IncidentState,
+    data: dict[str, Any],
+    actor: str,
+    at: str,
+    owned: bool,
+) -> None:
+    state.cues.extend(data["cues"])
+    if data.get("order_value") is not None:
+        state.customer["order_value"] = data["order_value"]
+    _add_tier_steps(compiled, state, data)
+
+
+def _change_push(
+    compiled: CompiledPlaybook,
+    state: IncidentState,
+    data: dict[str, Any],
+    actor: str,
+    at: str,
+    owned: bool,
+) -> None:
+    state.pushes += 1
+    if data.get("step"):
+        _step_for_change(state, data["step"], owned).pushed += 1
+
+
+def _change_contact(
+    compiled: CompiledPlaybook,
+    state: IncidentState,
+    data: dict[str, Any],
+    actor: str,
+    at: str,
+    owned: bool,
+) -> None:
+    state.contacts += 1
+
+
+def _change_handoff(
+    compiled: CompiledPlaybook,
+    state: IncidentState,
+    data: dict[str, Any],
+    actor: str,
+    at: str,
+    owned: bool,
+) -> None:
+    state.handoffs += 1
+    state.owner = data["to"]
+
+
+def _change_note(
+    compiled: CompiledPlaybook,
+    state: IncidentState,
+    data: dict[str, Any],
+    actor: str,
+    at: str,
+    owned: bool,
+) -> None:
+    state.notes += 1
+
+
+def _change_escalation(
+    compiled: CompiledPlaybook,
+    state: IncidentState,
+    data: dict[str, Any],
+    actor: str,
+    at: str,
+    owned: bool,
+) -> None:
+    state.escalations += 1
+    state.tier = data["tier"]
+
+
+def _change_missed(
+    compiled: CompiledPlaybook,
+    state: IncidentState,
+    data: dict[str, Any],
+    actor: str,
+    at: str,
+    owned: bool,
+) -> None:
+    state.escalations += 1
+    state.tier = data["tier"]
+    for step_id in data["steps"]:
+        _step_for_change(state, step_id, owned).missed = True
+
+
+def _change_release(
+    compiled: CompiledPlaybook,
+    state: IncidentState,
+    data: dict[str, Any],
+    actor: str,
+    at: str,
+    owned: bool,
+) -> None:
+    state.release = {"reason": data["reason"], "referral": data["referral"]}
+    state.ended_at = at
+
+
+def _change_close(
+    compiled: CompiledPlaybook,
+    state: IncidentState,
+    data: dict[str, Any],
+    actor: str,
+    at: str,
+    owned: bool,
+) -> None:
+    state.ended_at = at
+
+
+def _change_reopen(
+    compiled: CompiledPlaybook,
+    state: IncidentState,
+    data: dict[str, Any],
+    actor: str,
+    at: str,
+    owned: bool,
+) -> None:
+    state.ended_at = None
+    state.release = None
+
+
+Change = Callable[[CompiledPlaybook, IncidentState, dict[str, Any], str, str, bool], None]
+# event type -> (the incident machine's trigger, what the event changes besides status)
+_CHANGES: dict[str, tuple[str, Change]] = {
+    event_type: (TRIGGER_OF_EVENT[event_type], handler)
+    for event_type, handler in {
+        "step_action": _change_step,
+        "cues_reported": _change_cues,
+        "push_recorded": _change_push,
+        "contact_recorded": _change_contact,
+        "handed_off": _change_handoff,
+        "note_added": _change_note,
+        "escalated": _change_escalation,
+        "deadline_missed": _change_missed,
+        "released": _change_release,
+        "closed": _change_close,
+        "reopened": _change_reopen,
+    }.items()
+}
 
 
 def _own_step(state: IncidentState, step_id: str) -> StepState:
@@ -744,28 +914,22 @@ def _add_tier_steps(compiled: CompiledPlaybook, state: IncidentState, data: dict
     state.tier = max(state.tier, data["tier"])
     fired = [r for r in data["cue_rules_fired"] if r not in state.cue_rules_fired]
     state.cue_rules_fired.extend(fired)
-    added_by = {s: r.id for r in compiled.playbook.cue_rules if r.id in fired for s in r.add_steps}
+    added_by = (
+        {s: r.id for r in compiled.playbook.cue_rules if r.id in fired for s in r.add_steps}
+        if fired
+        else {}
+    )
     dues = data["steps"]
     # The playbook's order, not the event's: stored event data has its keys sorted.
+    new_step = compiled.new_step
     for step_id in [s for s in compiled.steps if s in dues]:
-        due_at = dues[step_id]
-        definition = compiled.steps[step_id]
-        state.steps[step_id] = StepState(
-            id=step_id,
-            kind=definition.kind,
-            title=definition.title,
-            owner=definition.owner,
-            required=definition.required,
-            due_at=due_at,
-            status=compiled.kinds[definition.kind].initial,
-            added_by=added_by.get(step_id),
-        )
+        state.steps[step_id] = new_step(step_id, dues[step_id], added_by.get(step_id))
 
 
 def replay(compiled: CompiledPlaybook, events: list[Event]) -> IncidentState:
     state: IncidentState | None = None
     for event in events:
-        state = apply(compiled, state, upcast(event))
+        state = apply(compiled, state, upcast(event), owned=True)
     if state is None:
         raise IntegrityError("no events to replay", incident_id="", seq=None)
     return state

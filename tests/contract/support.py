@@ -77,7 +77,7 @@ def recorded(rec: Recovery, out: Outcome) -> None:
     """A success returns the new state and the next actions, exactly as now stored."""
     stored = rec.get(out.id)
     assert out.incident.state == stored.state
-    assert out.incident.allowed == stored.allowed
+    assert out.incident.allowed == stored.allowed, (out.incident.allowed, stored.allowed)
     assert out.incident.version == out.event.seq == len(rec.timeline(out.id))
     assert rec.timeline(out.id)[-1] == out.event
     # the JSON written for API callers is exactly the documented dict form
