@@ -15,6 +15,8 @@ so a broken incident is reported exactly as `Recovery.verify` reports it.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -92,21 +94,13 @@ def verify_stream(
     dialect = engine.dialect.name
     sql, params = _rows.verification_sql(dialect, incident_ids)
     with reading(engine) as conn:
-        current: str | None = None
-        state_row: Sequence[Any] | None = None
-        events: list[Sequence[Any]] = []
-        for row in _rows.stream(conn, sql, params, batch):
-            incident_id = row[0]
-            if incident_id != current:
-                if current is not None:
-                    yield _check(current, state_row, events, playbooks, pins)
-                current, state_row, events = incident_id, None, []
-            if row[1] == _rows.KIND_STATE:
-                state_row = row
-            else:
-                events.append(row)
-        if current is not None:
-            yield _check(current, state_row, events, playbooks, pins)
+        rows = _rows.stream(conn, sql, params, batch)
+        for incident_id, group in itertools.groupby(rows, key=operator.itemgetter(0)):
+            events = list(group)
+            state_row = events[0] if events[0][1] == _rows.KIND_STATE else None
+            if state_row is not None:  # sorted by seq, the state row (seq 0) comes first
+                del events[0]
+            yield _check(incident_id, state_row, events, playbooks, pins)
 
 
 class Auditor:

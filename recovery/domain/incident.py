@@ -666,7 +666,12 @@ def apply_change(
             seq=seq,
         )
     trigger, change = _CHANGES.get(event_type, (None, None))
-    status = None if trigger is None else compiled.incident.fire(state.status, trigger)
+    status = None
+    if trigger is not None:
+        # the machine's remembered answer, else ask it (`Lifecycle.fire`)
+        status = compiled.incident.answers.get((state.status, trigger))
+        if status is None:
+            status = compiled.incident.fire(state.status, trigger)
     if status is None or change is None:
         raise IntegrityError(
             f"event {seq} ({event_type}) is not allowed from {state.status}",
@@ -692,7 +697,7 @@ def _change_step(
     at: str,
     owned: bool,
 ) -> None:
-    step = _step_for_change(state, data["step"], owned)
+    step = state.steps[data["step"]] if owned else _own_step(state, data["step"])
     lifecycle = compiled.kinds[step.kind]
     action = data["action"]
     dest = lifecycle.fire(step.status, action)
