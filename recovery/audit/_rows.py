@@ -64,17 +64,44 @@ def _in_list(dialect: str, column: str, ids: Sequence[str]) -> tuple[str, list[A
     return f"{column} IN ({', '.join('?' * len(ids))})", list(ids)
 
 
+IdRange = tuple[str | None, str | None]
+"""Incident ids from the first (inclusive) to the second (exclusive); None: no bound."""
+
+
 def _filters(
-    dialect: str, column: str, incident_ids: Sequence[str] | None
+    dialect: str,
+    column: str,
+    incident_ids: Sequence[str] | None,
+    id_range: IdRange | None = None,
 ) -> tuple[str, list[Any]]:
-    if incident_ids is None:
-        return "", []
-    clause, values = _in_list(dialect, column, incident_ids)
-    return f" WHERE {clause}", values
+    clauses: list[str] = []
+    values: list[Any] = []
+    if incident_ids is not None:
+        clause, values = _in_list(dialect, column, incident_ids)
+        clauses.append(clause)
+    mark = "%s" if dialect == "postgresql" else "?"
+    low, high = id_range or (None, None)
+    if low is not None:
+        clauses.append(f"{column} >= {mark}")
+        values.append(low)
+    if high is not None:
+        clauses.append(f"{column} < {mark}")
+        values.append(high)
+    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), values
+
+
+def split_points(conn: Connection, parts: int) -> list[str]:
+    """Incident ids that cut every incident, in id order, into `parts` ranges of about
+    the same number of incidents (fewer if there are few incidents)."""
+    count = int(scalar(conn, "SELECT count(*) FROM incidents", ()) or 0)
+    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    sql = f"SELECT id FROM incidents ORDER BY id LIMIT 1 OFFSET {mark}"
+    points = [scalar(conn, sql, (count * k // parts,)) for k in range(1, parts)]
+    return sorted({str(p) for p in points if p is not None})
 
 
 def verification_sql(
-    dialect: str, incident_ids: Sequence[str] | None = None
+    dialect: str, incident_ids: Sequence[str] | None = None, id_range: IdRange | None = None
 ) -> tuple[str, list[Any]]:
     """One statement: every state row and event, ordered by (incident_id, seq).
 
@@ -87,8 +114,8 @@ def verification_sql(
     # SQLite: the state's bytes as stored, compared with the replayed state's JSON bytes
     # without decoding a few kB of text per incident.
     state = "state" if pg else "CAST(state AS BLOB)"
-    event_filter, event_params = _filters(dialect, "incident_id", incident_ids)
-    state_filter, state_params = _filters(dialect, "id", incident_ids)
+    event_filter, event_params = _filters(dialect, "incident_id", incident_ids, id_range)
+    state_filter, state_params = _filters(dialect, "id", incident_ids, id_range)
     sql = (
         f"SELECT incident_id, {KIND_EVENT}, seq, type, schema_version, playbook_id, "
         f"playbook_version, actor, actor_role, channel, {iso_column(dialect, 'recorded_at')}, "

@@ -14,12 +14,17 @@ so a broken incident is reported exactly as `Recovery.verify` reports it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
+import multiprocessing
 import operator
+import pickle
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from multiprocessing.process import BaseProcess
+from typing import IO, Any
 
 import orjson
 from sqlalchemy import Engine
@@ -85,14 +90,31 @@ def verify_stream(
     incident_ids: Sequence[str] | None = None,
     pins: Mapping[str, int] | None = None,
     batch: int = _rows.BATCH,
+    jobs: int = 1,
 ) -> Iterator[AuditResult]:
     """One result per incident (in id order), reading the log in one streamed statement.
 
     `incident_ids` limits the pass to those incidents; `pins` asks, per incident, for the
-    stored hash of the event at that seq (`AuditResult.pinned_hash`, for checkpoints)."""
+    stored hash of the event at that seq (`AuditResult.pinned_hash`, for checkpoints).
+    `jobs` > 1 splits a whole-database pass into that many id ranges, verified at once by
+    forked worker processes (see `_verify_in_parallel`)."""
+    if jobs > 1 and incident_ids is None:
+        yield from _verify_in_parallel(engine, resolve, pins, batch, jobs)
+    else:
+        yield from _verify_range(engine, resolve, incident_ids, pins, batch, None)
+
+
+def _verify_range(
+    engine: Engine,
+    resolve: Resolver,
+    incident_ids: Sequence[str] | None,
+    pins: Mapping[str, int] | None,
+    batch: int,
+    id_range: _rows.IdRange | None,
+) -> Iterator[AuditResult]:
     playbooks = _Playbooks(resolve)
     dialect = engine.dialect.name
-    sql, params = _rows.verification_sql(dialect, incident_ids)
+    sql, params = _rows.verification_sql(dialect, incident_ids, id_range)
     with reading(engine) as conn:
         rows = _rows.stream(conn, sql, params, batch)
         for incident_id, group in itertools.groupby(rows, key=operator.itemgetter(0)):
@@ -101,6 +123,99 @@ def verify_stream(
             if state_row is not None:  # sorted by seq, the state row (seq 0) comes first
                 del events[0]
             yield _check(incident_id, state_row, events, playbooks, pins)
+
+
+_RESULTS_PER_CHUNK = 500
+
+
+def _verify_in_parallel(
+    engine: Engine,
+    resolve: Resolver,
+    pins: Mapping[str, int] | None,
+    batch: int,
+    jobs: int,
+) -> Iterator[AuditResult]:
+    """The pass split into id ranges: this process verifies the first while forked
+    workers verify the others, each with its own connection (every incident is read in
+    one statement, so each is checked against one consistent view of itself). A worker
+    writes its results to a temporary file (so it never waits for this process, and
+    memory stays bounded); they are read back in range order, so the whole stays in id
+    order. Fork, not spawn: the workers inherit the resolver (the engine's playbooks)."""
+    with reading(engine) as conn:
+        points = _rows.split_points(conn, jobs)
+    ranges: list[_rows.IdRange] = list(zip([None, *points], [*points, None], strict=True))
+    context = multiprocessing.get_context("fork")
+    workers: list[tuple[BaseProcess, IO[bytes]]] = []
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(_stop_all, workers)
+        for id_range in ranges[1:]:
+            spool: IO[bytes] = cleanup.enter_context(
+                tempfile.TemporaryFile(prefix="recovery-audit-")
+            )
+            process = context.Process(
+                target=_verify_in_worker,
+                args=(engine, resolve, pins, batch, id_range, spool),
+                name=f"recovery-audit-{len(workers) + 1}",
+                daemon=True,
+            )
+            workers.append((process, spool))
+            process.start()
+        yield from _verify_range(engine, resolve, None, pins, batch, ranges[0])
+        for started, written in workers:
+            yield from _read_back(started, written)
+
+
+def _stop_all(workers: list[tuple[BaseProcess, IO[bytes]]]) -> None:
+    """Workers still running when the pass ends early (an error, or a caller that stopped
+    reading) are stopped; every one is waited for."""
+    for process, _ in workers:
+        if process.is_alive():
+            process.terminate()
+        process.join()
+
+
+def _read_back(worker: BaseProcess, spool: IO[bytes]) -> Iterator[AuditResult]:
+    worker.join()
+    spool.seek(0)
+    while True:
+        try:
+            chunk = pickle.load(spool)  # written by our own worker, just now
+        except EOFError:
+            raise StorageError(
+                f"audit {worker.name} stopped (exit code {worker.exitcode}) before it "
+                "finished; run again with one job to see why"
+            ) from None
+        if chunk is None:
+            return
+        if isinstance(chunk, str):
+            raise StorageError(f"audit {worker.name} failed: {chunk}")
+        yield from chunk
+
+
+def _verify_in_worker(
+    engine: Engine,
+    resolve: Resolver,
+    pins: Mapping[str, int] | None,
+    batch: int,
+    id_range: _rows.IdRange,
+    spool: IO[bytes],
+) -> None:
+    """A forked worker: verify one id range, writing the results in chunks, then None
+    (or the error as text: the library's errors need not survive pickling)."""
+    engine.dispose(close=False)  # the parent's pooled connections stay the parent's
+    try:
+        chunk: list[AuditResult] = []
+        for result in _verify_range(engine, resolve, None, pins, batch, id_range):
+            chunk.append(result)
+            if len(chunk) == _RESULTS_PER_CHUNK:
+                pickle.dump(chunk, spool)
+                chunk = []
+        pickle.dump(chunk, spool)
+        pickle.dump(None, spool)
+    except Exception as exc:
+        pickle.dump(f"{type(exc).__name__}: {exc}", spool)
+    finally:
+        spool.flush()
 
 
 class Auditor:
@@ -122,9 +237,13 @@ class Auditor:
         incident_ids: Sequence[str] | None = None,
         *,
         pins: Mapping[str, int] | None = None,
+        jobs: int = 1,
     ) -> Iterator[AuditResult]:
-        """One result per incident, in id order (every incident, or those named)."""
-        return verify_stream(self.engine, self.resolve, incident_ids=incident_ids, pins=pins)
+        """One result per incident, in id order (every incident, or those named); `jobs`
+        processes share a whole-database pass."""
+        return verify_stream(
+            self.engine, self.resolve, incident_ids=incident_ids, pins=pins, jobs=jobs
+        )
 
 
 def pinned_playbooks(rec: Recovery) -> Resolver:

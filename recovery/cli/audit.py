@@ -12,6 +12,7 @@ Integrity failures exit with 7 and name the incident and the first broken event.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -77,6 +78,16 @@ def verify(
         typer.Argument(metavar="INCIDENT", help="Incident ids.", show_default=False),
     ] = None,
     all_incidents: Annotated[bool, typer.Option("--all", help="Verify every incident.")] = False,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            min=1,
+            max=64,
+            help="Processes sharing an --all pass (default: one per CPU core).",
+            show_default=False,
+        ),
+    ] = os.cpu_count() or 1,
     db: DbOption = None,
     playbooks: PlaybooksOption = None,
     json_output: JsonOption = False,
@@ -89,7 +100,8 @@ def verify(
         auditor = Auditor.of(rec)
         if named is None:
             with _progress(json_output, auditor.count_events) as advance:
-                tally = _collect_all(_advancing(auditor.results(), advance), json_output)
+                results = auditor.results(jobs=jobs)
+                tally = _collect_all(_advancing(results, advance), json_output)
             if not json_output:
                 _print_all(tally)
         else:

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from recovery import CommandRejectedError, IncidentNotFoundError, IncidentState, Recovery
+from recovery.audit import Auditor
 from recovery.domain.chain import event_hash
 from recovery.storage.store import from_column
 from tests.conftest import FRONT_DESK, MANAGER, Clock
@@ -288,3 +289,25 @@ def test_tampering_with_one_incident_leaves_the_others_verified(
     results = {v.incident_id: v for v in rec.verify_all()}
     assert results[untouched].ok
     assert (results[tampered].ok, results[tampered].broken_seq) == (False, 2)
+
+
+def test_a_pass_shared_by_worker_processes_reports_exactly_what_one_process_does(
+    rec: Recovery, clock: Clock
+) -> None:
+    histories = [build_history(rec, clock).incident_id for _ in range(7)]
+    ordered = sorted(histories)
+    alter_one_byte(rec, ordered[1], 2, "100 EUR", "900 EUR")  # in the first id range
+    alter_one_byte(rec, ordered[5], 7, '"amount":180', '"amount":980')  # in a later one
+    execute_sql(rec, "DELETE FROM events WHERE incident_id = :id AND seq = 4", id=ordered[6])
+    auditor = Auditor.of(rec)
+
+    alone = list(auditor.results())
+    shared = list(auditor.results(jobs=3))
+
+    assert shared == alone
+    assert [r.incident_id for r in shared] == ordered
+    assert [(r.ok, r.broken_seq) for r in shared if not r.ok] == [
+        (False, 2),
+        (False, 7),
+        (False, 4),
+    ]
