@@ -6,6 +6,7 @@ the root command group turns into one line on stderr and the error's exit code.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -122,9 +123,13 @@ def serve(
     typer.echo(
         f"recovery on http://{host}:{port}/ (web page; API docs at http://{host}:{port}/docs)"
     )
-    uvicorn.run(
-        create_app(rec, dispose_on_shutdown=True), host=host, port=port, log_level=log_level
-    )
+    app = create_app(rec, dispose_on_shutdown=True)
+    # Everything loaded so far (framework, schemas, playbooks) lives as long as the server:
+    # leave it out of the garbage collector's full passes, which otherwise walk it all
+    # and stall every request in flight.
+    gc.collect()
+    gc.freeze()
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 
 # Sign-ins for a newcomer to look around the demo; created only by `serve --demo`, and only
