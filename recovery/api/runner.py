@@ -14,6 +14,8 @@ from typing import ParamSpec, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
+from recovery.storage.durability import deferred
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -27,7 +29,11 @@ class Runner:
 
     async def write(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         if self._inline_writes:
-            return fn(*args, **kwargs)
+            with deferred() as pending:
+                result = fn(*args, **kwargs)
+            for log, ticket in pending:  # on disk before the reply: on a thread, so the
+                await run_in_threadpool(log.wait, ticket)  # loop serves others meanwhile
+            return result
         return await run_in_threadpool(fn, *args, **kwargs)
 
     def close(self) -> None:
