@@ -4,7 +4,10 @@ Reads go to the shared thread pool. Writes do too on PostgreSQL (row locks let t
 parallel). On SQLite, which admits one writer at a time, a write runs right on the event
 loop: it takes a few hundred microseconds, and handing it to a thread costs more than that
 (a thread hop and the GIL traded back and forth), while threads polling for SQLite's lock
-cost far more still (p99 near a second under load). Measured with `benchmarks/http.py`.
+cost far more still (p99 near a second under load). What a write must not do on the loop
+is wait for the disk: it commits without syncing, and its reply waits, on a worker thread,
+for the fsync that makes it durable, one fsync serving every write waiting then
+(`recovery.storage.durability`). Measured with `benchmarks/http.py`.
 """
 
 from __future__ import annotations
