@@ -500,7 +500,8 @@ async def incident(request: Request, incident_id: str) -> Response:
     return await incident_page(request, viewer, incident_id)
 
 
-Build = Callable[[Viewer, Form], Callable[[], Outcome]]
+# (who, the form, the incident version the page showed) -> the command to run
+Build = Callable[[Viewer, Form, int | None], Callable[[], Outcome]]
 
 
 async def _act(
@@ -518,7 +519,7 @@ async def _act(
     await ctx.api.runner.read(ctx.api.check_scope, viewer.principal, incident_id)
     problem: Problem | None = None
     try:
-        outcome = await ctx.api.runner.write(build(viewer, form))
+        outcome = await ctx.api.runner.write(build(viewer, form, _shown_version(form)))
     except ValidationError as exc:
         message, where = validation_message(exc)
         problem = Problem(form_key, message, where)
@@ -545,14 +546,24 @@ async def _act(
     return redirect(f"{incident_url(incident_id)}{anchor}", success(outcome))
 
 
+def _shown_version(form: Form) -> int | None:
+    raw = form.text("version")
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        raise BadForm(f"The page's incident version must be a number, not {raw!r}", "version")
+    return int(raw)
+
+
 def _command(rec: Recovery, incident_id: str, make: Callable[[Form], IncidentCommand]) -> Build:
-    def build(viewer: Viewer, form: Form) -> Callable[[], Outcome]:
+    def build(viewer: Viewer, form: Form, version: int | None) -> Callable[[], Outcome]:
         command = make(form)  # a ValidationError here is shown on the form
         return lambda: rec.execute(
             incident_id,
             command,
             actor=viewer.principal.actor(),
             channel=viewer.channel,
+            expected_version=version,
         )
 
     return build
@@ -564,7 +575,7 @@ async def step_action(request: Request, incident_id: str, step: str, action: str
     check_code(action, "action")
     rec = web(request).api.rec
 
-    def build(viewer: Viewer, form: Form) -> Callable[[], Outcome]:
+    def build(viewer: Viewer, form: Form, version: int | None) -> Callable[[], Outcome]:
         actor = viewer.principal.actor()
         evidence = {k[3:]: v for k, v in form.pairs if k.startswith("ev.")}
         raw_amount = form.text("amount")
@@ -591,6 +602,7 @@ async def step_action(request: Request, incident_id: str, step: str, action: str
                 note=note,
                 recipient=recipient,
                 locale=locale,
+                expected_version=version,
             )
 
         return run

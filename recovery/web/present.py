@@ -6,6 +6,7 @@ Everything here is plain data for the templates (which escape it all): no HTML i
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,6 +93,9 @@ class ActionForm:
     fields: tuple[FieldSpec, ...] = ()
     note: str | None = None
     danger: bool = False
+    # The incident version the page showed: sent back, so that a decision taken on a page
+    # someone else has since changed is refused rather than applied to what it did not see.
+    version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -335,7 +339,8 @@ def step_views(
                     continue
                 if action in MANAGER_ACTIONS and role not in APPROVER_ROLES:
                     continue
-                forms.append(_step_form(compiled, state, step, action, base))
+                form = _step_form(compiled, state, step, action, base)
+                forms.append(dataclasses.replace(form, version=state.version))
         push_form = None
         if can_write and not done and view.status in ("open", "escalated"):
             push_form = ActionForm(
@@ -536,6 +541,13 @@ def cue_choices(compiled_all: Sequence[CompiledPlaybook]) -> list[str]:
     return list(seen)
 
 
+# Incident actions decided on what the page shows: refused if the incident moved on since.
+# Notes, contacts and pushes only add to the record, whatever else happened meanwhile.
+DECIDED_ON_THE_PAGE = frozenset(
+    {"close", "reopen", "hand_off", "escalate", "release", "report_cues"}
+)
+
+
 def incident_forms(
     view: IncidentView,
     base: str,
@@ -553,8 +565,9 @@ def incident_forms(
         action: str, command: str, label: str, button: str, *fields: FieldSpec, **kw: Any
     ) -> None:
         if action in allowed:
+            version = view.version if action in DECIDED_ON_THE_PAGE else None
             forms[action] = ActionForm(
-                f"cmd:{command}", f"{base}/{command}", label, button, fields, **kw
+                f"cmd:{command}", f"{base}/{command}", label, button, fields, version=version, **kw
             )
 
     add(

@@ -563,3 +563,45 @@ def test_an_unexpected_error_is_a_page_not_a_stack_trace(
     assert desk.get(f"/web/incidents/{incident_id}/notes").status_code == 404
     # the JSON API keeps its own answers
     assert desk.http.get("/incidents/inc_nope").json()["error"] == "incident_not_found"
+
+
+def shown_version(page: str, form_id: str) -> str:
+    """The incident version a form of the page carries (its hidden field)."""
+    start = page.index(f'id="{form_id}"')
+    form = page[start : page.index("</form>", start)]
+    found = re.search(r'name="version" value="(\d+)"', form)
+    assert found is not None, f"{form_id} carries no version"
+    return found[1]
+
+
+def test_a_decision_on_a_page_someone_else_changed_is_refused_and_kept(lite: Site) -> None:
+    desk = lite.signed_in("ana")
+    manager = lite.signed_in("mads")
+    incident_id = open_hotel(desk)
+    page = desk.get(f"/web/incidents/{incident_id}").text
+    seen = shown_version(page, "step-rebook_local-complete")
+    manager_page = manager.get(f"/web/incidents/{incident_id}").text
+    waived = manager.post(
+        f"/web/incidents/{incident_id}/steps/dinner/waive",
+        {
+            "reason": "guest ate at the wedding",
+            "version": shown_version(manager_page, "step-dinner-waive"),
+        },
+    )
+    assert waived.status_code == 303
+
+    rebooking = {"ev.hotel": "Hotel Dagmar", "ev.distance_km": "3", "version": seen}
+    stale = desk.post(f"/web/incidents/{incident_id}/steps/rebook_local/complete", rebooking)
+    assert stale.status_code == 409
+    assert "Someone else recorded something on this incident" in text_of(stale.text)
+    assert 'value="Hotel Dagmar"' in stale.text, "what was typed is still in the form"
+    assert lite.rec.get(incident_id).version == 2
+
+    fresh = shown_version(stale.text, "step-rebook_local-complete")
+    again = desk.post(
+        f"/web/incidents/{incident_id}/steps/rebook_local/complete", {**rebooking, "version": fresh}
+    )
+    assert again.status_code == 303
+    assert lite.rec.get(incident_id).state.steps["rebook_local"].status == "done"
+    # a note only adds to the record: it carries no version and is taken whatever happened
+    assert 'name="version"' not in page[page.index('id="cmd-notes"') :].split("</form>")[0]
