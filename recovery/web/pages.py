@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import HTMLResponse, Response
 
+from recovery.api.auth.accounts import SignInThrottled
 from recovery.api.auth.deps import SESSION_COOKIE
 from recovery.api.auth.principal import Permission
 from recovery.domain.commands import (
@@ -228,7 +229,13 @@ async def login(request: Request) -> Response:
             username=username,
             status=422,
         )
-    found = await ctx.api.runner.write(ctx.api.accounts.login, username, password)
+    client = request.client.host if request.client else ""
+    try:
+        found = await ctx.api.runner.write(ctx.api.accounts.login, username, password, client)
+    except SignInThrottled as exc:
+        page = _login_page(request, next=target, error=f"{exc}.", username=username, status=429)
+        page.headers["Retry-After"] = str(int(exc.retry_after.total_seconds()) + 1)
+        return page
     if found is None:
         return _login_page(
             request,

@@ -13,7 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from recovery import Catalog
+from recovery.api.auth.accounts import Accounts, SignInThrottled
+from recovery.storage.auth import AuthStore
+from recovery.storage.database import create_db_engine, upgrade
 from recovery.storage.tables import api_tokens, users
+from tests.conftest import Clock
 from tests.e2e.test_api_helpers import HOTEL, Api, running_api
 
 ROLES = ["desk", "manager", "auditor", "pms", "admin"]
@@ -380,3 +384,41 @@ def test_people_log_in_act_as_themselves_and_log_out(api: Api) -> None:
     assert admin.post("/admin/users/ana/enable").json()["active"] is True
     credentials = {"username": "ana", "password": "correct horse"}
     assert again.post("/auth/login", json=credentials).status_code == 200
+
+
+def test_repeated_wrong_passwords_stop_being_heard_for_that_username(api: Api) -> None:
+    admin = api.client("admin")
+    body = {"username": "bo", "password": "right horse", "role": "front_desk", "sites": ["ribe"]}
+    assert admin.post("/admin/users", json=body).status_code == 201
+    guesser = api.client()
+    for _ in range(5):
+        wrong = guesser.post("/auth/login", json={"username": "bo", "password": "a guess"})
+        assert wrong.status_code == 401
+
+    right = guesser.post("/auth/login", json={"username": "bo", "password": "right horse"})
+    assert right.status_code == 429, "not even the right password is tried now"
+    assert "too many failed sign-ins" in right.json()["message"]
+    assert 0 < int(right.headers["Retry-After"]) <= 15 * 60 + 1
+    other = guesser.post("/auth/login", json={"username": "ana", "password": "a guess"})
+    assert other.status_code == 401, "other usernames are not affected"
+
+
+def test_the_sign_in_limit_lifts_after_its_window_and_a_success_resets_it(
+    sqlite_url: str,
+) -> None:
+    engine = create_db_engine(sqlite_url)
+    upgrade(engine)
+    clock = Clock()
+    accounts = Accounts(AuthStore(engine), clock)
+    accounts.add_user("cy", "right horse", "front_desk", ["ribe"])
+    for _ in range(4):
+        assert accounts.login("cy", "a guess", "10.0.0.7") is None
+    assert accounts.login("cy", "right horse", "10.0.0.7") is not None  # resets the count
+    for _ in range(5):
+        assert accounts.login("cy", "a guess", "10.0.0.7") is None
+    with pytest.raises(SignInThrottled):
+        accounts.login("cy", "right horse", "10.0.0.7")
+    assert accounts.login("cy", "right horse", "10.0.0.8") is not None, "per address"
+    clock.advance(minutes=15, seconds=1)
+    assert accounts.login("cy", "right horse", "10.0.0.7") is not None
+    engine.dispose()

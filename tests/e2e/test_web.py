@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 from sqlalchemy import text
@@ -17,7 +18,7 @@ from recovery import Catalog
 from recovery.demo import seed_demo
 from recovery.domain.chain import event_hash
 from tests.conftest import Clock
-from tests.e2e.test_web_helpers import HOTEL_FORM, Person, Site, running_site, text_of
+from tests.e2e.test_web_helpers import HOTEL_FORM, PASSWORD, Person, Site, running_site, text_of
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -95,6 +96,22 @@ def test_a_wrong_password_is_refused_with_a_reason_and_no_cookie(lite: Site) -> 
     assert response.status_code == 401
     assert "Wrong username or password" in response.text
     assert "recovery_session" not in response.headers.get("set-cookie", "")
+
+
+def test_the_sign_in_page_stops_hearing_a_guesser(lite: Site) -> None:
+    http = lite.client()
+
+    def attempt(password: str) -> httpx.Response:
+        form = http.get("/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert token
+        return http.post("/login", data={"csrf": token[1], "username": "ana", "password": password})
+
+    assert [attempt(f"guess {n}").status_code for n in range(5)] == [401] * 5
+    refused = attempt(PASSWORD)
+    assert refused.status_code == 429
+    assert "too many failed sign-ins" in refused.text and refused.headers["Retry-After"]
+    assert "recovery_session" not in refused.headers.get("set-cookie", "")
 
 
 def test_the_sign_in_form_needs_its_own_csrf_cookie(lite: Site) -> None:

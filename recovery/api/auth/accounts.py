@@ -109,11 +109,57 @@ class _Cache:
                 del self._entries[key]
 
 
+class SignInThrottled(Exception):
+    """Too many failed sign-ins for this username from this address; `retry_after` says
+    how long until the next attempt is heard."""
+
+    def __init__(self, retry_after: timedelta) -> None:
+        self.retry_after = retry_after
+        minutes = max(1, -(-int(retry_after.total_seconds()) // 60))
+        super().__init__(
+            f"too many failed sign-ins for this username: try again in {minutes} minute(s)"
+        )
+
+
+class _SignInThrottle:
+    """Failed sign-ins per (username, client address) in this process: after `limit` in
+    `window`, attempts are refused until the oldest leaves the window. Password hashing is
+    slow on purpose; this caps how many guesses one client gets at all. Keyed by address
+    too, so that nobody elsewhere can lock a colleague out by typing wrong passwords."""
+
+    def __init__(self, limit: int = 5, window: timedelta = timedelta(minutes=15)) -> None:
+        self.limit = limit
+        self.window = window
+        self._failures: dict[tuple[str, str], list[datetime]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, key: tuple[str, str], now: datetime) -> None:
+        with self._lock:
+            recent = [t for t in self._failures.get(key, ()) if t > now - self.window]
+            if recent:
+                self._failures[key] = recent
+            else:
+                self._failures.pop(key, None)
+        if len(recent) >= self.limit:
+            raise SignInThrottled(recent[0] + self.window - now)
+
+    def failed(self, key: tuple[str, str], now: datetime) -> None:
+        with self._lock:
+            if len(self._failures) >= 100_000:  # bounded: forget everyone rather than grow
+                self._failures.clear()
+            self._failures.setdefault(key, []).append(now)
+
+    def succeeded(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+
+
 class Accounts:
     def __init__(self, store: AuthStore, clock: Clock, *, cache_ttl: float = 30.0) -> None:
         self.store = store
         self.clock = clock
         self._cache = _Cache(cache_ttl)
+        self._sign_ins = _SignInThrottle()
 
     # ------------------------------------------------------------------ users
 
@@ -168,12 +214,19 @@ class Accounts:
 
     # ------------------------------------------------------------------ sessions
 
-    def login(self, username: str, password: str) -> tuple[str, datetime, UserRow] | None:
-        """A new session token for a valid, enabled user; None otherwise (same cost)."""
+    def login(
+        self, username: str, password: str, client: str = ""
+    ) -> tuple[str, datetime, UserRow] | None:
+        """A new session token for a valid, enabled user; None otherwise (same cost).
+        `SignInThrottled` after too many failures for this username from `client`."""
+        key = (username, client)
+        self._sign_ins.check(key, self.clock())
         user = self.store.user(username)
         ok = secrets.verify_password(user.password_hash if user else None, password)
         if user is None or not ok or not user.active:
+            self._sign_ins.failed(key, self.clock())
             return None
+        self._sign_ins.succeeded(key)
         if secrets.needs_rehash(user.password_hash):
             self.store.set_password(username, secrets.hash_password(password))
         now = self.clock()

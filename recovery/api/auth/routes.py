@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from starlette.responses import Response
 
+from recovery.api.auth.accounts import SignInThrottled
 from recovery.api.auth.deps import (
     SESSION_COOKIE,
     authenticate,
@@ -19,7 +20,7 @@ from recovery.api.auth.deps import (
 )
 from recovery.api.auth.principal import Principal
 from recovery.api.context import ApiContext
-from recovery.api.errors import JSON
+from recovery.api.errors import JSON, ApiError
 from recovery.api.schemas import ErrorRead, LoginCreate, PrincipalRead, SessionRead
 from recovery.domain.state import iso
 
@@ -32,10 +33,31 @@ ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorRead}, 422: {"mod
     "/login",
     summary="Log a person in: a session token (also set as an HttpOnly cookie)",
     response_model=None,
-    responses={200: {"model": SessionRead}, **ERRORS},
+    responses={
+        200: {"model": SessionRead},
+        **ERRORS,
+        429: {
+            "model": ErrorRead,
+            "description": "too many failed sign-ins for this username from this address",
+            "headers": {
+                "Retry-After": {
+                    "description": "seconds until an attempt is heard again",
+                    "schema": {"type": "string"},
+                }
+            },
+        },
+    },
 )
 async def login(ctx: Ctx, request: Request, body: LoginCreate) -> Response:
-    found = await ctx.runner.write(ctx.accounts.login, body.username, body.password)
+    client = request.client.host if request.client else ""
+    try:
+        found = await ctx.runner.write(ctx.accounts.login, body.username, body.password, client)
+    except SignInThrottled as exc:
+        raise ApiError(
+            429,
+            {"error": "too_many_attempts", "message": str(exc)},
+            {"Retry-After": str(int(exc.retry_after.total_seconds()) + 1)},
+        ) from None
     if found is None:
         raise unauthorized("wrong username or password, or the account is disabled")
     secret, expires_at, user = found
