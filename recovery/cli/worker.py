@@ -27,8 +27,8 @@ WebhooksOption = Annotated[
     typer.Option(
         "--webhooks",
         help='Webhook targets as JSON, e.g. \'[{"url": "https://pms.example/hooks", '
-        '"secret": "...", "kinds": ["book_room"]}]\', or @file.json. '
-        "Default: $RECOVERY_WEBHOOKS.",
+        '"secret": "...", "kinds": ["book_room"], "sites": ["ribe-central"]}]\' '
+        "(kinds and sites are optional filters), or @file.json. Default: $RECOVERY_WEBHOOKS.",
         show_default=False,
     ),
 ]

@@ -9,7 +9,7 @@ de-duplicate on `X-Recovery-Delivery`.
     from recovery.delivery import WebhookTarget, deliver_due, run_worker
 
     targets = [WebhookTarget("https://pms.example/hooks", secret="s3cr3t",
-                             kinds={"book_room", "post_payment"})]
+                             kinds={"book_room", "post_payment"}, sites={"ribe-central"})]
     run_worker(engine, targets)                 # until stopped
     deliver_due(engine, targets)                # or: one pass, e.g. from cron
 

@@ -19,16 +19,16 @@ never overwrite the newer claim's outcome.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, bindparam, or_, select, true, update
 from sqlalchemy import exc as sa_exc
 
 from recovery.errors import StorageError
-from recovery.storage.tables import outbox
+from recovery.storage.tables import incidents, outbox
 
 PENDING = "pending"
 DELIVERING = "delivering"
@@ -38,6 +38,9 @@ DEAD = "dead"
 STATUSES = (PENDING, DELIVERING, FAILED, DELIVERED, DEAD)
 
 _CLAIMABLE = (PENDING, FAILED, DELIVERING)
+
+Wanted = tuple[Collection[str] | None, Collection[str] | None]
+"""What one target takes: its effect kinds and its properties (None: all of them)."""
 _ERROR_LIMIT = 2000
 
 
@@ -47,6 +50,7 @@ class Claim:
 
     id: int
     incident_id: str
+    site: str
     seq: int
     kind: str
     payload: str
@@ -87,9 +91,11 @@ class OutboxClaims:
         limit: int,
         lease: timedelta,
         max_attempts: int,
-        kinds: Collection[str] | None = None,
+        wanted: Sequence[Wanted] | None = None,
     ) -> tuple[list[Claim], int]:
-        """Claim up to `limit` due messages (of `kinds`, if given) until `now + lease`.
+        """Claim up to `limit` due messages until `now + lease`: those some entry of
+        `wanted` covers (its kinds and properties; None in an entry: any), or any message
+        if `wanted` is None.
 
         A message whose previous claim ran out of lease on its last allowed attempt is
         marked dead here instead of being claimed again; the second value counts them."""
@@ -99,6 +105,7 @@ class OutboxClaims:
             select(
                 outbox.c.id,
                 outbox.c.incident_id,
+                incidents.c.site,
                 outbox.c.seq,
                 outbox.c.kind,
                 outbox.c.payload,
@@ -107,13 +114,14 @@ class OutboxClaims:
                 outbox.c.attempts,
                 outbox.c.last_error,
             )
+            .join(incidents, incidents.c.id == outbox.c.incident_id)
             .where(outbox.c.status.in_(_CLAIMABLE), outbox.c.next_attempt_at <= now)
             .order_by(outbox.c.next_attempt_at, outbox.c.id)
             .limit(limit)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, of=outbox)
         )
-        if kinds is not None:
-            due = due.where(outbox.c.kind.in_(sorted(kinds)))
+        if wanted is not None:
+            due = due.where(or_(*(_covers(kinds, sites) for kinds, sites in wanted)))
         with self._transaction() as conn:
             rows = conn.execute(due).all()
             abandoned = [r for r in rows if r.status == DELIVERING and r.attempts >= max_attempts]
@@ -149,6 +157,7 @@ class OutboxClaims:
             Claim(
                 id=r.id,
                 incident_id=r.incident_id,
+                site=r.site,
                 seq=r.seq,
                 kind=r.kind,
                 payload=r.payload,
@@ -185,6 +194,15 @@ class OutboxClaims:
                 .values(**values)
             )
             return result.rowcount == 1
+
+
+def _covers(kinds: Collection[str] | None, sites: Collection[str] | None) -> ColumnElement[bool]:
+    conditions: list[ColumnElement[bool]] = [true()]
+    if kinds is not None:
+        conditions.append(outbox.c.kind.in_(sorted(kinds)))
+    if sites is not None:
+        conditions.append(incidents.c.site.in_(sorted(sites)))
+    return and_(*conditions)
 
 
 def _clip(text: str) -> str:

@@ -10,16 +10,19 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
 _Kind = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+_Site = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 @dataclass(frozen=True)
 class WebhookTarget:
     """One receiver: its URL, the HMAC secret it shares with us, and optionally the only
-    effect kinds it wants (None: every kind)."""
+    effect kinds it wants and the only properties whose incidents it hears of (None: every
+    kind, every property). A property system gets its own property's effects only."""
 
     url: str
     secret: str = field(repr=False)
     kinds: Collection[str] | None = None
+    sites: Collection[str] | None = None
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
@@ -35,9 +38,19 @@ class WebhookTarget:
                     "omit it to receive every kind"
                 )
             object.__setattr__(self, "kinds", kinds)
+        if self.sites is not None:
+            sites = frozenset(self.sites)
+            if not sites:
+                raise ValueError(
+                    f"webhook {self.url}: an empty sites filter would receive nothing; "
+                    "omit it to receive every property's"
+                )
+            object.__setattr__(self, "sites", sites)
 
-    def wants(self, kind: str) -> bool:
-        return self.kinds is None or kind in self.kinds
+    def wants(self, kind: str, site: str) -> bool:
+        return (self.kinds is None or kind in self.kinds) and (
+            self.sites is None or site in self.sites
+        )
 
 
 class _TargetConfig(BaseModel):
@@ -46,6 +59,7 @@ class _TargetConfig(BaseModel):
     url: str
     secret: Annotated[str, StringConstraints(min_length=1)]
     kinds: list[_Kind] | None = Field(default=None, min_length=1)
+    sites: list[_Site] | None = Field(default=None, min_length=1)
 
 
 _CONFIG = TypeAdapter(list[_TargetConfig])
@@ -53,8 +67,8 @@ _CONFIG = TypeAdapter(list[_TargetConfig])
 
 def parse_targets(text: str, *, source: str = "RECOVERY_WEBHOOKS") -> list[WebhookTarget]:
     """Targets from JSON such as `[{"url": "https://pms.example/hooks", "secret": "s3cr3t",
-    "kinds": ["book_room"]}]` (e.g. the RECOVERY_WEBHOOKS setting); `ValueError` says where
-    the text is wrong."""
+    "kinds": ["book_room"], "sites": ["ribe-central"]}]` (the RECOVERY_WEBHOOKS setting);
+    `ValueError` says where the text is wrong."""
     try:
         configs = _CONFIG.validate_json(text)
     except ValidationError as exc:
@@ -65,7 +79,7 @@ def parse_targets(text: str, *, source: str = "RECOVERY_WEBHOOKS") -> list[Webho
     targets = []
     for index, config in enumerate(configs):
         try:
-            targets.append(WebhookTarget(config.url, config.secret, config.kinds))
+            targets.append(WebhookTarget(config.url, config.secret, config.kinds, config.sites))
         except ValueError as exc:
             raise ValueError(f"{source}[{index}]: {exc}") from None
     return targets

@@ -23,7 +23,7 @@ import httpx
 import orjson
 from sqlalchemy import Engine
 
-from recovery.delivery._claims import DEAD, DELIVERED, FAILED, Claim, OutboxClaims, utc
+from recovery.delivery._claims import DEAD, DELIVERED, FAILED, Claim, OutboxClaims, Wanted, utc
 from recovery.delivery._policy import RetryPolicy
 from recovery.delivery._signing import (
     ATTEMPT_HEADER,
@@ -128,10 +128,10 @@ class Deliverer:
         self._client = client or httpx.Client(
             timeout=httpx.Timeout(timeout), follow_redirects=False
         )
-        # Claim only kinds some target wants; the others wait, pending, for a target.
-        unfiltered = any(t.kinds is None for t in self.targets)
-        self.kinds: frozenset[str] | None = (
-            None if unfiltered else frozenset(k for t in self.targets for k in t.kinds or ())
+        # Claim only what some target wants; the rest waits, pending, for its target.
+        unfiltered = any(t.kinds is None and t.sites is None for t in self.targets)
+        self.wanted: list[Wanted] | None = (
+            None if unfiltered else [(t.kinds, t.sites) for t in self.targets]
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -177,7 +177,7 @@ class Deliverer:
             limit=limit,
             lease=self.lease,
             max_attempts=self.policy.max_attempts,
-            kinds=self.kinds,
+            wanted=self.wanted,
         )
         if abandoned:
             log.warning(
@@ -189,9 +189,11 @@ class Deliverer:
         """POST one claimed message to every target that wants it and record the outcome;
         return the status recorded (delivered, failed, dead), or lost / skipped."""
         stats = stats if stats is not None else DeliveryStats()
-        targets = [t for t in self.targets if t.wants(claim.kind)]
+        targets = [t for t in self.targets if t.wants(claim.kind, claim.site)]
         if not targets:
-            raise ValueError(f"no target of this worker wants {claim.kind!r} messages")
+            raise ValueError(
+                f"no target of this worker wants {claim.kind!r} messages of {claim.site!r}"
+            )
         if utc(self._clock()) + self._request_budget * len(targets) > claim.lease_until:
             stats.skipped += 1
             log.warning("webhook message %d: lease nearly over, left for a retry", claim.id)

@@ -46,13 +46,13 @@ SECRET = "test-secret"
 NO_JITTER = RetryPolicy(jitter=0)
 
 
-def open_loyal_guest(rec: Recovery, name: str = "Mette Jensen") -> str:
+def open_loyal_guest(rec: Recovery, name: str = "Mette Jensen", site: str = "ribe") -> str:
     """A hotel incident for a guest who joined in 2015: the cue rule notifies the manager
     and the loyalty team (two `notify` effects in the opening event)."""
     out = rec.open(
         OpenIncident(
             incident_type="hotel.walked_guest",
-            site="ribe",
+            site=site,
             customer=CustomerProfile(name=name, member_since=date(2015, 3, 1)),
         ),
         actor=FRONT_DESK,
@@ -110,12 +110,13 @@ def test_backoff_doubles_from_5s_to_a_1h_cap_and_jitter_only_shortens() -> None:
 
 def test_targets_parse_from_json_with_located_errors() -> None:
     targets = parse_targets(
-        '[{"url": "https://pms.example/hooks", "secret": "pms-s3cr3t", "kinds": ["book_room"]},'
-        ' {"url": "http://crm.example/in", "secret": "t"}]'
+        '[{"url": "https://pms.example/hooks", "secret": "pms-s3cr3t", "kinds": ["book_room"],'
+        ' "sites": ["ribe"]}, {"url": "http://crm.example/in", "secret": "t"}]'
     )
     assert [t.url for t in targets] == ["https://pms.example/hooks", "http://crm.example/in"]
-    assert targets[0].wants("book_room") and not targets[0].wants("notify")
-    assert targets[1].wants("notify")
+    assert targets[0].wants("book_room", "ribe") and not targets[0].wants("notify", "ribe")
+    assert not targets[0].wants("book_room", "vejle"), "another property's effect"
+    assert targets[1].wants("notify", "vejle")
     assert "pms-s3cr3t" not in repr(targets[0])
     with pytest.raises(ValueError, match=r"RECOVERY_WEBHOOKS\[0\]\.secret"):
         parse_targets('[{"url": "https://pms.example/hooks"}]')
@@ -125,6 +126,10 @@ def test_targets_parse_from_json_with_located_errors() -> None:
         )
     with pytest.raises(ValueError, match="empty kinds"):
         WebhookTarget("https://a.example", "s", kinds=[])
+    with pytest.raises(ValueError, match="empty sites"):
+        WebhookTarget("https://a.example", "s", sites=[])
+    with pytest.raises(ValueError, match=r"RECOVERY_WEBHOOKS\[0\]\.sites"):
+        parse_targets('[{"url": "https://a.example", "secret": "s", "sites": []}]')
 
 
 def test_a_lease_shorter_than_the_requests_is_refused(sqlite_url: str) -> None:
@@ -188,6 +193,31 @@ def test_effects_are_posted_signed_to_every_target_that_wants_them(
     status = delivery_status(rec.engine, incident)
     assert status.counts[DELIVERED] == 3 and status.backlog == 0
     assert {m.delivered_at for m in status.messages} == {iso(clock())}
+
+
+def test_a_property_system_hears_of_its_own_propertys_effects_only(
+    rec: Recovery, clock: Clock
+) -> None:
+    ribe = open_loyal_guest(rec, site="ribe")
+    vejle = open_loyal_guest(rec, site="vejle")
+    elsewhere = open_loyal_guest(rec, site="aarhus")
+    for incident in (ribe, vejle, elsewhere):
+        rebook(rec, incident)
+    with WebhookReceiver("r") as ribe_pms, WebhookReceiver("v") as vejle_pms:
+        targets = [
+            WebhookTarget(ribe_pms.url, "r", kinds={"book_room"}, sites={"ribe"}),
+            WebhookTarget(vejle_pms.url, "v", sites={"vejle"}),
+        ]
+        clock.advance(seconds=1)
+        stats = deliver_due(rec.engine, targets, clock=clock)
+
+    assert [r.json()["incident_id"] for r in ribe_pms.requests] == [ribe]
+    assert [r.json()["kind"] for r in ribe_pms.requests] == ["book_room"]
+    assert {r.json()["incident_id"] for r in vejle_pms.requests} == {vejle}
+    assert len(vejle_pms.requests) == 3  # both notices and the booking
+    assert (stats.claimed, stats.delivered) == (4, 4)
+    assert {m.status for m in messages(rec, elsewhere)} == {PENDING}, "waits for its target"
+    assert {m.status for m in messages(rec, ribe) if m.kind == "notify"} == {PENDING}
 
 
 def test_a_receiver_failing_twice_gets_it_on_the_third_attempt(rec: Recovery, clock: Clock) -> None:
