@@ -22,6 +22,10 @@ import os
 import threading
 from collections.abc import Iterator
 
+# What SQLite itself calls at `synchronous=FULL` where it can: the data and the file size,
+# not the other metadata.
+_sync_file = getattr(os, "fdatasync", os.fsync)
+
 _deferred: contextvars.ContextVar[list[tuple[WalSync, int]] | None] = contextvars.ContextVar(
     "recovery_deferred_durability", default=None
 )
@@ -68,7 +72,7 @@ class WalSync:
                     # file and removed it
                     self._synced = covered
                     return
-            os.fsync(self._descriptor)
+            _sync_file(self._descriptor)
             self._synced = covered
 
     def close(self) -> None:

@@ -32,7 +32,7 @@ class Syncs:
         self.wal = wal
         self.delay = delay
         self.finished: list[float] = []
-        self._real = os.fsync
+        self._real = durability._sync_file
 
     def __call__(self, descriptor: int) -> None:
         if self.delay:
@@ -46,7 +46,7 @@ class Syncs:
 def watch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Syncs]:
     def start(delay: float = 0.0) -> Syncs:
         syncs = Syncs(str(tmp_path / "recovery.db-wal"), delay)
-        monkeypatch.setattr(durability.os, "fsync", syncs)
+        monkeypatch.setattr(durability, "_sync_file", syncs)
         return syncs
 
     return start
