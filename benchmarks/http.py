@@ -1,6 +1,6 @@
 """HTTP command throughput and latency, next to a bare FastAPI endpoint doing one insert.
 
-    python -m benchmarks.http [--connections 32] [--seconds 10]
+    python -m benchmarks.http [--connections 32] [--seconds 10] [--rounds 3]
 
 Both servers run as uvicorn processes on 127.0.0.1 with the same settings, both on SQLite
 (WAL, synchronous=FULL); `wrk` (Debian package `wrk`) drives them with the same POST. The
@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -88,6 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("needs wrk: apt-get install wrk")
@@ -111,49 +113,63 @@ def main() -> None:
     ).id
     engine.dispose()
 
-    results = {}
     common = ["--host", "127.0.0.1", "--log-level", "warning"]
-    port = _free_port()
-    server = _server(
-        [sys.executable, "-m", "uvicorn", "benchmarks.bare_app:app", "--port", str(port), *common],
-        {"BARE_DB": str(folder / "recovery.db"), "BARE_INCIDENT": bare_incident},
-    )
+    bare_port, ours_port = _free_port(), _free_port()
+    bare_name, ours_name = "bare FastAPI, one insert", "recovery POST /incidents/{id}/notes"
+    servers = [
+        _server(
+            [sys.executable, "-m", "uvicorn", "benchmarks.bare_app:app", "--port", str(bare_port),
+             *common],
+            {"BARE_DB": str(folder / "recovery.db"), "BARE_INCIDENT": bare_incident},
+        ),
+        _server(
+            [sys.executable, "-m", "recovery.cli", "serve", "--db", db, "--port", str(ours_port),
+             *common],
+            {},
+        ),
+    ]  # fmt: skip
+    runs: dict[str, list[dict[str, float]]] = {bare_name: [], ours_name: []}
     try:
-        _wait(f"http://127.0.0.1:{port}/docs")
-        results["bare FastAPI, one insert"] = _wrk(
-            f"http://127.0.0.1:{port}/notes",
-            {"Content-Type": "application/json"},
-            args.connections,
-            args.seconds,
-        )
+        _wait(f"http://127.0.0.1:{bare_port}/docs")
+        _wait(f"http://127.0.0.1:{ours_port}/health")
+        for _ in range(args.rounds):  # alternating, so a disturbance hits both alike
+            runs[bare_name].append(
+                _wrk(
+                    f"http://127.0.0.1:{bare_port}/notes",
+                    {"Content-Type": "application/json"},
+                    args.connections,
+                    args.seconds,
+                )
+            )
+            runs[ours_name].append(
+                _wrk(
+                    f"http://127.0.0.1:{ours_port}/incidents/{incident}/notes",
+                    {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+                    args.connections,
+                    args.seconds,
+                )
+            )
     finally:
-        server.terminate()
-        server.wait()
+        for server in servers:
+            server.terminate()
+            server.wait()
 
-    port = _free_port()
-    server = _server(
-        [sys.executable, "-m", "recovery.cli", "serve", "--db", db, "--port", str(port), *common],
-        {},
+    print(
+        f"HTTP POST, {args.connections} connections, {args.rounds} alternating rounds of "
+        f"{args.seconds} s, SQLite FULL, wrk; medians of the rounds"
     )
-    try:
-        _wait(f"http://127.0.0.1:{port}/health")
-        results["recovery POST /incidents/{id}/notes"] = _wrk(
-            f"http://127.0.0.1:{port}/incidents/{incident}/notes",
-            {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-            args.connections,
-            args.seconds,
+    ratios = [o["rate"] / b["rate"] for b, o in zip(runs[bare_name], runs[ours_name], strict=True)]
+    for name, measured in runs.items():
+        rate, p50, p99 = (
+            statistics.median(r[key] for r in measured) for key in ("rate", "p50", "p99")
         )
-    finally:
-        server.terminate()
-        server.wait()
-
-    base = results["bare FastAPI, one insert"]["rate"]
-    print(f"HTTP POST, {args.connections} connections, {args.seconds} s each, SQLite FULL, wrk")
-    for name, r in results.items():
+        errors = sum(r["errors"] for r in measured)
+        ratio = "1.00" if name == bare_name else f"{statistics.median(ratios):4.2f}"
         print(
-            f"  {name:<40} {r['rate']:7.0f} req/s  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms"
-            f"  non-2xx {r['errors']:.0f}  ratio {r['rate'] / base:4.2f}"
+            f"  {name:<40} {rate:7.0f} req/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
+            f"  non-2xx {errors:.0f}  ratio {ratio}"
         )
+    print("  ratio per round: " + ", ".join(f"{r:.2f}" for r in ratios))
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ parallel). On SQLite, which admits one writer at a time, a write runs right on t
 loop: it takes a few hundred microseconds, and handing it to a thread costs more than that
 (a thread hop and the GIL traded back and forth), while threads polling for SQLite's lock
 cost far more still (p99 near a second under load). What a write must not do on the loop
-is wait for the disk: it commits without syncing, and its reply waits, on a worker thread,
-for the fsync that makes it durable, one fsync serving every write waiting then
+is wait for the disk: it commits without syncing, and its reply awaits the fsync that makes
+it durable, run on the loop's executor, one fsync for every write waiting then
 (`recovery.storage.durability`). Measured with `benchmarks/http.py`.
 """
 
@@ -35,7 +35,7 @@ class Runner:
             with deferred() as pending:
                 result = fn(*args, **kwargs)
             for log, ticket in pending:  # on disk before the reply: on a thread, so the
-                await run_in_threadpool(log.wait, ticket)  # loop serves others meanwhile
+                await log.wait_async(ticket)  # the loop serves others meanwhile
             return result
         return await run_in_threadpool(fn, *args, **kwargs)
 

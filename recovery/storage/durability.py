@@ -4,10 +4,10 @@ With `synchronous=FULL`, SQLite syncs the write-ahead log inside every COMMIT, h
 database's write lock through the fsync; on the HTTP server the event loop waits with it.
 Instead, the event store's own connection commits with `synchronous=NORMAL` (the log is
 written, not yet synced) and the store syncs the log file before it returns: in the
-caller's thread for the Python API, or, for the server, on a worker thread while the
-event loop goes on with other requests (`deferred`). Every command committed while one
-fsync runs is made durable by the next: group commit. Each command is still its own
-transaction; only the wait for the disk is shared.
+caller's thread for the Python API, or, for the server, on the event loop's executor while
+the loop goes on with other requests (`deferred`, `wait_async`). Every command committed
+while one fsync runs is made durable by the next: group commit. Each command is still its
+own transaction; only the wait for the disk is shared.
 
 What a caller is told does not change: an acknowledged command survives power loss. What
 others may see for the fraction of a millisecond before the fsync: a committed command
@@ -16,10 +16,12 @@ that a power cut would still undo, together with its acknowledgement, never sent
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 
 # What SQLite itself calls at `synchronous=FULL` where it can: the data and the file size,
@@ -31,6 +33,15 @@ _deferred: contextvars.ContextVar[list[tuple[WalSync, int]] | None] = contextvar
 )
 
 
+class _Waiting:
+    """An event loop's waiters for one log: (ticket, future) pairs, and whether an fsync
+    for them is under way."""
+
+    def __init__(self) -> None:
+        self.tickets: list[tuple[int, asyncio.Future[None]]] = []
+        self.syncing = False
+
+
 class WalSync:
     """The log file of one SQLite database, and how far it is known to be on disk."""
 
@@ -40,6 +51,10 @@ class WalSync:
         self._lock = threading.Lock()
         self._committed = 0
         self._synced = 0
+        # `wait_async`: per event loop, what is waited for (touched on its thread only)
+        self._waiting: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Waiting] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def committed(self) -> int:
         """Count a commit (call right after it, with the write lock held): its ticket."""
@@ -75,6 +90,45 @@ class WalSync:
             _sync_file(self._descriptor)
             self._synced = covered
 
+    async def wait_async(self, ticket: int) -> None:
+        """`wait`, for an event loop, which serves other requests meanwhile. One fsync at a
+        time runs on the loop's executor for all of the loop's waiters; when it is done,
+        those it covered are woken together, and the rest wait for the next."""
+        if self._synced >= ticket:
+            return
+        loop = asyncio.get_running_loop()
+        waiting = self._waiting.setdefault(loop, _Waiting())
+        future = loop.create_future()
+        waiting.tickets.append((ticket, future))
+        if not waiting.syncing:
+            self._sync_for(loop, waiting)
+        await future
+
+    def _sync_for(self, loop: asyncio.AbstractEventLoop, waiting: _Waiting) -> None:
+        waiting.syncing = True
+        target = max(ticket for ticket, _ in waiting.tickets)
+        synced = loop.run_in_executor(None, self.wait, target)
+        synced.add_done_callback(lambda done: self._synced_for(loop, waiting, done))
+
+    def _synced_for(
+        self, loop: asyncio.AbstractEventLoop, waiting: _Waiting, done: asyncio.Future[None]
+    ) -> None:
+        waiting.syncing = False
+        error = done.exception()
+        still = []
+        for ticket, future in waiting.tickets:
+            if future.done():  # its request was cancelled
+                continue
+            if error is not None:
+                future.set_exception(error)
+            elif ticket <= self._synced:
+                future.set_result(None)
+            else:
+                still.append((ticket, future))
+        waiting.tickets = still
+        if still:
+            self._sync_for(loop, waiting)
+
     def close(self) -> None:
         """Forget the file (its connection is closing: SQLite may delete it)."""
         with self._lock:
@@ -86,7 +140,7 @@ class WalSync:
 @contextlib.contextmanager
 def deferred() -> Iterator[list[tuple[WalSync, int]]]:
     """Within: commits do not wait for the disk; the list collects what to `wait` for
-    before acknowledging (the server does that on a worker thread)."""
+    before acknowledging (the server awaits `wait_async`)."""
     pending: list[tuple[WalSync, int]] = []
     token = _deferred.set(pending)
     try:

@@ -129,3 +129,33 @@ def test_the_server_replies_only_after_the_sync(
         answered = time.monotonic()
     assert reply.status_code == 200, reply.text
     assert [t for t in syncs.finished if started <= t <= answered], "no sync before the reply"
+
+
+def test_the_server_shares_one_fsync_among_the_requests_waiting_for_it(
+    tmp_path: Path, catalog: Catalog, watch: Callable[..., Syncs]
+) -> None:
+    with running_api(f"sqlite:///{tmp_path / 'recovery.db'}", catalog) as api:
+        incidents = [api.open()["id"] for _ in range(16)]
+        syncs = watch(delay=0.05)
+        answered: list[tuple[int, float]] = []
+        lock = threading.Lock()
+
+        def note(incident: str) -> None:
+            with httpx.Client(base_url=api.base_url) as client:
+                reply = client.post(
+                    f"/incidents/{incident}/notes",
+                    json={"text": "guest called"},
+                    headers={"Authorization": f"Bearer {api.tokens['desk']}"},
+                )
+            with lock:
+                answered.append((reply.status_code, time.monotonic()))
+
+        threads = [threading.Thread(target=note, args=(i,)) for i in incidents]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    assert [status for status, _ in answered] == [200] * 16
+    assert len(syncs.finished) <= 8, "requests that wait together share an fsync"
+    assert all(any(done <= at for done in syncs.finished) for _, at in answered)
