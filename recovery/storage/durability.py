@@ -24,6 +24,8 @@ import threading
 import weakref
 from collections.abc import Iterator
 
+from recovery.errors import StorageError
+
 # What SQLite itself calls at `synchronous=FULL` where it can: the data and the file size,
 # not the other metadata.
 _sync_file = getattr(os, "fdatasync", os.fsync)
@@ -87,7 +89,13 @@ class WalSync:
                     # file and removed it
                     self._synced = covered
                     return
-            _sync_file(self._descriptor)
+            try:
+                _sync_file(self._descriptor)
+            except OSError as exc:
+                raise StorageError(
+                    f"the database log could not be synced to disk ({exc.strerror}): "
+                    "the command is recorded but may not survive a power cut; check the disk"
+                ) from exc
             self._synced = covered
 
     async def wait_async(self, ticket: int) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from recovery import Catalog, Recovery
+from recovery import Catalog, Recovery, StorageError
 from recovery.storage import durability
 from recovery.storage.database import create_db_engine
 from tests.conftest import FRONT_DESK, Clock
@@ -159,3 +159,16 @@ def test_the_server_shares_one_fsync_among_the_requests_waiting_for_it(
     assert [status for status, _ in answered] == [200] * 16
     assert len(syncs.finished) <= 8, "requests that wait together share an fsync"
     assert all(any(done <= at for done in syncs.finished) for _, at in answered)
+
+
+def test_a_disk_that_fails_to_sync_is_a_storage_error_not_an_acknowledgement(
+    full: Recovery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    incident = open_hotel(full).id
+
+    def failing(descriptor: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(durability, "_sync_file", failing)
+    with pytest.raises(StorageError, match="could not be synced to disk"):
+        full.add_note(incident, "guest called", actor=FRONT_DESK)
