@@ -188,6 +188,9 @@ class DeliveryRead(BaseModel):
     next_attempt_at: str | None = None
     delivered_at: str | None = None
     last_error: str | None = None
+    accepted_by: list[str] = Field(
+        default_factory=list, description="the target URLs that have taken it (2xx)"
+    )
 
 
 class DeliveryList(BaseModel):

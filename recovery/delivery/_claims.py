@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import orjson
 from sqlalchemy import ColumnElement, Connection, Engine, and_, bindparam, or_, select, true, update
 from sqlalchemy import exc as sa_exc
 
@@ -57,6 +58,7 @@ class Claim:
     created_at: datetime
     attempt: int
     lease_until: datetime
+    accepted_by: frozenset[str] = frozenset()  # target URLs that took it on an earlier try
 
     @property
     def event(self) -> str:
@@ -113,6 +115,7 @@ class OutboxClaims:
                 outbox.c.status,
                 outbox.c.attempts,
                 outbox.c.last_error,
+                outbox.c.accepted_by,
             )
             .join(incidents, incidents.c.id == outbox.c.incident_id)
             .where(outbox.c.status.in_(_CLAIMABLE), outbox.c.next_attempt_at <= now)
@@ -164,22 +167,41 @@ class OutboxClaims:
                 created_at=utc(r.created_at),
                 attempt=r.attempts + 1,
                 lease_until=lease_until,
+                accepted_by=frozenset(orjson.loads(r.accepted_by))
+                if r.accepted_by
+                else frozenset(),
             )
             for r in taken
         ]
         return claims, len(abandoned)
 
-    def mark_delivered(self, claim: Claim, now: datetime) -> bool:
+    def mark_delivered(
+        self, claim: Claim, now: datetime, accepted_by: Collection[str] = ()
+    ) -> bool:
         """Record a successful delivery; False if this claim no longer holds the message.
         An earlier attempt's `last_error` is kept: it tells why delivery took a while."""
-        return self._finish(claim, status=DELIVERED, delivered_at=utc(now))
-
-    def mark_failed(self, claim: Claim, error: str, retry_at: datetime | None) -> bool:
-        """Record a failed attempt: retry at `retry_at`, or dead when it is None."""
-        if retry_at is None:
-            return self._finish(claim, status=DEAD, last_error=_clip(error))
         return self._finish(
-            claim, status=FAILED, last_error=_clip(error), next_attempt_at=utc(retry_at)
+            claim, status=DELIVERED, delivered_at=utc(now), accepted_by=_targets(accepted_by)
+        )
+
+    def mark_failed(
+        self,
+        claim: Claim,
+        error: str,
+        retry_at: datetime | None,
+        accepted_by: Collection[str] = (),
+    ) -> bool:
+        """Record a failed attempt: retry at `retry_at`, or dead when it is None.
+        `accepted_by`: the targets that took it so far, which a retry leaves out."""
+        accepted = _targets(accepted_by)
+        if retry_at is None:
+            return self._finish(claim, status=DEAD, last_error=_clip(error), accepted_by=accepted)
+        return self._finish(
+            claim,
+            status=FAILED,
+            last_error=_clip(error),
+            next_attempt_at=utc(retry_at),
+            accepted_by=accepted,
         )
 
     def _finish(self, claim: Claim, **values: object) -> bool:
@@ -203,6 +225,10 @@ def _covers(kinds: Collection[str] | None, sites: Collection[str] | None) -> Col
     if sites is not None:
         conditions.append(incidents.c.site.in_(sorted(sites)))
     return and_(*conditions)
+
+
+def _targets(urls: Collection[str]) -> str | None:
+    return orjson.dumps(sorted(urls)).decode() if urls else None
 
 
 def _clip(text: str) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, func, select
 
 from recovery.delivery._claims import STATUSES
@@ -30,6 +31,7 @@ class MessageStatus:
     next_attempt_at: str
     delivered_at: str | None
     last_error: str | None
+    accepted_by: list[str]  # target URLs that took it; a retry goes to the others
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ def delivery_status(
                 next_attempt_at=from_column(r.next_attempt_at) or "",
                 delivered_at=from_column(r.delivered_at),
                 last_error=r.last_error,
+                accepted_by=orjson.loads(r.accepted_by) if r.accepted_by else [],
             )
             for r in rows
         ],

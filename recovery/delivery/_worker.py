@@ -189,11 +189,13 @@ class Deliverer:
         """POST one claimed message to every target that wants it and record the outcome;
         return the status recorded (delivered, failed, dead), or lost / skipped."""
         stats = stats if stats is not None else DeliveryStats()
-        targets = [t for t in self.targets if t.wants(claim.kind, claim.site)]
-        if not targets:
+        wanting = [t for t in self.targets if t.wants(claim.kind, claim.site)]
+        if not wanting:
             raise ValueError(
                 f"no target of this worker wants {claim.kind!r} messages of {claim.site!r}"
             )
+        accepted = set(claim.accepted_by)
+        targets = [t for t in wanting if t.url not in accepted]  # a retry skips those
         if utc(self._clock()) + self._request_budget * len(targets) > claim.lease_until:
             stats.skipped += 1
             log.warning("webhook message %d: lease nearly over, left for a retry", claim.id)
@@ -205,7 +207,9 @@ class Deliverer:
             for target in targets:
                 stats.requests += 1
                 response = self._post(target, claim, body)
-                if response.error is not None:
+                if response.error is None:
+                    accepted.add(target.url)
+                else:
                     errors.append(response.error)
                 if response.retry_after is not None:
                     waits.append(response.retry_after)
@@ -215,16 +219,16 @@ class Deliverer:
         now = self._clock()
         if not errors:
             outcome = DELIVERED
-            held = self._claims.mark_delivered(claim, now)
+            held = self._claims.mark_delivered(claim, now, accepted)
         else:
             error = f"attempt {claim.attempt}: " + "; ".join(errors)
             if self.policy.is_last(claim.attempt):
                 outcome = DEAD
-                held = self._claims.mark_failed(claim, error, None)
+                held = self._claims.mark_failed(claim, error, None, accepted)
             else:
                 outcome = FAILED
                 wait = self.policy.delay(claim.attempt, self._rng, max(waits, default=None))
-                held = self._claims.mark_failed(claim, error, now + wait)
+                held = self._claims.mark_failed(claim, error, now + wait, accepted)
         if not held:
             stats.lost += 1
             log.warning(

@@ -692,6 +692,7 @@ class EventStore:
             rows = [_plain(r._mapping) for r in conn.execute(query)]
         for row in rows:
             row["payload"] = orjson.loads(row["payload"])
+            row["accepted_by"] = orjson.loads(row["accepted_by"]) if row["accepted_by"] else []
         return rows
 
 

@@ -101,6 +101,8 @@ outbox = Table(
     Column("next_attempt_at", Timestamp, nullable=False),
     Column("delivered_at", Timestamp, nullable=True),
     Column("last_error", Text, nullable=True),
+    # JSON list of the target URLs that answered 2xx: a retry goes to the others only
+    Column("accepted_by", Text, nullable=True),
     Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
 )
 

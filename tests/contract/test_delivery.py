@@ -256,6 +256,31 @@ def test_a_receiver_failing_twice_gets_it_on_the_third_attempt(rec: Recovery, cl
     assert {m.status for m in messages(rec, incident) if m.kind == "notify"} == {PENDING}
 
 
+def test_a_retry_goes_only_to_the_targets_that_have_not_accepted(
+    rec: Recovery, clock: Clock
+) -> None:
+    incident = open_loyal_guest(rec)
+    rebook(rec, incident)
+    with (
+        WebhookReceiver(SECRET) as pms,
+        WebhookReceiver(SECRET, responses=[500]) as crm,
+    ):
+        targets = [
+            WebhookTarget(pms.url, SECRET, kinds={"book_room"}),
+            WebhookTarget(crm.url, SECRET, kinds={"book_room"}),
+        ]
+        with Deliverer(rec.engine, targets, clock=clock, policy=NO_JITTER) as worker:
+            assert worker.deliver_due().failed == 1
+            clock.advance(seconds=5)
+            assert worker.deliver_due().delivered == 1
+
+    (booking,) = [m for m in messages(rec, incident) if m.kind == "book_room"]
+    assert (booking.status, booking.attempts) == (DELIVERED, 2)
+    assert [r.header("X-Recovery-Attempt") for r in pms.requests] == ["1"], "accepted once"
+    assert [r.status for r in crm.requests] == [500, 200]
+    assert sorted(booking.accepted_by) == sorted([pms.url, crm.url])
+
+
 def test_retry_after_from_the_receiver_is_honoured(rec: Recovery, clock: Clock) -> None:
     incident = open_loyal_guest(rec)
     with WebhookReceiver(SECRET, responses=[(503, {"Retry-After": "120"})]) as hooks:
