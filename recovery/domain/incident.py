@@ -8,7 +8,6 @@ rebuilds the state exactly. Time and ids come in as arguments: both are determin
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -665,14 +664,14 @@ def apply_change(
             incident_id=incident_id,
             seq=seq,
         )
-    trigger, change = _CHANGES.get(event_type, (None, None))
+    trigger = TRIGGER_OF_EVENT.get(event_type)
     status = None
     if trigger is not None:
         # the machine's remembered answer, else ask it (`Lifecycle.fire`)
         status = compiled.incident.answers.get((state.status, trigger))
         if status is None:
             status = compiled.incident.fire(state.status, trigger)
-    if status is None or change is None:
+    if status is None or event_type == "opened":
         raise IntegrityError(
             f"event {seq} ({event_type}) is not allowed from {state.status}",
             incident_id=incident_id,
@@ -681,11 +680,46 @@ def apply_change(
     state.status = status
     state.version = seq
     state.updated_at = at
-    change(compiled, state, data, actor, at, owned)
+
+    if event_type == "step_action":
+        _change_step(compiled, state, data, actor, at, owned)
+    elif event_type == "cues_reported":
+        state.cues.extend(data["cues"])
+        if data.get("order_value") is not None:
+            state.customer["order_value"] = data["order_value"]
+        _add_tier_steps(compiled, state, data)
+    elif event_type == "push_recorded":
+        state.pushes += 1
+        if data.get("step"):
+            _changing_step(state, data["step"], owned).pushed += 1
+    elif event_type == "contact_recorded":
+        state.contacts += 1
+    elif event_type == "handed_off":
+        state.handoffs += 1
+        state.owner = data["to"]
+    elif event_type == "note_added":
+        state.notes += 1
+    elif event_type == "escalated":
+        state.escalations += 1
+        state.tier = data["tier"]
+    elif event_type == "deadline_missed":
+        state.escalations += 1
+        state.tier = data["tier"]
+        for step_id in data["steps"]:
+            _changing_step(state, step_id, owned).missed = True
+    elif event_type == "released":
+        state.release = {"reason": data["reason"], "referral": data["referral"]}
+        state.ended_at = at
+    elif event_type == "closed":
+        state.ended_at = at
+    elif event_type == "reopened":
+        state.ended_at = None
+        state.release = None
     return state
 
 
-def _step_for_change(state: IncidentState, step_id: str, owned: bool) -> StepState:
+def _changing_step(state: IncidentState, step_id: str, owned: bool) -> StepState:
+    """The step to change: in place when the replay owns the state, else a copy."""
     return state.steps[step_id] if owned else _own_step(state, step_id)
 
 
@@ -697,7 +731,7 @@ def _change_step(
     at: str,
     owned: bool,
 ) -> None:
-    step = state.steps[data["step"]] if owned else _own_step(state, data["step"])
+    step = _changing_step(state, data["step"], owned)
     lifecycle = compiled.kinds[step.kind]
     action = data["action"]
     dest = lifecycle.fire(step.status, action)
@@ -734,148 +768,6 @@ def _change_step(
     if dest in lifecycle.resolved:
         step.resolved_at = at
         step.late = bool(data.get("late", False))
-
-
-def _change_cues(
-    compiled: CompiledPlaybook,
-    state: IncidentState,
-    data: dict[str, Any],
-    actor: str,
-    at: str,
-    owned: bool,
-) -> None:
-    state.cues.extend(data["cues"])
-    if data.get("order_value") is not None:
-        state.customer["order_value"] = data["order_value"]
-    _add_tier_steps(compiled, state, data)
-
-
-def _change_push(
-    compiled: CompiledPlaybook,
-    state: IncidentState,
-    data: dict[str, Any],
-    actor: str,
-    at: str,
-    owned: bool,
-) -> None:
-    state.pushes += 1
-    if data.get("step"):
-        _step_for_change(state, data["step"], owned).pushed += 1
-
-
-def _change_contact(
-    compiled: CompiledPlaybook,
-    state: IncidentState,
-    data: dict[str, Any],
-    actor: str,
-    at: str,
-    owned: bool,
-) -> None:
-    state.contacts += 1
-
-
-def _change_handoff(
-    compiled: CompiledPlaybook,
-    state: IncidentState,
-    data: dict[str, Any],
-    actor: str,
-    at: str,
-    owned: bool,
-) -> None:
-    state.handoffs += 1
-    state.owner = data["to"]
-
-
-def _change_note(
-    compiled: CompiledPlaybook,
-    state: IncidentState,
-    data: dict[str, Any],
-    actor: str,
-    at: str,
-    owned: bool,
-) -> None:
-    state.notes += 1
-
-
-def _change_escalation(
-    compiled: CompiledPlaybook,
-    state: IncidentState,
-    data: dict[str, Any],
-    actor: str,
-    at: str,
-    owned: bool,
-) -> None:
-    state.escalations += 1
-    state.tier = data["tier"]
-
-
-def _change_missed(
-    compiled: CompiledPlaybook,
-    state: IncidentState,
-    data: dict[str, Any],
-    actor: str,
-    at: str,
-    owned: bool,
-) -> None:
-    state.escalations += 1
-    state.tier = data["tier"]
-    for step_id in data["steps"]:
-        _step_for_change(state, step_id, owned).missed = True
-
-
-def _change_release(
-    compiled: CompiledPlaybook,
-    state: IncidentState,
-    data: dict[str, Any],
-    actor: str,
-    at: str,
-    owned: bool,
-) -> None:
-    state.release = {"reason": data["reason"], "referral": data["referral"]}
-    state.ended_at = at
-
-
-def _change_close(
-    compiled: CompiledPlaybook,
-    state: IncidentState,
-    data: dict[str, Any],
-    actor: str,
-    at: str,
-    owned: bool,
-) -> None:
-    state.ended_at = at
-
-
-def _change_reopen(
-    compiled: CompiledPlaybook,
-    state: IncidentState,
-    data: dict[str, Any],
-    actor: str,
-    at: str,
-    owned: bool,
-) -> None:
-    state.ended_at = None
-    state.release = None
-
-
-Change = Callable[[CompiledPlaybook, IncidentState, dict[str, Any], str, str, bool], None]
-# event type -> (the incident machine's trigger, what the event changes besides status)
-_CHANGES: dict[str, tuple[str, Change]] = {
-    event_type: (TRIGGER_OF_EVENT[event_type], handler)
-    for event_type, handler in {
-        "step_action": _change_step,
-        "cues_reported": _change_cues,
-        "push_recorded": _change_push,
-        "contact_recorded": _change_contact,
-        "handed_off": _change_handoff,
-        "note_added": _change_note,
-        "escalated": _change_escalation,
-        "deadline_missed": _change_missed,
-        "released": _change_release,
-        "closed": _change_close,
-        "reopened": _change_reopen,
-    }.items()
-}
 
 
 def _own_step(state: IncidentState, step_id: str) -> StepState:
