@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, NoReturn
+from typing import Any, NamedTuple, NoReturn, TypeVar
 
 import orjson
 from sqlalchemy import ColumnElement, Connection, Engine, select
@@ -40,6 +40,7 @@ class Decision(NamedTuple):
 
 
 Decider = Callable[[IncidentState], Decision]
+_T = TypeVar("_T")
 
 _COLUMNS_EVENT = (
     "incident_id, seq, type, schema_version, playbook_id, playbook_version, actor, "
@@ -249,35 +250,36 @@ class EventStore:
             self._wal = _own_durability(self._writer)
         return self._writer
 
-    @contextmanager
-    def _transaction(self, incident_id: str) -> Iterator[Any]:
-        """A driver cursor in one transaction (BEGIN IMMEDIATE on SQLite): committed, or
-        rolled back on any error; driver errors come out as our own."""
+    def _write(self, incident_id: str, work: Callable[[Any], _T]) -> _T:
+        """`work(cursor)` in one transaction, committed or rolled back, driver errors
+        raised as our own. SQLite: on the writer connection under the writer lock, with
+        BEGIN IMMEDIATE, and on disk before this returns (the lock released first).
+        PostgreSQL: on a pooled connection."""
         if self._sql.postgres:
             with self._pg_connection(incident_id) as driver:
-                cursor = driver.cursor()
-                try:
-                    yield cursor
-                    driver.commit()
-                except BaseException as exc:
-                    _reraise(self._failed(driver, exc, incident_id), exc)
-                finally:
-                    cursor.close()
-            return
+                return self._committed_work(driver, incident_id, work, begin=None)
         with self._writer_lock:
             driver = self._sqlite_writer(incident_id)
-            cursor = driver.cursor()
-            try:
-                cursor.execute("BEGIN IMMEDIATE")
-                yield cursor
-                driver.commit()
-            except BaseException as exc:
-                _reraise(self._failed(driver, exc, incident_id), exc)
-            finally:
-                cursor.close()
+            result = self._committed_work(driver, incident_id, work, begin="BEGIN IMMEDIATE")
             sync, ticket = self._wal, self._wal.committed() if self._wal else 0
         if sync is not None:
             sync.settle(ticket)  # on disk before it is acknowledged; the lock is free
+        return result
+
+    def _committed_work(
+        self, driver: Any, incident_id: str, work: Callable[[Any], _T], begin: str | None
+    ) -> _T:
+        cursor = driver.cursor()
+        try:
+            if begin is not None:
+                cursor.execute(begin)
+            result = work(cursor)
+            driver.commit()
+            return result
+        except BaseException as exc:
+            _reraise(self._failed(driver, exc, incident_id), exc)
+        finally:
+            cursor.close()
 
     def _sqlite_writer(self, incident_id: str) -> Any:
         try:
@@ -324,7 +326,8 @@ class EventStore:
         state, sql = decision.state, self._sql
         event, data = seal(decision.event, GENESIS)
         params = self._params(decision, event, data, None)
-        with self._transaction(state.id) as cursor:
+
+        def insert(cursor: Any) -> None:
             cursor.execute(
                 sql.insert_incident,
                 (
@@ -340,6 +343,8 @@ class EventStore:
             cursor.execute(sql.insert_event, params.event)
             if params.outbox:
                 cursor.executemany(sql.insert_outbox, params.outbox)
+
+        self._write(state.id, insert)
         self._snapshots.keep(state, event.hash)
         return event
 
@@ -366,27 +371,13 @@ class EventStore:
         """One transaction holding the incident (BEGIN IMMEDIATE on SQLite, FOR UPDATE on
         PostgreSQL): concurrent writers queue and are all recorded, in order."""
         if self._sql.postgres:
-            with self._transaction(incident_id) as cursor:
-                recorded = self._record_locked(cursor, incident_id, decider, expected_version)
-        else:
-            # The SQLite path of `_transaction`, written out: it runs on every command.
-            with self._writer_lock:
-                driver = self._sqlite_writer(incident_id)
-                cursor = driver.cursor()
-                try:
-                    cursor.execute("BEGIN IMMEDIATE")
-                    recorded = (
-                        None if known is None else self._record_from_known(cursor, known, decider)
-                    ) or self._record_locked(cursor, incident_id, decider, expected_version)
-                    driver.commit()
-                except BaseException as exc:
-                    _reraise(self._failed(driver, exc, incident_id), exc)
-                finally:
-                    cursor.close()
-                sync, ticket = self._wal, self._wal.committed() if self._wal else 0
-            if sync is not None:
-                sync.settle(ticket)  # on disk before it is acknowledged; the lock is free
-        state, event = recorded
+            known = None  # `_execute_optimistic` already tried it
+
+        def record(cursor: Any) -> tuple[IncidentState, Event]:
+            recorded = None if known is None else self._record_from_known(cursor, known, decider)
+            return recorded or self._record_locked(cursor, incident_id, decider, expected_version)
+
+        state, event = self._write(incident_id, record)
         self._snapshots.keep(state, event.hash)
         return state, event
 
