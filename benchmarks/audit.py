@@ -47,27 +47,13 @@ from recovery.audit import Auditor, export_events
 from recovery.catalog import Catalog
 from recovery.domain.chain import GENESIS, event_hash
 from recovery.domain.compiler import CompiledPlaybook
+from recovery.domain.state import EVENT_FIELDS
 from recovery.storage.database import create_db_engine, normalise_url
 from recovery.storage.store import from_column
 
 MANAGER = Actor(id="bench.manager", role="manager")
 JOBS = os.cpu_count() or 1  # what `recovery audit verify --all` uses by default
 DEFAULT_PG = "postgresql://root@127.0.0.1:5432/test"
-EVENT_COLUMNS = (
-    "incident_id",
-    "seq",
-    "type",
-    "schema_version",
-    "playbook_id",
-    "playbook_version",
-    "actor",
-    "actor_role",
-    "channel",
-    "recorded_at",
-    "data",
-    "prev_hash",
-    "hash",
-)
 TARGET_RATIO = 0.5
 TARGET_PEAK_MB = 300
 
@@ -225,8 +211,8 @@ def load_sqlite(path: str, templates: list[Template], events: int) -> tuple[int,
         f"VALUES ({', '.join('?' * len(incident_columns))})"
     )
     insert_event = (
-        f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
-        f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+        f"INSERT INTO events ({', '.join(EVENT_FIELDS)}) "
+        f"VALUES ({', '.join('?' * len(EVENT_FIELDS))})"
     )
     n_incidents = n_events = 0
     batch_incidents: list[tuple[Any, ...]] = []
@@ -242,7 +228,7 @@ def load_sqlite(path: str, templates: list[Template], events: int) -> tuple[int,
     for incident, rows in clones(templates, events):
         batch_incidents.append(tuple(_sqlite_moment(incident[c]) for c in incident_columns))
         batch_events.extend(
-            tuple(_sqlite_moment(r[c]) if c == "recorded_at" else r[c] for c in EVENT_COLUMNS)
+            tuple(_sqlite_moment(r[c]) if c == "recorded_at" else r[c] for c in EVENT_FIELDS)
             for r in rows
         )
         n_incidents += 1
@@ -267,10 +253,10 @@ def load_pg(url: str, templates: list[Template], events: int) -> tuple[int, int]
                 with cur.copy(f"COPY incidents ({', '.join(incident_columns)}) FROM STDIN") as cp:
                     for incident, _ in pending:
                         cp.write_row([incident[c] for c in incident_columns])
-                with cur.copy(f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as cp:
+                with cur.copy(f"COPY events ({', '.join(EVENT_FIELDS)}) FROM STDIN") as cp:
                     for _, rows in pending:
                         for r in rows:
-                            cp.write_row([r[c] for c in EVENT_COLUMNS])
+                            cp.write_row([r[c] for c in EVENT_FIELDS])
             conn.commit()
             pending.clear()
 

@@ -33,7 +33,7 @@ from recovery.audit import _rows
 from recovery.domain.chain import GENESIS
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.incident import apply, apply_change
-from recovery.domain.state import EVENT_SCHEMA_VERSION, Event, IncidentState
+from recovery.domain.state import EVENT_FIELDS, EVENT_SCHEMA_VERSION, Event, IncidentState
 from recovery.domain.upcast import upcast
 from recovery.errors import IntegrityError, RecoveryError, StorageError
 from recovery.service.audit import Verification, check_chain, verify_incident
@@ -42,22 +42,6 @@ from recovery.storage.database import reading
 
 Resolver = Callable[[str, int], CompiledPlaybook]
 """The compiled playbook an incident is pinned to, by (playbook_id, version)."""
-
-_ROW_KEYS = (
-    "incident_id",
-    "seq",
-    "type",
-    "schema_version",
-    "playbook_id",
-    "playbook_version",
-    "actor",
-    "actor_role",
-    "channel",
-    "recorded_at",
-    "data",
-    "prev_hash",
-    "hash",
-)
 
 
 @dataclass(frozen=True)
@@ -397,7 +381,7 @@ def _reference(
     compiled: CompiledPlaybook,
 ) -> Verification:
     """`verify_incident` on the same rows: the exact first broken position and problem."""
-    rows = [dict(zip(_ROW_KEYS, (r[0], *r[2:]), strict=True)) for r in events]
+    rows = [dict(zip(EVENT_FIELDS, (r[0], *r[2:]), strict=True)) for r in events]
     try:
         stored = IncidentState.from_json(state_row[_rows.DATA])
     except (ValueError, KeyError, TypeError) as exc:

@@ -211,3 +211,7 @@ class Event:
             "prev_hash": self.prev_hash,
             "hash": self.hash,
         }
+
+
+EVENT_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Event))
+"""An event's fields in order: the columns of the `events` table."""

@@ -24,7 +24,7 @@ from sqlalchemy import exc as sa_exc
 
 from recovery.domain.chain import GENESIS, canonical, event_hash
 from recovery.domain.compiler import ACTIVE_STATES
-from recovery.domain.state import Event, IncidentState, iso, parse_iso
+from recovery.domain.state import EVENT_FIELDS, Event, IncidentState, iso, parse_iso
 from recovery.errors import ConflictError, IncidentNotFoundError, RecoveryError, StorageError
 from recovery.storage.database import first_line, reading
 from recovery.storage.durability import WalSync
@@ -42,10 +42,7 @@ class Decision(NamedTuple):
 Decider = Callable[[IncidentState], Decision]
 _T = TypeVar("_T")
 
-_COLUMNS_EVENT = (
-    "incident_id, seq, type, schema_version, playbook_id, playbook_version, actor, "
-    "actor_role, channel, recorded_at, data, prev_hash, hash"
-)
+_COLUMNS_EVENT = ", ".join(EVENT_FIELDS)
 # The snapshot text only when this process does not already hold that version of it.
 _SELECT_HEAD = (
     "SELECT version, head_hash, CASE WHEN version = ? THEN NULL ELSE state END "
