@@ -38,7 +38,9 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-_CHANNEL = re.compile(r"^[a-z][a-z0-9_]*$")
+CODE = r"^[a-z][a-z0-9_]*$"
+"""A code: a channel, a step id, an action name."""
+_CHANNEL = re.compile(CODE)
 _KEY = re.compile(KEY_PATTERN)
 
 # The headers a command reads, for the OpenAPI description (`command_options` reads them).

@@ -14,6 +14,7 @@ from recovery.api.auth.deps import Access, app_context, caller, context, require
 from recovery.api.auth.principal import Permission, Principal
 from recovery.api.commands import (
     CHANNEL_DOC,
+    CODE,
     IDEMPOTENCY_KEY_DOC,
     IF_MATCH_DOC,
     CommandOptions,
@@ -58,7 +59,6 @@ from recovery.storage.store import from_column
 router = APIRouter(tags=["incidents"])
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Awaitable[Response]])
 
-CODE = r"^[a-z][a-z0-9_]*$"
 IncidentId = Annotated[
     str,
     Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="the id returned when it was opened"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, HTTPBearer
 
 from recovery.api.auth.principal import Permission, Principal
 from recovery.api.context import ApiContext
@@ -13,10 +13,8 @@ from recovery.api.errors import ApiError
 
 SESSION_COOKIE = "recovery_session"
 
-bearer = HTTPBearer(
-    auto_error=False,
-    description="An API token (`rcv_t_...`) or a session token from POST /auth/login",
-)
+BEARER = "An API token (`rcv_t_...`) or a session token from POST /auth/login"
+# documented only (see `Access`): `presented_secret` reads the cookie itself
 session_cookie = APIKeyCookie(
     name=SESSION_COOKIE, auto_error=False, description="The session cookie set by /auth/login"
 )
@@ -49,20 +47,17 @@ def unauthorized(message: str) -> ApiError:
     )
 
 
-def presented_secret(
-    credentials: HTTPAuthorizationCredentials | None, cookie: str | None
-) -> str | None:
-    if credentials is not None and credentials.credentials:
-        return credentials.credentials
-    return cookie or None
+def presented_secret(request: Request) -> str:
+    """The token the caller presents: `Authorization: Bearer ...`, else the session
+    cookie; empty if neither."""
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    secret = token.strip() if scheme.lower() == "bearer" else ""
+    return secret or request.cookies.get(SESSION_COOKIE) or ""
 
 
 async def caller(request: Request, permission: Permission | None = None) -> Principal:
     """Who is calling (401 if nobody), if their role grants `permission` (403 if not)."""
-    authorization = request.headers.get("authorization")
-    scheme, _, token = (authorization or "").partition(" ")
-    secret = token.strip() if scheme.lower() == "bearer" else ""
-    secret = secret or request.cookies.get(SESSION_COOKIE) or ""
+    secret = presented_secret(request)
     if not secret:
         raise unauthorized("send 'Authorization: Bearer <token>' (an API or session token)")
     ctx = app_context(request)
@@ -91,9 +86,7 @@ class Access(HTTPBearer):
     still documents the scheme; `install_session_cookie_docs` adds the cookie."""
 
     def __init__(self, permission: Permission | None = None) -> None:
-        super().__init__(
-            auto_error=False, scheme_name="HTTPBearer", description=bearer.model.description
-        )
+        super().__init__(auto_error=False, scheme_name="HTTPBearer", description=BEARER)
         self.permission = permission
 
     # Returns the caller, where HTTPBearer returns the raw credentials.

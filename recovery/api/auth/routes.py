@@ -5,17 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials
 from starlette.responses import Response
 
 from recovery.api.auth.accounts import SignInThrottled
 from recovery.api.auth.deps import (
     SESSION_COOKIE,
     authenticate,
-    bearer,
     context,
     presented_secret,
-    session_cookie,
     unauthorized,
 )
 from recovery.api.auth.principal import Principal
@@ -90,14 +87,9 @@ async def login(ctx: Ctx, request: Request, body: LoginCreate) -> Response:
     responses={401: {"model": ErrorRead}},
 )
 async def logout(
-    ctx: Ctx,
-    principal: Annotated[Principal, Depends(authenticate)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    cookie: Annotated[str | None, Depends(session_cookie)],
+    ctx: Ctx, request: Request, principal: Annotated[Principal, Depends(authenticate)]
 ) -> Response:
-    secret = presented_secret(credentials, cookie)
-    assert secret is not None  # `authenticate` checked it
-    await ctx.runner.write(ctx.accounts.logout, secret)
+    await ctx.runner.write(ctx.accounts.logout, presented_secret(request))  # checked above
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
