@@ -25,24 +25,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Engine, and_, bindparam, or_, select, true, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, or_, select, true
 from sqlalchemy import exc as sa_exc
 
 from recovery.errors import StorageError
+from recovery.storage import leases
 from recovery.storage.tables import incidents, outbox
 
 PENDING = "pending"
 DELIVERING = "delivering"
 DELIVERED = "delivered"
 FAILED = "failed"
-DEAD = "dead"
+DEAD = leases.DEAD
 STATUSES = (PENDING, DELIVERING, FAILED, DELIVERED, DEAD)
 
 _CLAIMABLE = (PENDING, FAILED, DELIVERING)
 
 Wanted = tuple[Collection[str] | None, Collection[str] | None]
 """What one target takes: its effect kinds and its properties (None: all of them)."""
-_ERROR_LIMIT = 2000
 
 
 @dataclass(frozen=True)
@@ -127,35 +127,13 @@ class OutboxClaims:
             due = due.where(or_(*(_covers(kinds, sites) for kinds, sites in wanted)))
         with self._transaction() as conn:
             rows = conn.execute(due).all()
-            abandoned = [r for r in rows if r.status == DELIVERING and r.attempts >= max_attempts]
-            if abandoned:
-                conn.execute(
-                    update(outbox)
-                    .where(outbox.c.id == bindparam("row_id"))
-                    .values(status=DEAD, last_error=bindparam("error")),
-                    [
-                        {
-                            "row_id": r.id,
-                            "error": _clip(
-                                f"attempt {r.attempts} of {max_attempts}: the worker never "
-                                "reported back before its lease ran out"
-                                + (f" (earlier: {r.last_error})" if r.last_error else "")
-                            ),
-                        }
-                        for r in abandoned
-                    ],
-                )
-            taken = [r for r in rows if not (r.status == DELIVERING and r.attempts >= max_attempts)]
-            if taken:
-                conn.execute(
-                    update(outbox)
-                    .where(outbox.c.id.in_([r.id for r in taken]))
-                    .values(
-                        status=DELIVERING,
-                        attempts=outbox.c.attempts + 1,
-                        next_attempt_at=lease_until,
-                    )
-                )
+            dead = {
+                r.id: leases.given_up(r.attempts, max_attempts, r.last_error)
+                for r in rows
+                if r.status == DELIVERING and r.attempts >= max_attempts
+            }
+            taken = [r for r in rows if r.id not in dead]
+            leases.hold(conn, outbox, taken, dead, holding=DELIVERING, lease_until=lease_until)
         claims = [
             Claim(
                 id=r.id,
@@ -173,7 +151,7 @@ class OutboxClaims:
             )
             for r in taken
         ]
-        return claims, len(abandoned)
+        return claims, len(dead)
 
     def mark_delivered(
         self, claim: Claim, now: datetime, accepted_by: Collection[str] = ()
@@ -195,27 +173,22 @@ class OutboxClaims:
         `accepted_by`: the targets that took it so far, which a retry leaves out."""
         accepted = _targets(accepted_by)
         if retry_at is None:
-            return self._finish(claim, status=DEAD, last_error=_clip(error), accepted_by=accepted)
+            return self._finish(
+                claim, status=DEAD, last_error=leases.clip(error), accepted_by=accepted
+            )
         return self._finish(
             claim,
             status=FAILED,
-            last_error=_clip(error),
+            last_error=leases.clip(error),
             next_attempt_at=utc(retry_at),
             accepted_by=accepted,
         )
 
     def _finish(self, claim: Claim, **values: object) -> bool:
         with self._transaction() as conn:
-            result = conn.execute(
-                update(outbox)
-                .where(
-                    outbox.c.id == claim.id,
-                    outbox.c.status == DELIVERING,
-                    outbox.c.attempts == claim.attempt,
-                )
-                .values(**values)
+            return leases.finish(
+                conn, outbox, claim.id, holding=DELIVERING, attempt=claim.attempt, **values
             )
-            return result.rowcount == 1
 
 
 def _covers(kinds: Collection[str] | None, sites: Collection[str] | None) -> ColumnElement[bool]:
@@ -229,7 +202,3 @@ def _covers(kinds: Collection[str] | None, sites: Collection[str] | None) -> Col
 
 def _targets(urls: Collection[str]) -> str | None:
     return orjson.dumps(sorted(urls)).decode() if urls else None
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= _ERROR_LIMIT else text[: _ERROR_LIMIT - 1] + "…"

@@ -24,10 +24,11 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, update
 from sqlalchemy import exc as sa_exc
 
 from recovery.errors import StorageError
+from recovery.storage import leases
 from recovery.storage.database import reading
 from recovery.storage.store import from_column
 from recovery.storage.tables import letters, vouchers
@@ -36,13 +37,12 @@ PENDING = "pending"
 SENDING = "sending"
 FAILED = "failed"
 SENT = "sent"
-DEAD = "dead"
+DEAD = leases.DEAD
 CANCELLED = "cancelled"
 STATUSES = (PENDING, SENDING, FAILED, SENT, DEAD, CANCELLED)
 ACTIVE = (PENDING, SENDING, FAILED)
 
 _CLAIMABLE = (PENDING, FAILED, SENDING)
-_ERROR_LIMIT = 2000
 
 
 def utc(moment: datetime) -> datetime:
@@ -128,10 +128,6 @@ def _letter(row: Any) -> QueuedLetter:
         recorded_seq=row.recorded_seq,
         last_error=row.last_error,
     )
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= _ERROR_LIMIT else text[: _ERROR_LIMIT - 1] + "…"
 
 
 class LetterStore:
@@ -262,25 +258,11 @@ class LetterStore:
                 for r in rows
                 if r.status == SENDING and r.attempts >= max_attempts and r.message_id is None
             ]
-            given_up = {r.id: _given_up_reason(r, max_attempts) for r in abandoned}
+            given_up = {
+                r.id: leases.given_up(r.attempts, max_attempts, r.last_error) for r in abandoned
+            }
             taken = [r for r in rows if r.id not in given_up]
-            if abandoned:
-                conn.execute(
-                    update(letters)
-                    .where(letters.c.id == bindparam("row_id"))
-                    .values(status=DEAD, last_error=bindparam("error")),
-                    [{"row_id": key, "error": error} for key, error in given_up.items()],
-                )
-            if taken:
-                conn.execute(
-                    update(letters)
-                    .where(letters.c.id.in_([r.id for r in taken]))
-                    .values(
-                        status=SENDING,
-                        attempts=letters.c.attempts + 1,
-                        next_attempt_at=lease_until,
-                    )
-                )
+            leases.hold(conn, letters, taken, given_up, holding=SENDING, lease_until=lease_until)
         claims = [LetterClaim(_letter(r), r.attempts + 1, lease_until) for r in taken]
         dead = [replace(_letter(r), status=DEAD, last_error=given_up[r.id]) for r in abandoned]
         return claims, dead
@@ -293,32 +275,25 @@ class LetterStore:
     def mark_sent(self, claim: LetterClaim, recorded_seq: int | None, note: str | None) -> bool:
         values: dict[str, Any] = {"status": SENT, "recorded_seq": recorded_seq}
         if note:
-            values["last_error"] = _clip(note)
+            values["last_error"] = leases.clip(note)
         return self._finish(claim, **values)
 
     def mark_failed(self, claim: LetterClaim, error: str, retry_at: datetime | None) -> bool:
         """A failed attempt: retry at `retry_at`, or dead when it is None."""
         if retry_at is None:
-            return self._finish(claim, status=DEAD, last_error=_clip(error))
+            return self._finish(claim, status=DEAD, last_error=leases.clip(error))
         return self._finish(
-            claim, status=FAILED, last_error=_clip(error), next_attempt_at=utc(retry_at)
+            claim, status=FAILED, last_error=leases.clip(error), next_attempt_at=utc(retry_at)
         )
 
     def mark_cancelled(self, claim: LetterClaim, reason: str) -> bool:
-        return self._finish(claim, status=CANCELLED, last_error=_clip(reason))
+        return self._finish(claim, status=CANCELLED, last_error=leases.clip(reason))
 
     def _finish(self, claim: LetterClaim, **values: Any) -> bool:
         with self._transaction() as conn:
-            result = conn.execute(
-                update(letters)
-                .where(
-                    letters.c.id == claim.id,
-                    letters.c.status == SENDING,
-                    letters.c.attempts == claim.attempt,
-                )
-                .values(**values)
+            return leases.finish(
+                conn, letters, claim.id, holding=SENDING, attempt=claim.attempt, **values
             )
-            return result.rowcount == 1
 
     # ------------------------------------------------------------------ reads
 
@@ -355,10 +330,3 @@ class LetterStore:
         counts = {status: counted.pop(status, 0) for status in STATUSES}
         counts.update(counted)
         return counts
-
-
-def _given_up_reason(row: Any, max_attempts: int) -> str:
-    return _clip(
-        f"attempt {row.attempts} of {max_attempts}: the worker never reported back before "
-        "its lease ran out" + (f" (earlier: {row.last_error})" if row.last_error else "")
-    )
