@@ -44,12 +44,13 @@ import psycopg
 
 from recovery import Actor, CustomerProfile, OpenIncident, Recovery, RecoveryError
 from recovery.audit import Auditor, export_events
+from recovery.bootstrap import over_engine
 from recovery.catalog import Catalog
 from recovery.domain.chain import GENESIS, event_hash
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.state import EVENT_FIELDS
 from recovery.storage.database import create_db_engine, normalise_url
-from recovery.storage.store import from_column
+from recovery.storage.moments import from_column
 
 MANAGER = Actor(id="bench.manager", role="manager")
 JOBS = os.cpu_count() or 1  # what `recovery audit verify --all` uses by default
@@ -141,7 +142,7 @@ class Template:
         self.id = incident_id
         self.events = [
             {**row, "recorded_at": from_column(row["recorded_at"])}
-            for row in rec.store.raw_events(incident_id)
+            for row in rec.log.raw_events(incident_id)
         ]
         with rec.engine.connect() as conn:
             row = conn.exec_driver_sql(
@@ -276,7 +277,7 @@ def load_pg(url: str, templates: list[Template], events: int) -> tuple[int, int]
 def generate(url: str, events: int) -> dict[str, Any]:
     started = time.perf_counter()
     engine = create_db_engine(url, sqlite_synchronous="normal")
-    rec = Recovery(engine, Catalog.from_directory())
+    rec = over_engine(engine, Catalog.from_directory())
     templates = [Template(rec, i) for i in record_templates(rec)]
     engine.dispose()
     per = [len(t.events) for t in templates]
@@ -379,7 +380,7 @@ def measure_raw_parse(url: str) -> dict[str, Any]:
 def measure_verify(url: str) -> dict[str, Any]:
     """What `recovery audit verify --all` runs: `Auditor.results()` over every incident."""
     engine = create_db_engine(url)
-    auditor = Auditor.of(Recovery(engine, Catalog.from_directory()))
+    auditor = Auditor.of(over_engine(engine, Catalog.from_directory()))
     clock = _Clock()
     events = incidents = broken = 0
     for result in auditor.results(jobs=JOBS):

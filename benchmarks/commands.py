@@ -26,6 +26,7 @@ from typing import Any
 import psycopg
 
 from recovery import Actor, CustomerProfile, OpenIncident, Recovery
+from recovery.bootstrap import over_engine
 from recovery.catalog import Catalog
 from recovery.storage.database import create_db_engine
 
@@ -62,8 +63,8 @@ def _open(rec: Recovery) -> str:
 def _sample_rows(rec: Recovery, incident_id: str) -> tuple[dict[str, Any], str]:
     """An event row and a state text exactly as the engine writes them, for the raw runs."""
     rec.add_note(incident_id, NOTE, actor=DESK, channel="desk")
-    row = rec.store.raw_events(incident_id)[-1]
-    state, _ = rec.store.load(incident_id)
+    row = rec.log.raw_events(incident_id)[-1]
+    state, _ = rec.log.load(incident_id)
     return row, state.to_json().decode()
 
 
@@ -228,7 +229,7 @@ def main() -> None:
         for sync in ("full", "normal"):
             path = f"{folder}/engine-{sync}.db"
             engine = create_db_engine(f"sqlite:///{path}", sqlite_synchronous=sync)
-            rec = Recovery(engine, catalog)
+            rec = over_engine(engine, catalog)
             row, state = _sample_rows(rec, _open(rec))
             raw, close_raw = raw_sqlite_runner(path, row, state, _open(rec), sync)
             runners = {raw_name: raw, ours_name: engine_runner(rec)}
@@ -257,7 +258,7 @@ def main() -> None:
     url, schema = _pg_schema_url(args.pg)
     try:
         engine = create_db_engine(url)
-        rec = Recovery(engine, catalog)
+        rec = over_engine(engine, catalog)
         row, state = _sample_rows(rec, _open(rec))
         raw, close_raw = raw_pg_runner(url, row, state, _open(rec))
         info = psycopg.conninfo.conninfo_to_dict(args.pg)

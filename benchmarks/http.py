@@ -25,8 +25,9 @@ from pathlib import Path
 
 import httpx
 
-from recovery import Actor, CustomerProfile, OpenIncident, Recovery
+from recovery import Actor, CustomerProfile, OpenIncident
 from recovery.api.auth.accounts import Accounts
+from recovery.bootstrap import over_engine
 from recovery.storage.auth import AuthStore
 from recovery.storage.database import create_db_engine
 
@@ -97,7 +98,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp())
     db = f"sqlite:///{folder / 'recovery.db'}"
     engine = create_db_engine(db)
-    rec = Recovery(engine)
+    rec = over_engine(engine)
     incident = rec.open(
         OpenIncident(
             incident_type="hotel.walked_guest", site="bench", customer=CustomerProfile(name="B")

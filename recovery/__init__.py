@@ -3,15 +3,17 @@
 Open the whole recovery bundle of a playbook at once, and record every incident's progress
 as an append-only, hash-chained event log that replays to the exact state.
 
-    from recovery import Recovery, OpenIncident, CustomerProfile, Actor
+    import recovery
+    from recovery import OpenIncident, CustomerProfile, Actor
 
-    rec = Recovery.from_url("sqlite:///recovery.db")
+    rec = recovery.connect("sqlite:///recovery.db")
     desk = Actor(id="ana", role="front_desk")
     out = rec.open(OpenIncident(incident_type="hotel.walked_guest", site="ribe",
                                 customer=CustomerProfile(name="Mette Jensen")), actor=desk)
     rec.complete_step(out.id, "apologise", {"apology_by": "Ana"}, actor=desk)
 """
 
+from recovery.bootstrap import connect, over_engine
 from recovery.catalog import Catalog
 from recovery.domain.commands import (
     Actor,
@@ -80,4 +82,6 @@ __all__ = [
     "StorageError",
     "UnknownPlaybookError",
     "Verification",
+    "connect",
+    "over_engine",
 ]

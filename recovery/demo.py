@@ -19,8 +19,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
 from recovery.config import Settings
 from recovery.domain.commands import (
     Actor,
@@ -455,9 +453,8 @@ def demo_mail_dir(rec: Recovery) -> Path:
     settings = Settings.from_env()
     if settings.mail_dir_configured:
         return Path(settings.mail_dir)
-    url = make_url(str(rec.engine.url))
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        database = Path(url.database)
+    database = rec.storage.file_path()
+    if database is not None:
         return database.with_name(f"{database.stem}-mail")
     return Path(tempfile.gettempdir()) / "recovery-demo-mail"
 
@@ -471,7 +468,7 @@ def seed_demo(rec: Recovery, *, force: bool = False, mailer: Mailer | None = Non
     mailer = mailer or FileMailer(demo_mail_dir(rec))
     now = rec.clock()
     clock = _ScriptClock(now)
-    scripted = Recovery(rec.engine, rec.catalog, clock=clock, new_id=rec.new_id, migrate=False)
+    scripted = Recovery(rec.storage, rec.catalog, clock=clock, new_id=rec.new_id)
     ids: list[str] = []
     for story in demo_stories(now):
         start = now - timedelta(minutes=story.started_minutes_ago)

@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from recovery import Actor, Catalog, Recovery
+from recovery.bootstrap import over_engine
 from recovery.storage.database import create_db_engine
 
 PG_URL = os.environ.get("RECOVERY_TEST_PG_URL", "postgresql://root@127.0.0.1:5432/test")
@@ -94,6 +95,6 @@ def clock() -> Clock:
 @pytest.fixture
 def rec(db_url: str, catalog: Catalog, clock: Clock) -> Iterator[Recovery]:
     engine = create_db_engine(db_url)
-    engine_api = Recovery(engine, catalog, clock=clock)
+    engine_api = over_engine(engine, catalog, clock=clock)
     yield engine_api
     engine.dispose()

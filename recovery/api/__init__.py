@@ -1,9 +1,9 @@
 """The HTTP/JSON API: `create_app(rec)` returns a FastAPI app; `recovery serve` runs it.
 
-from recovery import Recovery
+import recovery
 from recovery.api import create_app
 
-app = create_app(Recovery.from_url("sqlite:///recovery.db"))
+app = create_app(recovery.connect("sqlite:///recovery.db"))
 """
 
 from recovery.api.app import create_app

@@ -17,6 +17,7 @@ import orjson
 import typer
 
 from recovery.api.auth.accounts import Accounts, parse_sites
+from recovery.bootstrap import connect
 from recovery.config import Settings
 from recovery.domain.state import iso
 from recovery.errors import CommandRejectedError, RecoveryError
@@ -104,7 +105,7 @@ def serve(
 
     from recovery.api.app import create_app
 
-    rec = Recovery.from_url(db, playbooks=playbooks)
+    rec = connect(db, playbooks=playbooks)
     if demo:
         try:
             from recovery.demo import seed_demo

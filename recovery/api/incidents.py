@@ -54,7 +54,7 @@ from recovery.domain.commands import (
 )
 from recovery.domain.state import iso
 from recovery.errors import CommandRejectedError, IncidentNotFoundError
-from recovery.storage.store import from_column
+from recovery.storage.moments import from_column
 
 router = APIRouter(tags=["incidents"])
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Awaitable[Response]])

@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 
 from recovery.errors import StorageError
 from recovery.storage.database import first_line
-from recovery.storage.store import from_column
+from recovery.storage.moments import from_column
 
 BATCH = 2000
 """Rows fetched per round trip (the server-side cursor's page on PostgreSQL)."""

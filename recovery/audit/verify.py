@@ -382,6 +382,9 @@ def _reference(
 ) -> Verification:
     """`verify_incident` on the same rows: the exact first broken position and problem."""
     rows = [dict(zip(EVENT_FIELDS, (r[0], *r[2:]), strict=True)) for r in events]
+    for row in rows:  # the chain hashes the ISO text form; an unreadable one fails its hash
+        with contextlib.suppress(ValueError, TypeError):
+            row["recorded_at"] = _rows.iso_text(row["recorded_at"])
     try:
         stored = IncidentState.from_json(state_row[_rows.DATA])
     except (ValueError, KeyError, TypeError) as exc:

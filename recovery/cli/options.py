@@ -12,6 +12,7 @@ import typer
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from recovery.bootstrap import connect
 from recovery.catalog import Catalog
 from recovery.cli.output import console, print_json, remember_json
 from recovery.cli.render import outcome_line
@@ -106,12 +107,11 @@ def load_catalog(playbooks: Path | None) -> Catalog:
 @contextmanager
 def open_recovery(db: str | None, playbooks: Path | None = None) -> Iterator[Recovery]:
     """The engine for one command (the database is created and migrated on first use)."""
-    catalog = load_catalog(playbooks)
-    engine = open_engine(db)
+    rec = connect(db_url(db), playbooks=load_catalog(playbooks), settings=settings())
     try:
-        yield Recovery(engine, catalog)
+        yield rec
     finally:
-        engine.dispose()
+        rec.dispose()
 
 
 def actor(actor_id: str, role: str) -> Actor:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select
 
 from recovery.delivery._claims import STATUSES
 from recovery.storage.database import reading
-from recovery.storage.store import from_column
+from recovery.storage.moments import from_column
 from recovery.storage.tables import outbox
 
 

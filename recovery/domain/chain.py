@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from recovery.domain.state import Event
+
 GENESIS = "0" * 64
 
 
@@ -52,3 +54,24 @@ def event_hash(
         ]
     )
     return hashlib.sha256(header + b"\n" + data_bytes).hexdigest()
+
+
+def seal(event: Event, prev_hash: str) -> tuple[Event, bytes]:
+    """Chain `event` to `prev_hash`: the event with its hash, and its canonical data bytes
+    (exactly what is hashed and stored)."""
+    data = canonical(event.data)
+    digest = event_hash(
+        prev_hash,
+        event.incident_id,
+        event.seq,
+        event.type,
+        event.schema_version,
+        event.playbook_id,
+        event.playbook_version,
+        event.actor,
+        event.actor_role,
+        event.channel,
+        event.recorded_at,
+        data,
+    )
+    return event.chained(prev_hash, digest), data

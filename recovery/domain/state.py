@@ -195,6 +195,26 @@ class Event:
         fields["hash"] = digest
         return sealed
 
+    @classmethod
+    def from_stored(cls, row: Any) -> Event:
+        """An event from its stored fields (a mapping; data as JSON text, recorded_at in
+        the ISO text form)."""
+        return cls(
+            incident_id=row["incident_id"],
+            seq=row["seq"],
+            type=row["type"],
+            schema_version=row["schema_version"],
+            playbook_id=row["playbook_id"],
+            playbook_version=row["playbook_version"],
+            actor=row["actor"],
+            actor_role=row["actor_role"],
+            channel=row["channel"],
+            recorded_at=row["recorded_at"],
+            data=orjson.loads(row["data"]),
+            prev_hash=row["prev_hash"],
+            hash=row["hash"],
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "incident_id": self.incident_id,

@@ -30,7 +30,7 @@ from sqlalchemy import exc as sa_exc
 from recovery.errors import StorageError
 from recovery.storage import leases
 from recovery.storage.database import reading
-from recovery.storage.store import from_column
+from recovery.storage.moments import from_column
 from recovery.storage.tables import letters, vouchers
 
 PENDING = "pending"

@@ -10,9 +10,8 @@ import orjson
 from recovery.domain.chain import GENESIS, event_hash
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.incident import replay
-from recovery.domain.state import IncidentState
+from recovery.domain.state import Event, IncidentState
 from recovery.errors import IntegrityError, RecoveryError
-from recovery.storage.store import from_column, row_to_event
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,8 @@ class Verification:
 
 
 def check_chain(incident_id: str, rows: list[dict[str, Any]]) -> Verification:
-    """Recompute every link; report the first position where the stored history breaks."""
+    """Recompute every link; report the first position where the stored history breaks.
+    `rows` are events as stored: data as text, recorded_at in the ISO text form."""
     prev = GENESIS
     for expected_seq, row in enumerate(rows, start=1):
         seq = row["seq"]
@@ -45,7 +45,6 @@ def check_chain(incident_id: str, rows: list[dict[str, Any]]) -> Verification:
             return Verification(
                 incident_id, False, len(rows), seq, "the link to the previous event is broken"
             )
-        recorded_at = from_column(row["recorded_at"]) or ""
         digest = event_hash(
             prev,
             row["incident_id"],
@@ -57,7 +56,7 @@ def check_chain(incident_id: str, rows: list[dict[str, Any]]) -> Verification:
             row["actor"],
             row["actor_role"],
             row["channel"],
-            recorded_at,
+            row["recorded_at"],
             row["data"].encode(),
         )
         if digest != row["hash"]:
@@ -91,7 +90,7 @@ def verify_incident(
             "or the state row was edited)",
         )
     try:
-        replayed = replay(compiled, [row_to_event(r) for r in rows])
+        replayed = replay(compiled, [Event.from_stored(r) for r in rows])
     except IntegrityError as exc:
         return Verification(incident_id, False, len(rows), exc.seq, str(exc))
     except (RecoveryError, KeyError, ValueError) as exc:

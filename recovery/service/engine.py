@@ -11,16 +11,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Engine
-from sqlalchemy import exc as sa_exc
 
 from recovery.catalog import Catalog
-from recovery.config import Settings
 from recovery.domain.commands import (
     Actor,
     AddNote,
@@ -56,13 +52,12 @@ from recovery.errors import (
     NotAllowedNowError,
     PlaybookError,
     Problem,
-    StorageError,
     UnknownPlaybookError,
 )
 from recovery.service.audit import Verification, verify_incident
+from recovery.service.ports import Storage
 from recovery.service.reports import GroupBy, ReportRow, build_report, in_period
-from recovery.storage.database import create_db_engine, first_line, upgrade
-from recovery.storage.store import Decision, EventStore
+from recovery.service.unit_of_work import Decision, IncidentUnitOfWork
 
 Clock = Callable[[], datetime]
 C = TypeVar("C", bound=BaseModel)
@@ -161,27 +156,24 @@ class Outcome:
 class Recovery:
     """The service-recovery engine bound to one database and one playbook catalog.
 
-    >>> rec = Recovery.from_url("sqlite:///recovery.db")
+    >>> rec = recovery.connect("sqlite:///recovery.db")
     >>> out = rec.open(OpenIncident(...), actor=Actor(id="ana", role="front_desk"))
     """
 
     def __init__(
         self,
-        engine: Engine,
+        storage: Storage,
         catalog: Catalog | None = None,
         *,
         clock: Clock = utc_now,
         new_id: Callable[[], str] = new_incident_id,
-        migrate: bool = True,
     ) -> None:
-        if migrate:
-            try:
-                upgrade(engine)
-            except sa_exc.SQLAlchemyError as exc:
-                raise StorageError(f"cannot prepare the database: {first_line(exc)}") from exc
-        self.engine = engine
+        self.storage = storage
+        # Bridge while the last adapters move into storage; nothing new may use it.
+        self.engine: Any = getattr(storage, "engine", None)
         self.catalog = catalog if catalog is not None else Catalog.from_directory()
-        self.store = EventStore(engine)
+        self.log = storage.incidents
+        self.unit_of_work = IncidentUnitOfWork(storage.incidents)
         self.clock = clock
         self.new_id = new_id
         self._registered: set[tuple[str, int]] = set()
@@ -189,27 +181,8 @@ class Recovery:
         # command looks its incident's one up.
         self._pinned: dict[tuple[str, int], CompiledPlaybook] = {}
 
-    @classmethod
-    def from_url(
-        cls,
-        url: str | None = None,
-        *,
-        playbooks: str | Path | None = None,
-        sqlite_synchronous: str | None = None,
-        clock: Clock = utc_now,
-    ) -> Recovery:
-        """Open (creating and migrating on first use) the database at `url`."""
-        settings = Settings.from_env()
-        engine = create_db_engine(
-            url or settings.db_url,
-            sqlite_synchronous=sqlite_synchronous or settings.sqlite_synchronous,
-        )
-        catalog = Catalog.from_directory(playbooks or settings.playbook_dir)
-        return cls(engine, catalog, clock=clock)
-
     def dispose(self) -> None:
-        self.store.close()
-        self.engine.dispose()
+        self.storage.dispose()
 
     # ------------------------------------------------------------------ commands
 
@@ -222,7 +195,7 @@ class Recovery:
         self._register(compiled)
         ctx = Context(actor=actor, channel=channel, now=self.clock())
         state, event = decide_open(compiled, self.new_id(), command, ctx)
-        recorded = self.store.create(Decision(state, event, next_due(compiled, state)))
+        recorded = self.unit_of_work.create(Decision(state, event, next_due(compiled, state)))
         return Outcome(self._view(compiled, state), recorded)
 
     def execute(
@@ -245,7 +218,7 @@ class Recovery:
             new_state, event = decide(compiled, state, command, ctx)
             return Decision(new_state, event, next_due(compiled, new_state))
 
-        state, event = self.store.execute(incident_id, decider, expected_version)
+        state, event = self.unit_of_work.execute(incident_id, decider, expected_version)
         return Outcome(self._view(compiled_of[-1], state), event)
 
     def act_on_step(
@@ -333,7 +306,7 @@ class Recovery:
         Safe to run from any number of workers at once: the incident's version decides who
         records a miss, and a step already recorded as missed is never recorded again."""
         outcomes = []
-        for incident_id in self.store.due_incident_ids(iso(self.clock()), limit):
+        for incident_id in self.log.due_incident_ids(iso(self.clock()), limit):
             try:
                 outcomes.append(
                     self.execute(
@@ -347,7 +320,7 @@ class Recovery:
     # ------------------------------------------------------------------ queries
 
     def get(self, incident_id: str) -> IncidentView:
-        state, _head = self.store.load(incident_id)
+        state, _head = self.log.load(incident_id)
         return self._view(self.playbook_of(state), state)
 
     def list_incidents(
@@ -362,7 +335,7 @@ class Recovery:
         offset: int = 0,
     ) -> list[IncidentView]:
         """Incidents ordered by the nearest deadline (active ones by default)."""
-        states = self.store.list_states(
+        states = self.log.list_states(
             statuses=ACTIVE_STATES if active_only else None,
             site=site,
             sites=sites,
@@ -386,13 +359,13 @@ class Recovery:
         """How recovery was delivered: score, pushes, handoffs, deadlines kept, ..."""
         states = (
             s
-            for s in self.store.iter_states(site=site, sites=sites, playbook_id=playbook)
+            for s in self.log.iter_states(site=site, sites=sites, playbook_id=playbook)
             if in_period(s, since, until)
         )
         return build_report(states, self.playbook_of, by=by)
 
     def timeline(self, incident_id: str) -> list[Event]:
-        found = self.store.events(incident_id)
+        found = self.log.events(incident_id)
         if not found:
             raise IncidentNotFoundError(incident_id)
         return found
@@ -401,11 +374,11 @@ class Recovery:
         self, incident_id: str, *, at_seq: int | None = None, at_time: datetime | None = None
     ) -> IncidentState:
         """The incident's state as it was after event `at_seq` or at moment `at_time`."""
-        found = self.store.events(
+        found = self.log.events(
             incident_id, upto_seq=at_seq, upto_time=iso(at_time) if at_time else None
         )
         if not found:
-            self.store.load(incident_id)  # raises IncidentNotFoundError if it never existed
+            self.log.load(incident_id)  # raises IncidentNotFoundError if it never existed
             raise CommandRejectedError(
                 f"incident {incident_id} did not exist yet at that moment", field="at"
             )
@@ -413,8 +386,8 @@ class Recovery:
         return replay(compiled, found)
 
     def verify(self, incident_id: str) -> Verification:
-        state, head_hash = self.store.load(incident_id)
-        rows = self.store.raw_events(incident_id)
+        state, head_hash = self.log.load(incident_id)
+        rows = self.log.raw_events(incident_id)
         compiled = self.playbook_of(state)
         return verify_incident(incident_id, rows, state, head_hash, compiled)
 
@@ -428,7 +401,7 @@ class Recovery:
         ]
 
     def outbox(self, incident_id: str | None = None) -> list[dict[str, Any]]:
-        return self.store.outbox_messages(incident_id)
+        return self.log.outbox_messages(incident_id)
 
     # ------------------------------------------------------------------ playbooks
 
@@ -449,7 +422,7 @@ class Recovery:
             compiled = self.catalog.get(playbook_id, version)
             self._register(compiled)
             return compiled
-        definition = self.store.stored_definition(playbook_id, version)
+        definition = self.log.stored_definition(playbook_id, version)
         if definition is None:
             raise UnknownPlaybookError(
                 f"playbook {playbook_id!r} version {version} is neither loaded nor stored"
@@ -464,7 +437,7 @@ class Recovery:
         if compiled.key in self._registered:
             return
         playbook = compiled.playbook
-        stored_digest = self.store.register_playbook(
+        stored_digest = self.log.register_playbook(
             playbook.id,
             playbook.version,
             compiled.digest,

@@ -20,6 +20,7 @@ from recovery import (
     PermissionDeniedError,
     Recovery,
 )
+from recovery.bootstrap import over_engine
 from recovery.letters import FileMailer, deliver_letters, draft_letter, request_letter
 from recovery.storage.database import create_db_engine
 from tests.conftest import AUDITOR, FRONT_DESK, MANAGER, Clock
@@ -128,7 +129,7 @@ def test_story_1_a_loyal_guest_also_gets_the_managers_call(rec: Recovery) -> Non
 def test_story_4_two_staff_on_one_incident_never_lose_an_action(
     rec: Recovery, db_url: str, catalog: Catalog, clock: Clock
 ) -> None:
-    colleague = Recovery(create_db_engine(db_url), catalog, clock=clock)
+    colleague = over_engine(create_db_engine(db_url), catalog, clock=clock)
     try:
         incident = open_hotel(rec).id
         seen = rec.get(incident).version

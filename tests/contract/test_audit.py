@@ -16,7 +16,7 @@ from sqlalchemy import text
 from recovery import CommandRejectedError, IncidentNotFoundError, IncidentState, Recovery
 from recovery.audit import Auditor
 from recovery.domain.chain import event_hash
-from recovery.storage.store import from_column
+from recovery.storage.moments import from_column
 from tests.conftest import FRONT_DESK, MANAGER, Clock
 from tests.contract.support import execute_sql, open_hotel, sql
 

@@ -35,7 +35,7 @@ from recovery.audit import (
 from recovery.audit.checkpoints import heads_digest, signed_bytes
 from recovery.domain.chain import canonical, event_hash
 from recovery.service.audit import Verification
-from recovery.storage.store import from_column
+from recovery.storage.moments import from_column
 from tests.conftest import FRONT_DESK, MANAGER, Clock
 from tests.contract.support import execute_sql, open_hotel, sql
 

@@ -342,10 +342,10 @@ def test_an_auditor_can_read_everything_and_change_nothing(rec: Recovery) -> Non
     ]
     for attempt in attempts:
         refused(rec, incident, PermissionDeniedError, attempt)
-    before = len(rec.store.incident_ids())
+    before = len(rec.log.incident_ids())
     with pytest.raises(PermissionDeniedError):
         rec.open(hotel_command(), actor=AUDITOR)
-    assert len(rec.store.incident_ids()) == before
+    assert len(rec.log.incident_ids()) == before
 
     assert rec.get(incident).version == 2
     assert len(rec.timeline(incident)) == 2

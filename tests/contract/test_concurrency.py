@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from recovery import Actor, Catalog, ConflictError, NotAllowedNowError, Outcome, Recovery
+from recovery.bootstrap import over_engine
 from recovery.storage.database import create_db_engine
 from tests.conftest import FRONT_DESK, MANAGER, Clock
 from tests.contract.support import open_hotel
@@ -35,7 +36,7 @@ def engines(catalog: Catalog, clock: Clock) -> Iterator[Callable[[str, int], lis
 
     def make(url: str, count: int) -> list[Recovery]:
         for _ in range(count):
-            made.append(Recovery(create_db_engine(url), catalog, clock=clock))
+            made.append(over_engine(create_db_engine(url), catalog, clock=clock))
         return made[-count:]
 
     yield make

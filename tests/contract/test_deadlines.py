@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from recovery import Actor, Catalog, CustomerProfile, OpenIncident, Recovery
+from recovery.bootstrap import over_engine
 from recovery.errors import PermissionDeniedError
 from recovery.storage.database import create_db_engine
 from tests.conftest import FRONT_DESK, Clock
@@ -82,7 +83,7 @@ def test_workers_racing_on_postgres_record_each_miss_once(
     pg_url: str, catalog: Catalog, clock: Clock
 ) -> None:
     engines = [create_db_engine(pg_url) for _ in range(4)]
-    workers = [Recovery(engine, catalog, clock=clock) for engine in engines]
+    workers = [over_engine(engine, catalog, clock=clock) for engine in engines]
     ids = [_complaint(workers[0]) for _ in range(30)]
     clock.advance(hours=49)
     barrier = threading.Barrier(len(workers))

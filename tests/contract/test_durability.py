@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from recovery import Catalog, Recovery, StorageError
+from recovery.bootstrap import over_engine
 from recovery.storage import durability
 from recovery.storage.database import create_db_engine
 from tests.conftest import FRONT_DESK, Clock
@@ -54,7 +55,7 @@ def watch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Sync
 
 @pytest.fixture
 def full(tmp_path: Path, catalog: Catalog, clock: Clock) -> Iterator[Recovery]:
-    engine = Recovery(
+    engine = over_engine(
         create_db_engine(f"sqlite:///{tmp_path / 'recovery.db'}"), catalog, clock=clock
     )
     yield engine
@@ -69,7 +70,7 @@ def test_a_command_returns_only_after_its_log_is_synced(
     started = time.monotonic()
     full.add_note(incident, "guest called", actor=FRONT_DESK)
     assert len(syncs.finished) == 1 and syncs.finished[0] >= started
-    writer = full.store._writer  # the store's own connection leaves the syncing to it
+    writer = full.log._writer  # the store's own connection leaves the syncing to it
     assert writer.execute("PRAGMA synchronous").fetchone()[0] == 1
 
 
@@ -77,7 +78,7 @@ def test_normal_durability_leaves_syncing_to_sqlite_checkpoints(
     tmp_path: Path, catalog: Catalog, watch: Callable[..., Syncs]
 ) -> None:
     url = f"sqlite:///{tmp_path / 'recovery.db'}"
-    rec = Recovery(create_db_engine(url, sqlite_synchronous="normal"), catalog)
+    rec = over_engine(create_db_engine(url, sqlite_synchronous="normal"), catalog)
     try:
         incident = open_hotel(rec).id
         syncs = watch()

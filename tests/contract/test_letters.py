@@ -25,6 +25,7 @@ from recovery import (
     PermissionDeniedError,
     Recovery,
 )
+from recovery.bootstrap import over_engine
 from recovery.domain.playbook import VOUCHER_ALPHABET, VoucherDef
 from recovery.letters import (
     MAIL_WORKER,
@@ -180,7 +181,7 @@ steps:
 """,
         encoding="utf-8",
     )
-    rec = Recovery(
+    rec = over_engine(
         create_db_engine(sqlite_url), Catalog.from_directory(tmp_path / "playbooks"), clock=clock
     )
     try:

@@ -24,6 +24,7 @@ from recovery import (
     Recovery,
     UnknownPlaybookError,
 )
+from recovery.bootstrap import over_engine
 from recovery.storage.database import create_db_engine
 from tests.conftest import FRONT_DESK, MANAGER, PLAYBOOKS, Clock
 from tests.contract.support import HOTEL_STEPS, execute_sql, open_hotel, recorded, refused
@@ -61,7 +62,7 @@ def catalog_of(folder: Path, *definitions: dict[str, Any]) -> Catalog:
 def rec(db_url: str, clock: Clock) -> Iterator[Recovery]:
     """The shipped playbooks in a catalog of this test's own: engines add the versions
     they read from the database to their catalog, so a shared one would leak between tests."""
-    engine = Recovery(create_db_engine(db_url), Catalog.from_directory(PLAYBOOKS), clock=clock)
+    engine = over_engine(create_db_engine(db_url), Catalog.from_directory(PLAYBOOKS), clock=clock)
     yield engine
     engine.dispose()
 
@@ -72,7 +73,7 @@ def second_engine(db_url: str, clock: Clock) -> Iterator[Any]:
     made: list[Recovery] = []
 
     def build(catalog: Catalog) -> Recovery:
-        made.append(Recovery(create_db_engine(db_url), catalog, clock=clock))
+        made.append(over_engine(create_db_engine(db_url), catalog, clock=clock))
         return made[-1]
 
     yield build
@@ -143,12 +144,12 @@ def test_a_playbook_changed_without_a_version_bump_is_refused_when_opening(
     open_hotel(rec)  # the database now records hotel-walked-guest v1 as shipped
     same_version = changed_hotel(1)
     edited = second_engine(catalog_of(tmp_path / "edited", same_version))
-    before = edited.store.incident_ids()
+    before = edited.log.incident_ids()
     try:
         open_hotel(edited)
     except PlaybookError as error:
         assert any(p.location == "version" for p in error.problems)
-        assert edited.store.incident_ids() == before
+        assert edited.log.incident_ids() == before
     else:
         raise AssertionError("opening with a changed, same-version playbook was accepted")
 
@@ -190,7 +191,7 @@ def test_first_command_on_an_incident_of_a_retired_version(
         def _short_wait(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.execute("PRAGMA busy_timeout=500")
 
-    fresh = Recovery(engine, catalog_of(tmp_path / "v2", changed_hotel(2)), clock=clock)
+    fresh = over_engine(engine, catalog_of(tmp_path / "v2", changed_hotel(2)), clock=clock)
     try:
         out = fresh.complete_step(
             incident, "rebook_local", {"hotel": "Dagmar", "distance_km": 4}, actor=FRONT_DESK

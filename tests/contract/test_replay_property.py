@@ -26,6 +26,7 @@ from recovery import (
     Recovery,
     RecoveryError,
 )
+from recovery.bootstrap import over_engine
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.playbook import EvidenceField
 from recovery.storage.database import create_db_engine
@@ -44,7 +45,9 @@ MAYBE = st.sampled_from([True, False])
 @pytest.fixture
 def engine_api(sqlite_url: str, catalog: Catalog) -> Iterator[tuple[Recovery, Clock]]:
     clock = Clock()
-    rec = Recovery(create_db_engine(sqlite_url, sqlite_synchronous="normal"), catalog, clock=clock)
+    rec = over_engine(
+        create_db_engine(sqlite_url, sqlite_synchronous="normal"), catalog, clock=clock
+    )
     yield rec, clock
     rec.dispose()
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from recovery import Catalog, NotAllowedNowError, Recovery
+from recovery.bootstrap import over_engine
 from recovery.storage.database import create_db_engine
 from tests.conftest import FRONT_DESK, MANAGER, Clock
 from tests.contract.support import open_hotel, recorded
@@ -21,7 +22,7 @@ from tests.contract.support import open_hotel, recorded
 @pytest.fixture
 def other(db_url: str, catalog: Catalog, clock: Clock) -> Iterator[Recovery]:
     """A second engine on the same database, with its own connections and memory."""
-    engine = Recovery(create_db_engine(db_url), catalog, clock=clock)
+    engine = over_engine(create_db_engine(db_url), catalog, clock=clock)
     yield engine
     engine.dispose()
 

@@ -13,6 +13,7 @@ import httpx
 from recovery import Catalog, Recovery
 from recovery.api import create_app
 from recovery.api.server import serve_in_thread
+from recovery.bootstrap import over_engine
 from recovery.storage.database import create_db_engine
 
 # label: (role, sites)
@@ -57,7 +58,7 @@ class Api:
 @contextmanager
 def running_api(db_url: str, catalog: Catalog) -> Iterator[Api]:
     engine = create_db_engine(db_url)
-    rec = Recovery(engine, catalog)
+    rec = over_engine(engine, catalog)
     app = create_app(rec)
     accounts = app.state.ctx.accounts
     tokens = {}

@@ -20,6 +20,7 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from typer.testing import CliRunner
 
 from recovery import Catalog, CustomerProfile, NotAllowedNowError, OpenIncident, Recovery
+from recovery.bootstrap import over_engine
 from recovery.cli import app
 from recovery.letters import SmtpMailer, draft_letter, letter_status, request_letter
 from recovery.storage.database import create_db_engine
@@ -89,7 +90,7 @@ def smtp() -> Iterator[MailServer]:
 
 @pytest.fixture
 def desk(db_url: str, catalog: Catalog, clock: Clock) -> Iterator[Recovery]:
-    rec = Recovery(create_db_engine(db_url), catalog, clock=clock)
+    rec = over_engine(create_db_engine(db_url), catalog, clock=clock)
     yield rec
     rec.dispose()
 
@@ -97,7 +98,7 @@ def desk(db_url: str, catalog: Catalog, clock: Clock) -> Iterator[Recovery]:
 @pytest.fixture
 def worker(db_url: str, catalog: Catalog, clock: Clock) -> Iterator[Recovery]:
     """The worker's own engine: a separate process in real life."""
-    rec = Recovery(create_db_engine(db_url), catalog, clock=clock)
+    rec = over_engine(create_db_engine(db_url), catalog, clock=clock)
     yield rec
     rec.dispose()
 
@@ -257,7 +258,7 @@ def test_smtp_urls(url: str, expected: tuple[Any, ...]) -> None:
 def test_the_cli_mails_shows_and_follows_letters(
     sqlite_url: str, catalog: Catalog, smtp: MailServer
 ) -> None:
-    rec = Recovery(create_db_engine(sqlite_url), catalog)
+    rec = over_engine(create_db_engine(sqlite_url), catalog)
     try:
         incident, code = hotel_ready_for_its_letter(rec, "id")
     finally:

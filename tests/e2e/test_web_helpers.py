@@ -18,6 +18,7 @@ import httpx
 from recovery import Catalog, Recovery
 from recovery.api import create_app
 from recovery.api.server import serve_in_thread
+from recovery.bootstrap import over_engine
 from recovery.letters import FileMailer, deliver_letters
 from recovery.storage.database import create_db_engine
 
@@ -132,7 +133,7 @@ def running_site(
     db_url: str, catalog: Catalog, mail_dir: Path, clock: Callable[[], datetime] | None = None
 ) -> Iterator[Site]:
     engine = create_db_engine(db_url)
-    rec = Recovery(engine, catalog, clock=clock) if clock else Recovery(engine, catalog)
+    rec = over_engine(engine, catalog, clock=clock) if clock else over_engine(engine, catalog)
     app = create_app(rec)
     accounts = app.state.ctx.accounts
     for username, (role, sites) in USERS.items():

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from recovery import Catalog, CustomerProfile, OpenIncident, Recovery
+from recovery.bootstrap import connect, over_engine
 from recovery.delivery import WebhookTarget
 from recovery.delivery.testing import WebhookReceiver
 from recovery.storage.database import create_db_engine
@@ -37,7 +38,7 @@ def test_missed_written_answer_escalates_once_and_reaches_the_back_office(
     request_cleanup = request.addfinalizer
     engine = create_db_engine(db_url)
     request_cleanup(engine.dispose)
-    desk = Recovery(engine, catalog, clock=clock)
+    desk = over_engine(engine, catalog, clock=clock)
     incident = _open_complaint(desk)
     desk.act_on_step(
         incident, "written_answer", "draft", evidence={"body": "Dear Sara, ..."}, actor=FRONT_DESK
@@ -46,7 +47,7 @@ def test_missed_written_answer_escalates_once_and_reaches_the_back_office(
 
     with WebhookReceiver(SECRET) as back_office:
         target = WebhookTarget(back_office.url, SECRET, kinds={"escalation", "notify"})
-        worker = Recovery(engine, catalog, clock=clock)  # a separate process in real life
+        worker = over_engine(engine, catalog, clock=clock)  # a separate process in real life
         first = run(worker, [target], once=True)
         again = run(worker, [target], once=True)
 
@@ -67,7 +68,7 @@ def test_missed_written_answer_escalates_once_and_reaches_the_back_office(
 
 def test_the_worker_command_runs_one_pass(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'recovery.db'}"
-    rec = Recovery.from_url(
+    rec = connect(
         db, clock=lambda: datetime.now(UTC) - timedelta(days=3)
     )  # opened three days ago: every deadline has passed
     incident = _open_complaint(rec)
@@ -80,6 +81,6 @@ def test_the_worker_command_runs_one_pass(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["deadlines_missed"] == 1
-    check = Recovery.from_url(db)
+    check = connect(db)
     assert check.get(incident).status == "escalated"
     check.dispose()

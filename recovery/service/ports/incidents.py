@@ -1,0 +1,112 @@
+"""The incident log port: events and current-state rows, one transaction per command."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, NamedTuple, Protocol
+
+from recovery.domain.state import Event, IncidentState
+
+
+class Head(NamedTuple):
+    """An incident as of one version: what a command decides from."""
+
+    version: int
+    head_hash: str
+    state: IncidentState
+
+
+class OutboxMessage(NamedTuple):
+    """An effect a command asks the back office for, queued with its event."""
+
+    kind: str
+    payload: str  # canonical JSON
+
+
+class Record(NamedTuple):
+    """What one command appends: its sealed event (and the exact bytes hashed), the state
+    after it, the moment of its nearest deadline, and the effects it queues."""
+
+    state: IncidentState
+    event: Event
+    data: bytes
+    next_due_at: str | None
+    effects: Sequence[OutboxMessage]
+
+
+class IncidentTransaction(Protocol):
+    """One transaction on one incident."""
+
+    def read_head(self, incident_id: str, expected_version: int | None, known: Head | None) -> Head:
+        """The incident's row now (`known` when it is still at that version and hash);
+        `IncidentNotFoundError`, or `ConflictError` when not at `expected_version`."""
+        ...
+
+    def append(self, record: Record, head: Head | None) -> bool:
+        """Write the event, the new state row and the outbox rows, provided the row is
+        still at `head` (None: a new incident). False when another writer moved it on."""
+        ...
+
+
+class IncidentLog(Protocol):
+    """The event log and the current-state rows of every incident."""
+
+    optimistic_first: bool
+    """Try an unlocked transaction first (a conditional write); lock only on conflict."""
+
+    def transaction(
+        self, incident_id: str, *, locked: bool
+    ) -> AbstractContextManager[IncidentTransaction]:
+        """Committed on leaving, rolled back on an error (driver errors as ours).
+        `locked`: concurrent writers on the incident queue and are all recorded."""
+        ...
+
+    def load(self, incident_id: str) -> tuple[IncidentState, str]: ...
+
+    def list_states(
+        self,
+        *,
+        statuses: Sequence[str] | None = None,
+        site: str | None = None,
+        sites: Sequence[str] | None = None,
+        playbook_id: str | None = None,
+        owner: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[IncidentState]: ...
+
+    def iter_states(
+        self,
+        *,
+        site: str | None = None,
+        sites: Sequence[str] | None = None,
+        playbook_id: str | None = None,
+        chunk: int = 1000,
+    ) -> Iterator[IncidentState]: ...
+
+    def events(
+        self, incident_id: str, *, upto_seq: int | None = None, upto_time: str | None = None
+    ) -> list[Event]: ...
+
+    def raw_events(self, incident_id: str) -> list[dict[str, Any]]:
+        """Rows exactly as stored (data as text, recorded_at as ISO text)."""
+        ...
+
+    def due_incident_ids(self, now: str, limit: int) -> list[str]: ...
+
+    def incident_ids(self) -> list[str]: ...
+
+    def incident_site(self, incident_id: str) -> str | None: ...
+
+    def register_playbook(
+        self, playbook_id: str, version: int, digest: str, definition: dict[str, Any], now: str
+    ) -> str | None:
+        """Store a version's definition; the digest already stored, if any."""
+        ...
+
+    def stored_definition(self, playbook_id: str, version: int) -> dict[str, Any] | None: ...
+
+    def outbox_messages(self, incident_id: str | None = None) -> list[dict[str, Any]]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,141 @@
+"""The unit of work of every incident command: read head → decide → seal → append, in ONE
+transaction of the incident log (`ports.IncidentLog`).
+
+A process remembers the state it last recorded for recently used incidents, so that a
+command on one neither reads nor parses its ~3 kB snapshot: the append is conditional on
+the row still being at that version and head hash, and falls back to reading the row when
+another process moved it on. A refusal decided from the remembered state is never trusted
+(it may be stale): the command is decided again from the row.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from recovery.domain.chain import GENESIS, canonical, seal
+from recovery.domain.state import Event, IncidentState
+from recovery.errors import ConflictError, RecoveryError
+from recovery.service.ports import Head, IncidentLog, IncidentTransaction, OutboxMessage, Record
+
+
+class Decision(NamedTuple):
+    """What a command decided: the new state, its event, and the nearest deadline."""
+
+    state: IncidentState
+    event: Event
+    next_due_at: str | None
+
+
+Decider = Callable[[IncidentState], Decision]
+Recorded = tuple[IncidentState, Event]
+
+
+def sealed(decision: Decision, prev_hash: str) -> Record:
+    """The decision chained to `prev_hash`, with the outbox messages its effects ask for."""
+    event, data = seal(decision.event, prev_hash)
+    effects = event.data.get("effects")
+    messages = (
+        [_message(event, effect) for effect in effects] if effects else []  # most have none
+    )
+    return Record(decision.state, event, data, decision.next_due_at, messages)
+
+
+def _message(event: Event, effect: dict[str, Any]) -> OutboxMessage:
+    payload = canonical({**effect, "event": f"{event.incident_id}:{event.seq}"}).decode()
+    return OutboxMessage(effect["kind"], payload)
+
+
+class Snapshots:
+    """The state this process last recorded, per recently used incident (bounded). States
+    handed to callers are never changed afterwards: commands decide on a copy."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._entries: dict[str, Head] = {}
+        self._lock = threading.Lock()
+
+    def get(self, incident_id: str) -> Head | None:
+        return self._entries.get(incident_id)
+
+    def keep(self, state: IncidentState, head_hash: str) -> None:
+        with self._lock:
+            self._entries.pop(state.id, None)
+            self._entries[state.id] = Head(state.version, head_hash, state)
+            if len(self._entries) > self._size:
+                del self._entries[next(iter(self._entries))]  # the least recently recorded
+
+
+class IncidentUnitOfWork:
+    """Records new incidents and runs commands on existing ones through `log`."""
+
+    def __init__(self, log: IncidentLog) -> None:
+        self.log = log
+        self.snapshots = Snapshots()
+
+    def create(self, decision: Decision) -> Event:
+        """Record a new incident: its state row and its first event."""
+        record = sealed(decision, GENESIS)
+        with self.log.transaction(record.state.id, locked=True) as tx:
+            tx.append(record, None)
+        self.snapshots.keep(record.state, record.event.hash)
+        return record.event
+
+    def execute(
+        self, incident_id: str, decider: Decider, expected_version: int | None = None
+    ) -> Recorded:
+        """Read the incident's head, decide, seal and append, atomically."""
+        known = self.snapshots.get(incident_id)
+        if known is not None and expected_version not in (None, known.version):
+            known = None  # let the row's own version answer the caller
+        recorded: Recorded | None = None
+        if self.log.optimistic_first:
+            # Without contention one conditional write; with it, lock the incident rather
+            # than retry blindly (measured: locking keeps a hot incident at ~2.5× the rate).
+            with self.log.transaction(incident_id, locked=False) as tx:
+                recorded = self._decide_and_append(
+                    tx, incident_id, decider, expected_version, known
+                )
+            known = None
+        if recorded is None:
+            with self.log.transaction(incident_id, locked=True) as tx:
+                recorded = self._decide_and_append(
+                    tx, incident_id, decider, expected_version, known
+                )
+                if recorded is None:
+                    raise ConflictError(
+                        f"incident {incident_id} moved on while this command ran; try again",
+                        incident_id=incident_id,
+                        current_version=None,
+                    )
+        state, event = recorded
+        self.snapshots.keep(state, event.hash)
+        return recorded
+
+    def _decide_and_append(
+        self,
+        tx: IncidentTransaction,
+        incident_id: str,
+        decider: Decider,
+        expected_version: int | None,
+        known: Head | None,
+    ) -> Recorded | None:
+        if known is not None:
+            try:
+                recorded = self._append(tx, known, decider)
+            except RecoveryError:
+                recorded = None  # perhaps stale: decide again from the row
+            if recorded is not None:
+                return recorded
+        head = tx.read_head(incident_id, expected_version, self.snapshots.get(incident_id))
+        return self._append(tx, head, decider)
+
+    @staticmethod
+    def _append(tx: IncidentTransaction, head: Head, decider: Decider) -> Recorded | None:
+        """Decide from `head` (on a copy of its state) and append, provided the row is
+        still at `head`; None if it is not."""
+        record = sealed(decider(head.state.clone()), head.head_hash)
+        if not tx.append(record, head):
+            return None
+        return record.state, record.event

@@ -1,0 +1,219 @@
+"""Reads of the incident log: states, events, playbook versions, outbox messages."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, Connection, Engine, select
+from sqlalchemy import exc as sa_exc
+
+from recovery.domain.chain import canonical
+from recovery.domain.compiler import ACTIVE_STATES
+from recovery.domain.state import Event, IncidentState, parse_iso
+from recovery.errors import IncidentNotFoundError
+from recovery.storage.database import reading
+from recovery.storage.moments import from_column
+from recovery.storage.tables import events, incidents, outbox, playbook_versions
+
+
+class IncidentReads:
+    """Everything read from the incident tables outside a command's transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def register_playbook(
+        self, playbook_id: str, version: int, digest: str, definition: dict[str, Any], now: str
+    ) -> str | None:
+        """Store a playbook version's definition; return the digest already stored, if any."""
+        with self._reading() as conn:
+            stored = conn.execute(
+                select(playbook_versions.c.digest).where(
+                    playbook_versions.c.playbook_id == playbook_id,
+                    playbook_versions.c.version == version,
+                )
+            ).scalar_one_or_none()
+        if stored is not None:
+            return str(stored)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    playbook_versions.insert().values(
+                        playbook_id=playbook_id,
+                        version=version,
+                        digest=digest,
+                        definition=canonical(definition).decode(),
+                        registered_at=parse_iso(now),
+                    )
+                )
+        except sa_exc.IntegrityError:
+            return self.register_playbook(playbook_id, version, digest, definition, now)
+        return None
+
+    # ------------------------------------------------------------------ reads
+
+    def _reading(self) -> contextlib.AbstractContextManager[Connection]:
+        return reading(self.engine)
+
+    def load(self, incident_id: str) -> tuple[IncidentState, str]:
+        with self._reading() as conn:
+            row = conn.execute(
+                select(incidents.c.state, incidents.c.head_hash).where(
+                    incidents.c.id == incident_id
+                )
+            ).one_or_none()
+        if row is None:
+            raise IncidentNotFoundError(incident_id)
+        return IncidentState.from_json(row.state), row.head_hash
+
+    def list_states(
+        self,
+        *,
+        statuses: Sequence[str] | None = None,
+        site: str | None = None,
+        sites: Sequence[str] | None = None,
+        playbook_id: str | None = None,
+        owner: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[IncidentState]:
+        conditions = _incident_filters(statuses, site, sites, playbook_id, owner)
+        query = (
+            select(incidents.c.state)
+            .where(*conditions)
+            .order_by(incidents.c.next_due_at.is_(None), incidents.c.next_due_at, incidents.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        with self._reading() as conn:
+            return [IncidentState.from_json(raw) for raw in conn.execute(query).scalars()]
+
+    def iter_states(
+        self,
+        *,
+        site: str | None = None,
+        sites: Sequence[str] | None = None,
+        playbook_id: str | None = None,
+        chunk: int = 1000,
+    ) -> Iterator[IncidentState]:
+        """Every incident's state in id order, read in chunks (bounded memory)."""
+        conditions = _incident_filters(None, site, sites, playbook_id, None)
+        after = ""
+        while True:
+            query = select(incidents.c.id, incidents.c.state).where(
+                incidents.c.id > after, *conditions
+            )
+            with self._reading() as conn:
+                rows = conn.execute(query.order_by(incidents.c.id).limit(chunk)).all()
+            for row in rows:
+                yield IncidentState.from_json(row.state)
+            if len(rows) < chunk:
+                return
+            after = rows[-1].id
+
+    def events(
+        self, incident_id: str, *, upto_seq: int | None = None, upto_time: str | None = None
+    ) -> list[Event]:
+        query = select(events).where(events.c.incident_id == incident_id)
+        if upto_seq is not None:
+            query = query.where(events.c.seq <= upto_seq)
+        query = query.order_by(events.c.seq)
+        out = []
+        with self._reading() as conn:
+            for row in conn.execute(query):
+                event = row_to_event(row._mapping)
+                if upto_time is not None and event.recorded_at > upto_time:
+                    break
+                out.append(event)
+        return out
+
+    def raw_events(self, incident_id: str) -> list[dict[str, Any]]:
+        """Rows as stored (data as text; recorded_at in the ISO text form), for hash
+        verification."""
+        query = select(events).where(events.c.incident_id == incident_id).order_by(events.c.seq)
+        with self._reading() as conn:
+            rows = [_plain(row._mapping) for row in conn.execute(query)]
+        for row in rows:
+            row["recorded_at"] = from_column(row["recorded_at"]) or ""
+        return rows
+
+    def due_incident_ids(self, now: str, limit: int) -> list[str]:
+        """Active incidents with a step past its deadline, the most overdue first."""
+        query = (
+            select(incidents.c.id)
+            .where(
+                incidents.c.status.in_(ACTIVE_STATES),
+                incidents.c.next_due_at <= parse_iso(now),
+            )
+            .order_by(incidents.c.next_due_at)
+            .limit(limit)
+        )
+        with self._reading() as conn:
+            return list(conn.execute(query).scalars())
+
+    def incident_site(self, incident_id: str) -> str | None:
+        """The property of an incident (it never changes), to check a caller's scope."""
+        with self._reading() as conn:
+            value = conn.execute(
+                select(incidents.c.site).where(incidents.c.id == incident_id)
+            ).scalar_one_or_none()
+        return None if value is None else str(value)
+
+    def incident_ids(self) -> list[str]:
+        with self._reading() as conn:
+            return list(conn.execute(select(incidents.c.id).order_by(incidents.c.id)).scalars())
+
+    def stored_definition(self, playbook_id: str, version: int) -> dict[str, Any] | None:
+        with self._reading() as conn:
+            raw = conn.execute(
+                select(playbook_versions.c.definition).where(
+                    playbook_versions.c.playbook_id == playbook_id,
+                    playbook_versions.c.version == version,
+                )
+            ).scalar_one_or_none()
+        return None if raw is None else dict(orjson.loads(raw))
+
+    def outbox_messages(self, incident_id: str | None = None) -> list[dict[str, Any]]:
+        query = select(outbox).order_by(outbox.c.id)
+        if incident_id is not None:
+            query = query.where(outbox.c.incident_id == incident_id)
+        with self._reading() as conn:
+            rows = [_plain(r._mapping) for r in conn.execute(query)]
+        for row in rows:
+            row["payload"] = orjson.loads(row["payload"])
+            row["accepted_by"] = orjson.loads(row["accepted_by"]) if row["accepted_by"] else []
+        return rows
+
+
+def _incident_filters(
+    statuses: Sequence[str] | None,
+    site: str | None,
+    sites: Sequence[str] | None,
+    playbook_id: str | None,
+    owner: str | None,
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if statuses:
+        conditions.append(incidents.c.status.in_(list(statuses)))
+    if site is not None:
+        conditions.append(incidents.c.site == site)
+    if sites is not None:
+        conditions.append(incidents.c.site.in_(list(sites)))
+    if playbook_id is not None:
+        conditions.append(incidents.c.playbook_id == playbook_id)
+    if owner is not None:
+        conditions.append(incidents.c.owner == owner)
+    return conditions
+
+
+def row_to_event(row: Any) -> Event:
+    return Event.from_stored({**row, "recorded_at": from_column(row["recorded_at"]) or ""})
+
+
+def _plain(mapping: Any) -> dict[str, Any]:
+    """A row as a dict with plain `str` keys (SQLAlchemy's are a str subclass that strict
+    JSON encoders refuse)."""
+    return {str(key): value for key, value in mapping.items()}

@@ -1,0 +1,362 @@
+"""The incident log on SQLAlchemy: events appended and the current-state row updated in ONE
+transaction (`service.ports.IncidentLog`; the service's unit of work runs it).
+
+Write path: SQLAlchemy owns the pool, the transaction (BEGIN IMMEDIATE on SQLite) and the
+schema; the few hot statements run on the driver cursor inside that transaction, because
+the ORM and even Core cost more per command than an fsync'd commit (see the benchmark).
+Concurrency: a locked transaction reads the incident row `FOR UPDATE` on PostgreSQL
+(SQLite's IMMEDIATE transaction already serialises writers), so two writers on one incident
+are recorded in order; every append is conditional on the version and head hash it was
+decided from, and the `(incident_id, seq)` primary key is the last guard.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from types import TracebackType
+from typing import Any, NoReturn
+
+from sqlalchemy import Engine
+from sqlalchemy import exc as sa_exc
+
+from recovery.domain.state import EVENT_FIELDS, IncidentState
+from recovery.errors import ConflictError, IncidentNotFoundError, RecoveryError, StorageError
+from recovery.service.ports import Head, Record
+from recovery.storage.database import first_line
+from recovery.storage.durability import WalSync
+from recovery.storage.incident_reads import IncidentReads
+from recovery.storage.moments import to_column
+
+_COLUMNS_EVENT = ", ".join(EVENT_FIELDS)
+# The snapshot text only when this process does not already hold that version of it.
+_SELECT_HEAD = (
+    "SELECT version, head_hash, CASE WHEN version = ? THEN NULL ELSE state END "
+    "FROM incidents WHERE id = ?"
+)
+_SELECT_STATE = "SELECT state FROM incidents WHERE id = ?"
+_INSERT_EVENT = (
+    f"INSERT INTO events ({_COLUMNS_EVENT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SET_INCIDENT = (
+    "SET status = ?, tier = ?, owner = ?, updated_at = ?, ended_at = ?, next_due_at = ?, "
+    "pushes = ?, handoffs = ?, version = ?, head_hash = ?, state = ? "
+    "WHERE id = ? AND version = ? AND head_hash = ?"
+)
+_UPDATE_INCIDENT = f"UPDATE incidents {_SET_INCIDENT}"
+_INSERT_INCIDENT = (
+    "INSERT INTO incidents (id, playbook_id, playbook_version, incident_type, site, opened_at, "
+    "status, tier, owner, updated_at, ended_at, next_due_at, pushes, handoffs, version, "
+    "head_hash, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_OUTBOX = (
+    "INSERT INTO outbox (incident_id, seq, kind, payload, created_at, status, attempts, "
+    "next_attempt_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)"
+)
+# PostgreSQL: the whole write as one statement. The event and outbox rows are inserted only
+# if the row was still at the version read; the result says whether that happened.
+_RECORD_PG = (
+    f"WITH updated AS (UPDATE incidents {_SET_INCIDENT} RETURNING id), "
+    f"inserted AS (INSERT INTO events ({_COLUMNS_EVENT}) "
+    "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM updated RETURNING incident_id, seq), "
+    "queued AS (INSERT INTO outbox (incident_id, seq, kind, payload, created_at, status, "
+    "attempts, next_attempt_at) SELECT inserted.incident_id, inserted.seq, effect.kind, "
+    "effect.payload, ?, 'pending', 0, ? FROM inserted "
+    "CROSS JOIN unnest(?::text[], ?::text[]) AS effect(kind, payload)) "
+    "SELECT count(*) FROM inserted"
+)
+
+
+class _Sql:
+    """Statement text in the form each driver expects."""
+
+    def __init__(self, name: str) -> None:
+        self.postgres = name == "postgresql"
+
+        def fix(sql: str) -> str:
+            return sql.replace("?", "%s") if self.postgres else sql
+
+        self.select_head = fix(_SELECT_HEAD)
+        self.select_head_locked = fix(_SELECT_HEAD + (" FOR UPDATE" if self.postgres else ""))
+        self.select_state = fix(_SELECT_STATE)
+        self.insert_event = fix(_INSERT_EVENT)
+        self.update_incident = fix(_UPDATE_INCIDENT)
+        self.insert_incident = fix(_INSERT_INCIDENT)
+        self.insert_outbox = fix(_INSERT_OUTBOX)
+        self.record = fix(_RECORD_PG)
+
+    def moment(self, text: str | None) -> Any:
+        return to_column(text, postgres=self.postgres)
+
+
+def _own_durability(connection: Any) -> WalSync | None:
+    """On a file database set to `synchronous=FULL`, the writer connection commits without
+    syncing and the log syncs the WAL itself (see `durability`); else None."""
+    if connection.execute("PRAGMA synchronous").fetchone()[0] < 2:  # NORMAL: speed chosen
+        return None
+    path = next(
+        (row[2] for row in connection.execute("PRAGMA database_list") if row[1] == "main"), ""
+    )
+    if not path or connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        return None
+    connection.execute("PRAGMA synchronous=NORMAL")
+    return WalSync(f"{path}-wal")
+
+
+def _reraise(error: BaseException, cause: BaseException) -> NoReturn:
+    """Raise `error` (our translation of `cause`), or `cause` itself if it needed none."""
+    if error is cause:
+        raise cause
+    raise error from cause
+
+
+class _Transaction:
+    """One transaction on the driver connection: the reads and the append of one command.
+    Leaving it commits (SQLite: and syncs the log before returning, the writer lock
+    released first), or rolls back on an error, raised as ours."""
+
+    __slots__ = ("_autocommit", "_cursor", "_driver", "_incident_id", "_locked", "_log")
+
+    def __init__(self, log: SqlIncidentLog, incident_id: str, locked: bool) -> None:
+        self._log = log
+        self._incident_id = incident_id
+        self._locked = locked
+        self._driver: Any = None
+        self._cursor: Any = None
+        self._autocommit = False
+
+    def __enter__(self) -> _Transaction:
+        log = self._log
+        if log.sql.postgres:
+            self._driver = log.pg_connection(self._incident_id)
+            # Unlocked: each statement commits itself, and the append is ONE statement.
+            self._autocommit = not self._locked
+            if self._autocommit:
+                self._driver.driver_connection.autocommit = True
+            self._cursor = self._driver.driver_connection.cursor()
+            return self
+        log.writer_lock.acquire()
+        try:
+            self._driver = log.sqlite_writer(self._incident_id)
+            self._cursor = self._driver.cursor()
+            self._cursor.execute("BEGIN IMMEDIATE")
+        except BaseException as exc:
+            log.writer_lock.release()
+            _reraise(log.error(exc, self._incident_id), exc)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        log = self._log
+        if log.sql.postgres:
+            self._exit_pg(exc)
+            return
+        sync, ticket = None, 0
+        try:
+            if exc is None:
+                try:
+                    self._driver.commit()
+                except BaseException as failed:
+                    exc = failed
+            if exc is not None:
+                _reraise(log.failed(self._driver, exc, self._incident_id), exc)
+            sync = log.wal
+            ticket = sync.committed() if sync is not None else 0
+        finally:
+            self._cursor.close()
+            log.writer_lock.release()
+        if sync is not None:
+            sync.settle(ticket)  # on disk before it is acknowledged; the lock is free
+
+    def _exit_pg(self, exc: BaseException | None) -> None:
+        log, pooled = self._log, self._driver
+        driver = pooled.driver_connection
+        try:
+            if exc is None and not self._autocommit:
+                try:
+                    driver.commit()
+                except BaseException as failed:
+                    exc = failed
+            if exc is not None:
+                _reraise(log.failed(driver, exc, self._incident_id), exc)
+        finally:
+            with contextlib.suppress(*log.driver_errors):
+                self._cursor.close()
+                if self._autocommit:
+                    driver.autocommit = False
+            pooled.close()
+
+    def read_head(self, incident_id: str, expected_version: int | None, known: Head | None) -> Head:
+        """The row as it is now; the snapshot text is parsed only if not already held."""
+        sql, cursor = self._log.sql, self._cursor
+        cursor.execute(
+            sql.select_head_locked if self._locked else sql.select_head,
+            (known.version if known is not None else 0, incident_id),  # versions start at 1
+        )
+        row = cursor.fetchone()
+        if row is None:
+            raise IncidentNotFoundError(incident_id)
+        version, head_hash, raw_state = row
+        if expected_version is not None and expected_version != version:
+            raise ConflictError(
+                f"incident {incident_id} is at version {version}, not {expected_version}: "
+                "someone else acted on it; reload and decide again",
+                incident_id=incident_id,
+                current_version=version,
+            )
+        if raw_state is None:
+            if known is not None and known.head_hash == head_hash:
+                return known
+            cursor.execute(sql.select_state, (incident_id,))  # same version, other history
+            raw_state = cursor.fetchone()[0]
+        return Head(version, head_hash, IncidentState.from_json(raw_state))
+
+    def append(self, record: Record, head: Head | None) -> bool:
+        sql, cursor = self._log.sql, self._cursor
+        state, event = record.state, record.event
+        at = sql.moment(event.recorded_at)
+        update = (
+            state.status,
+            state.tier,
+            state.owner,
+            sql.moment(state.updated_at),
+            sql.moment(state.ended_at),
+            sql.moment(record.next_due_at),
+            state.pushes,
+            state.handoffs,
+            state.version,
+            event.hash,
+            state.to_json().decode(),
+            state.id,
+        )
+        event_row = (
+            event.incident_id,
+            event.seq,
+            event.type,
+            event.schema_version,
+            event.playbook_id,
+            event.playbook_version,
+            event.actor,
+            event.actor_role,
+            event.channel,
+            at,
+            record.data.decode(),
+            event.prev_hash,
+            event.hash,
+        )
+        if head is None:
+            cursor.execute(
+                sql.insert_incident,
+                (
+                    state.id,
+                    state.playbook_id,
+                    state.playbook_version,
+                    state.incident_type,
+                    state.site,
+                    sql.moment(state.opened_at),
+                    *update[:-1],  # the columns every command sets, minus the key
+                ),
+            )
+        elif sql.postgres:
+            kinds = [message.kind for message in record.effects]
+            payloads = [message.payload for message in record.effects]
+            cursor.execute(
+                sql.record,
+                (*update, head.version, head.head_hash, *event_row, at, at, kinds, payloads),
+            )
+            return bool(cursor.fetchone()[0] == 1)
+        else:
+            cursor.execute(sql.update_incident, (*update, head.version, head.head_hash))
+            if cursor.rowcount != 1:
+                return False
+        cursor.execute(sql.insert_event, event_row)
+        if record.effects:
+            cursor.executemany(
+                sql.insert_outbox,
+                [(event.incident_id, event.seq, m.kind, m.payload, at, at) for m in record.effects],
+            )
+        return True
+
+
+class SqlIncidentLog(IncidentReads):
+    """`service.ports.IncidentLog` on SQLite or PostgreSQL: the write path here, the reads
+    in `IncidentReads`."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.sql = _Sql(engine.dialect.name)
+        self.optimistic_first = self.sql.postgres
+        dbapi = engine.dialect.loaded_dbapi
+        self._integrity_errors: tuple[type[BaseException], ...] = (
+            dbapi.IntegrityError,
+            sa_exc.IntegrityError,
+        )
+        self.driver_errors: tuple[type[BaseException], ...] = (dbapi.Error, sa_exc.DBAPIError)
+        self.writer_lock = threading.Lock()
+        self._writer: Any = None
+        self.wal: WalSync | None = None
+
+    def transaction(self, incident_id: str, *, locked: bool) -> _Transaction:
+        return _Transaction(self, incident_id, locked)
+
+    # ------------------------------------------------------------------ connections
+
+    def error(self, exc: BaseException, incident_id: str) -> BaseException:
+        """A driver error as one of ours: a duplicate key is another writer's event."""
+        if isinstance(exc, RecoveryError):
+            return exc
+        if isinstance(exc, self._integrity_errors):
+            return ConflictError(
+                f"incident {incident_id} was changed by another writer at the same moment; "
+                "reload it and try again",
+                incident_id=incident_id,
+                current_version=None,
+            )
+        if isinstance(exc, self.driver_errors):
+            return StorageError(f"database error: {first_line(exc)}")
+        return exc
+
+    def sqlite_writer(self, incident_id: str) -> Any:
+        """SQLite admits one writer at a time, so this process keeps ONE connection for its
+        SQLite writes (taken from the pool once, with its pragmas) and queues writers on a
+        lock: cheaper than a pool round trip per command, and fairer than threads polling
+        for SQLite's lock. Call with the writer lock held."""
+        if self._writer is None:
+            pooled = self.engine.raw_connection()
+            pooled.detach()  # ours for the life of this log, pragmas and all
+            self._writer = pooled.dbapi_connection
+            self.wal = _own_durability(self._writer)
+        return self._writer
+
+    def pg_connection(self, incident_id: str) -> Any:
+        try:
+            return self.engine.raw_connection()
+        except self.driver_errors as exc:
+            raise StorageError(f"database error: {first_line(exc)}") from exc
+
+    def failed(self, driver: Any, exc: BaseException, incident_id: str) -> BaseException:
+        """Roll back after `exc`; the error to raise (ours for a driver error)."""
+        with contextlib.suppress(*self.driver_errors):
+            driver.rollback()
+        error = self.error(exc, incident_id)
+        if isinstance(error, StorageError) and driver is self._writer:
+            self._drop_writer()  # a broken connection is not reused
+        return error
+
+    def _drop_writer(self) -> None:
+        writer, self._writer = self._writer, None
+        wal, self.wal = self.wal, None
+        if wal is not None:
+            wal.close()
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    def close(self) -> None:
+        """Release the SQLite writer connection (the engine's pool holds the rest)."""
+        with self.writer_lock:
+            self._drop_writer()

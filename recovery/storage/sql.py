@@ -1,0 +1,57 @@
+"""`SqlStorage`: every adapter of one SQLAlchemy database (`service.ports.Storage`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+from sqlalchemy import exc as sa_exc
+
+from recovery.errors import StorageError
+from recovery.storage.database import create_db_engine, first_line, reading, upgrade
+from recovery.storage.incidents import SqlIncidentLog
+
+
+class SqlStorage:
+    """The adapters over one engine. `migrate` brings the schema to the newest version
+    (cheap when it is there already)."""
+
+    def __init__(self, engine: Engine, *, migrate: bool = True) -> None:
+        if migrate:
+            try:
+                upgrade(engine)
+            except sa_exc.SQLAlchemyError as exc:
+                raise StorageError(f"cannot prepare the database: {first_line(exc)}") from exc
+        self.engine = engine
+        self.incidents = SqlIncidentLog(engine)
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, sqlite_synchronous: str = "full", migrate: bool = True
+    ) -> SqlStorage:
+        return cls(create_db_engine(url, sqlite_synchronous=sqlite_synchronous), migrate=migrate)
+
+    @property
+    def name(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def serial_writes(self) -> bool:
+        return self.name == "sqlite"
+
+    def ping(self) -> None:
+        with reading(self.engine) as conn:  # a probe must not take SQLite's write lock
+            conn.execute(text("SELECT 1"))
+
+    def describe(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def file_path(self) -> Path | None:
+        url = self.engine.url
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return None
+        return Path(url.database)
+
+    def dispose(self) -> None:
+        self.incidents.close()
+        self.engine.dispose()
