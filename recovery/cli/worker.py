@@ -20,7 +20,7 @@ from recovery.letters.mailers import (
     describe_mailer,
     mailer_from_settings,
 )
-from recovery.worker import run
+from recovery.service.worker import run
 
 WebhooksOption = Annotated[
     str | None,

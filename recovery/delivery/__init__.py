@@ -1,17 +1,18 @@
 """Webhook delivery of the effects a back office carries out (book the room, post the
 credit, send the letter, notify, escalate).
 
-Each effect is written to the `outbox` table in the same transaction as its event; a
-worker claims due messages, POSTs them as JSON to the configured targets and records the
-outcome, with retries, back-off, leases and a final `dead` state. At-least-once: receivers
-de-duplicate on `X-Recovery-Delivery`.
+Each effect is written to the outbox in the same transaction as its event; a worker
+claims due messages, POSTs them as JSON to the configured targets and records the outcome,
+with retries, back-off, leases and a final `dead` state. At-least-once: receivers
+de-duplicate on `X-Recovery-Delivery`. The logic here works on the `OutboxStore` port
+(`ports.py`); storage implements it.
 
     from recovery.delivery import WebhookTarget, deliver_due, run_worker
 
     targets = [WebhookTarget("https://pms.example/hooks", secret="s3cr3t",
                              kinds={"book_room", "post_payment"}, sites={"ribe-central"})]
-    run_worker(engine, targets)                 # until stopped
-    deliver_due(engine, targets)                # or: one pass, e.g. from cron
+    run_worker(rec.storage.outbox, targets)     # until stopped
+    deliver_due(rec.storage.outbox, targets)    # or: one pass, e.g. from cron
 
 Every request carries:
 
@@ -26,16 +27,6 @@ and a body `{"delivery_id", "event", "incident_id", "seq", "kind", "created_at",
 small real receiver for tests and a template for back offices.
 """
 
-from recovery.delivery._claims import (
-    DEAD,
-    DELIVERED,
-    DELIVERING,
-    FAILED,
-    PENDING,
-    STATUSES,
-    Claim,
-    OutboxClaims,
-)
 from recovery.delivery._policy import RetryPolicy
 from recovery.delivery._signing import (
     ATTEMPT_HEADER,
@@ -46,7 +37,7 @@ from recovery.delivery._signing import (
     sign,
     verify_signature,
 )
-from recovery.delivery._status import DeliveryStatus, MessageStatus, delivery_status
+from recovery.delivery._status import DeliveryStatus, delivery_status
 from recovery.delivery._targets import WebhookTarget, parse_targets
 from recovery.delivery._worker import (
     DEFAULT_LEASE,
@@ -59,6 +50,17 @@ from recovery.delivery._worker import (
     envelope,
     poll,
     run_worker,
+)
+from recovery.delivery.ports import (
+    DEAD,
+    DELIVERED,
+    DELIVERING,
+    FAILED,
+    PENDING,
+    STATUSES,
+    Claim,
+    MessageStatus,
+    OutboxStore,
 )
 
 __all__ = [
@@ -82,7 +84,7 @@ __all__ = [
     "DeliveryStats",
     "DeliveryStatus",
     "MessageStatus",
-    "OutboxClaims",
+    "OutboxStore",
     "RetryPolicy",
     "WebhookTarget",
     "deliver_due",

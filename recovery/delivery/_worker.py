@@ -21,9 +21,7 @@ from types import TracebackType
 
 import httpx
 import orjson
-from sqlalchemy import Engine
 
-from recovery.delivery._claims import DEAD, DELIVERED, FAILED, Claim, OutboxClaims, Wanted, utc
 from recovery.delivery._policy import RetryPolicy
 from recovery.delivery._signing import (
     ATTEMPT_HEADER,
@@ -34,6 +32,7 @@ from recovery.delivery._signing import (
     sign,
 )
 from recovery.delivery._targets import WebhookTarget
+from recovery.delivery.ports import DEAD, DELIVERED, FAILED, Claim, OutboxStore, Wanted
 from recovery.domain.chain import canonical
 from recovery.domain.state import iso
 from recovery.errors import StorageError
@@ -41,6 +40,7 @@ from recovery.errors import StorageError
 log = logging.getLogger("recovery.delivery")
 
 Clock = Callable[[], datetime]
+"""Now, as an aware datetime (compared with the leases the outbox hands out)."""
 
 USER_AGENT = "recovery-webhooks/1"
 DEFAULT_LEASE = timedelta(minutes=5)
@@ -83,8 +83,8 @@ class _Response:
 
 
 class Deliverer:
-    """Delivers the outbox to `targets`. One per worker thread; several workers (threads
-    or processes, each with its own engine) can share a database.
+    """Delivers the `outbox` to `targets`. One per worker thread; several workers
+    (threads or processes, each with its own outbox store) can share a database.
 
     `lease` is how long a claim lasts: a worker killed after claiming holds its messages
     that long, then another worker retries them. It must outlast the HTTP requests of a
@@ -94,7 +94,7 @@ class Deliverer:
 
     def __init__(
         self,
-        engine: Engine,
+        outbox: OutboxStore,
         targets: Sequence[WebhookTarget],
         *,
         clock: Clock = utc_now,
@@ -123,7 +123,7 @@ class Deliverer:
         self.batch_size = max(1, min(batch_size, int(lease / most)))
         self._clock = clock
         self._rng = rng or random.Random()
-        self._claims = OutboxClaims(engine)
+        self._outbox = outbox
         self._own_client = client is None
         self._client = client or httpx.Client(
             timeout=httpx.Timeout(timeout), follow_redirects=False
@@ -172,7 +172,7 @@ class Deliverer:
         return self._claim(limit or self.batch_size)[0]
 
     def _claim(self, limit: int) -> tuple[list[Claim], int]:
-        claims, abandoned = self._claims.claim(
+        claims, abandoned = self._outbox.claim(
             self._clock(),
             limit=limit,
             lease=self.lease,
@@ -196,7 +196,7 @@ class Deliverer:
             )
         accepted = set(claim.accepted_by)
         targets = [t for t in wanting if t.url not in accepted]  # a retry skips those
-        if utc(self._clock()) + self._request_budget * len(targets) > claim.lease_until:
+        if self._clock() + self._request_budget * len(targets) > claim.lease_until:
             stats.skipped += 1
             log.warning("webhook message %d: lease nearly over, left for a retry", claim.id)
             return SKIPPED
@@ -219,16 +219,16 @@ class Deliverer:
         now = self._clock()
         if not errors:
             outcome = DELIVERED
-            held = self._claims.mark_delivered(claim, now, accepted)
+            held = self._outbox.mark_delivered(claim, now, accepted)
         else:
             error = f"attempt {claim.attempt}: " + "; ".join(errors)
             if self.policy.is_last(claim.attempt):
                 outcome = DEAD
-                held = self._claims.mark_failed(claim, error, None, accepted)
+                held = self._outbox.mark_failed(claim, error, None, accepted)
             else:
                 outcome = FAILED
                 wait = self.policy.delay(claim.attempt, self._rng, max(waits, default=None))
-                held = self._claims.mark_failed(claim, error, now + wait, accepted)
+                held = self._outbox.mark_failed(claim, error, now + wait, accepted)
         if not held:
             stats.lost += 1
             log.warning(
@@ -312,14 +312,14 @@ def _retry_after(response: httpx.Response, now: datetime) -> timedelta | None:
     if value.isdigit():
         return timedelta(seconds=int(value))
     try:
-        wait = parsedate_to_datetime(value) - utc(now)
+        wait = parsedate_to_datetime(value) - now
     except (TypeError, ValueError):
         return None
     return wait if wait > timedelta(0) else None
 
 
 def deliver_due(
-    engine: Engine,
+    outbox: OutboxStore,
     targets: Sequence[WebhookTarget],
     *,
     clock: Clock = utc_now,
@@ -333,7 +333,7 @@ def deliver_due(
 ) -> DeliveryStats:
     """Deliver everything due now, then return (options as for `Deliverer`)."""
     with Deliverer(
-        engine,
+        outbox,
         targets,
         clock=clock,
         policy=policy,
@@ -347,7 +347,7 @@ def deliver_due(
 
 
 def run_worker(
-    engine: Engine,
+    outbox: OutboxStore,
     targets: Sequence[WebhookTarget],
     *,
     clock: Clock = utc_now,
@@ -367,7 +367,7 @@ def run_worker(
     stop = stop or threading.Event()
     total = DeliveryStats()
     with Deliverer(
-        engine,
+        outbox,
         targets,
         clock=clock,
         policy=policy,

@@ -4,7 +4,7 @@ It verifies each request's signature, records what arrived and notices when one 
 arrives again while an earlier request for it is still being answered:
 
     with WebhookReceiver(secret="s3cr3t", responses=[500, 500]) as hooks:
-        deliver_due(engine, [WebhookTarget(hooks.url, "s3cr3t")])
+        deliver_due(rec.storage.outbox, [WebhookTarget(hooks.url, "s3cr3t")])
         assert hooks.delivery_ids() == [...]
 """
 

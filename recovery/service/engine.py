@@ -401,7 +401,8 @@ class Recovery:
         ]
 
     def outbox(self, incident_id: str | None = None) -> list[dict[str, Any]]:
-        return self.log.outbox_messages(incident_id)
+        """The webhook messages (one incident's, or all) as stored, oldest first."""
+        return self.storage.outbox.rows(incident_id)
 
     # ------------------------------------------------------------------ playbooks
 

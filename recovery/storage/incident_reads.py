@@ -1,4 +1,4 @@
-"""Reads of the incident log: states, events, playbook versions, outbox messages."""
+"""Reads of the incident log: states, events, playbook versions."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from recovery.domain.state import Event, IncidentState, parse_iso
 from recovery.errors import IncidentNotFoundError
 from recovery.storage.database import reading
 from recovery.storage.moments import from_column
-from recovery.storage.tables import events, incidents, outbox, playbook_versions
+from recovery.storage.tables import events, incidents, playbook_versions
 
 
 class IncidentReads:
@@ -135,7 +135,7 @@ class IncidentReads:
         verification."""
         query = select(events).where(events.c.incident_id == incident_id).order_by(events.c.seq)
         with self._reading() as conn:
-            rows = [_plain(row._mapping) for row in conn.execute(query)]
+            rows = [plain(row._mapping) for row in conn.execute(query)]
         for row in rows:
             row["recorded_at"] = from_column(row["recorded_at"]) or ""
         return rows
@@ -176,17 +176,6 @@ class IncidentReads:
             ).scalar_one_or_none()
         return None if raw is None else dict(orjson.loads(raw))
 
-    def outbox_messages(self, incident_id: str | None = None) -> list[dict[str, Any]]:
-        query = select(outbox).order_by(outbox.c.id)
-        if incident_id is not None:
-            query = query.where(outbox.c.incident_id == incident_id)
-        with self._reading() as conn:
-            rows = [_plain(r._mapping) for r in conn.execute(query)]
-        for row in rows:
-            row["payload"] = orjson.loads(row["payload"])
-            row["accepted_by"] = orjson.loads(row["accepted_by"]) if row["accepted_by"] else []
-        return rows
-
 
 def _incident_filters(
     statuses: Sequence[str] | None,
@@ -213,7 +202,7 @@ def row_to_event(row: Any) -> Event:
     return Event.from_stored({**row, "recorded_at": from_column(row["recorded_at"]) or ""})
 
 
-def _plain(mapping: Any) -> dict[str, Any]:
+def plain(mapping: Any) -> dict[str, Any]:
     """A row as a dict with plain `str` keys (SQLAlchemy's are a str subclass that strict
     JSON encoders refuse)."""
     return {str(key): value for key, value in mapping.items()}

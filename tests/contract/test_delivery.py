@@ -28,7 +28,6 @@ from recovery.delivery import (
     Deliverer,
     DeliveryStats,
     MessageStatus,
-    OutboxClaims,
     RetryPolicy,
     WebhookTarget,
     deliver_due,
@@ -39,7 +38,7 @@ from recovery.delivery import (
 )
 from recovery.delivery.testing import WebhookReceiver
 from recovery.domain.state import iso, parse_iso
-from recovery.storage.database import create_db_engine
+from recovery.storage.sql import SqlStorage
 from tests.conftest import FRONT_DESK, Clock
 
 SECRET = "test-secret"
@@ -71,7 +70,7 @@ def rebook(rec: Recovery, incident_id: str) -> None:
 
 
 def messages(rec: Recovery, incident_id: str) -> list[MessageStatus]:
-    return delivery_status(rec.engine, incident_id).messages
+    return delivery_status(rec.storage.outbox, incident_id).messages
 
 
 def closed_port_url() -> str:
@@ -133,14 +132,18 @@ def test_targets_parse_from_json_with_located_errors() -> None:
 
 
 def test_a_lease_shorter_than_the_requests_is_refused(sqlite_url: str) -> None:
-    engine = create_db_engine(sqlite_url)
+    storage = SqlStorage.from_url(sqlite_url, migrate=False)
     try:
         with pytest.raises(ValueError, match="lease"):
-            Deliverer(engine, [WebhookTarget("http://a.example", "s")], lease=timedelta(seconds=5))
+            Deliverer(
+                storage.outbox,
+                [WebhookTarget("http://a.example", "s")],
+                lease=timedelta(seconds=5),
+            )
         with pytest.raises(ValueError, match="no webhook targets"):
-            Deliverer(engine, [])
+            Deliverer(storage.outbox, [])
     finally:
-        engine.dispose()
+        storage.dispose()
 
 
 # ---------------------------------------------------------------------------- delivery
@@ -160,7 +163,7 @@ def test_effects_are_posted_signed_to_every_target_that_wants_them(
             WebhookTarget(pms.url, "pms-secret", kinds={"book_room"}),
         ]
         clock.advance(seconds=1)
-        stats = deliver_due(rec.engine, targets, clock=clock)
+        stats = deliver_due(rec.storage.outbox, targets, clock=clock)
 
     assert (stats.claimed, stats.delivered, stats.failed, stats.requests) == (3, 3, 0, 4)
     messages = rec.outbox(incident)
@@ -190,7 +193,7 @@ def test_effects_are_posted_signed_to_every_target_that_wants_them(
     assert [r.json()["kind"] for r in pms.requests] == ["book_room"]
     assert pms.requests[0].signature_ok
 
-    status = delivery_status(rec.engine, incident)
+    status = delivery_status(rec.storage.outbox, incident)
     assert status.counts[DELIVERED] == 3 and status.backlog == 0
     assert {m.delivered_at for m in status.messages} == {iso(clock())}
 
@@ -209,7 +212,7 @@ def test_a_property_system_hears_of_its_own_propertys_effects_only(
             WebhookTarget(vejle_pms.url, "v", sites={"vejle"}),
         ]
         clock.advance(seconds=1)
-        stats = deliver_due(rec.engine, targets, clock=clock)
+        stats = deliver_due(rec.storage.outbox, targets, clock=clock)
 
     assert [r.json()["incident_id"] for r in ribe_pms.requests] == [ribe]
     assert [r.json()["kind"] for r in ribe_pms.requests] == ["book_room"]
@@ -225,7 +228,7 @@ def test_a_receiver_failing_twice_gets_it_on_the_third_attempt(rec: Recovery, cl
     rebook(rec, incident)
     with WebhookReceiver(SECRET, responses=[500, 500]) as hooks:
         target = WebhookTarget(hooks.url, SECRET, kinds={"book_room"})
-        with Deliverer(rec.engine, [target], clock=clock, policy=NO_JITTER) as worker:
+        with Deliverer(rec.storage.outbox, [target], clock=clock, policy=NO_JITTER) as worker:
             first = worker.deliver_due()
             (booking,) = [m for m in messages(rec, incident) if m.kind == "book_room"]
             assert (first.failed, booking.status, booking.attempts) == (1, FAILED, 1)
@@ -269,7 +272,7 @@ def test_a_retry_goes_only_to_the_targets_that_have_not_accepted(
             WebhookTarget(pms.url, SECRET, kinds={"book_room"}),
             WebhookTarget(crm.url, SECRET, kinds={"book_room"}),
         ]
-        with Deliverer(rec.engine, targets, clock=clock, policy=NO_JITTER) as worker:
+        with Deliverer(rec.storage.outbox, targets, clock=clock, policy=NO_JITTER) as worker:
             assert worker.deliver_due().failed == 1
             clock.advance(seconds=5)
             assert worker.deliver_due().delivered == 1
@@ -284,7 +287,7 @@ def test_a_retry_goes_only_to_the_targets_that_have_not_accepted(
 def test_retry_after_from_the_receiver_is_honoured(rec: Recovery, clock: Clock) -> None:
     incident = open_loyal_guest(rec)
     with WebhookReceiver(SECRET, responses=[(503, {"Retry-After": "120"})]) as hooks:
-        deliver_due(rec.engine, [WebhookTarget(hooks.url, SECRET)], clock=clock, limit=1)
+        deliver_due(rec.storage.outbox, [WebhookTarget(hooks.url, SECRET)], clock=clock, limit=1)
     first = messages(rec, incident)[0]
     assert first.status == FAILED
     assert first.next_attempt_at == iso(clock() + timedelta(seconds=120))
@@ -295,7 +298,7 @@ def test_an_unreachable_receiver_is_retried_then_dead(rec: Recovery, clock: Cloc
     policy = RetryPolicy(max_attempts=4, jitter=0)
     target = WebhookTarget(closed_port_url(), SECRET)
     waits = []
-    with Deliverer(rec.engine, [target], clock=clock, policy=policy, timeout=2) as worker:
+    with Deliverer(rec.storage.outbox, [target], clock=clock, policy=policy, timeout=2) as worker:
         for _ in range(policy.max_attempts):
             stats = worker.deliver_due()
             assert stats.claimed == 2
@@ -310,7 +313,7 @@ def test_an_unreachable_receiver_is_retried_then_dead(rec: Recovery, clock: Cloc
         assert (message.status, message.attempts) == (DEAD, 4)
         assert (message.last_error or "").startswith("attempt 4: ")
         assert "ConnectError" in (message.last_error or "")
-    status = delivery_status(rec.engine, incident, statuses=[DEAD])
+    status = delivery_status(rec.storage.outbox, incident, statuses=[DEAD])
     assert status.counts[DEAD] == 2 and len(status.messages) == 2
 
 
@@ -321,7 +324,7 @@ def test_a_receiver_answering_500_forever_ends_dead_with_its_error_kept(
     policy = RetryPolicy(max_attempts=3)
     with WebhookReceiver(SECRET, default_status=500) as hooks:
         target = WebhookTarget(hooks.url, SECRET)
-        with Deliverer(rec.engine, [target], clock=clock, policy=policy) as worker:
+        with Deliverer(rec.storage.outbox, [target], clock=clock, policy=policy) as worker:
             for _ in range(5):
                 worker.deliver_due()
                 clock.advance(hours=1)
@@ -338,13 +341,13 @@ def test_a_killed_workers_claim_expires_and_another_worker_delivers(
     lease = timedelta(minutes=2)
     with WebhookReceiver(SECRET) as hooks:
         target = WebhookTarget(hooks.url, SECRET)
-        killed = Deliverer(rec.engine, [target], clock=clock, lease=lease)
+        killed = Deliverer(rec.storage.outbox, [target], clock=clock, lease=lease)
         claims = killed.claim()  # ... and the process dies before delivering
         killed.close()
         assert len(claims) == 2
         assert {m.status for m in messages(rec, incident)} == {DELIVERING}
 
-        with Deliverer(rec.engine, [target], clock=clock, lease=lease) as other:
+        with Deliverer(rec.storage.outbox, [target], clock=clock, lease=lease) as other:
             clock.advance(seconds=119)
             assert other.deliver_due().claimed == 0  # still held by the dead worker
             assert hooks.requests == []
@@ -354,10 +357,10 @@ def test_a_killed_workers_claim_expires_and_another_worker_delivers(
 
         # The "dead" worker comes back: too late to send, and its stale claim can record
         # nothing over the newer claim's outcome.
-        late = Deliverer(rec.engine, [target], clock=clock, lease=lease)
+        late = Deliverer(rec.storage.outbox, [target], clock=clock, lease=lease)
         assert late.deliver(claims[0]) == SKIPPED
         late.close()
-        stale = OutboxClaims(rec.engine)
+        stale = rec.storage.outbox
         assert not stale.mark_failed(claims[0], "late report", None)
         assert not stale.mark_delivered(claims[1], clock())
 
@@ -370,7 +373,7 @@ def test_a_claim_abandoned_on_the_last_attempt_goes_dead(rec: Recovery, clock: C
     incident = open_loyal_guest(rec)
     target = WebhookTarget("http://127.0.0.1:9/never", SECRET)
     policy = RetryPolicy(max_attempts=1)
-    with Deliverer(rec.engine, [target], clock=clock, policy=policy) as worker:
+    with Deliverer(rec.storage.outbox, [target], clock=clock, policy=policy) as worker:
         assert len(worker.claim()) == 2
         clock.advance(minutes=6)
         stats = worker.deliver_due()
@@ -383,7 +386,7 @@ def test_a_claim_abandoned_on_the_last_attempt_goes_dead(rec: Recovery, clock: C
 def test_workers_racing_deliver_each_message_exactly_once(
     db_url: str, rec: Recovery, clock: Clock
 ) -> None:
-    """200 messages, 4 workers with their own engines: SKIP LOCKED on PostgreSQL, the
+    """200 messages, 4 workers with their own storage: SKIP LOCKED on PostgreSQL, the
     IMMEDIATE transaction on SQLite; the receiver counts each X-Recovery-Delivery."""
     incidents = [open_loyal_guest(rec, f"Guest {n}") for n in range(100)]
     expected = {str(m["id"]) for i in incidents for m in rec.outbox(i)}
@@ -396,14 +399,14 @@ def test_workers_racing_deliver_each_message_exactly_once(
         target = WebhookTarget(hooks.url, SECRET)
 
         def work() -> None:
-            engine = create_db_engine(db_url)
+            storage = SqlStorage.from_url(db_url, migrate=False)
             try:
                 start.wait()
-                results.append(deliver_due(engine, [target], clock=clock, batch_size=5))
+                results.append(deliver_due(storage.outbox, [target], clock=clock, batch_size=5))
             except BaseException as exc:
                 results.append(exc)
             finally:
-                engine.dispose()
+                storage.dispose()
 
         threads = [threading.Thread(target=work) for _ in range(workers)]
         for thread in threads:
@@ -417,7 +420,7 @@ def test_workers_racing_deliver_each_message_exactly_once(
     assert set(counts) == expected
     assert set(counts.values()) == {1}, "a message was delivered more than once"
     assert hooks.overlaps == 0
-    assert delivery_status(rec.engine).counts[DELIVERED] == 200
+    assert delivery_status(rec.storage.outbox).counts[DELIVERED] == 200
     delivered_by = [r.delivered for r in results if isinstance(r, DeliveryStats)]
     assert sum(delivered_by) == 200
     assert sum(1 for n in delivered_by if n) >= 2, f"no concurrency happened: {delivered_by}"
@@ -439,7 +442,7 @@ def test_a_message_that_cannot_be_sent_fails_alone(
 
     monkeypatch.setattr(_worker, "envelope", broken)
     with WebhookReceiver(SECRET) as hooks:
-        stats = deliver_due(rec.engine, [WebhookTarget(hooks.url, SECRET)], clock=clock)
+        stats = deliver_due(rec.storage.outbox, [WebhookTarget(hooks.url, SECRET)], clock=clock)
     assert (stats.delivered, stats.failed) == (2, 1)
     assert len(hooks.requests) == 2
     (booking,) = [m for m in messages(rec, incident) if m.kind == "book_room"]

@@ -23,8 +23,8 @@ from recovery import Catalog, CustomerProfile, NotAllowedNowError, OpenIncident,
 from recovery.bootstrap import over_engine
 from recovery.cli import app
 from recovery.letters import SmtpMailer, draft_letter, letter_status, request_letter
+from recovery.service.worker import run
 from recovery.storage.database import create_db_engine
-from recovery.worker import run
 from tests.conftest import FRONT_DESK, MANAGER, Clock
 
 runner = CliRunner()

@@ -27,7 +27,7 @@ from recovery.delivery import (
 )
 from recovery.delivery.testing import WebhookReceiver
 from recovery.letters import FileMailer, deliver_letters, draft_letter, request_letter
-from recovery.storage.database import create_db_engine
+from recovery.storage.sql import SqlStorage
 from tests.conftest import FRONT_DESK, MANAGER, Clock
 
 PMS_SECRET = "pms-secret"
@@ -44,15 +44,17 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 
 @contextmanager
 def background_worker(
-    rec: Recovery, targets: list[WebhookTarget], clock: Clock
+    db_url: str, targets: list[WebhookTarget], clock: Clock
 ) -> Iterator[list[DeliveryStats]]:
-    """`run_worker` in a thread with its own engine, stopped on exit."""
+    """`run_worker` in a thread with its own storage, stopped on exit."""
     stop = threading.Event()
     result: list[DeliveryStats] = []
-    engine = create_db_engine(rec.engine.url.render_as_string(hide_password=False))
+    storage = SqlStorage.from_url(db_url, migrate=False)
 
     def work() -> None:
-        result.append(run_worker(engine, targets, clock=clock, poll_interval=0.02, stop=stop))
+        result.append(
+            run_worker(storage.outbox, targets, clock=clock, poll_interval=0.02, stop=stop)
+        )
 
     thread = threading.Thread(target=work)
     thread.start()
@@ -61,12 +63,12 @@ def background_worker(
     finally:
         stop.set()
         thread.join(timeout=10)
-        engine.dispose()
+        storage.dispose()
     assert not thread.is_alive()
 
 
 def test_the_hotel_storys_effects_reach_the_back_office(
-    rec: Recovery, clock: Clock, tmp_path: Path
+    db_url: str, rec: Recovery, clock: Clock, tmp_path: Path
 ) -> None:
     with (
         WebhookReceiver(PMS_SECRET) as pms,
@@ -88,7 +90,7 @@ def test_the_hotel_storys_effects_reach_the_back_office(
                 ]
             )
         )
-        with background_worker(rec, targets, clock) as stats:
+        with background_worker(db_url, targets, clock) as stats:
             out = rec.open(
                 OpenIncident(
                     incident_type="hotel.walked_guest",
@@ -148,7 +150,7 @@ def test_the_hotel_storys_effects_reach_the_back_office(
 
     accepted = Counter(r.delivery_id for r in [*pms.accepted(), *crm.accepted()])
     assert set(accepted.values()) == {1}
-    status = delivery_status(rec.engine, incident)
+    status = delivery_status(rec.storage.outbox, incident)
     assert status.counts[DELIVERED] == 6 and status.backlog == 0
     assert sorted(m.attempts for m in status.messages) == [1, 1, 1, 1, 1, 2]
     assert stats[0].delivered == 6 and stats[0].failed == 1
@@ -173,29 +175,31 @@ def test_run_once_retries_with_backoff_until_the_receiver_recovers(
         targets = [WebhookTarget(pms.url, PMS_SECRET)]
         outcomes = []
         for attempt in (1, 2, 3):
-            stats = run_worker(rec.engine, targets, clock=clock, once=True, policy=policy)
+            stats = run_worker(rec.storage.outbox, targets, clock=clock, once=True, policy=policy)
             outcomes.append((stats.delivered, stats.failed))
             clock.advance(seconds=policy.nominal_delay(attempt).total_seconds())
     assert outcomes == [(0, 1), (0, 1), (1, 0)]
-    (message,) = delivery_status(rec.engine, incident).messages
+    (message,) = delivery_status(rec.storage.outbox, incident).messages
     assert (message.kind, message.status, message.attempts) == ("book_room", DELIVERED, 3)
     assert [r.status for r in pms.requests] == [500, 502, 200]
 
 
 def test_a_database_outage_does_not_stop_the_worker(tmp_path: Path) -> None:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'missing' / 'recovery.db'}")
+    storage = SqlStorage.from_url(
+        f"sqlite:///{tmp_path / 'missing' / 'recovery.db'}", migrate=False
+    )
     targets = [WebhookTarget("http://127.0.0.1:9/hooks", "s")]
     try:
         with pytest.raises(StorageError):
-            run_worker(engine, targets, once=True)
+            run_worker(storage.outbox, targets, once=True)
         stop = threading.Event()
         timer = threading.Timer(0.2, stop.set)
         timer.start()
-        stats = run_worker(engine, targets, poll_interval=0.02, stop=stop)
+        stats = run_worker(storage.outbox, targets, poll_interval=0.02, stop=stop)
         timer.join()
         assert stats.claimed == 0
     finally:
-        engine.dispose()
+        storage.dispose()
 
 
 def test_a_receiver_that_never_answers_in_time_is_retried(rec: Recovery, clock: Clock) -> None:
@@ -210,7 +214,7 @@ def test_a_receiver_that_never_answers_in_time_is_retried(rec: Recovery, clock: 
     rec.escalate(incident, "no room anywhere in town", actor=FRONT_DESK)
     with WebhookReceiver(CRM_SECRET, delay=1.0) as slow:
         stats = run_worker(
-            rec.engine,
+            rec.storage.outbox,
             [WebhookTarget(slow.url, CRM_SECRET)],
             clock=clock,
             once=True,
@@ -218,6 +222,6 @@ def test_a_receiver_that_never_answers_in_time_is_retried(rec: Recovery, clock: 
             lease=timedelta(seconds=30),
         )
     assert stats.failed == 1
-    (message,) = delivery_status(rec.engine, incident).messages
+    (message,) = delivery_status(rec.storage.outbox, incident).messages
     assert message.status == FAILED
     assert "ReadTimeout" in (message.last_error or "")

@@ -15,8 +15,8 @@ from recovery import Catalog, CustomerProfile, OpenIncident, Recovery
 from recovery.bootstrap import connect, over_engine
 from recovery.delivery import WebhookTarget
 from recovery.delivery.testing import WebhookReceiver
+from recovery.service.worker import run
 from recovery.storage.database import create_db_engine
-from recovery.worker import run
 from tests.conftest import FRONT_DESK, Clock
 
 SECRET = "back-office-secret"

@@ -1,79 +1,46 @@
-"""Outbox claims: which worker delivers which message now, in short transactions.
-
-    pending ─┐                 ┌─ 2xx from every target ──────────▶ delivered
-             ├─ claim ─▶ delivering ─ a failure, attempts left ──▶ failed ─┐
-    failed ──┘   ▲             ├─ a failure, no attempts left ───▶ dead    │
-                 │             └─ lease over, worker never reported:        │
-                 │                claimable again (dead if no attempts left)│
-                 └──────────────── next_attempt_at reached ─────────────────┘
+"""`SqlOutbox`: the webhook outbox's statements (claims, outcomes, delivery status).
 
 A claim is one transaction: `SELECT ... FOR UPDATE SKIP LOCKED` (PostgreSQL; on SQLite
 the IMMEDIATE transaction serialises claimers and the clause is not rendered) picks due
-rows, and an UPDATE sets them `delivering`, adds one to `attempts` and moves
-`next_attempt_at` to the end of the lease. The HTTP requests run outside any transaction.
-The outcome is recorded in another short transaction, only if the row is still
-`delivering` at the attempt number this claim set: `attempts` is the claim token, strictly
-increasing, so a worker whose lease ran out (and whose message was claimed again) can
-never overwrite the newer claim's outcome.
+rows, and an UPDATE holds them (`storage.leases`). The outcome is recorded in another
+short transaction, only if the claim still holds the row. The states and the rules are
+drawn in `delivery.ports`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Engine, and_, or_, select, true
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select, true
 from sqlalchemy import exc as sa_exc
 
+from recovery.delivery.ports import (
+    DEAD,
+    DELIVERED,
+    DELIVERING,
+    FAILED,
+    PENDING,
+    Claim,
+    MessageStatus,
+    Wanted,
+)
 from recovery.errors import StorageError
 from recovery.storage import leases
+from recovery.storage.database import reading
+from recovery.storage.incident_reads import plain
+from recovery.storage.moments import from_column, utc
 from recovery.storage.tables import incidents, outbox
-
-PENDING = "pending"
-DELIVERING = "delivering"
-DELIVERED = "delivered"
-FAILED = "failed"
-DEAD = leases.DEAD
-STATUSES = (PENDING, DELIVERING, FAILED, DELIVERED, DEAD)
 
 _CLAIMABLE = (PENDING, FAILED, DELIVERING)
 
-Wanted = tuple[Collection[str] | None, Collection[str] | None]
-"""What one target takes: its effect kinds and its properties (None: all of them)."""
 
-
-@dataclass(frozen=True)
-class Claim:
-    """A message this worker holds until `lease_until`; `attempt` is the claim token."""
-
-    id: int
-    incident_id: str
-    site: str
-    seq: int
-    kind: str
-    payload: str
-    created_at: datetime
-    attempt: int
-    lease_until: datetime
-    accepted_by: frozenset[str] = frozenset()  # target URLs that took it on an earlier try
-
-    @property
-    def event(self) -> str:
-        return f"{self.incident_id}:{self.seq}"
-
-
-def utc(moment: datetime) -> datetime:
-    """An aware UTC datetime: SQLite's DateTime stores the wall time and drops the zone."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-class OutboxClaims:
-    """The delivery state transitions of outbox rows; every method is one transaction."""
+class SqlOutbox:
+    """The delivery state transitions of outbox rows (`delivery.ports.OutboxStore`);
+    every method is one transaction."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -95,12 +62,6 @@ class OutboxClaims:
         max_attempts: int,
         wanted: Sequence[Wanted] | None = None,
     ) -> tuple[list[Claim], int]:
-        """Claim up to `limit` due messages until `now + lease`: those some entry of
-        `wanted` covers (its kinds and properties; None in an entry: any), or any message
-        if `wanted` is None.
-
-        A message whose previous claim ran out of lease on its last allowed attempt is
-        marked dead here instead of being claimed again; the second value counts them."""
         now = utc(now)
         lease_until = now + lease
         due = (
@@ -156,8 +117,6 @@ class OutboxClaims:
     def mark_delivered(
         self, claim: Claim, now: datetime, accepted_by: Collection[str] = ()
     ) -> bool:
-        """Record a successful delivery; False if this claim no longer holds the message.
-        An earlier attempt's `last_error` is kept: it tells why delivery took a while."""
         return self._finish(
             claim, status=DELIVERED, delivered_at=utc(now), accepted_by=_targets(accepted_by)
         )
@@ -169,8 +128,6 @@ class OutboxClaims:
         retry_at: datetime | None,
         accepted_by: Collection[str] = (),
     ) -> bool:
-        """Record a failed attempt: retry at `retry_at`, or dead when it is None.
-        `accepted_by`: the targets that took it so far, which a retry leaves out."""
         accepted = _targets(accepted_by)
         if retry_at is None:
             return self._finish(
@@ -189,6 +146,54 @@ class OutboxClaims:
             return leases.finish(
                 conn, outbox, claim.id, holding=DELIVERING, attempt=claim.attempt, **values
             )
+
+    # ------------------------------------------------------------------ reads
+
+    def status(
+        self,
+        incident_id: str | None = None,
+        *,
+        statuses: Sequence[str] | None = None,
+        limit: int = 1000,
+    ) -> tuple[dict[str, int], list[MessageStatus]]:
+        counting = select(outbox.c.status, func.count()).group_by(outbox.c.status)
+        listing = select(outbox).order_by(outbox.c.id).limit(limit)
+        if incident_id is not None:
+            counting = counting.where(outbox.c.incident_id == incident_id)
+            listing = listing.where(outbox.c.incident_id == incident_id)
+        if statuses is not None:
+            listing = listing.where(outbox.c.status.in_(list(statuses)))
+        with reading(self.engine) as conn:  # never takes SQLite's write lock the workers need
+            counted = {status: int(n) for status, n in conn.execute(counting)}
+            rows = conn.execute(listing).all()
+        return counted, [
+            MessageStatus(
+                id=r.id,
+                incident_id=r.incident_id,
+                seq=r.seq,
+                event=f"{r.incident_id}:{r.seq}",
+                kind=r.kind,
+                status=r.status,
+                attempts=r.attempts,
+                created_at=from_column(r.created_at) or "",
+                next_attempt_at=from_column(r.next_attempt_at) or "",
+                delivered_at=from_column(r.delivered_at),
+                last_error=r.last_error,
+                accepted_by=orjson.loads(r.accepted_by) if r.accepted_by else [],
+            )
+            for r in rows
+        ]
+
+    def rows(self, incident_id: str | None = None) -> list[dict[str, Any]]:
+        query = select(outbox).order_by(outbox.c.id)
+        if incident_id is not None:
+            query = query.where(outbox.c.incident_id == incident_id)
+        with reading(self.engine) as conn:
+            rows = [plain(r._mapping) for r in conn.execute(query)]
+        for row in rows:
+            row["payload"] = orjson.loads(row["payload"])
+            row["accepted_by"] = orjson.loads(row["accepted_by"]) if row["accepted_by"] else []
+        return rows
 
 
 def _covers(kinds: Collection[str] | None, sites: Collection[str] | None) -> ColumnElement[bool]:

@@ -1,9 +1,11 @@
 """The background worker: records missed deadlines, mails letters and delivers webhooks,
 in one loop.
 
-Stateless: everything it needs is in the database (incident due times, the letters queue,
-the outbox), so any number of workers can run against PostgreSQL, and a killed one loses
-nothing.
+It only composes: `Recovery` sweeps the deadlines, the letter deliverer mails the letters
+queue and the webhook `Deliverer` works the outbox store of the same storage
+(`rec.storage.outbox`). Stateless: everything it needs is in the database (incident due
+times, the letters queue, the outbox), so any number of workers can run against
+PostgreSQL, and a killed one loses nothing.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def run(
     letters = LetterDeliverer(rec, mailer) if mailer is not None else None
     with contextlib.ExitStack() as stack:
         deliverer = (
-            stack.enter_context(Deliverer(rec.engine, targets, clock=rec.clock))
+            stack.enter_context(Deliverer(rec.storage.outbox, targets, clock=rec.clock))
             if targets
             else None
         )
