@@ -81,7 +81,6 @@ _NOT_IN_MEMORY_YET = {
     "test_acceptance",
     "test_audit",
     "test_checkpoints",
-    "test_delivery",
     "test_export",
     "test_letters",
     "test_reports",
