@@ -21,7 +21,8 @@ from recovery import (
     Recovery,
 )
 from recovery.bootstrap import over_engine
-from recovery.letters import FileMailer, deliver_letters, draft_letter, request_letter
+from recovery.letters import FileMailer
+from recovery.service.letter_delivery import deliver_letters
 from recovery.storage.database import create_db_engine
 from tests.conftest import AUDITOR, FRONT_DESK, MANAGER, Clock
 from tests.contract.support import HOTEL_STEPS, execute_sql, open_hotel, recorded, refused
@@ -83,15 +84,15 @@ def test_story_1_the_walked_guest_gets_everything_without_pushing(
     assert "written_apology" in str(waiting)
     assert rec.get(incident).pending_for_close == ["written_apology"]
     clock.advance(hours=20)
-    drafted = draft_letter(
-        rec, incident, "written_apology", actor=MANAGER, note="We are truly sorry, Mette."
+    drafted = rec.draft_letter(
+        incident, "written_apology", actor=MANAGER, note="We are truly sorry, Mette."
     )
     code = drafted.incident.state.steps["written_apology"].evidence["voucher_code"]
     assert code.startswith("FN-")
     still = refused(rec, incident, NotAllowedNowError, lambda: rec.close(incident, actor=MANAGER))
     assert "written_apology" in str(still)
-    queued = request_letter(
-        rec, incident, "written_apology", actor=MANAGER, recipient="mette@example.dk"
+    queued = rec.request_letter(
+        incident, "written_apology", actor=MANAGER, recipient="mette@example.dk"
     )
     assert queued.incident.state.steps["written_apology"].status == "sending"
     queued_only = refused(

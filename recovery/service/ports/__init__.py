@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+from recovery.letters.ports import LetterStore
 from recovery.service.ports.incidents import (
     Head,
     IncidentLog,
@@ -32,6 +33,9 @@ class Storage(Protocol):
 
     @property
     def incidents(self) -> IncidentLog: ...
+
+    @property
+    def letters(self) -> LetterStore: ...
 
     @property
     def name(self) -> str:
@@ -63,6 +67,7 @@ __all__ = [
     "Head",
     "IncidentLog",
     "IncidentTransaction",
+    "LetterStore",
     "OutboxMessage",
     "Record",
     "Storage",
