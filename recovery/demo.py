@@ -6,9 +6,9 @@ the right way (no push, closed) and the old way (a push before every step), the 
 pass handed off with its context, the loyal customer released honestly with a referral,
 and the energy complaint whose written answer is still in progress (left open).
 
-Letters are drafted and sent through `recovery.letters` and mailed by a file mailer: the
-demo never sends e-mail. They land in RECOVERY_MAIL_DIR, else beside the SQLite file
-(`<name>-mail/`), else in the temporary folder's `recovery-demo-mail/`.
+Letters are drafted and sent through `Recovery`'s letter commands and mailed by a file
+mailer: the demo never sends e-mail. They land in RECOVERY_MAIL_DIR, else beside the SQLite
+file (`<name>-mail/`), else in the temporary folder's `recovery-demo-mail/`.
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ from recovery.domain.commands import (
     Release,
     StepAction,
 )
-from recovery.letters import FileMailer, Mailer, deliver_letters, draft_letter, request_letter
+from recovery.letters import FileMailer, Mailer
 from recovery.service.engine import Recovery
+from recovery.service.letter_delivery import deliver_letters
 
 # Ribe Central hotel: the right way, and the old way on another day.
 ANA = Actor(id="ana.holm", role="front_desk")
@@ -478,8 +479,7 @@ def seed_demo(rec: Recovery, *, force: bool = False, mailer: Mailer | None = Non
             clock.now = start + timedelta(minutes=act.minutes)
             command = act.command
             if isinstance(command, DraftLetter):
-                draft_letter(
-                    scripted,
+                scripted.draft_letter(
                     opened.id,
                     command.step,
                     note=command.note,
@@ -487,8 +487,8 @@ def seed_demo(rec: Recovery, *, force: bool = False, mailer: Mailer | None = Non
                     channel=act.channel,
                 )
             elif isinstance(command, SendLetter):
-                request_letter(
-                    scripted, opened.id, command.step, actor=act.actor, channel=act.channel
+                scripted.request_letter(
+                    opened.id, command.step, actor=act.actor, channel=act.channel
                 )
             elif isinstance(command, MailerPass):
                 deliver_letters(scripted, mailer)

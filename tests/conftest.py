@@ -78,23 +78,22 @@ def sqlite_url(tmp_path: Path) -> str:
 
 # Modules whose ports have no in-memory adapter yet (letters, outbox, audit rows).
 _NOT_IN_MEMORY_YET = {
-    "test_acceptance",
     "test_audit",
     "test_checkpoints",
     "test_export",
-    "test_letters",
-    "test_reports",
 }
 DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every contract test runs once per backend: in memory too, unless it reads the
-    database itself (it asks for `db_url`, or is marked `sql`)."""
+    database itself (it asks for `db_url`, or is marked `sql`). Other tests that ask for
+    `rec` run on the databases."""
     if "backend" not in metafunc.fixturenames:
         return
     sql_only = (
-        "db_url" in metafunc.fixturenames
+        not metafunc.module.__name__.startswith("tests.contract.")
+        or "db_url" in metafunc.fixturenames
         or metafunc.definition.get_closest_marker("sql") is not None
         or metafunc.module.__name__.rsplit(".", 1)[-1] in _NOT_IN_MEMORY_YET
     )

@@ -19,7 +19,7 @@ from recovery.api.errors import ApiError, api_error, validation_body
 from recovery.api.idempotency import KEY_PATTERN, Reply, fingerprint
 from recovery.domain.commands import IncidentCommand, OpenIncident, StepAction
 from recovery.errors import CommandRejectedError, ConflictError, UnknownPlaybookError
-from recovery.letters import LETTER_ACTIONS, act_on_step
+from recovery.letters import LETTER_ACTIONS
 from recovery.service.engine import IncidentView, Outcome
 
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
@@ -181,11 +181,10 @@ def _letter_action(
     command: StepAction,
     options: CommandOptions,
 ) -> Outcome:
-    """Drafting and queuing go through the letters service, which sends other steps'
-    actions of those names to the engine; over HTTP the letter's fields are evidence."""
+    """Drafting and queuing a letter take the letter's fields, which over HTTP are evidence
+    (other steps' actions of those names are recorded as they are)."""
     evidence = dict(command.evidence)
-    return act_on_step(
-        ctx.rec,
+    return ctx.rec.act_on_step(
         incident_id,
         command.step,
         command.name,

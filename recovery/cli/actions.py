@@ -21,7 +21,6 @@ from recovery.cli.options import (
     run_command,
 )
 from recovery.domain.commands import RecordContact, ReportCues
-from recovery.letters import act_on_step
 
 IncidentId = Annotated[str, typer.Argument(metavar="ID", help="The incident id (inc_...).")]
 Reason = Annotated[str, typer.Option("--reason", help="Why (recorded in the timeline).")]
@@ -75,8 +74,7 @@ def act(
         db,
         playbooks,
         json_output,
-        lambda rec: act_on_step(  # a letter step drafts and queues through the letters
-            rec,
+        lambda rec: rec.act_on_step(  # a letter step drafts and queues its letter
             incident_id,
             step,
             action,

@@ -24,13 +24,6 @@ from recovery.cli.options import (
 )
 from recovery.cli.output import console, print_json, short_time, status_text, styled
 from recovery.errors import RecoveryError
-from recovery.letters import (
-    draft_letter,
-    find_voucher,
-    letter_status,
-    render_letter,
-    request_letter,
-)
 
 app = typer.Typer(
     help="The written follow-up: draft, send, show and follow letters.", no_args_is_help=True
@@ -66,7 +59,7 @@ def show(
 ) -> None:
     """Show a step's letter: as queued for the mailer once it was, else a preview."""
     with open_recovery(db, playbooks) as rec:
-        letter = render_letter(rec, incident_id, step, locale, preview=preview)
+        letter = rec.render_letter(incident_id, step, locale, preview=preview)
     if json_output:
         print_json(letter.to_dict())
     elif html:
@@ -88,7 +81,7 @@ def status(
 ) -> None:
     """Where each letter stands: queued, retrying (and why), sent (message id), dead."""
     with open_recovery(db, playbooks) as rec:
-        found = letter_status(rec, incident_id)
+        found = rec.letter_status(incident_id)
     if json_output:
         print_json(found.to_dict())
         return
@@ -141,7 +134,7 @@ def draft(
         db,
         playbooks,
         json_output,
-        lambda rec: draft_letter(rec, incident_id, step, note=note, **kw),
+        lambda rec: rec.draft_letter(incident_id, step, note=note, **kw),
     )
 
 
@@ -169,7 +162,7 @@ def send(
         db,
         playbooks,
         json_output,
-        lambda rec: request_letter(rec, incident_id, step, recipient=to, locale=locale, **kw),
+        lambda rec: rec.request_letter(incident_id, step, recipient=to, locale=locale, **kw),
     )
 
 
@@ -184,7 +177,7 @@ def voucher(
 ) -> None:
     """Look up a voucher or certificate code: which incident issued it, is it valid."""
     with open_recovery(db, playbooks) as rec:
-        found = find_voucher(rec, code)
+        found = rec.find_voucher(code)
     if found is None:
         raise _NoSuchVoucher(f"no voucher {code!r} was issued")
     if json_output:

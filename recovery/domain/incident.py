@@ -352,7 +352,7 @@ def _check_voucher(
             raise InvalidEvidenceError(
                 f"step {step.id!r} issues a {voucher.kind.replace('_', ' ')} voucher: draft the "
                 "letter through the letters service, which issues its code "
-                "(recovery.letters.draft_letter, or `recovery letters draft`)",
+                "(Recovery.draft_letter or act_on_step, or `recovery letters draft`)",
                 field="evidence.voucher_code",
             )
         return

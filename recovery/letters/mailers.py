@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from recovery.config import Settings
 from recovery.errors import ConfigurationError
-from recovery.letters.store import QueuedLetter
+from recovery.letters.ports import QueuedLetter
 
 DEFAULT_TIMEOUT = 30.0
 

@@ -6,14 +6,11 @@ compiled playbook, append the event and update the row, or change nothing and ra
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import orjson
 from pydantic import BaseModel, ValidationError
 
 from recovery.catalog import Catalog
@@ -34,16 +31,7 @@ from recovery.domain.commands import (
     StepAction,
 )
 from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
-from recovery.domain.incident import (
-    Context,
-    allowed_actions,
-    decide,
-    decide_open,
-    eta,
-    next_due,
-    pending_for_close,
-    replay,
-)
+from recovery.domain.incident import Context, decide, decide_open, next_due, replay
 from recovery.domain.state import Event, IncidentState, iso
 from recovery.errors import (
     CommandRejectedError,
@@ -54,10 +42,15 @@ from recovery.errors import (
     Problem,
     UnknownPlaybookError,
 )
+from recovery.letters.written import LETTER_ACTIONS
 from recovery.service.audit import Verification, verify_incident
+from recovery.service.letters import LetterCommands
 from recovery.service.ports import Storage
 from recovery.service.reports import GroupBy, ReportRow, build_report, in_period
 from recovery.service.unit_of_work import Decision, IncidentUnitOfWork
+from recovery.service.views import IncidentView, Outcome
+
+__all__ = ["IncidentView", "Outcome", "Recovery"]  # with the views of service.views
 
 Clock = Callable[[], datetime]
 C = TypeVar("C", bound=BaseModel)
@@ -83,77 +76,7 @@ def new_incident_id() -> str:
     return f"inc_{uuid.uuid4().hex}"
 
 
-class IncidentView:
-    """An incident as callers see it: state, what can be done now, and by when.
-
-    The state is the one recorded; treat it as read-only. What can be done and by when are
-    worked out from it when first asked for (a caller that only records pays nothing)."""
-
-    def __init__(self, compiled: CompiledPlaybook, state: IncidentState) -> None:
-        self._compiled = compiled
-        self.state = state
-
-    @functools.cached_property
-    def allowed(self) -> list[str]:
-        return allowed_actions(self._compiled, self.state)
-
-    @functools.cached_property
-    def eta(self) -> str | None:
-        return eta(self._compiled, self.state) if self.state.status in ACTIVE_STATES else None
-
-    @functools.cached_property
-    def pending_for_close(self) -> list[str]:
-        return pending_for_close(self._compiled, self.state)
-
-    @property
-    def id(self) -> str:
-        return self.state.id
-
-    @property
-    def status(self) -> str:
-        return self.state.status
-
-    @property
-    def version(self) -> int:
-        return self.state.version
-
-    def to_dict(self) -> dict[str, Any]:
-        result: dict[str, Any] = orjson.loads(self.to_json())
-        return result
-
-    def to_json(self) -> bytes:
-        return orjson.dumps(self._serialisable())
-
-    def _serialisable(self) -> dict[str, Any]:
-        # orjson writes the state's dataclasses itself: no intermediate dicts.
-        return {
-            **vars(self.state),
-            "allowed": self.allowed,
-            "eta": self.eta,
-            "pending_for_close": self.pending_for_close,
-        }
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The result of a successful command: the incident after it, and the event recorded."""
-
-    incident: IncidentView
-    event: Event
-
-    @property
-    def id(self) -> str:
-        return self.incident.id
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"incident": self.incident.to_dict(), "event": self.event.to_dict()}
-
-    def to_json(self) -> bytes:
-        """`to_dict()` as JSON bytes, written in one pass."""
-        return orjson.dumps({"incident": self.incident._serialisable(), "event": self.event})
-
-
-class Recovery:
+class Recovery(LetterCommands):
     """The service-recovery engine bound to one database and one playbook catalog.
 
     >>> rec = recovery.connect("sqlite:///recovery.db")
@@ -234,7 +157,29 @@ class Recovery:
         amount: float | None = None,
         alternatives: Sequence[str] = (),
         expected_version: int | None = None,
+        note: str | None = None,
+        recipient: str | None = None,
+        locale: str | None = None,
     ) -> Outcome:
+        """Any step action, for every caller. On a step whose kind sends letters, `draft`
+        and `request_send` are the letter's commands (`draft_letter` with `note`,
+        `request_letter` with `recipient` and `locale`): the voucher is drawn, the letter
+        rendered and queued."""
+        if action in LETTER_ACTIONS:
+            letter = self._letter_action(
+                incident_id,
+                step,
+                action,
+                actor=actor,
+                channel=channel,
+                expected_version=expected_version,
+                evidence=evidence,
+                note=note,
+                recipient=recipient,
+                locale=locale,
+            )
+            if letter is not None:
+                return letter
         command = build(
             StepAction,
             step=step,

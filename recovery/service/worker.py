@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from recovery.delivery import Deliverer, DeliveryStats, WebhookTarget, poll
-from recovery.letters.delivery import LetterDeliverer, LetterStats
 from recovery.letters.mailers import Mailer
 from recovery.service.engine import Recovery
+from recovery.service.letter_delivery import LetterDeliverer, LetterStats
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from recovery.domain.state import EVENT_FIELDS, Event, IncidentState, iso, parse
 from recovery.errors import ConflictError, IncidentNotFoundError
 from recovery.service.ports import Head, Record
 from recovery.storage.leases import clip, given_up
+from recovery.storage.memory_letters import MemoryLetterStore
 
 
 @dataclass
@@ -400,6 +401,7 @@ class MemoryStorage:
     def __init__(self) -> None:
         self.incidents = MemoryIncidentLog()
         self.outbox = MemoryOutbox(self.incidents)
+        self.letters = MemoryLetterStore()
 
     def ping(self) -> None:
         """Memory always answers."""

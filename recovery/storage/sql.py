@@ -10,6 +10,7 @@ from sqlalchemy import exc as sa_exc
 from recovery.errors import StorageError
 from recovery.storage.database import create_db_engine, first_line, reading, upgrade
 from recovery.storage.incidents import SqlIncidentLog
+from recovery.storage.letters import SqlLetterStore
 from recovery.storage.outbox import SqlOutbox
 
 
@@ -26,6 +27,7 @@ class SqlStorage:
         self.engine = engine
         self.incidents = SqlIncidentLog(engine)
         self.outbox = SqlOutbox(engine)
+        self.letters = SqlLetterStore(engine)
 
     @classmethod
     def from_url(

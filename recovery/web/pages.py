@@ -41,7 +41,6 @@ from recovery.errors import (
     PermissionDeniedError,
     UnknownPlaybookError,
 )
-from recovery.letters import act_on_step, render_letter_html
 from recovery.service.engine import IncidentView, Outcome, Recovery
 from recovery.web.core import (
     CHANNEL_COOKIE,
@@ -595,8 +594,7 @@ async def step_action(request: Request, incident_id: str, step: str, action: str
         note, recipient, locale = form.text("note"), form.text("recipient"), form.text("locale")
 
         def run() -> Outcome:
-            return act_on_step(
-                rec,
+            return rec.act_on_step(
                 incident_id,
                 step,
                 action,
@@ -729,7 +727,7 @@ async def letter(request: Request, incident_id: str, step: str) -> Response:
     await _visible(request, viewer, incident_id)
     ctx = web(request)
     try:
-        html = await ctx.api.runner.read(render_letter_html, ctx.api.rec, incident_id, step)
+        html = await ctx.api.runner.read(ctx.api.rec.render_letter_html, incident_id, step)
     except CommandRejectedError as exc:
         raise PageError(404, "No letter", str(exc)) from None
     return HTMLResponse(

@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from recovery import (
     Catalog,
     ConflictError,
@@ -21,7 +23,8 @@ from recovery import (
     Recovery,
 )
 from recovery.bootstrap import over_engine
-from recovery.letters import FileMailer, deliver_letters, draft_letter, request_letter
+from recovery.letters import FileMailer
+from recovery.service.letter_delivery import deliver_letters
 from recovery.storage.database import create_db_engine
 from tests.conftest import AUDITOR, FRONT_DESK, MANAGER, Clock
 from tests.contract.support import HOTEL_STEPS, execute_sql, open_hotel, recorded, refused
@@ -83,15 +86,15 @@ def test_story_1_the_walked_guest_gets_everything_without_pushing(
     assert "written_apology" in str(waiting)
     assert rec.get(incident).pending_for_close == ["written_apology"]
     clock.advance(hours=20)
-    drafted = draft_letter(
-        rec, incident, "written_apology", actor=MANAGER, note="We are truly sorry, Mette."
+    drafted = rec.draft_letter(
+        incident, "written_apology", actor=MANAGER, note="We are truly sorry, Mette."
     )
     code = drafted.incident.state.steps["written_apology"].evidence["voucher_code"]
     assert code.startswith("FN-")
     still = refused(rec, incident, NotAllowedNowError, lambda: rec.close(incident, actor=MANAGER))
     assert "written_apology" in str(still)
-    queued = request_letter(
-        rec, incident, "written_apology", actor=MANAGER, recipient="mette@example.dk"
+    queued = rec.request_letter(
+        incident, "written_apology", actor=MANAGER, recipient="mette@example.dk"
     )
     assert queued.incident.state.steps["written_apology"].status == "sending"
     queued_only = refused(
@@ -156,6 +159,7 @@ def test_story_4_two_staff_on_one_incident_never_lose_an_action(
         colleague.dispose()
 
 
+@pytest.mark.sql  # edits one stored byte
 def test_story_5_an_auditor_replays_any_moment_and_finds_an_edit(
     rec: Recovery, clock: Clock
 ) -> None:

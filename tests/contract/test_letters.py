@@ -24,24 +24,13 @@ from recovery import (
     OpenIncident,
     PermissionDeniedError,
     Recovery,
+    StepAction,
 )
 from recovery.bootstrap import over_engine
 from recovery.domain.playbook import VOUCHER_ALPHABET, VoucherDef
-from recovery.letters import (
-    MAIL_WORKER,
-    FileMailer,
-    MailError,
-    deliver_letters,
-    draft_letter,
-    find_voucher,
-    letter_status,
-    new_voucher_code,
-    render_letter,
-    render_letter_html,
-    request_letter,
-)
-from recovery.letters.service import HOLD
-from recovery.letters.store import LetterStore, QueuedLetter
+from recovery.letters import FileMailer, MailError, QueuedLetter, new_voucher_code
+from recovery.service.letter_delivery import MAIL_WORKER, deliver_letters
+from recovery.service.letters import HOLD
 from recovery.storage.database import create_db_engine
 from tests.conftest import FRONT_DESK, MANAGER, Clock
 from tests.contract.support import refused
@@ -103,9 +92,7 @@ def open_guest(
 
 def drafted_guest(rec: Recovery, language: str = "en") -> tuple[str, str]:
     incident = open_guest(rec, language)
-    out = draft_letter(
-        rec, incident, "written_apology", note="Please be our guests.", actor=MANAGER
-    )
+    out = rec.draft_letter(incident, "written_apology", note="Please be our guests.", actor=MANAGER)
     return incident, out.incident.state.steps["written_apology"].evidence["voucher_code"]
 
 
@@ -118,7 +105,7 @@ def test_a_letter_in_each_locale_renders_with_the_incidents_facts(
 ) -> None:
     incident, code = drafted_guest(rec, language)
 
-    letter = render_letter(rec, incident, "written_apology")
+    letter = rec.render_letter(incident, "written_apology")
 
     assert letter.locale == language
     salutation, today, valid_until = WORDS[language]
@@ -141,18 +128,18 @@ def test_a_letter_in_each_locale_renders_with_the_incidents_facts(
     assert "<the wedding weekend>" not in letter.html
     for done in DONE_TEXTS[language]:
         assert done in letter.html
-    assert render_letter_html(rec, incident, "written_apology") == letter.html
+    assert rec.render_letter_html(incident, "written_apology") == letter.html
 
 
 def test_a_letter_in_another_language_than_the_customers_and_the_english_fallback(
     rec: Recovery,
 ) -> None:
     incident, _ = drafted_guest(rec, "da")
-    assert render_letter(rec, incident, "written_apology", "id").text.startswith("Ribe Central")
-    assert "Yth." in render_letter(rec, incident, "written_apology", "id").text
+    assert rec.render_letter(incident, "written_apology", "id").text.startswith("Ribe Central")
+    assert "Yth." in rec.render_letter(incident, "written_apology", "id").text
     french = open_guest(rec, "fr")
-    draft_letter(rec, french, "written_apology", actor=MANAGER)
-    assert render_letter(rec, french, "written_apology").locale == "en"
+    rec.draft_letter(french, "written_apology", actor=MANAGER)
+    assert rec.render_letter(french, "written_apology").locale == "en"
 
 
 def test_a_playbook_without_its_own_letter_gets_the_default_one(
@@ -192,9 +179,9 @@ steps:
         )
         incident = rec.open(command, actor=FRONT_DESK).id
         rec.complete_step(incident, "resend", actor=FRONT_DESK)
-        out = draft_letter(rec, incident, "letter", actor=FRONT_DESK)
+        out = rec.draft_letter(incident, "letter", actor=FRONT_DESK)
         code = out.incident.state.steps["letter"].evidence["voucher_code"]
-        letter = render_letter(rec, incident, "letter")
+        letter = rec.render_letter(incident, "letter")
     finally:
         rec.dispose()
     assert re.fullmatch(r"SHOP-[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", code)
@@ -231,16 +218,16 @@ def test_a_voucher_is_recorded_on_the_incident_kept_by_redrafts_and_looked_up(
     incident, code = drafted_guest(rec)
     [draft] = [e for e in rec.timeline(incident) if e.data.get("action") == "draft"]
     assert draft.data["evidence"]["voucher_code"] == code, "in the hash-chained log"
-    again = draft_letter(rec, incident, "written_apology", note="Changed my mind.", actor=MANAGER)
+    again = rec.draft_letter(incident, "written_apology", note="Changed my mind.", actor=MANAGER)
     assert again.incident.state.steps["written_apology"].evidence["voucher_code"] == code
 
-    found = find_voucher(rec, code.lower().replace("-", " "))
+    found = rec.find_voucher(code.lower().replace("-", " "))
     assert found is not None and found.valid and found.issued
     assert (found.voucher.incident_id, found.voucher.kind) == (incident, "free_night")
     assert found.voucher.valid_until == "2027-07-04"
-    typed = find_voucher(rec, code.replace("-", "").lower())
+    typed = rec.find_voucher(code.replace("-", "").lower())
     assert typed is not None and typed.voucher.code == code
-    assert find_voucher(rec, "FN-2222-3333-4444") is None
+    assert rec.find_voucher("FN-2222-3333-4444") is None
 
 
 def test_a_forged_or_second_voucher_code_is_refused(rec: Recovery) -> None:
@@ -251,11 +238,9 @@ def test_a_forged_or_second_voucher_code_is_refused(rec: Recovery) -> None:
             rec,
             incident,
             CommandRejectedError,
-            lambda forged=forged: rec.act_on_step(
+            lambda forged=forged: rec.execute(
                 incident,
-                "written_apology",
-                "draft",
-                evidence={"voucher_code": forged},
+                StepAction(step="written_apology", name="draft", evidence={"voucher_code": forged}),
                 actor=MANAGER,
             ),
         )
@@ -264,17 +249,18 @@ def test_a_forged_or_second_voucher_code_is_refused(rec: Recovery) -> None:
         rec,
         fresh,
         CommandRejectedError,
-        lambda: rec.act_on_step(fresh, "written_apology", "draft", actor=MANAGER),
+        lambda: rec.execute(fresh, StepAction(step="written_apology", name="draft"), actor=MANAGER),
     )
     assert no_code.field == "evidence.voucher_code"
 
 
+@pytest.mark.sql  # counts the voucher rows themselves
 def test_a_refused_draft_leaves_no_voucher_behind(rec: Recovery) -> None:
     incident = open_guest(rec)
     rec.waive_step(incident, "written_apology", "guest asked for no letter", actor=MANAGER)
     with pytest.raises(NotAllowedNowError):
-        draft_letter(rec, incident, "written_apology", actor=MANAGER)
-    assert LetterStore(rec.engine).counts() == dict.fromkeys(
+        rec.draft_letter(incident, "written_apology", actor=MANAGER)
+    assert rec.storage.letters.counts() == dict.fromkeys(
         ("pending", "sending", "failed", "sent", "dead", "cancelled"), 0
     )
     assert _voucher_rows(rec) == 0
@@ -285,7 +271,7 @@ def _voucher_rows(rec: Recovery) -> int:
 
     from recovery.storage.tables import vouchers
 
-    with rec.engine.connect() as conn:
+    with rec.storage.engine.connect() as conn:  # type: ignore[attr-defined]
         return int(conn.execute(select(func.count()).select_from(vouchers)).scalar_one())
 
 
@@ -300,22 +286,22 @@ def test_the_step_is_sent_only_when_the_letter_was_accepted_and_failures_are_ret
         rec.complete_step(incident, step, evidence, actor=FRONT_DESK)
     rec.complete_step(incident, "ask_what_else", {"answer": "nothing"}, actor=FRONT_DESK)
 
-    queued = request_letter(rec, incident, "written_apology", actor=MANAGER)
+    queued = rec.request_letter(incident, "written_apology", actor=MANAGER)
     step = queued.incident.state.steps["written_apology"]
     assert step.status == "sending"
     assert step.evidence["recipient"] == "mette@example.dk", "the customer's e-mail contact"
     assert "written_apology.send" not in queued.incident.allowed, "the mailer's, not staff's"
     refused(rec, incident, NotAllowedNowError, lambda: rec.close(incident, actor=MANAGER))
-    [letter] = letter_status(rec, incident).letters
+    [letter] = rec.letter_status(incident).letters
     assert letter.digest == step.evidence["letter_digest"], "the log holds what was queued"
     assert (letter.status, letter.attempts) == ("pending", 0)
     with pytest.raises(NotAllowedNowError) as again:
-        request_letter(rec, incident, "written_apology", actor=MANAGER)
+        rec.request_letter(incident, "written_apology", actor=MANAGER)
     assert "already on its way" in str(again.value)
 
     down = Refusing("451 4.3.0 try again later")
     assert deliver_letters(rec, down).failed == 1
-    status = letter_status(rec, incident)
+    status = rec.letter_status(incident)
     [letter] = status.letters
     assert (letter.status, letter.attempts) == ("failed", 1)
     assert "451 4.3.0" in (letter.last_error or "")
@@ -335,7 +321,7 @@ def test_the_step_is_sent_only_when_the_letter_was_accepted_and_failures_are_ret
     assert step.status == "sent" and step.evidence["message_id"] == message["Message-ID"]
     [sent_event] = [e for e in rec.timeline(incident) if e.data.get("action") == "send"]
     assert (sent_event.actor, sent_event.actor_role) == (MAIL_WORKER.id, "system")
-    [letter] = letter_status(rec, incident).letters
+    [letter] = rec.letter_status(incident).letters
     assert (letter.status, letter.attempts, letter.recorded_seq) == ("sent", 2, sent_event.seq)
     assert "451" in (letter.last_error or ""), "why it took two attempts stays visible"
     assert deliver_letters(rec, Refusing("never called")).claimed == 0, "sent once"
@@ -346,7 +332,7 @@ def test_the_step_is_sent_only_when_the_letter_was_accepted_and_failures_are_ret
     assert effect[0]["payload"]["evidence"]["voucher_code"] == code
     assert rec.verify(incident).ok
     assert rec.replay(incident) == rec.get(incident).state
-    stored = render_letter(rec, incident, "written_apology")
+    stored = rec.render_letter(incident, "written_apology")
     assert stored.letter_id == letter.id and stored.digest == letter.digest
 
 
@@ -354,7 +340,7 @@ def test_a_letter_refused_for_good_bounces_back_to_staff_and_can_be_sent_again(
     rec: Recovery, clock: Clock, tmp_path: Path
 ) -> None:
     incident, _ = drafted_guest(rec)
-    request_letter(rec, incident, "written_apology", recipient="nobody@example.dk", actor=MANAGER)
+    rec.request_letter(incident, "written_apology", recipient="nobody@example.dk", actor=MANAGER)
     unknown = Refusing("recipient refused: 550 5.1.1 no such user", permanent=True)
 
     assert deliver_letters(rec, unknown).dead == 1
@@ -366,24 +352,24 @@ def test_a_letter_refused_for_good_bounces_back_to_staff_and_can_be_sent_again(
     assert "written_apology.request_send" in view.allowed
     bounce = rec.timeline(incident)[-1]
     assert (bounce.data["action"], bounce.actor_role) == ("bounce", "system")
-    assert [letter.status for letter in letter_status(rec, incident).letters] == ["dead"]
+    assert [letter.status for letter in rec.letter_status(incident).letters] == ["dead"]
 
     clock.advance(minutes=5)
-    request_letter(rec, incident, "written_apology", recipient="mette@example.dk", actor=MANAGER)
+    rec.request_letter(incident, "written_apology", recipient="mette@example.dk", actor=MANAGER)
     assert deliver_letters(rec, FileMailer(tmp_path / "mail")).sent == 1
     assert [p.suffix for p in (tmp_path / "mail").iterdir()] == [".eml"]
     assert rec.get(incident).state.steps["written_apology"].status == "sent"
-    assert [x.status for x in letter_status(rec, incident).letters] == ["dead", "sent"]
+    assert [x.status for x in rec.letter_status(incident).letters] == ["dead", "sent"]
 
 
 def test_a_letter_out_of_attempts_is_dead_and_bounces(rec: Recovery, clock: Clock) -> None:
     incident, _ = drafted_guest(rec)
-    request_letter(rec, incident, "written_apology", actor=MANAGER)
+    rec.request_letter(incident, "written_apology", actor=MANAGER)
     down = Refusing("connection refused")
     for _ in range(40):
         deliver_letters(rec, down)
         clock.advance(hours=1)
-    [letter] = letter_status(rec, incident).letters
+    [letter] = rec.letter_status(incident).letters
     assert letter.status == "dead" and letter.attempts == down.calls == 14
     assert rec.get(incident).state.steps["written_apology"].status == "drafted"
 
@@ -392,8 +378,8 @@ def test_a_letter_accepted_but_not_recorded_is_recorded_later_never_sent_twice(
     rec: Recovery, clock: Clock
 ) -> None:
     incident, _ = drafted_guest(rec)
-    request_letter(rec, incident, "written_apology", actor=MANAGER)
-    store = LetterStore(rec.engine)
+    rec.request_letter(incident, "written_apology", actor=MANAGER)
+    store = rec.storage.letters
     # a worker claims it, the server accepts it, and the worker dies before recording it
     [claim], _ = store.claim(clock(), limit=1, lease=timedelta(minutes=10), max_attempts=14)
     assert store.mark_accepted(claim, "<accepted-1@example>", clock())
@@ -411,8 +397,8 @@ def test_a_letter_accepted_on_its_last_attempt_is_recorded_not_bounced(
     rec: Recovery, clock: Clock
 ) -> None:
     incident, _ = drafted_guest(rec)
-    request_letter(rec, incident, "written_apology", actor=MANAGER)
-    store = LetterStore(rec.engine)
+    rec.request_letter(incident, "written_apology", actor=MANAGER)
+    store = rec.storage.letters
     lease = timedelta(minutes=10)
     # the only attempt allowed: accepted by the server, then the worker dies
     [claim], _ = store.claim(clock(), limit=1, lease=lease, max_attempts=1)
@@ -427,12 +413,12 @@ def test_letters_the_incident_no_longer_asks_for_are_never_mailed(
     rec: Recovery, clock: Clock
 ) -> None:
     waived, _ = drafted_guest(rec)
-    request_letter(rec, waived, "written_apology", actor=MANAGER)
+    rec.request_letter(waived, "written_apology", actor=MANAGER)
     rec.waive_step(waived, "written_apology", "guest called: no letter please", actor=MANAGER)
     # a letter queued by a process that died before recording its request
     orphan, _ = drafted_guest(rec)
     state = rec.get(orphan).state
-    LetterStore(rec.engine).queue(
+    rec.storage.letters.queue(
         QueuedLetter(
             id="ltr_orphan",
             incident_id=orphan,
@@ -465,7 +451,7 @@ def test_letters_the_incident_no_longer_asks_for_are_never_mailed(
 
 def test_staff_cannot_mark_a_letter_sent_or_bounced(rec: Recovery) -> None:
     incident, _ = drafted_guest(rec)
-    request_letter(rec, incident, "written_apology", actor=MANAGER)
+    rec.request_letter(incident, "written_apology", actor=MANAGER)
     letter_id = rec.get(incident).state.steps["written_apology"].evidence["letter_id"]
     for action, evidence in [
         ("send", {"letter_id": letter_id, "message_id": "<x@y>"}),
@@ -485,20 +471,20 @@ def test_staff_cannot_mark_a_letter_sent_or_bounced(rec: Recovery) -> None:
 
 def test_a_letter_needs_an_e_mail_address(rec: Recovery) -> None:
     incident = open_guest(rec, contact="+45 40 55 66 77")
-    draft_letter(rec, incident, "written_apology", actor=MANAGER)
+    rec.draft_letter(incident, "written_apology", actor=MANAGER)
     missing = refused(
         rec,
         incident,
         CommandRejectedError,
-        lambda: request_letter(rec, incident, "written_apology", actor=MANAGER),
+        lambda: rec.request_letter(incident, "written_apology", actor=MANAGER),
     )
     assert missing.field == "recipient"
     bad = refused(
         rec,
         incident,
         CommandRejectedError,
-        lambda: request_letter(
-            rec, incident, "written_apology", recipient="not an address", actor=MANAGER
+        lambda: rec.request_letter(
+            incident, "written_apology", recipient="not an address", actor=MANAGER
         ),
     )
     assert bad.field == "recipient"
@@ -506,7 +492,7 @@ def test_a_letter_needs_an_e_mail_address(rec: Recovery) -> None:
         rec,
         incident,
         CommandRejectedError,
-        lambda: request_letter(rec, incident, "dinner", actor=MANAGER),
+        lambda: rec.request_letter(incident, "dinner", actor=MANAGER),
     )
     assert "written_apology" in str(not_written)
 

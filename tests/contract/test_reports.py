@@ -7,7 +7,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from recovery import CustomerProfile, OpenIncident, Recovery
-from recovery.letters import deliver_letters, draft_letter, request_letter
+from recovery.service.letter_delivery import deliver_letters
 from tests.conftest import FRONT_DESK, MANAGER, Clock
 
 HOTEL_EVIDENCE: list[tuple[str, dict[str, Any]]] = [
@@ -44,8 +44,8 @@ def _hotel_story(rec: Recovery, clock: Clock, site: str, *, old_way: bool) -> st
             rec.record_push(incident, f"asked for: {step}", step=step, actor=FRONT_DESK)
             clock.advance(minutes=12)
         rec.complete_step(incident, step, evidence, actor=FRONT_DESK)
-    draft_letter(rec, incident, "written_apology", note="We are sorry.", actor=MANAGER)
-    request_letter(rec, incident, "written_apology", recipient="mette@example.dk", actor=MANAGER)
+    rec.draft_letter(incident, "written_apology", note="We are sorry.", actor=MANAGER)
+    rec.request_letter(incident, "written_apology", recipient="mette@example.dk", actor=MANAGER)
     assert deliver_letters(rec, _Accepting()).sent == 1
     rec.close(incident, actor=FRONT_DESK)
     return incident

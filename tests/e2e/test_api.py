@@ -15,7 +15,8 @@ import pytest
 from recovery import Catalog, Recovery
 from recovery.api.auth.principal import Principal
 from recovery.domain.state import parse_iso
-from recovery.letters import FileMailer, deliver_letters
+from recovery.letters import FileMailer
+from recovery.service.letter_delivery import deliver_letters
 from tests.e2e.test_api_helpers import HOTEL, Api, running_api
 
 

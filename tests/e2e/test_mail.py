@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from recovery import Catalog, CustomerProfile, NotAllowedNowError, OpenIncident, Recovery
 from recovery.bootstrap import over_engine
 from recovery.cli import app
-from recovery.letters import SmtpMailer, draft_letter, letter_status, request_letter
+from recovery.letters import SmtpMailer
 from recovery.service.worker import run
 from recovery.storage.database import create_db_engine
 from tests.conftest import FRONT_DESK, MANAGER, Clock
@@ -121,7 +121,7 @@ def hotel_ready_for_its_letter(rec: Recovery, language: str = "en") -> tuple[str
         ("ask_what_else", {"answer": "a taxi to the wedding"}),
     ]:
         rec.complete_step(incident, step, evidence, actor=FRONT_DESK)
-    drafted = draft_letter(rec, incident, "written_apology", actor=MANAGER)
+    drafted = rec.draft_letter(incident, "written_apology", actor=MANAGER)
     code = drafted.incident.state.steps["written_apology"].evidence["voucher_code"]
     return incident, code
 
@@ -130,7 +130,7 @@ def test_a_refused_first_attempt_is_retried_and_the_step_is_sent_only_once_accep
     desk: Recovery, worker: Recovery, clock: Clock, smtp: MailServer
 ) -> None:
     incident, code = hotel_ready_for_its_letter(desk, "da")
-    request_letter(desk, incident, "written_apology", actor=MANAGER)
+    desk.request_letter(incident, "written_apology", actor=MANAGER)
     smtp.data_replies.append("451 4.3.0 Mailbox busy, try again later")
     mailer = SmtpMailer.from_url(smtp.url)
 
@@ -141,7 +141,7 @@ def test_a_refused_first_attempt_is_retried_and_the_step_is_sent_only_once_accep
     assert desk.get(incident).state.steps["written_apology"].status == "sending"
     with pytest.raises(NotAllowedNowError, match="written_apology"):
         desk.close(incident, actor=MANAGER)
-    [letter] = letter_status(desk, incident).letters
+    [letter] = desk.letter_status(incident).letters
     assert letter.status == "failed" and "451 4.3.0" in (letter.last_error or "")
 
     assert run(worker, [], mailer=mailer, once=True).letters.claimed == 0, "backing off"
@@ -169,16 +169,16 @@ def test_a_recipient_refused_for_good_bounces_the_letter_back_to_staff(
 ) -> None:
     incident, _ = hotel_ready_for_its_letter(desk)
     smtp.refused_recipients["gone@example.dk"] = "550 5.1.1 No such user here"
-    request_letter(desk, incident, "written_apology", recipient="gone@example.dk", actor=MANAGER)
+    desk.request_letter(incident, "written_apology", recipient="gone@example.dk", actor=MANAGER)
 
     result = run(worker, [], mailer=SmtpMailer.from_url(smtp.url), once=True)
 
     assert result.letters.dead == 1
     step = desk.get(incident).state.steps["written_apology"]
     assert step.status == "drafted" and "550 5.1.1" in step.evidence["error"]
-    [letter] = letter_status(desk, incident).letters
+    [letter] = desk.letter_status(incident).letters
     assert letter.status == "dead" and letter.attempts == 1
-    request_letter(desk, incident, "written_apology", recipient="mette@example.dk", actor=MANAGER)
+    desk.request_letter(incident, "written_apology", recipient="mette@example.dk", actor=MANAGER)
     assert run(worker, [], mailer=SmtpMailer.from_url(smtp.url), once=True).letters.sent == 1
     assert [m["To"] for m in smtp.received] == ["Mette Jensen <mette@example.dk>"]
 
@@ -187,13 +187,13 @@ def test_a_server_that_is_down_is_a_retry_not_a_lost_letter(
     desk: Recovery, worker: Recovery, clock: Clock
 ) -> None:
     incident, _ = hotel_ready_for_its_letter(desk)
-    request_letter(desk, incident, "written_apology", actor=MANAGER)
+    desk.request_letter(incident, "written_apology", actor=MANAGER)
     later = MailServer(free_port())  # nothing listens there yet
 
     down = run(worker, [], mailer=SmtpMailer.from_url(later.url), once=True)
 
     assert down.letters.failed == 1
-    [letter] = letter_status(desk, incident).letters
+    [letter] = desk.letter_status(incident).letters
     assert letter.status == "failed" and "127.0.0.1" in (letter.last_error or "")
     controller = serve(later)
     try:

@@ -19,7 +19,8 @@ from recovery import Catalog, Recovery
 from recovery.api import create_app
 from recovery.api.server import serve_in_thread
 from recovery.bootstrap import over_engine
-from recovery.letters import FileMailer, deliver_letters
+from recovery.letters import FileMailer
+from recovery.service.letter_delivery import deliver_letters
 from recovery.storage.database import create_db_engine
 
 PASSWORD = "correct horse battery"

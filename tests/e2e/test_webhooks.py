@@ -26,7 +26,8 @@ from recovery.delivery import (
     run_worker,
 )
 from recovery.delivery.testing import WebhookReceiver
-from recovery.letters import FileMailer, deliver_letters, draft_letter, request_letter
+from recovery.letters import FileMailer
+from recovery.service.letter_delivery import deliver_letters
 from recovery.storage.sql import SqlStorage
 from tests.conftest import FRONT_DESK, MANAGER, Clock
 
@@ -116,16 +117,15 @@ def test_the_hotel_storys_effects_reach_the_back_office(
             assert [r.json()["kind"] for r in pms.accepted()] == ["book_room", "post_payment"]
 
             rec.escalate(incident, "guest posted a review in the lobby", actor=FRONT_DESK)
-            drafted = draft_letter(
-                rec,
+            drafted = rec.draft_letter(
                 incident,
                 "written_apology",
                 note="We are truly sorry that your reservation was lost.",
                 actor=MANAGER,
             )
             code = drafted.incident.state.steps["written_apology"].evidence["voucher_code"]
-            request_letter(
-                rec, incident, "written_apology", recipient="mette@example.dk", actor=MANAGER
+            rec.request_letter(
+                incident, "written_apology", recipient="mette@example.dk", actor=MANAGER
             )
             # the mail worker: the letter is accepted, the step sent, send_letter requested
             assert deliver_letters(rec, FileMailer(tmp_path / "mail")).sent == 1

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from recovery.delivery.ports import OutboxStore
+from recovery.letters.ports import LetterStore
 from recovery.service.ports.incidents import (
     Head,
     IncidentLog,
@@ -36,6 +37,9 @@ class Storage(Protocol):
 
     @property
     def outbox(self) -> OutboxStore: ...
+
+    @property
+    def letters(self) -> LetterStore: ...
 
     @property
     def name(self) -> str:
@@ -67,6 +71,7 @@ __all__ = [
     "Head",
     "IncidentLog",
     "IncidentTransaction",
+    "LetterStore",
     "OutboxMessage",
     "Record",
     "Storage",

@@ -30,8 +30,8 @@ from recovery.errors import (
     IncidentNotFoundError,
 )
 from recovery.letters.mailers import Mailer, MailError, build_message
+from recovery.letters.ports import LetterClaim, QueuedLetter
 from recovery.letters.render import humanise
-from recovery.letters.store import LetterClaim, LetterStore, QueuedLetter, utc
 from recovery.service.engine import Recovery
 
 log = logging.getLogger("recovery.letters")
@@ -96,7 +96,7 @@ class LetterDeliverer:
         self.policy = policy or DEFAULT_POLICY
         self.lease = lease
         self.batch_size = max(1, min(batch_size, int(lease / LETTER_BUDGET)))
-        self.store = LetterStore(rec.engine)
+        self.store = rec.storage.letters
         self._rng = rng or random.Random()
 
     def deliver_due(self, *, limit: int | None = None) -> LetterStats:
@@ -144,7 +144,7 @@ class LetterDeliverer:
 
         message_id = letter.message_id
         if message_id is None:
-            if utc(self.rec.clock()) + LETTER_BUDGET > claim.lease_until:
+            if claim.runs_out_within(LETTER_BUDGET, self.rec.clock()):
                 stats.skipped += 1
                 return SKIPPED
             customer = view.state.customer.get("name")

@@ -1,18 +1,9 @@
-"""The `letters` and `vouchers` tables: the mail queue and the codes issued.
-
-A letter's delivery, like a webhook's (`recovery.delivery`), moves through short
-transactions; the SMTP conversation runs outside any of them:
-
-    pending ─┐                 ┌─ the mail server accepted it ─▶ sent
-             ├─ claim ─▶ sending ─ refused for now, attempts left ─▶ failed ─┐
-    failed ──┘   ▲             ├─ refused for good, or no attempts left ─▶ dead
-                 │             └─ nothing to send any more ─▶ cancelled     │
-                 └────────────── next_attempt_at reached ───────────────────┘
+"""`SqlLetterStore`: the `letters` and `vouchers` tables (`letters.ports.LetterStore`).
 
 A claim is `SELECT ... FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite's IMMEDIATE transaction
 serialises claimers), then an UPDATE that sets `sending`, adds one to `attempts` (the claim
-token) and moves `next_attempt_at` to the end of the lease. An outcome is recorded only if
-the row is still `sending` at the attempt this claim set.
+token) and moves `next_attempt_at` to the end of the lease (`storage.leases`). An outcome
+is recorded only if the row is still `sending` at the attempt this claim set.
 """
 
 from __future__ import annotations
@@ -20,91 +11,32 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, select, update
 from sqlalchemy import exc as sa_exc
 
 from recovery.errors import StorageError
+from recovery.letters.ports import (
+    CANCELLED,
+    DEAD,
+    FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    STATUSES,
+    LetterClaim,
+    QueuedLetter,
+    Voucher,
+)
 from recovery.storage import leases
 from recovery.storage.database import reading
-from recovery.storage.moments import from_column
+from recovery.storage.moments import from_column, utc
 from recovery.storage.tables import letters, vouchers
 
-PENDING = "pending"
-SENDING = "sending"
-FAILED = "failed"
-SENT = "sent"
-DEAD = leases.DEAD
-CANCELLED = "cancelled"
-STATUSES = (PENDING, SENDING, FAILED, SENT, DEAD, CANCELLED)
-ACTIVE = (PENDING, SENDING, FAILED)
-
 _CLAIMABLE = (PENDING, FAILED, SENDING)
-
-
-def utc(moment: datetime) -> datetime:
-    """An aware UTC datetime: SQLite's DateTime stores the wall time and drops the zone."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-@dataclass(frozen=True)
-class QueuedLetter:
-    """A letter as queued: what the customer receives, and where its delivery stands."""
-
-    id: str
-    incident_id: str
-    step_id: str
-    locale: str
-    recipient: str
-    subject: str
-    body_text: str
-    body_html: str
-    digest: str
-    requested_by: str
-    created_at: str
-    status: str
-    attempts: int
-    next_attempt_at: str
-    message_id: str | None
-    accepted_at: str | None
-    recorded_seq: int | None
-    last_error: str | None
-
-    def to_dict(self, *, content: bool = False) -> dict[str, Any]:
-        data = asdict(self)
-        if not content:
-            for key in ("body_text", "body_html"):
-                data.pop(key)
-        return data
-
-
-@dataclass(frozen=True)
-class LetterClaim:
-    """A letter this worker holds until `lease_until`; `attempt` is the claim token."""
-
-    letter: QueuedLetter
-    attempt: int
-    lease_until: datetime
-
-    @property
-    def id(self) -> str:
-        return self.letter.id
-
-
-@dataclass(frozen=True)
-class Voucher:
-    code: str
-    incident_id: str
-    step_id: str
-    kind: str
-    issued_at: str
-    valid_until: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _letter(row: Any) -> QueuedLetter:
@@ -130,7 +62,7 @@ def _letter(row: Any) -> QueuedLetter:
     )
 
 
-class LetterStore:
+class SqlLetterStore:
     """Every method is one short transaction (or one read)."""
 
     def __init__(self, engine: Engine) -> None:
@@ -141,8 +73,6 @@ class LetterStore:
         try:
             with self.engine.begin() as conn:
                 yield conn
-        except sa_exc.IntegrityError:
-            raise
         except sa_exc.DBAPIError as exc:
             raise StorageError(f"database error in the letters: {exc.orig}") from exc
 
@@ -167,8 +97,10 @@ class LetterStore:
                         else None,
                     )
                 )
-        except sa_exc.IntegrityError:
-            return False
+        except StorageError as exc:
+            if isinstance(exc.__cause__, sa_exc.IntegrityError):
+                return False
+            raise
         return True
 
     def delete_voucher(self, code: str) -> None:
