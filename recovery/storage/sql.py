@@ -8,6 +8,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy import exc as sa_exc
 
 from recovery.errors import StorageError
+from recovery.storage.audit import SqlAuditRows
 from recovery.storage.database import create_db_engine, first_line, reading, upgrade
 from recovery.storage.incidents import SqlIncidentLog
 
@@ -24,6 +25,7 @@ class SqlStorage:
                 raise StorageError(f"cannot prepare the database: {first_line(exc)}") from exc
         self.engine = engine
         self.incidents = SqlIncidentLog(engine)
+        self.audit = SqlAuditRows(engine)
 
     @classmethod
     def from_url(

@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import text
 
 from recovery import CommandRejectedError, IncidentNotFoundError, IncidentState, Recovery
-from recovery.audit import Auditor
 from recovery.domain.chain import event_hash
 from recovery.storage.moments import from_column
 from tests.conftest import FRONT_DESK, MANAGER, Clock
@@ -299,7 +298,7 @@ def test_a_pass_shared_by_worker_processes_reports_exactly_what_one_process_does
     alter_one_byte(rec, ordered[1], 2, "100 EUR", "900 EUR")  # in the first id range
     alter_one_byte(rec, ordered[5], 7, '"amount":180', '"amount":980')  # in a later one
     execute_sql(rec, "DELETE FROM events WHERE incident_id = :id AND seq = 4", id=ordered[6])
-    auditor = Auditor.of(rec)
+    auditor = rec.auditor()
 
     alone = list(auditor.results())
     shared = list(auditor.results(jobs=3))

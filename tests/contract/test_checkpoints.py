@@ -24,9 +24,9 @@ from recovery.audit import (
     Checkpoint,
     CheckpointError,
     CheckpointReport,
+    Verification,
     check_signature,
     generate_key,
-    pinned_playbooks,
     read_checkpoint,
     verify_checkpoint,
     verify_stream,
@@ -34,7 +34,6 @@ from recovery.audit import (
 )
 from recovery.audit.checkpoints import heads_digest, signed_bytes
 from recovery.domain.chain import canonical, event_hash
-from recovery.service.audit import Verification
 from recovery.storage.moments import from_column
 from tests.conftest import FRONT_DESK, MANAGER, Clock
 from tests.contract.support import execute_sql, open_hotel, sql
@@ -141,7 +140,7 @@ def rewrite_from(rec: Recovery, incident: str, seq: int, old: str, new: str) -> 
 
 
 def auditor(rec: Recovery) -> Auditor:
-    return Auditor.of(rec)
+    return rec.auditor()
 
 
 def take_checkpoint(rec: Recovery) -> Checkpoint:
@@ -225,7 +224,7 @@ def test_a_deleted_incident_is_reported(rec: Recovery, three: list[str]) -> None
     checkpoint = take_checkpoint(rec)
     delete_incident(rec, three[1])
 
-    assert all(r.ok for r in verify_stream(rec.engine, pinned_playbooks(rec)))  # chains: fine
+    assert all(r.ok for r in verify_stream(rec.storage.audit, rec.pinned_playbook))  # chains: fine
     report = against(rec, checkpoint)
 
     assert not report.ok
@@ -405,7 +404,7 @@ def reference(rec: Recovery, incident: str) -> Verification:
 def streamed(rec: Recovery) -> dict[str, Verification]:
     return {
         r.incident_id: Verification(r.incident_id, r.ok, r.events, r.broken_seq, r.problem)
-        for r in verify_stream(rec.engine, pinned_playbooks(rec))
+        for r in verify_stream(rec.storage.audit, rec.pinned_playbook)
     }
 
 
@@ -513,9 +512,9 @@ def test_named_incidents_and_small_batches_give_the_same_results(
     rec: Recovery, three: list[str]
 ) -> None:
     TAMPERING["edit"][0](rec, three[0])
-    every = list(verify_stream(rec.engine, pinned_playbooks(rec)))
-    in_twos = list(verify_stream(rec.engine, pinned_playbooks(rec), batch=2))
-    named = list(verify_stream(rec.engine, pinned_playbooks(rec), incident_ids=three[:2]))
+    every = list(verify_stream(rec.storage.audit, rec.pinned_playbook))
+    in_twos = list(verify_stream(rec.storage.audit, rec.pinned_playbook, batch=2))
+    named = list(verify_stream(rec.storage.audit, rec.pinned_playbook, incident_ids=three[:2]))
 
     assert every == in_twos
     assert named == every[:2]

@@ -25,7 +25,7 @@ START = datetime(2026, 7, 4, 14, 0, tzinfo=UTC)
 
 def export(rec: Recovery, fmt: str = "jsonl", **where: Any) -> bytes:
     out = io.BytesIO()
-    export_events(rec.engine, out, fmt, ExportFilter(**where))  # type: ignore[arg-type]
+    rec.export_events(out, fmt, ExportFilter(**where))  # type: ignore[arg-type]
     return out.getvalue()
 
 
@@ -162,11 +162,11 @@ def test_the_export_streams_in_bounded_memory(rec: Recovery, clock: Clock) -> No
             rec.add_note(incident, f"note {n}: " + "x" * 300, actor=FRONT_DESK)
 
     def peak_of_export() -> tuple[int, _CountingSink]:
-        export_events(rec.engine, _CountingSink(), "jsonl", batch=50)  # type: ignore[arg-type]
+        export_events(rec.storage.audit, _CountingSink(), "jsonl", batch=50)  # type: ignore[arg-type]
         sink = _CountingSink()
         tracemalloc.start()
         try:
-            export_events(rec.engine, sink, "jsonl", batch=50)  # type: ignore[arg-type]
+            export_events(rec.storage.audit, sink, "jsonl", batch=50)  # type: ignore[arg-type]
             return tracemalloc.get_traced_memory()[1], sink
         finally:
             tracemalloc.stop()

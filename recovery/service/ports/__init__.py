@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+from recovery.audit.ports import AuditRows
 from recovery.service.ports.incidents import (
     Head,
     IncidentLog,
@@ -32,6 +33,9 @@ class Storage(Protocol):
 
     @property
     def incidents(self) -> IncidentLog: ...
+
+    @property
+    def audit(self) -> AuditRows: ...
 
     @property
     def name(self) -> str:
