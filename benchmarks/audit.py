@@ -43,7 +43,6 @@ import orjson
 import psycopg
 
 from recovery import Actor, CustomerProfile, OpenIncident, Recovery, RecoveryError
-from recovery.audit import Auditor, export_events
 from recovery.bootstrap import over_engine
 from recovery.catalog import Catalog
 from recovery.domain.chain import GENESIS, event_hash
@@ -380,7 +379,7 @@ def measure_raw_parse(url: str) -> dict[str, Any]:
 def measure_verify(url: str) -> dict[str, Any]:
     """What `recovery audit verify --all` runs: `Auditor.results()` over every incident."""
     engine = create_db_engine(url)
-    auditor = Auditor.of(over_engine(engine, Catalog.from_directory()))
+    auditor = over_engine(engine, Catalog.from_directory()).auditor()
     clock = _Clock()
     events = incidents = broken = 0
     for result in auditor.results(jobs=JOBS):
@@ -395,9 +394,10 @@ def measure_verify(url: str) -> dict[str, Any]:
 
 def measure_export(url: str) -> dict[str, Any]:
     engine = create_db_engine(url)
+    rec = over_engine(engine, Catalog.from_directory())
     clock = _Clock()
     with open(os.devnull, "wb") as out:
-        summary = export_events(engine, out, "jsonl")
+        summary = rec.export_events(out, "jsonl")
     took = clock.seconds()
     engine.dispose()
     return {"events": summary.events, **took}

@@ -13,6 +13,7 @@ as an append-only, hash-chained event log that replays to the exact state.
     rec.complete_step(out.id, "apologise", {"apology_by": "Ana"}, actor=desk)
 """
 
+from recovery.audit import Verification
 from recovery.bootstrap import connect, over_engine
 from recovery.catalog import Catalog
 from recovery.domain.commands import (
@@ -45,7 +46,6 @@ from recovery.errors import (
     StorageError,
     UnknownPlaybookError,
 )
-from recovery.service.audit import Verification
 from recovery.service.engine import IncidentView, Outcome, Recovery
 
 __all__ = [

@@ -76,12 +76,6 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'recovery.db'}"
 
 
-# Modules whose ports have no in-memory adapter yet (letters, outbox, audit rows).
-_NOT_IN_MEMORY_YET = {
-    "test_audit",
-    "test_checkpoints",
-    "test_export",
-}
 DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
@@ -92,10 +86,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" not in metafunc.fixturenames:
         return
     sql_only = (
-        not metafunc.module.__name__.startswith("tests.contract.")
+        metafunc.definition.path.parent.name != "contract"
         or "db_url" in metafunc.fixturenames
         or metafunc.definition.get_closest_marker("sql") is not None
-        or metafunc.module.__name__.rsplit(".", 1)[-1] in _NOT_IN_MEMORY_YET
     )
     metafunc.parametrize("backend", DATABASES if sql_only else ["memory", *DATABASES])
 

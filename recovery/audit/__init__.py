@@ -1,10 +1,14 @@
 """Auditing: verify every incident in one streamed pass, signed checkpoints, exports.
 
-Auditor.of(rec).results()             one `AuditResult` per incident, log read once
+Logic only, on the `AuditRows` port (`audit.ports`) that storage implements:
+
+Auditor(rows, resolve).results()      one `AuditResult` per incident, log read once
+verify_incident(...)                  one incident's chain and strict replay (the reference)
 write_checkpoint / verify_checkpoint  signed heads of every chain (deletion, truncation)
-export_events(engine, out, "jsonl")   events with incident fields and hashes, streamed
+export_events(rows, out, "jsonl")     events with incident fields and hashes, streamed
 """
 
+from recovery.audit.check import AuditResult, Resolver
 from recovery.audit.checkpoints import (
     Checkpoint,
     CheckpointError,
@@ -12,30 +16,28 @@ from recovery.audit.checkpoints import (
     CheckpointSummary,
     Finding,
     check_signature,
+    read_checkpoint,
+    verify_checkpoint,
+    write_checkpoint,
+)
+from recovery.audit.export import FIELDS, FORMATS, ExportSummary, Format, export_events
+from recovery.audit.incident import Verification, check_chain, verify_incident
+from recovery.audit.keys import (
     generate_key,
     load_private_key,
     load_public_key,
     public_key_text,
     public_pem,
-    read_checkpoint,
-    verify_checkpoint,
-    write_checkpoint,
     write_private_key,
 )
-from recovery.audit.export import FIELDS, FORMATS, ExportFilter, ExportSummary, export_events
-from recovery.audit.verify import (
-    Auditor,
-    AuditResult,
-    Resolver,
-    count_events,
-    pinned_playbooks,
-    verify_stream,
-)
+from recovery.audit.ports import AuditRows, ExportFilter
+from recovery.audit.verify import Auditor, verify_stream
 
 __all__ = [
     "FIELDS",
     "FORMATS",
     "AuditResult",
+    "AuditRows",
     "Auditor",
     "Checkpoint",
     "CheckpointError",
@@ -44,18 +46,20 @@ __all__ = [
     "ExportFilter",
     "ExportSummary",
     "Finding",
+    "Format",
     "Resolver",
+    "Verification",
+    "check_chain",
     "check_signature",
-    "count_events",
     "export_events",
     "generate_key",
     "load_private_key",
     "load_public_key",
-    "pinned_playbooks",
     "public_key_text",
     "public_pem",
     "read_checkpoint",
     "verify_checkpoint",
+    "verify_incident",
     "verify_stream",
     "write_checkpoint",
     "write_private_key",

@@ -13,8 +13,8 @@ site (property) and playbook, and the period in which the events were recorded
 (`since` inclusive, `until` exclusive); a period filter exports a slice of each chain,
 whose first line links to an event outside the slice.
 
-Rows are streamed from the database (a server-side cursor on PostgreSQL) and written in
-small batches: memory stays flat however many events are exported.
+Rows are streamed from the database (`AuditRows.export_rows`) and written in small
+batches: memory stays flat however many events are exported.
 """
 
 from __future__ import annotations
@@ -23,47 +23,19 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, BinaryIO, Literal
 
 import orjson
-from sqlalchemy import Engine
 
-from recovery.audit import _rows
-from recovery.storage.database import reading
+from recovery.audit.ports import EXPORT_FIELDS, AuditRows, ExportFilter
 
 Format = Literal["jsonl", "csv"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv")
 
-FIELDS = (
-    "incident_id",
-    "site",
-    "incident_type",
-    "incident_status",
-    "seq",
-    "type",
-    "schema_version",
-    "playbook_id",
-    "playbook_version",
-    "actor",
-    "actor_role",
-    "channel",
-    "recorded_at",
-    "prev_hash",
-    "hash",
-    "data",
-)
+FIELDS = EXPORT_FIELDS
+"""The fields of a line, in order (the CSV header)."""
 _AT = FIELDS.index("recorded_at")
 _FLUSH_BYTES = 64 * 1024
-
-
-@dataclass(frozen=True)
-class ExportFilter:
-    incident_id: str | None = None
-    site: str | None = None
-    playbook: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -75,66 +47,30 @@ class ExportSummary:
         return {"events": self.events, "incidents": self.incidents}
 
 
-def export_sql(dialect: str, where: ExportFilter) -> tuple[str, list[Any]]:
-    pg = dialect == "postgresql"
-    mark = "%s" if pg else "?"
-    conditions: list[str] = []
-    params: list[Any] = []
-    if where.incident_id is not None:
-        conditions.append(f"e.incident_id = {mark}")
-        params.append(where.incident_id)
-    if where.site is not None:
-        conditions.append(f"i.site = {mark}")
-        params.append(where.site)
-    if where.playbook is not None:
-        conditions.append(f"i.playbook_id = {mark}")
-        params.append(where.playbook)
-    for moment, op in ((where.since, ">="), (where.until, "<")):
-        if moment is not None:
-            conditions.append(f"e.recorded_at {op} {mark}")
-            params.append(_moment_param(moment, pg))
-    clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    sql = (
-        "SELECT e.incident_id, i.site, i.incident_type, i.status, e.seq, e.type, "
-        "e.schema_version, e.playbook_id, e.playbook_version, e.actor, e.actor_role, "
-        f"e.channel, {_rows.iso_column(dialect, 'e.recorded_at')}, e.prev_hash, e.hash, e.data "
-        f"FROM events e JOIN incidents i ON i.id = e.incident_id{clause} "
-        "ORDER BY e.incident_id, e.seq"
-    )
-    return sql, params
-
-
-def _moment_param(moment: datetime, pg: bool) -> Any:
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    if pg:
-        return aware
-    return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLite's stored form
-
-
 def export_events(
-    engine: Engine,
+    rows: AuditRows,
     out: BinaryIO,
     fmt: Format = "jsonl",
     where: ExportFilter | None = None,
     *,
-    batch: int = _rows.BATCH,
+    batch: int | None = None,
 ) -> ExportSummary:
-    """Write every matching event to `out` (bytes) as JSONL or CSV; return the counts."""
+    """Write every matching event to `out` (bytes) as JSONL or CSV; return the counts.
+    `batch`: rows per round trip (None: the adapter's default)."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    sql, params = export_sql(engine.dialect.name, where or ExportFilter())
     write = _JsonLines(out) if fmt == "jsonl" else _Csv(out)
+    iso_text = rows.iso_text
     events = incidents = 0
     current = None
-    with reading(engine) as conn:
-        for row in _rows.stream(conn, sql, params, batch):
-            values = list(row)
-            values[_AT] = _rows.iso_text(values[_AT])
-            write.row(values)
-            events += 1
-            if values[0] != current:
-                current = values[0]
-                incidents += 1
+    for row in rows.export_rows(where or ExportFilter(), batch):
+        values = list(row)
+        values[_AT] = iso_text(values[_AT])
+        write.row(values)
+        events += 1
+        if values[0] != current:
+            current = values[0]
+            incidents += 1
     write.close()
     return ExportSummary(events, incidents)
 

@@ -29,12 +29,11 @@ from rich.text import Text
 
 from recovery.audit import (
     FORMATS,
-    Auditor,
     AuditResult,
     CheckpointReport,
     ExportFilter,
+    Verification,
     check_signature,
-    export_events,
     generate_key,
     load_private_key,
     load_public_key,
@@ -60,7 +59,6 @@ from recovery.errors import (
     IncidentNotFoundError,
     IntegrityError,
 )
-from recovery.service.audit import Verification
 
 app = typer.Typer(help="Verify, replay, checkpoint and export histories.", no_args_is_help=True)
 
@@ -97,7 +95,7 @@ def verify(
         raise typer.BadParameter("name incidents, or use --all", param_hint="INCIDENT")
     named = None if all_incidents else list(dict.fromkeys(incidents or []))
     with open_recovery(db, playbooks) as rec:
-        auditor = Auditor.of(rec)
+        auditor = rec.auditor()
         if named is None:
             with _progress(json_output, auditor.count_events) as advance:
                 results = auditor.results(jobs=jobs)
@@ -334,14 +332,14 @@ def checkpoint(
     was deleted and no chain cut short or rewritten since."""
     signing_key = load_private_key(key)
     with open_recovery(db, playbooks) as rec:
-        auditor = Auditor.of(rec)
+        auditor = rec.auditor()
         with _output(out) as target, _progress(json_output, auditor.count_events) as adv:
             summary = write_checkpoint(
                 auditor,
                 signing_key,
                 target,
                 now=datetime.now(UTC),
-                database=rec.engine.url.render_as_string(hide_password=True),
+                database=rec.storage.describe(),
                 on_result=lambda r: adv(r.events),
             )
     if out is None:
@@ -384,7 +382,7 @@ def verify_checkpoint_command(
         raise ConfigurationError(f"cannot read {file}: {exc.strerror}") from None
     check_signature(document, trusted)
     with open_recovery(db, playbooks) as rec:
-        auditor = Auditor.of(rec)
+        auditor = rec.auditor()
         with _progress(json_output, auditor.count_events) as advance:
             report = verify_checkpoint(auditor, document, on_result=lambda r: advance(r.events))
     if json_output:
@@ -468,7 +466,7 @@ def export(
     )
     target = None if out == "-" else Path(out)
     with open_recovery(db, playbooks) as rec, _output(target) as stream:
-        summary = export_events(rec.engine, stream, "csv" if fmt == "csv" else "jsonl", where)
+        summary = rec.export_events(stream, "csv" if fmt == "csv" else "jsonl", where)
     if target is None:
         return
     if json_output:

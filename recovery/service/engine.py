@@ -9,10 +9,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from recovery.audit import (
+    Auditor,
+    ExportFilter,
+    ExportSummary,
+    Format,
+    Verification,
+    export_events,
+    verify_incident,
+)
 from recovery.catalog import Catalog
 from recovery.domain.commands import (
     Actor,
@@ -43,7 +52,6 @@ from recovery.errors import (
     UnknownPlaybookError,
 )
 from recovery.letters.written import LETTER_ACTIONS
-from recovery.service.audit import Verification, verify_incident
 from recovery.service.letters import LetterCommands
 from recovery.service.ports import Storage
 from recovery.service.reports import GroupBy, ReportRow, build_report, in_period
@@ -338,12 +346,21 @@ class Recovery(LetterCommands):
 
     def verify_all(self) -> list[Verification]:
         """Every incident's chain and strict replay, read in one streamed pass."""
-        from recovery.audit.verify import Auditor  # the audit package builds on this one
-
         return [
             Verification(r.incident_id, r.ok, r.events, r.broken_seq, r.problem)
-            for r in Auditor.of(self).results()
+            for r in self.auditor().results()
         ]
+
+    def auditor(self) -> Auditor:
+        """Streamed verification passes over the whole log, each incident replayed through
+        the playbook version it pinned (as `verify` does)."""
+        return Auditor(self.storage.audit, self.pinned_playbook)
+
+    def export_events(
+        self, out: BinaryIO, fmt: Format = "jsonl", where: ExportFilter | None = None
+    ) -> ExportSummary:
+        """Events with their incident's fields and hashes, written to `out` as JSONL or CSV."""
+        return export_events(self.storage.audit, out, fmt, where)
 
     def outbox(self, incident_id: str | None = None) -> list[dict[str, Any]]:
         """The webhook messages (one incident's, or all) as stored, oldest first."""

@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from recovery.audit.ports import EXPORT_FIELDS, KIND_EVENT, KIND_STATE, ExportFilter, IdRange, Row
 from recovery.delivery.ports import (
     DEAD,
     DELIVERED,
@@ -43,6 +44,8 @@ class _Row:
 
     site: str
     playbook_id: str
+    playbook_version: int
+    incident_type: str
     status: str
     owner: str
     next_due_at: str | None
@@ -92,7 +95,18 @@ class _Transaction:
                     incident_id=state.id,
                     current_version=None,
                 )
-            row = _Row(state.site, state.playbook_id, "", "", None, 0, "", b"")
+            row = _Row(
+                state.site,
+                state.playbook_id,
+                state.playbook_version,
+                state.incident_type,
+                "",
+                "",
+                None,
+                0,
+                "",
+                b"",
+            )
         else:
             row = log.rows[state.id]
             if (row.version, row.head_hash) != (head.version, head.head_hash):
@@ -392,6 +406,94 @@ class MemoryOutbox:
         return found
 
 
+class MemoryAuditRows:
+    """`audit.ports.AuditRows` over the memory log: the same rows a database streams."""
+
+    def __init__(self, log: MemoryIncidentLog) -> None:
+        self._log = log
+
+    def _incidents(
+        self, incident_ids: Sequence[str] | None, id_range: IdRange | None = None
+    ) -> list[tuple[str, _Row]]:
+        low, high = id_range or (None, None)
+        with self._log.lock:
+            return sorted(
+                (incident_id, row)
+                for incident_id, row in self._log.rows.items()
+                if (incident_ids is None or incident_id in incident_ids)
+                and (low is None or incident_id >= low)
+                and (high is None or incident_id < high)
+            )
+
+    def verification_rows(
+        self,
+        incident_ids: Sequence[str] | None = None,
+        id_range: IdRange | None = None,
+        batch: int | None = None,
+    ) -> Iterator[Row]:
+        for incident_id, row in self._incidents(incident_ids, id_range):
+            yield (
+                incident_id,
+                KIND_STATE,
+                0,
+                None,
+                row.version,
+                row.playbook_id,
+                row.playbook_version,
+                None,
+                None,
+                None,
+                None,
+                row.state,
+                None,
+                row.head_hash,
+            )
+            for event in list(row.events):
+                yield (
+                    incident_id,
+                    KIND_EVENT,
+                    *(event[name] for name in EVENT_FIELDS[1:]),
+                )
+
+    def split_points(self, parts: int) -> list[str]:
+        ids = [incident_id for incident_id, _row in self._incidents(None)]
+        return sorted({ids[len(ids) * k // parts] for k in range(1, parts) if ids})
+
+    def count_events(self, incident_ids: Sequence[str] | None = None) -> int:
+        return sum(len(row.events) for _id, row in self._incidents(incident_ids))
+
+    def export_rows(self, where: ExportFilter, batch: int | None = None) -> Iterator[Row]:
+        since = iso(where.since) if where.since is not None else None
+        until = iso(where.until) if where.until is not None else None
+        for incident_id, row in self._incidents(None):
+            if (
+                (where.incident_id is not None and incident_id != where.incident_id)
+                or (where.site is not None and row.site != where.site)
+                or (where.playbook is not None and row.playbook_id != where.playbook)
+            ):
+                continue
+            for event in list(row.events):
+                at = event["recorded_at"]
+                if (since is not None and at < since) or (until is not None and at >= until):
+                    continue
+                yield (
+                    incident_id,
+                    row.site,
+                    row.incident_type,
+                    row.status,
+                    *(event[name] for name in _EXPORTED_EVENT_FIELDS),
+                )
+
+    def iso_text(self, value: Any) -> str:
+        return str(value)  # stored in the ISO text form already
+
+    def forked(self) -> MemoryAuditRows:
+        return self  # a forked child holds a copy of this memory
+
+
+_EXPORTED_EVENT_FIELDS = EXPORT_FIELDS[4:]
+
+
 class MemoryStorage:
     """`service.ports.Storage` in memory: gone when the process ends."""
 
@@ -402,6 +504,7 @@ class MemoryStorage:
         self.incidents = MemoryIncidentLog()
         self.outbox = MemoryOutbox(self.incidents)
         self.letters = MemoryLetterStore()
+        self.audit = MemoryAuditRows(self.incidents)
 
     def ping(self) -> None:
         """Memory always answers."""

@@ -8,6 +8,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy import exc as sa_exc
 
 from recovery.errors import StorageError
+from recovery.storage.audit import SqlAuditRows
 from recovery.storage.database import create_db_engine, first_line, reading, upgrade
 from recovery.storage.incidents import SqlIncidentLog
 from recovery.storage.letters import SqlLetterStore
@@ -28,6 +29,7 @@ class SqlStorage:
         self.incidents = SqlIncidentLog(engine)
         self.outbox = SqlOutbox(engine)
         self.letters = SqlLetterStore(engine)
+        self.audit = SqlAuditRows(engine)
 
     @classmethod
     def from_url(

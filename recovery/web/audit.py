@@ -3,7 +3,7 @@ a time), the result of verifying its hash chain, and exports; and the reports.
 
 Read-only: nothing here changes an incident. Exports carry every event with its hashes and
 `data` exactly as stored (the text the hash covers), so each line verifies on its own, as
-`recovery.audit.export_events` writes them.
+`Recovery.export_events` writes them.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 
 from recovery.api.auth.principal import Permission
-from recovery.audit import ExportFilter, export_events
+from recovery.audit import ExportFilter
 from recovery.domain.incident import replay, resolved_states
 from recovery.domain.state import IncidentState, iso
+from recovery.service.engine import Recovery
 from recovery.service.reports import recovery_score
 from recovery.web.core import (
     PageError,
@@ -158,7 +159,7 @@ async def export_incident(request: Request, incident_id: str, fmt: str) -> Respo
     await _visible(request, viewer, incident_id)
     ctx = web(request)
     where = ExportFilter(incident_id=incident_id)
-    spool = await ctx.api.runner.read(_spool, ctx.api.rec.engine, fmt, where)
+    spool = await ctx.api.runner.read(_spool, ctx.api.rec, fmt, where)
     return _download(spool, fmt, f"{incident_id}-events.{fmt}")
 
 
@@ -176,10 +177,10 @@ async def export_verification(request: Request, incident_id: str) -> Response:
     )
 
 
-def _spool(engine: Any, fmt: str, where: ExportFilter) -> SpooledTemporaryFile[bytes]:
+def _spool(rec: Recovery, fmt: str, where: ExportFilter) -> SpooledTemporaryFile[bytes]:
     """The export written to a spool (memory, then a temporary file past 8 MB)."""
     spool = SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
-    export_events(engine, cast(BinaryIO, spool), "jsonl" if fmt == "jsonl" else "csv", where)
+    rec.export_events(cast(BinaryIO, spool), "jsonl" if fmt == "jsonl" else "csv", where)
     spool.seek(0)
     return spool
 
@@ -203,9 +204,7 @@ async def export_site(request: Request, site: str = "", format: str = "jsonl") -
     if site and not viewer.may_see(site):
         raise not_found("property")
     ctx = web(request)
-    spool = await ctx.api.runner.read(
-        _spool, ctx.api.rec.engine, fmt, ExportFilter(site=site or None)
-    )
+    spool = await ctx.api.runner.read(_spool, ctx.api.rec, fmt, ExportFilter(site=site or None))
     return _download(spool, fmt, f"events-{site or 'all'}.{fmt}".replace('"', ""))
 
 

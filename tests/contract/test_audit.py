@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import text
 
 from recovery import CommandRejectedError, IncidentNotFoundError, IncidentState, Recovery
-from recovery.audit import Auditor
 from recovery.domain.chain import event_hash
 from recovery.storage.moments import from_column
 from tests.conftest import FRONT_DESK, MANAGER, Clock
@@ -120,6 +119,7 @@ def alter_one_byte(rec: Recovery, incident: str, seq: int, old: str, new: str) -
         (7, '"amount":180', '"amount":980'),  # the newest event: the amount paid
     ],
 )
+@pytest.mark.sql
 def test_altering_one_byte_of_one_event_is_detected_and_located(
     rec: Recovery, clock: Clock, seq: int, old: str, new: str
 ) -> None:
@@ -142,6 +142,7 @@ def test_altering_one_byte_of_one_event_is_detected_and_located(
         ("playbook_version", 2),
     ],
 )
+@pytest.mark.sql
 def test_altering_an_events_metadata_is_detected_and_located(
     rec: Recovery, clock: Clock, column: str, value: object
 ) -> None:
@@ -156,6 +157,7 @@ def test_altering_an_events_metadata_is_detected_and_located(
     assert (result.ok, result.broken_seq) == (False, 3)
 
 
+@pytest.mark.sql
 def test_altering_when_an_event_happened_is_detected_and_located(
     rec: Recovery, clock: Clock
 ) -> None:
@@ -179,6 +181,7 @@ def test_altering_when_an_event_happened_is_detected_and_located(
 
 
 @pytest.mark.parametrize("seq", [1, 4, 7])
+@pytest.mark.sql
 def test_deleting_an_event_is_detected_and_located(rec: Recovery, clock: Clock, seq: int) -> None:
     history = build_history(rec, clock)
     execute_sql(
@@ -191,6 +194,7 @@ def test_deleting_an_event_is_detected_and_located(rec: Recovery, clock: Clock, 
     assert (result.ok, result.broken_seq) == (False, seq)
 
 
+@pytest.mark.sql
 def test_truncating_the_newest_events_is_detected_and_located(rec: Recovery, clock: Clock) -> None:
     history = build_history(rec, clock)
     execute_sql(
@@ -202,6 +206,7 @@ def test_truncating_the_newest_events_is_detected_and_located(rec: Recovery, clo
 
 
 @pytest.mark.parametrize(("first", "second"), [(2, 3), (3, 6), (6, 7)])
+@pytest.mark.sql
 def test_reordering_events_is_detected_and_located(
     rec: Recovery, clock: Clock, first: int, second: int
 ) -> None:
@@ -256,6 +261,7 @@ def forge_after(rec: Recovery, incident: str, *, valid_hash: bool) -> int:
 
 
 @pytest.mark.parametrize("valid_hash", [True, False], ids=["chained", "bad-hash"])
+@pytest.mark.sql
 def test_inserting_a_forged_event_is_detected_and_located(
     rec: Recovery, clock: Clock, valid_hash: bool
 ) -> None:
@@ -265,6 +271,7 @@ def test_inserting_a_forged_event_is_detected_and_located(
     assert (result.ok, result.broken_seq) == (False, forged_seq)
 
 
+@pytest.mark.sql
 def test_editing_the_current_state_row_is_detected(rec: Recovery, clock: Clock) -> None:
     history = build_history(rec, clock)
     state = rec.get(history.incident_id).state
@@ -280,6 +287,7 @@ def test_editing_the_current_state_row_is_detected(rec: Recovery, clock: Clock) 
     assert result.problem is not None and "state" in result.problem
 
 
+@pytest.mark.sql
 def test_tampering_with_one_incident_leaves_the_others_verified(
     rec: Recovery, clock: Clock
 ) -> None:
@@ -291,6 +299,7 @@ def test_tampering_with_one_incident_leaves_the_others_verified(
     assert (results[tampered].ok, results[tampered].broken_seq) == (False, 2)
 
 
+@pytest.mark.sql
 def test_a_pass_shared_by_worker_processes_reports_exactly_what_one_process_does(
     rec: Recovery, clock: Clock
 ) -> None:
@@ -299,7 +308,7 @@ def test_a_pass_shared_by_worker_processes_reports_exactly_what_one_process_does
     alter_one_byte(rec, ordered[1], 2, "100 EUR", "900 EUR")  # in the first id range
     alter_one_byte(rec, ordered[5], 7, '"amount":180', '"amount":980')  # in a later one
     execute_sql(rec, "DELETE FROM events WHERE incident_id = :id AND seq = 4", id=ordered[6])
-    auditor = Auditor.of(rec)
+    auditor = rec.auditor()
 
     alone = list(auditor.results())
     shared = list(auditor.results(jobs=3))

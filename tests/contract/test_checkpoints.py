@@ -24,9 +24,9 @@ from recovery.audit import (
     Checkpoint,
     CheckpointError,
     CheckpointReport,
+    Verification,
     check_signature,
     generate_key,
-    pinned_playbooks,
     read_checkpoint,
     verify_checkpoint,
     verify_stream,
@@ -34,7 +34,6 @@ from recovery.audit import (
 )
 from recovery.audit.checkpoints import heads_digest, signed_bytes
 from recovery.domain.chain import canonical, event_hash
-from recovery.service.audit import Verification
 from recovery.storage.moments import from_column
 from tests.conftest import FRONT_DESK, MANAGER, Clock
 from tests.contract.support import execute_sql, open_hotel, sql
@@ -141,7 +140,7 @@ def rewrite_from(rec: Recovery, incident: str, seq: int, old: str, new: str) -> 
 
 
 def auditor(rec: Recovery) -> Auditor:
-    return Auditor.of(rec)
+    return rec.auditor()
 
 
 def take_checkpoint(rec: Recovery) -> Checkpoint:
@@ -165,6 +164,7 @@ def three(rec: Recovery, clock: Clock) -> list[str]:
 # ---------------------------------------------------------------------------- signing
 
 
+@pytest.mark.sql
 def test_a_checkpoint_lists_every_head_and_verifies(rec: Recovery, three: list[str]) -> None:
     checkpoint = take_checkpoint(rec)
     report = against(rec, checkpoint)
@@ -202,6 +202,7 @@ def test_an_empty_database_checkpoints_and_verifies(rec: Recovery) -> None:
     assert against(rec, checkpoint).ok
 
 
+@pytest.mark.sql
 def test_no_checkpoint_is_written_for_a_history_that_does_not_verify(
     rec: Recovery, three: list[str]
 ) -> None:
@@ -221,11 +222,12 @@ def test_no_checkpoint_is_written_for_a_history_that_does_not_verify(
 # ---------------------------------------------------------------------------- what it catches
 
 
+@pytest.mark.sql
 def test_a_deleted_incident_is_reported(rec: Recovery, three: list[str]) -> None:
     checkpoint = take_checkpoint(rec)
     delete_incident(rec, three[1])
 
-    assert all(r.ok for r in verify_stream(rec.engine, pinned_playbooks(rec)))  # chains: fine
+    assert all(r.ok for r in verify_stream(rec.storage.audit, rec.pinned_playbook))  # chains: fine
     report = against(rec, checkpoint)
 
     assert not report.ok
@@ -233,6 +235,7 @@ def test_a_deleted_incident_is_reported(rec: Recovery, three: list[str]) -> None
     assert "missing" in report.findings[0].problem
 
 
+@pytest.mark.sql
 def test_truncated_newest_events_are_reported_even_with_the_state_row_rewritten(
     rec: Recovery, three: list[str]
 ) -> None:
@@ -246,6 +249,7 @@ def test_truncated_newest_events_are_reported_even_with_the_state_row_rewritten(
     assert "has 4 event(s), the checkpoint recorded 7" in report.findings[0].problem
 
 
+@pytest.mark.sql
 def test_truncation_that_left_the_state_row_is_reported_once(
     rec: Recovery, three: list[str]
 ) -> None:
@@ -258,6 +262,7 @@ def test_truncation_that_left_the_state_row_is_reported_once(
     assert "also does not verify" in report.findings[0].problem
 
 
+@pytest.mark.sql
 def test_a_history_rewritten_with_valid_hashes_is_reported(rec: Recovery, three: list[str]) -> None:
     checkpoint = take_checkpoint(rec)
     rewrite_from(rec, three[1], 2, "100 EUR", "900 EUR")
@@ -268,6 +273,7 @@ def test_a_history_rewritten_with_valid_hashes_is_reported(rec: Recovery, three:
     assert [(f.incident_id, f.kind, f.seq) for f in report.findings] == [(three[1], "rewritten", 7)]
 
 
+@pytest.mark.sql
 def test_an_edit_that_leaves_the_head_is_reported_at_its_position(
     rec: Recovery, three: list[str]
 ) -> None:
@@ -283,6 +289,7 @@ def test_an_edit_that_leaves_the_head_is_reported_at_its_position(
     assert [(f.incident_id, f.kind, f.seq) for f in report.findings] == [(three[0], "broken", 3)]
 
 
+@pytest.mark.sql
 def test_findings_cover_every_incident_touched(rec: Recovery, three: list[str]) -> None:
     checkpoint = take_checkpoint(rec)
     delete_incident(rec, three[0])
@@ -405,7 +412,7 @@ def reference(rec: Recovery, incident: str) -> Verification:
 def streamed(rec: Recovery) -> dict[str, Verification]:
     return {
         r.incident_id: Verification(r.incident_id, r.ok, r.events, r.broken_seq, r.problem)
-        for r in verify_stream(rec.engine, pinned_playbooks(rec))
+        for r in verify_stream(rec.storage.audit, rec.pinned_playbook)
     }
 
 
@@ -472,6 +479,7 @@ TAMPERING = {
 
 
 @pytest.mark.parametrize("kind", sorted(TAMPERING))
+@pytest.mark.sql
 def test_the_streamed_pass_locates_tampering_exactly_as_verify_does(
     rec: Recovery, three: list[str], kind: str
 ) -> None:
@@ -486,6 +494,7 @@ def test_the_streamed_pass_locates_tampering_exactly_as_verify_does(
     assert list(found) == three
 
 
+@pytest.mark.sql
 def test_the_streamed_pass_reports_events_whose_state_row_is_gone(
     rec: Recovery, three: list[str]
 ) -> None:
@@ -509,13 +518,14 @@ def test_the_streamed_pass_reports_events_whose_state_row_is_gone(
     assert "state row is missing" in (found[three[2]].problem or "")
 
 
+@pytest.mark.sql
 def test_named_incidents_and_small_batches_give_the_same_results(
     rec: Recovery, three: list[str]
 ) -> None:
     TAMPERING["edit"][0](rec, three[0])
-    every = list(verify_stream(rec.engine, pinned_playbooks(rec)))
-    in_twos = list(verify_stream(rec.engine, pinned_playbooks(rec), batch=2))
-    named = list(verify_stream(rec.engine, pinned_playbooks(rec), incident_ids=three[:2]))
+    every = list(verify_stream(rec.storage.audit, rec.pinned_playbook))
+    in_twos = list(verify_stream(rec.storage.audit, rec.pinned_playbook, batch=2))
+    named = list(verify_stream(rec.storage.audit, rec.pinned_playbook, incident_ids=three[:2]))
 
     assert every == in_twos
     assert named == every[:2]

@@ -25,7 +25,7 @@ START = datetime(2026, 7, 4, 14, 0, tzinfo=UTC)
 
 def export(rec: Recovery, fmt: str = "jsonl", **where: Any) -> bytes:
     out = io.BytesIO()
-    export_events(rec.engine, out, fmt, ExportFilter(**where))  # type: ignore[arg-type]
+    rec.export_events(out, fmt, ExportFilter(**where))  # type: ignore[arg-type]
     return out.getvalue()
 
 
@@ -60,6 +60,7 @@ def two_sites(rec: Recovery, clock: Clock) -> dict[str, str]:
     return {"ribe": ribe, "odense": odense}
 
 
+@pytest.mark.sql
 def test_jsonl_has_every_event_with_incident_fields_and_hashes(
     rec: Recovery, two_sites: dict[str, str]
 ) -> None:
@@ -87,6 +88,7 @@ def test_jsonl_has_every_event_with_incident_fields_and_hashes(
         )
 
 
+@pytest.mark.sql
 def test_every_exported_line_verifies_and_links_to_the_one_before(
     rec: Recovery, two_sites: dict[str, str]
 ) -> None:
@@ -97,6 +99,7 @@ def test_every_exported_line_verifies_and_links_to_the_one_before(
         previous[row["incident_id"]] = row["hash"]
 
 
+@pytest.mark.sql
 def test_csv_holds_the_same_rows_as_jsonl(rec: Recovery, two_sites: dict[str, str]) -> None:
     table = list(csv.reader(io.StringIO(export(rec, "csv").decode())))
 
@@ -105,6 +108,7 @@ def test_csv_holds_the_same_rows_as_jsonl(rec: Recovery, two_sites: dict[str, st
     assert all(line_hash(dict(zip(FIELDS, row, strict=True))) == row[14] for row in table[1:])
 
 
+@pytest.mark.sql
 def test_filters_by_site_playbook_and_period(
     rec: Recovery, clock: Clock, two_sites: dict[str, str]
 ) -> None:
@@ -130,6 +134,7 @@ def test_filters_by_site_playbook_and_period(
     assert keys(site="ribe", since=START + timedelta(hours=5)) == []
 
 
+@pytest.mark.sql
 def test_a_period_slice_still_verifies_line_by_line(
     rec: Recovery, two_sites: dict[str, str]
 ) -> None:
@@ -140,6 +145,7 @@ def test_a_period_slice_still_verifies_line_by_line(
     assert rows[0]["prev_hash"] == rec.timeline(two_sites["ribe"])[2].hash
 
 
+@pytest.mark.sql
 def test_an_edited_event_is_exported_as_stored_and_no_longer_verifies(
     rec: Recovery, two_sites: dict[str, str]
 ) -> None:
@@ -162,11 +168,11 @@ def test_the_export_streams_in_bounded_memory(rec: Recovery, clock: Clock) -> No
             rec.add_note(incident, f"note {n}: " + "x" * 300, actor=FRONT_DESK)
 
     def peak_of_export() -> tuple[int, _CountingSink]:
-        export_events(rec.engine, _CountingSink(), "jsonl", batch=50)  # type: ignore[arg-type]
+        export_events(rec.storage.audit, _CountingSink(), "jsonl", batch=50)  # type: ignore[arg-type]
         sink = _CountingSink()
         tracemalloc.start()
         try:
-            export_events(rec.engine, sink, "jsonl", batch=50)  # type: ignore[arg-type]
+            export_events(rec.storage.audit, sink, "jsonl", batch=50)  # type: ignore[arg-type]
             return tracemalloc.get_traced_memory()[1], sink
         finally:
             tracemalloc.stop()

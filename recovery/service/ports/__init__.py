@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+from recovery.audit.ports import AuditRows
 from recovery.delivery.ports import OutboxStore
 from recovery.letters.ports import LetterStore
 from recovery.service.ports.incidents import (
@@ -40,6 +41,9 @@ class Storage(Protocol):
 
     @property
     def letters(self) -> LetterStore: ...
+
+    @property
+    def audit(self) -> AuditRows: ...
 
     @property
     def name(self) -> str:

@@ -1,13 +1,16 @@
-"""Streamed reads of the event log for audits: few queries, bounded memory, raw rows.
+"""Streamed reads of the event log for audits (`audit.ports.AuditRows`): few queries,
+bounded memory, raw rows.
 
 A whole-database audit reads every event once, ordered by (incident_id, seq), in ONE
 statement that the database merges from two index scans: the incidents' state rows and
 their events (`UNION ALL ... ORDER BY`). One statement means one consistent snapshot, and
 the database's own ordering decides the grouping (no collation has to be mirrored in
 Python). Rows are streamed: a server-side cursor on PostgreSQL, a lazy cursor on SQLite.
+Exports stream the events joined with their incident's fields the same way.
 
 Timestamps come back in the one ISO text form the hashes cover: PostgreSQL formats them
-in the query; SQLite stores SQLAlchemy's text form, which `iso_text` rewrites cheaply.
+in the query; SQLite stores SQLAlchemy's text form, which `iso_text` rewrites cheaply (a
+tuned special case of `moments.from_column`, which it falls back to).
 """
 
 from __future__ import annotations
@@ -18,22 +21,16 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
+from recovery.audit.ports import KIND_EVENT, KIND_STATE, ExportFilter, IdRange, Row
+from recovery.domain.state import iso
 from recovery.errors import StorageError
-from recovery.storage.database import first_line
-from recovery.storage.moments import from_column
+from recovery.storage.database import first_line, reading
+from recovery.storage.moments import from_column, to_column
 
 BATCH = 2000
 """Rows fetched per round trip (the server-side cursor's page on PostgreSQL)."""
-
-# Column positions of a verification row (an event, or an incident's state row).
-INCIDENT, KIND, SEQ, TYPE, SCHEMA, PLAYBOOK, PLAYBOOK_VERSION = 0, 1, 2, 3, 4, 5, 6
-ACTOR, ROLE, CHANNEL, AT, DATA, PREV, HASH = 7, 8, 9, 10, 11, 12, 13
-KIND_STATE, KIND_EVENT = 0, 1
-"""KIND: 0 is the incident's state row (DATA: state JSON, SCHEMA: version, HASH: head
-hash), 1 an event. Sorted by (incident_id, seq) the state row (seq 0) comes first. The state
-JSON is text on PostgreSQL and bytes on SQLite."""
 
 _PG_ISO = "to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
@@ -58,14 +55,46 @@ def iso_text(value: Any) -> str:
     return from_column(value) or ""
 
 
+class SqlAuditRows:
+    """`AuditRows` over one SQLAlchemy engine, on the driver's cursor."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._dialect = engine.dialect.name
+
+    def verification_rows(
+        self,
+        incident_ids: Sequence[str] | None = None,
+        id_range: IdRange | None = None,
+        batch: int | None = None,
+    ) -> Iterator[Row]:
+        sql, params = _verification_sql(self._dialect, incident_ids, id_range)
+        return _stream(self._engine, sql, params, batch or BATCH)
+
+    def split_points(self, parts: int) -> list[str]:
+        with reading(self._engine) as conn:
+            return _split_points(conn, parts)
+
+    def count_events(self, incident_ids: Sequence[str] | None = None) -> int:
+        sql, params = _count_sql(self._dialect, incident_ids)
+        with reading(self._engine) as conn:
+            return int(_scalar(conn, sql, params) or 0)
+
+    def export_rows(self, where: ExportFilter, batch: int | None = None) -> Iterator[Row]:
+        sql, params = _export_sql(self._dialect, where)
+        return _stream(self._engine, sql, params, batch or BATCH)
+
+    iso_text = staticmethod(iso_text)
+
+    def forked(self) -> SqlAuditRows:
+        self._engine.dispose(close=False)  # the parent's pooled connections stay the parent's
+        return self
+
+
 def _in_list(dialect: str, column: str, ids: Sequence[str]) -> tuple[str, list[Any]]:
     if dialect == "postgresql":
         return f"{column} = ANY(%s)", [list(ids)]
     return f"{column} IN ({', '.join('?' * len(ids))})", list(ids)
-
-
-IdRange = tuple[str | None, str | None]
-"""Incident ids from the first (inclusive) to the second (exclusive); None: no bound."""
 
 
 def _filters(
@@ -90,17 +119,17 @@ def _filters(
     return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), values
 
 
-def split_points(conn: Connection, parts: int) -> list[str]:
+def _split_points(conn: Connection, parts: int) -> list[str]:
     """Incident ids that cut every incident, in id order, into `parts` ranges of about
     the same number of incidents (fewer if there are few incidents)."""
-    count = int(scalar(conn, "SELECT count(*) FROM incidents", ()) or 0)
+    count = int(_scalar(conn, "SELECT count(*) FROM incidents", ()) or 0)
     mark = "%s" if conn.dialect.name == "postgresql" else "?"
     sql = f"SELECT id FROM incidents ORDER BY id LIMIT 1 OFFSET {mark}"
-    points = [scalar(conn, sql, (count * k // parts,)) for k in range(1, parts)]
+    points = [_scalar(conn, sql, (count * k // parts,)) for k in range(1, parts)]
     return sorted({str(p) for p in points if p is not None})
 
 
-def verification_sql(
+def _verification_sql(
     dialect: str, incident_ids: Sequence[str] | None = None, id_range: IdRange | None = None
 ) -> tuple[str, list[Any]]:
     """One statement: every state row and event, ordered by (incident_id, seq).
@@ -128,15 +157,44 @@ def verification_sql(
     return sql, [*event_params, *state_params]
 
 
-def count_sql(dialect: str, incident_ids: Sequence[str] | None) -> tuple[str, list[Any]]:
+def _count_sql(dialect: str, incident_ids: Sequence[str] | None) -> tuple[str, list[Any]]:
     where, params = _filters(dialect, "incident_id", incident_ids)
     return f"SELECT count(*) FROM events{where}", params
 
 
-def stream(
-    conn: Connection, sql: str, params: Sequence[Any], batch: int = BATCH
-) -> Iterator[Sequence[Any]]:
-    """Rows of a driver-level statement, `batch` at a time, read ahead by a thread.
+def _export_sql(dialect: str, where: ExportFilter) -> tuple[str, list[Any]]:
+    """The matching events joined with their incident's fields, in `EXPORT_FIELDS` order."""
+    pg = dialect == "postgresql"
+    mark = "%s" if pg else "?"
+    conditions: list[str] = []
+    params: list[Any] = []
+    if where.incident_id is not None:
+        conditions.append(f"e.incident_id = {mark}")
+        params.append(where.incident_id)
+    if where.site is not None:
+        conditions.append(f"i.site = {mark}")
+        params.append(where.site)
+    if where.playbook is not None:
+        conditions.append(f"i.playbook_id = {mark}")
+        params.append(where.playbook)
+    for moment, op in ((where.since, ">="), (where.until, "<")):
+        if moment is not None:  # a moment without a zone is UTC
+            conditions.append(f"e.recorded_at {op} {mark}")
+            params.append(to_column(iso(moment), postgres=pg))
+    clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    sql = (
+        "SELECT e.incident_id, i.site, i.incident_type, i.status, e.seq, e.type, "
+        "e.schema_version, e.playbook_id, e.playbook_version, e.actor, e.actor_role, "
+        f"e.channel, {iso_column(dialect, 'e.recorded_at')}, e.prev_hash, e.hash, e.data "
+        f"FROM events e JOIN incidents i ON i.id = e.incident_id{clause} "
+        "ORDER BY e.incident_id, e.seq"
+    )
+    return sql, params
+
+
+def _stream(engine: Engine, sql: str, params: Sequence[Any], batch: int) -> Iterator[Row]:
+    """Rows of a driver-level statement on a read-only connection of its own, `batch` at a
+    time, read ahead by a thread.
 
     The driver's cursor inside the SQLAlchemy connection: a server-side (named) cursor on
     PostgreSQL, whose memory stays flat (SQLAlchemy's `stream_results` does not reach
@@ -145,31 +203,32 @@ def stream(
     one (psycopg waits for the server without the GIL), keeping at most `_READ_AHEAD`
     batches. Not on SQLite: there the reading itself holds the GIL, and a second thread
     only adds switching (measured: 15% slower)."""
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    if conn.dialect.name == "postgresql":
-        cursor = driver.cursor(name=f"recovery_audit_{next(_CURSOR_IDS)}")
-        cursor.itersize = batch
-    else:
-        cursor = driver.cursor()
-        cursor.arraysize = batch
-    errors = _driver_errors(conn)
-    reader: _Reader | None = None
-    try:
-        cursor.execute(sql, tuple(params))
-        if conn.dialect.name != "postgresql":
-            while rows := cursor.fetchmany(batch):
+    with reading(engine) as conn:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        if conn.dialect.name == "postgresql":
+            cursor = driver.cursor(name=f"recovery_audit_{next(_CURSOR_IDS)}")
+            cursor.itersize = batch
+        else:
+            cursor = driver.cursor()
+            cursor.arraysize = batch
+        errors = _driver_errors(conn)
+        reader: _Reader | None = None
+        try:
+            cursor.execute(sql, tuple(params))
+            if conn.dialect.name != "postgresql":
+                while rows := cursor.fetchmany(batch):
+                    yield from rows
+                return
+            reader = _Reader(cursor, batch)
+            for rows in reader:
                 yield from rows
-            return
-        reader = _Reader(cursor, batch)
-        for rows in reader:
-            yield from rows
-    except errors as exc:
-        raise StorageError(f"database error: {first_line(exc)}") from exc
-    finally:
-        if reader is not None:
-            reader.stop()
-        cursor.close()
+        except errors as exc:
+            raise StorageError(f"database error: {first_line(exc)}") from exc
+        finally:
+            if reader is not None:
+                reader.stop()
+            cursor.close()
 
 
 _READ_AHEAD = 2
@@ -226,5 +285,5 @@ def _driver_errors(conn: Connection) -> type[BaseException]:
 _CURSOR_IDS = itertools.count()
 
 
-def scalar(conn: Connection, sql: str, params: Sequence[Any]) -> Any:
+def _scalar(conn: Connection, sql: str, params: Sequence[Any]) -> Any:
     return conn.exec_driver_sql(sql, tuple(params)).scalar()
