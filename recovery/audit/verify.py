@@ -30,9 +30,9 @@ import orjson
 from sqlalchemy import Engine
 
 from recovery.audit import _rows
+from recovery.domain.apply import apply, apply_change
 from recovery.domain.chain import GENESIS
 from recovery.domain.compiler import CompiledPlaybook
-from recovery.domain.incident import apply, apply_change
 from recovery.domain.state import EVENT_FIELDS, EVENT_SCHEMA_VERSION, Event, IncidentState
 from recovery.domain.upcast import upcast
 from recovery.errors import IntegrityError, RecoveryError, StorageError

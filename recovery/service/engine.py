@@ -17,6 +17,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from recovery.catalog import Catalog
+from recovery.domain.apply import replay
 from recovery.domain.commands import (
     Actor,
     AddNote,
@@ -34,16 +35,8 @@ from recovery.domain.commands import (
     StepAction,
 )
 from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
-from recovery.domain.incident import (
-    Context,
-    allowed_actions,
-    decide,
-    decide_open,
-    eta,
-    next_due,
-    pending_for_close,
-    replay,
-)
+from recovery.domain.decide import Context, decide, decide_open
+from recovery.domain.queries import allowed_actions, eta, next_due, pending_for_close
 from recovery.domain.state import Event, IncidentState, iso
 from recovery.errors import (
     CommandRejectedError,

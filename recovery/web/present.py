@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
-from recovery.domain.incident import APPROVER_ROLES, open_steps, resolved_states
+from recovery.domain.decide import APPROVER_ROLES
 from recovery.domain.playbook import EvidenceField
+from recovery.domain.queries import open_steps, resolved_states
 from recovery.domain.state import Event, IncidentState, StepState
 from recovery.letters import sends_letters
 from recovery.service.engine import IncidentView

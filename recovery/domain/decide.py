@@ -1,9 +1,9 @@
-"""Decide and apply: the pure heart of the engine.
+"""Decide: the pure heart of the engine.
 
 `decide` checks a command against an incident's state and its compiled playbook and returns
-the one event it produces (or raises a `CommandRejectedError` having changed nothing).
-`apply` folds an event into a state through the same compiled machines, so replaying a log
-rebuilds the state exactly. Time and ids come in as arguments: both are deterministic.
+the one event it produces (or raises a `CommandRejectedError` having changed nothing), with
+the state that event leads to (`apply.py`). Time and ids come in as arguments: both are
+deterministic.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from recovery.domain.apply import EVENT_TYPES, apply
 from recovery.domain.chain import canonical
 from recovery.domain.commands import (
     Actor,
@@ -31,15 +32,14 @@ from recovery.domain.commands import (
     ReportCues,
     StepAction,
 )
-from recovery.domain.compiler import ACTIVE_STATES, SYSTEM_ACTIONS, CompiledPlaybook
+from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.evidence import check_evidence
 from recovery.domain.playbook import FINISHING_ACTIONS, CueRule, StepDef
+from recovery.domain.queries import allowed_actions, open_steps, pending_for_close
 from recovery.domain.state import EVENT_SCHEMA_VERSION, Event, IncidentState, StepState, iso
-from recovery.domain.upcast import upcast
 from recovery.domain.validation import kinds_of
 from recovery.errors import (
     CommandRejectedError,
-    IntegrityError,
     InvalidEvidenceError,
     NotAllowedNowError,
     PermissionDeniedError,
@@ -50,22 +50,6 @@ SYSTEM_ROLE = "system"
 APPROVER_ROLES = frozenset({"manager"})
 MAX_TIER = 5
 
-EVENT_TYPES: dict[str, str] = {
-    "open": "opened",
-    "act_on_step": "step_action",
-    "report_cues": "cues_reported",
-    "record_push": "push_recorded",
-    "record_contact": "contact_recorded",
-    "hand_off": "handed_off",
-    "add_note": "note_added",
-    "escalate": "escalated",
-    "miss_deadlines": "deadline_missed",
-    "release": "released",
-    "close": "closed",
-    "reopen": "reopened",
-}
-TRIGGER_OF_EVENT = {v: k for k, v in EVENT_TYPES.items()}
-
 
 class Context(NamedTuple):
     """Who acts, through which channel, at what moment (injected: no clock in the domain)."""
@@ -73,78 +57,6 @@ class Context(NamedTuple):
     actor: Actor
     channel: str
     now: datetime
-
-
-# ---------------------------------------------------------------------------- queries
-
-
-def resolved_states(compiled: CompiledPlaybook) -> dict[str, frozenset[str]]:
-    return {name: life.resolved for name, life in compiled.kinds.items()}
-
-
-def pending_for_close(compiled: CompiledPlaybook, state: IncidentState) -> list[str]:
-    """Steps that must still be done or waived before the incident may close."""
-    required = compiled.playbook.close_requires
-    pending = []
-    for step in state.steps.values():
-        needed = step.id in required if required is not None else step.required
-        if needed and step.status not in compiled.kinds[step.kind].resolved:
-            pending.append(step.id)
-    return pending
-
-
-def allowed_actions(compiled: CompiledPlaybook, state: IncidentState) -> list[str]:
-    """What can be done now: incident actions, and `step.action` for each step."""
-    key = (state.status, *(s.status for s in state.steps.values()), *state.steps)
-    cached = compiled.allowed_cache.get(key)
-    if cached is None:
-        cached = _allowed_actions(compiled, state)
-        if len(compiled.allowed_cache) < 4096:
-            compiled.allowed_cache[key] = cached
-    return list(cached)
-
-
-def _allowed_actions(compiled: CompiledPlaybook, state: IncidentState) -> tuple[str, ...]:
-    incident_actions = compiled.incident.allowed[state.status]
-    out = [a for a in incident_actions if a != "act_on_step" and a not in SYSTEM_ACTIONS]
-    if "close" in out and pending_for_close(compiled, state):
-        out.remove("close")
-    if "act_on_step" in incident_actions:
-        kinds = kinds_of(compiled.playbook)
-        for step in state.steps.values():
-            system = kinds[step.kind].system_actions
-            for trigger in compiled.kinds[step.kind].allowed[step.status]:
-                if trigger not in system:
-                    out.append(f"{step.id}.{trigger}")
-    return tuple(out)
-
-
-def open_steps(compiled: CompiledPlaybook, state: IncidentState) -> list[StepState]:
-    """Steps not yet done or waived (their kind's resolved states), in playbook order."""
-    return [s for s in state.steps.values() if s.status not in compiled.kinds[s.kind].resolved]
-
-
-def eta(compiled: CompiledPlaybook, state: IncidentState) -> str | None:
-    """When everything still open is due: the honest answer to 'by when?'."""
-    open_dues = [s.due_at for s in open_steps(compiled, state)]
-    return max(open_dues) if open_dues else None
-
-
-def next_due(compiled: CompiledPlaybook, state: IncidentState) -> str | None:
-    """The next promise that can still be missed: the nearest due time of a required open
-    step not yet recorded as missed (the deadline sweep's key; None once ended)."""
-    if state.status not in ACTIVE_STATES:
-        return None
-    kinds = compiled.kinds
-    dues = [
-        s.due_at
-        for s in state.steps.values()
-        if s.required and not s.missed and s.status not in kinds[s.kind].resolved
-    ]
-    return min(dues) if dues else None
-
-
-# ---------------------------------------------------------------------------- decide
 
 
 def decide_open(
@@ -612,233 +524,3 @@ def _notify_effects(fired: list[CueRule]) -> list[dict[str, Any]]:
         for rule in fired
         for role in rule.notify
     ]
-
-
-# ---------------------------------------------------------------------------- apply
-
-
-def apply(
-    compiled: CompiledPlaybook,
-    state: IncidentState | None,
-    event: Event,
-    *,
-    owned: bool = False,
-) -> IncidentState:
-    """Fold one event into the state (in place), through the compiled machines.
-
-    A step is copied before it changes, since a clone shares its steps with the original
-    (`IncidentState.clone`); `owned` says nothing else refers to them (a replay building
-    its own state), so they are changed in place."""
-    if event.type == "opened":
-        return _apply_opened(compiled, event)
-    return apply_change(
-        compiled,
-        state,
-        event.incident_id,
-        event.seq,
-        event.type,
-        event.actor,
-        event.recorded_at,
-        event.data,
-        owned=owned,
-    )
-
-
-def apply_change(
-    compiled: CompiledPlaybook,
-    state: IncidentState | None,
-    incident_id: str,
-    seq: int,
-    event_type: str,
-    actor: str,
-    at: str,
-    data: dict[str, Any],
-    *,
-    owned: bool = False,
-) -> IncidentState:
-    """`apply` for every event after "opened", from the event's fields: an audit replaying
-    a million events need not build an `Event` for each."""
-    if state is None or seq != state.version + 1:
-        raise IntegrityError(
-            f"event {seq} does not follow version {state.version if state else 0}",
-            incident_id=incident_id,
-            seq=seq,
-        )
-    trigger = TRIGGER_OF_EVENT.get(event_type)
-    status = None
-    if trigger is not None:
-        # the machine's remembered answer, else ask it (`Lifecycle.fire`)
-        status = compiled.incident.answers.get((state.status, trigger))
-        if status is None:
-            status = compiled.incident.fire(state.status, trigger)
-    if status is None or event_type == "opened":
-        raise IntegrityError(
-            f"event {seq} ({event_type}) is not allowed from {state.status}",
-            incident_id=incident_id,
-            seq=seq,
-        )
-    state.status = status
-    state.version = seq
-    state.updated_at = at
-
-    if event_type == "step_action":
-        _change_step(compiled, state, data, actor, at, owned)
-    elif event_type == "cues_reported":
-        state.cues.extend(data["cues"])
-        if data.get("order_value") is not None:
-            state.customer["order_value"] = data["order_value"]
-        _add_tier_steps(compiled, state, data)
-    elif event_type == "push_recorded":
-        state.pushes += 1
-        if data.get("step"):
-            _changing_step(state, data["step"], owned).pushed += 1
-    elif event_type == "contact_recorded":
-        state.contacts += 1
-    elif event_type == "handed_off":
-        state.handoffs += 1
-        state.owner = data["to"]
-    elif event_type == "note_added":
-        state.notes += 1
-    elif event_type == "escalated":
-        state.escalations += 1
-        state.tier = data["tier"]
-    elif event_type == "deadline_missed":
-        state.escalations += 1
-        state.tier = data["tier"]
-        for step_id in data["steps"]:
-            _changing_step(state, step_id, owned).missed = True
-    elif event_type == "released":
-        state.release = {"reason": data["reason"], "referral": data["referral"]}
-        state.ended_at = at
-    elif event_type == "closed":
-        state.ended_at = at
-    elif event_type == "reopened":
-        state.ended_at = None
-        state.release = None
-    return state
-
-
-def _changing_step(state: IncidentState, step_id: str, owned: bool) -> StepState:
-    """The step to change: in place when the replay owns the state, else a copy."""
-    return state.steps[step_id] if owned else _own_step(state, step_id)
-
-
-def _change_step(
-    compiled: CompiledPlaybook,
-    state: IncidentState,
-    data: dict[str, Any],
-    actor: str,
-    at: str,
-    owned: bool,
-) -> None:
-    step = _changing_step(state, data["step"], owned)
-    lifecycle = compiled.kinds[step.kind]
-    action = data["action"]
-    dest = lifecycle.fire(step.status, action)
-    if dest is None or dest != data["to"]:
-        raise IntegrityError(
-            f"event {state.version}: {action} is not allowed on step {step.id} "
-            f"while it is {step.status}",
-            incident_id=state.id,
-            seq=state.version,
-        )
-    step.status = dest
-    if data.get("evidence"):
-        step.evidence = {**step.evidence, **data["evidence"]}
-    if action == "request_approval":
-        step.approval = {
-            "status": "requested",
-            "requested_amount": data["amount"],
-            "requested_by": actor,
-        }
-    elif action == "grant_approval":
-        step.approval = {
-            **(step.approval or {}),
-            "status": "granted",
-            "granted_amount": data["amount"],
-            "decided_by": actor,
-        }
-    elif action == "deny_approval":
-        step.approval = {
-            **(step.approval or {}),
-            "status": "denied",
-            "alternatives": data["alternatives"],
-            "decided_by": actor,
-        }
-    if dest in lifecycle.resolved:
-        step.resolved_at = at
-        step.late = bool(data.get("late", False))
-
-
-def _own_step(state: IncidentState, step_id: str) -> StepState:
-    """The step, copied into `state` before it is changed: a state's clone shares its
-    steps with the original (see `IncidentState.clone`)."""
-    step = state.steps[step_id] = state.steps[step_id].copy()
-    return step
-
-
-def _apply_opened(compiled: CompiledPlaybook, event: Event) -> IncidentState:
-    data = event.data
-    if event.seq != 1:
-        raise IntegrityError(
-            "an incident must open with event 1", incident_id=event.incident_id, seq=event.seq
-        )
-    customer = dict(data["customer"])
-    if data.get("tenure_years") is not None:
-        customer["tenure_years"] = data["tenure_years"]
-    state = IncidentState(
-        id=event.incident_id,
-        playbook_id=event.playbook_id,
-        playbook_version=event.playbook_version,
-        incident_type=data["incident_type"],
-        site=data["site"],
-        status=compiled.incident.initial,
-        tier=1,
-        owner=data["owner"],
-        customer=customer,
-        cues=list(data["cues"]),
-        opened_at=event.recorded_at,
-        updated_at=event.recorded_at,
-        steps={},
-        summary=data.get("summary"),
-        version=1,
-    )
-    _add_tier_steps(compiled, state, data)
-    return state
-
-
-def _add_tier_steps(compiled: CompiledPlaybook, state: IncidentState, data: dict[str, Any]) -> None:
-    state.tier = max(state.tier, data["tier"])
-    fired = [r for r in data["cue_rules_fired"] if r not in state.cue_rules_fired]
-    state.cue_rules_fired.extend(fired)
-    added_by = (
-        {s: r.id for r in compiled.playbook.cue_rules if r.id in fired for s in r.add_steps}
-        if fired
-        else {}
-    )
-    dues = data["steps"]
-    # The playbook's order, not the event's: stored event data has its keys sorted.
-    new_step = compiled.new_step
-    for step_id in [s for s in compiled.steps if s in dues]:
-        state.steps[step_id] = new_step(step_id, dues[step_id], added_by.get(step_id))
-
-
-def replay(compiled: CompiledPlaybook, events: list[Event]) -> IncidentState:
-    state: IncidentState | None = None
-    for event in events:
-        state = apply(compiled, state, upcast(event), owned=True)
-    if state is None:
-        raise IntegrityError("no events to replay", incident_id="", seq=None)
-    return state
-
-
-__all__ = [
-    "Context",
-    "allowed_actions",
-    "apply",
-    "decide",
-    "decide_open",
-    "eta",
-    "pending_for_close",
-    "replay",
-]
