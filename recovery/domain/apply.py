@@ -22,10 +22,11 @@ from recovery.domain.state import Event, IncidentState, StepState
 from recovery.domain.upcast import upcast
 from recovery.errors import IntegrityError
 
-# Replay reads event data as dicts: building a payload object per event would cost a
-# measurable share of an audit's replay rate. The keys it reads are named by the payload
-# classes (`events.py`, the one definition of each event's fields): renaming a field
-# there fails here on import rather than silently reading nothing.
+# Replay reads event data as dicts: building a payload object per event would cost more
+# than applying it (measured: ~3 µs an event against ~2 µs for parsing and applying), and
+# an audit replays millions. The keys it reads are named by the payload classes
+# (`events.py`, the one definition of each event's fields): renaming a field there fails
+# here on import rather than silently reading nothing.
 STEP, ACTION, TO, AMOUNT, ALTERNATIVES, EVIDENCE, LATE = StepActed.keys(
     "step", "action", "to", "amount", "alternatives", "evidence", "late"
 )

@@ -14,7 +14,7 @@ from typing import Any
 from recovery.domain.checks import APPROVER_ROLES
 from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
 from recovery.domain.describe import describe as describe_event
-from recovery.domain.describe import humanise as humanise  # the web names codes so too
+from recovery.domain.describe import humanise as humanise  # re-exported for the pages
 from recovery.domain.describe import label_of, money_fields, show_value
 from recovery.domain.playbook import EvidenceField
 from recovery.domain.queries import open_steps, resolved_states
