@@ -27,19 +27,19 @@ from recovery.errors import IntegrityError
 # an audit replays millions. The keys it reads are named by the payload classes
 # (`events.py`, the one definition of each event's fields): renaming a field there fails
 # here on import rather than silently reading nothing.
-STEP, ACTION, TO, AMOUNT, ALTERNATIVES, EVIDENCE, LATE = StepActed.keys(
+STEP, ACTION, TO, AMOUNT, ALTERNATIVES, EVIDENCE, LATE = StepActed.data_keys(
     "step", "action", "to", "amount", "alternatives", "evidence", "late"
 )
-INCIDENT_TYPE, SITE, CUSTOMER, CUES, SUMMARY, OWNER, TENURE_YEARS = Opened.keys(
+INCIDENT_TYPE, SITE, CUSTOMER, CUES, SUMMARY, OWNER, TENURE_YEARS = Opened.data_keys(
     "incident_type", "site", "customer", "cues", "summary", "owner", "tenure_years"
 )
-TIER, RULES_FIRED, DUES = Opened.keys("tier", "cue_rules_fired", "steps")  # as CuesReported
-NEW_CUES, ORDER_VALUE = CuesReported.keys("cues", "order_value")
-(PUSHED_STEP,) = PushRecorded.keys("step")
-(NEW_OWNER,) = HandedOff.keys("to")
-(ESCALATED_TO,) = Escalated.keys("tier")
-MISSED_STEPS, MISSED_TIER = DeadlineMissed.keys("steps", "tier")
-REASON, REFERRAL = Released.keys("reason", "referral")
+TIER, RULES_FIRED, DUES = Opened.data_keys("tier", "cue_rules_fired", "steps")  # as CuesReported
+NEW_CUES, ORDER_VALUE = CuesReported.data_keys("cues", "order_value")
+(PUSHED_STEP,) = PushRecorded.data_keys("step")
+(NEW_OWNER,) = HandedOff.data_keys("to")
+(ESCALATED_TO,) = Escalated.data_keys("tier")
+MISSED_STEPS, MISSED_TIER = DeadlineMissed.data_keys("steps", "tier")
+REASON, REFERRAL = Released.data_keys("reason", "referral")
 
 
 def apply(

@@ -112,7 +112,7 @@ class Stored:
         return cls(**fields)
 
     @classmethod
-    def keys(cls, *names: str) -> tuple[str, ...]:
+    def data_keys(cls, *names: str) -> tuple[str, ...]:
         """The data keys of these fields (KeyError if one is not a field): for code that
         reads the stored dict directly, where building the payload would cost too much."""
         slots = {slot.name: slot.key for slot in _layout(cls).slots}

@@ -127,9 +127,9 @@ def test_every_payload_names_its_event_and_command() -> None:
 def test_apply_reads_the_keys_the_payloads_define() -> None:
     # opening and reporting cues add tier steps through the same keys
     shared = ("tier", "cue_rules_fired", "steps")
-    assert CuesReported.keys(*shared) == (applying.TIER, applying.RULES_FIRED, applying.DUES)
+    assert CuesReported.data_keys(*shared) == (applying.TIER, applying.RULES_FIRED, applying.DUES)
     with pytest.raises(KeyError):
-        StepActed.keys("amount_granted")
+        StepActed.data_keys("amount_granted")
 
 
 def test_each_payload_has_a_json_schema_of_its_stored_keys() -> None:
