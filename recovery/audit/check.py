@@ -27,9 +27,9 @@ from recovery.audit.ports import (
     SEQ,
     Row,
 )
+from recovery.domain.apply import apply, apply_change
 from recovery.domain.chain import GENESIS
 from recovery.domain.compiler import CompiledPlaybook
-from recovery.domain.incident import apply, apply_change
 from recovery.domain.state import EVENT_FIELDS, EVENT_SCHEMA_VERSION, Event, IncidentState
 from recovery.domain.upcast import upcast
 from recovery.errors import IntegrityError, RecoveryError, StorageError

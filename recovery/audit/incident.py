@@ -7,9 +7,9 @@ from typing import Any
 
 import orjson
 
+from recovery.domain.apply import replay
 from recovery.domain.chain import GENESIS, event_hash
 from recovery.domain.compiler import CompiledPlaybook
-from recovery.domain.incident import replay
 from recovery.domain.state import Event, IncidentState
 from recovery.errors import IntegrityError, RecoveryError
 

@@ -88,11 +88,12 @@ def open_incident(
     who = actor(actor_id, role)
     with open_recovery(db, playbooks) as rec:
         outcome = rec.open(command, actor=who, channel=channel)
+        compiled = rec.playbook_of(outcome.incident.state)
     if json_output:
         print_json(outcome.to_dict())
         return
     out = console()
-    out.print(outcome_line(outcome))
+    out.print(outcome_line(outcome, compiled))
     out.print(incident_view(outcome.incident))
 
 
@@ -150,10 +151,11 @@ def timeline(
     """Every recorded event: what, who, when and through which channel."""
     with open_recovery(db, playbooks) as rec:
         events = rec.timeline(incident_id)
-    if json_output:
-        print_json([e.to_dict() for e in events])
-        return
-    console().print(timeline_table(events))
+        if json_output:
+            print_json([e.to_dict() for e in events])
+            return
+        compiled = rec.pinned_playbook(events[0].playbook_id, events[0].playbook_version)
+    console().print(timeline_table(events, compiled))
 
 
 actions.register(app)

@@ -139,7 +139,8 @@ def run_command(
     """Run one command on the engine and print its outcome (JSON, or one line)."""
     with open_recovery(db, playbooks) as rec:
         outcome = command(rec)
+        compiled = rec.playbook_of(outcome.incident.state)
     if json_output:
         print_json(outcome.to_dict())
     else:
-        console().print(outcome_line(outcome))
+        console().print(outcome_line(outcome, compiled))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from recovery.cli.output import relative, short_time, status_text, styled
+from recovery.domain.compiler import CompiledPlaybook
+from recovery.domain.describe import describe
 from recovery.domain.state import Event, IncidentState, StepState
 from recovery.service.engine import IncidentView, Outcome
 
@@ -172,7 +173,7 @@ def _id_width(views: Sequence[IncidentView]) -> int:
     return max((len(v.id) for v in views), default=8)
 
 
-def timeline_table(events: Sequence[Event]) -> Table:
+def timeline_table(events: Sequence[Event], compiled: CompiledPlaybook) -> Table:
     table = Table(title=f"Timeline of {events[0].incident_id}" if events else "Timeline")
     table.add_column("#", justify="right")
     for column in ("at", "event", "by", "channel", "what"):
@@ -184,67 +185,19 @@ def timeline_table(events: Sequence[Event]) -> Table:
             styled(event.type, "bold"),
             styled(f"{event.actor}\n({event.actor_role})"),
             styled(event.channel),
-            styled(describe(event)),
+            styled(describe(event, compiled).line()),
         )
     return table
 
 
-def describe(event: Event) -> str:
-    """One human sentence for an event's data."""
-    data: dict[str, Any] = event.data
-    kind = event.type
-    if kind == "opened":
-        text = (
-            f"{data['incident_type']} at {data['site']} for {data['customer'].get('name')}; "
-            f"{len(data['steps'])} steps open: {', '.join(data['steps'])}"
-        )
-        if data.get("cues"):
-            text += f"; cues: {', '.join(data['cues'])}"
-    elif kind == "step_action":
-        text = f"{data['step']}: {data['action']} ({data['from']} -> {data['to']})"
-        if data.get("evidence"):
-            text += "; " + ", ".join(f"{k}={v}" for k, v in data["evidence"].items())
-        for key in ("amount", "reason"):
-            if data.get(key) is not None:
-                text += f"; {key}: {data[key]}"
-        if data.get("alternatives"):
-            text += f"; alternatives: {', '.join(data['alternatives'])}"
-        if data.get("late"):
-            text += "; LATE"
-    elif kind == "push_recorded":
-        text = f"customer had to ask for: {data['asked_for']}"
-        if data.get("step"):
-            text += f" (step {data['step']})"
-    elif kind == "handed_off":
-        text = f"{data['from']} -> {data['to']}: {data['context']}"
-    elif kind == "cues_reported":
-        text = f"cues: {', '.join(data['cues']) or '-'}; tier {data['tier']}"
-        if data.get("steps"):
-            text += f"; added steps: {', '.join(data['steps'])}"
-    elif kind == "contact_recorded":
-        text = f"{data['direction']} {data['channel']}: {data['summary']}"
-    elif kind == "note_added":
-        text = data["text"]
-    elif kind == "escalated":
-        text = f"{data['reason']} (tier {data['tier']})"
-    elif kind == "released":
-        text = f"{data['reason']}; referral: {data['referral']}"
-    else:
-        text = str(data.get("summary") or data.get("reason") or "")
-    effects = [e.get("kind", "?") for e in data.get("effects", [])]
-    if effects:
-        text += f" [effects: {', '.join(effects)}]"
-    return text
-
-
-def outcome_line(outcome: Outcome) -> Text:
+def outcome_line(outcome: Outcome, compiled: CompiledPlaybook) -> Text:
     view = outcome.incident
     event = outcome.event
     return Text.assemble(
         ("recorded ", "green"),
         (event.type, "bold"),
         f" as event #{event.seq} of {view.id}: ",
-        styled(describe(event)),
+        styled(describe(event, compiled).line()),
         "\nincident ",
         status_text(view.status),
         f" (version {view.version}); allowed now: {', '.join(view.allowed) or 'nothing'}",

@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 
 import orjson
 
+from recovery.domain.events import Payload, payload_of
+
 EVENT_SCHEMA_VERSION = 1
 _T = TypeVar("_T")
 
@@ -194,6 +196,12 @@ class Event:
         fields["prev_hash"] = prev_hash
         fields["hash"] = digest
         return sealed
+
+    @property
+    def payload(self) -> Payload:
+        """`data` read into the payload class of its type (`events.py`): data of an older
+        schema version reads after `upcast`. LookupError or ValueError if it does not."""
+        return payload_of(self.type, self.data)
 
     @classmethod
     def from_stored(cls, row: Any) -> Event:

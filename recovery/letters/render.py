@@ -30,8 +30,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select
 
 from recovery.domain.chain import canonical
 from recovery.domain.compiler import CompiledPlaybook
-from recovery.domain.incident import resolved_states
 from recovery.domain.playbook import StepDef
+from recovery.domain.queries import resolved_states
 from recovery.domain.state import IncidentState, StepState, parse_iso
 from recovery.errors import CommandRejectedError
 from recovery.letters.i18n import format_date, format_datetime, pick_locale, voucher_name

@@ -23,6 +23,7 @@ from recovery.audit import (
     verify_incident,
 )
 from recovery.catalog import Catalog
+from recovery.domain.apply import replay
 from recovery.domain.commands import (
     Actor,
     AddNote,
@@ -40,19 +41,18 @@ from recovery.domain.commands import (
     StepAction,
 )
 from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
-from recovery.domain.incident import Context, decide, decide_open, next_due, replay
+from recovery.domain.decide import Context, decide, decide_open
+from recovery.domain.queries import next_due
 from recovery.domain.state import Event, IncidentState, iso
 from recovery.errors import (
     CommandRejectedError,
     ConflictError,
     IncidentNotFoundError,
     NotAllowedNowError,
-    PlaybookError,
-    Problem,
-    UnknownPlaybookError,
 )
 from recovery.letters.written import LETTER_ACTIONS
 from recovery.service.letters import LetterCommands
+from recovery.service.playbooks import PinnedPlaybooks
 from recovery.service.ports import Storage
 from recovery.service.reports import GroupBy, ReportRow, build_report, in_period
 from recovery.service.unit_of_work import Decision, IncidentUnitOfWork
@@ -107,10 +107,7 @@ class Recovery(LetterCommands):
         self.unit_of_work = IncidentUnitOfWork(storage.incidents)
         self.clock = clock
         self.new_id = new_id
-        self._registered: set[tuple[str, int]] = set()
-        # Playbook versions incidents were opened with, resolved and registered: every
-        # command looks its incident's one up.
-        self._pinned: dict[tuple[str, int], CompiledPlaybook] = {}
+        self.playbooks = PinnedPlaybooks(self.catalog, storage.incidents, clock)
 
     def dispose(self) -> None:
         self.storage.dispose()
@@ -123,7 +120,7 @@ class Recovery(LetterCommands):
             compiled = self.catalog.get(command.playbook)
         else:
             compiled = self.catalog.for_incident_type(command.incident_type)
-        self._register(compiled)
+        self.playbooks.register(compiled)
         ctx = Context(actor=actor, channel=channel, now=self.clock())
         state, event = decide_open(compiled, self.new_id(), command, ctx)
         recorded = self.unit_of_work.create(Decision(state, event, next_due(compiled, state)))
@@ -369,56 +366,12 @@ class Recovery(LetterCommands):
     # ------------------------------------------------------------------ playbooks
 
     def playbook_of(self, state: IncidentState) -> CompiledPlaybook:
-        return self.pinned_playbook(state.playbook_id, state.playbook_version)
+        return self.playbooks.pinned(state.playbook_id, state.playbook_version)
 
     def pinned_playbook(self, playbook_id: str, version: int) -> CompiledPlaybook:
-        """The pinned version; retired versions are rebuilt from the stored definition."""
-        compiled = self._pinned.get((playbook_id, version))
-        if compiled is not None:
-            return compiled
-        compiled = self._load_pinned(playbook_id, version)
-        self._pinned[compiled.key] = compiled
-        return compiled
-
-    def _load_pinned(self, playbook_id: str, version: int) -> CompiledPlaybook:
-        if self.catalog.has(playbook_id, version):
-            compiled = self.catalog.get(playbook_id, version)
-            self._register(compiled)
-            return compiled
-        definition = self.log.stored_definition(playbook_id, version)
-        if definition is None:
-            raise UnknownPlaybookError(
-                f"playbook {playbook_id!r} version {version} is neither loaded nor stored"
-            )
-        compiled = self.catalog.add_definition(definition, f"database:{playbook_id}@v{version}")
-        self._registered.add(compiled.key)
-        return compiled
-
-    def _register(self, compiled: CompiledPlaybook) -> None:
-        """Store each version's definition once, and refuse a file changed without a version
-        bump: incidents recorded under a version must keep exactly its rules."""
-        if compiled.key in self._registered:
-            return
-        playbook = compiled.playbook
-        stored_digest = self.log.register_playbook(
-            playbook.id,
-            playbook.version,
-            compiled.digest,
-            playbook.model_dump(mode="json", exclude_defaults=True),
-            iso(self.clock()),
-        )
-        if stored_digest is not None and stored_digest != compiled.digest:
-            raise PlaybookError(
-                [
-                    Problem(
-                        self.catalog.source_of(*compiled.key),
-                        "version",
-                        f"{playbook.id} v{playbook.version} differs from the version "
-                        "already used by recorded incidents; bump 'version'",
-                    )
-                ]
-            )
-        self._registered.add(compiled.key)
+        """The version an incident pinned; retired versions are rebuilt from the stored
+        definition."""
+        return self.playbooks.pinned(playbook_id, version)
 
     # ------------------------------------------------------------------ helpers
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from recovery.domain.chain import GENESIS, canonical, seal
+from recovery.domain.events import Effect, effects_of
 from recovery.domain.state import Event, IncidentState
 from recovery.errors import ConflictError, RecoveryError
 from recovery.service.ports import Head, IncidentLog, IncidentTransaction, OutboxMessage, Record
@@ -35,16 +36,13 @@ Recorded = tuple[IncidentState, Event]
 def sealed(decision: Decision, prev_hash: str) -> Record:
     """The decision chained to `prev_hash`, with the outbox messages its effects ask for."""
     event, data = seal(decision.event, prev_hash)
-    effects = event.data.get("effects")
-    messages = (
-        [_message(event, effect) for effect in effects] if effects else []  # most have none
-    )
+    messages = [_message(event, effect) for effect in effects_of(event.data)]
     return Record(decision.state, event, data, decision.next_due_at, messages)
 
 
-def _message(event: Event, effect: dict[str, Any]) -> OutboxMessage:
-    payload = canonical({**effect, "event": f"{event.incident_id}:{event.seq}"}).decode()
-    return OutboxMessage(effect["kind"], payload)
+def _message(event: Event, effect: Effect) -> OutboxMessage:
+    body = {**effect.as_data(), "event": f"{event.incident_id}:{event.seq}"}
+    return OutboxMessage(effect.kind, canonical(body).decode())
 
 
 class Snapshots:

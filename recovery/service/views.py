@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
-from recovery.domain.incident import allowed_actions, eta, pending_for_close
+from recovery.domain.queries import allowed_actions, eta, pending_for_close
 from recovery.domain.state import Event, IncidentState
 
 

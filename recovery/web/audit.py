@@ -19,7 +19,8 @@ from starlette.responses import Response, StreamingResponse
 
 from recovery.api.auth.principal import Permission
 from recovery.audit import ExportFilter
-from recovery.domain.incident import replay, resolved_states
+from recovery.domain.apply import replay
+from recovery.domain.queries import resolved_states
 from recovery.domain.state import IncidentState, iso
 from recovery.service.engine import Recovery
 from recovery.service.reports import recovery_score

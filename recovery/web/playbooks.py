@@ -11,8 +11,8 @@ from starlette.responses import Response
 
 from recovery.api.auth.principal import Permission
 from recovery.domain.compiler import INCIDENT_STATES, INCIDENT_TRANSITIONS, SYSTEM_ACTIONS
-from recovery.domain.incident import resolved_states
 from recovery.domain.playbook import FINISHING_ACTIONS, format_duration
+from recovery.domain.queries import resolved_states
 from recovery.domain.validation import kinds_of
 from recovery.web.core import PageError, WebRoute, render, signed_in, web
 from recovery.web.diagram import Transition, lifecycle_svg

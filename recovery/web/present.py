@@ -11,9 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from recovery.domain.checks import APPROVER_ROLES
 from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
-from recovery.domain.incident import APPROVER_ROLES, open_steps, resolved_states
+from recovery.domain.describe import describe as describe_event
+from recovery.domain.describe import humanise as humanise  # re-exported for the pages
+from recovery.domain.describe import label_of, money_fields, show_value
 from recovery.domain.playbook import EvidenceField
+from recovery.domain.queries import open_steps, resolved_states
 from recovery.domain.state import Event, IncidentState, StepState
 from recovery.letters import sends_letters
 from recovery.service.engine import IncidentView
@@ -38,17 +42,6 @@ ACTION_LABELS = {
     "draft": ("Draft the letter", "Draft letter"),
     "request_send": ("Send the letter", "Queue letter for sending"),
 }
-PAST_TENSE = {
-    "complete": "done",
-    "waive": "waived",
-    "request_approval": "approval requested",
-    "grant_approval": "approved",
-    "deny_approval": "declined",
-    "draft": "letter drafted",
-    "request_send": "letter queued for the mailer",
-    "send": "letter accepted by the mail server",
-    "bounce": "letter bounced",
-}
 MANAGER_ACTIONS = frozenset({"waive", "grant_approval", "deny_approval"})
 CHANNELS = ("desk", "phone", "email", "chat", "web", "letter")
 ROLE_NAMES = {
@@ -59,10 +52,6 @@ ROLE_NAMES = {
     "admin": "admin",
     "system": "system",
 }
-
-
-def humanise(code: str) -> str:
-    return code.replace("_", " ").replace(".", " ").strip()
 
 
 @dataclass(frozen=True)
@@ -188,45 +177,12 @@ def field_spec(
     )
 
 
-def _label_of(compiled: CompiledPlaybook, step_id: str, name: str) -> str:
-    definition = compiled.steps.get(step_id)
-    if definition is not None:
-        lifecycle_actions = compiled.kinds[definition.kind].machine.events
-        for action in lifecycle_actions:
-            for f in compiled.evidence_for(step_id, action):
-                if f.name == name and f.label:
-                    return f.label
-    return humanise(name).capitalize()
-
-
-def show_value(value: Any, *, money: str | None = None) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if money is not None and isinstance(value, int | float):
-        return f"{value:,} {money}".replace(",", " ")
-    if isinstance(value, list):
-        return "; ".join(show_value(v) for v in value)
-    return str(value)
-
-
-def _money_fields(compiled: CompiledPlaybook, step_id: str) -> set[str]:
-    names: set[str] = set()
-    definition = compiled.steps.get(step_id)
-    if definition is None:
-        return names
-    for action in compiled.kinds[definition.kind].machine.events:
-        names.update(f.name for f in compiled.evidence_for(step_id, action) if f.type == "money")
-    return names
-
-
 def step_evidence(compiled: CompiledPlaybook, step: StepState) -> list[tuple[str, str]]:
     currency = compiled.playbook.currency
-    money = _money_fields(compiled, step.id)
+    money = money_fields(compiled, step.id)
     return [
         (
-            _label_of(compiled, step.id, name),
+            label_of(compiled, step.id, name),
             show_value(value, money=currency if name in money else None),
         )
         for name, value in step.evidence.items()
@@ -432,100 +388,19 @@ def board_row(view: IncidentView, compiled: CompiledPlaybook, now_iso: str) -> B
     )
 
 
-def _step_title(compiled: CompiledPlaybook, step_id: str) -> str:
-    definition = compiled.steps.get(step_id)
-    return definition.title if definition else humanise(step_id)
-
-
 def describe(event: Event, compiled: CompiledPlaybook) -> Entry:
     """The event in words, for whoever picks the incident up."""
-    d = event.data
-    currency = compiled.playbook.currency
-    details: list[tuple[str, str]] = []
-    text: str | None = None
-    kind = event.type
-    if kind == "opened":
-        customer = d.get("customer", {})
-        title = f"Opened for {customer.get('name', 'the customer')}"
-        text = d.get("summary")
-        details = [("Type", str(d.get("incident_type"))), ("Property", str(d.get("site")))]
-        if customer.get("member_since"):
-            details.append(("Member since", str(customer["member_since"])))
-        if d.get("cues"):
-            details.append(("Cues", ", ".join(humanise(c) for c in d["cues"])))
-        details.append(("Tier", str(d.get("tier"))))
-        details.append(("Steps opened at once", str(len(d.get("steps", {})))))
-    elif kind == "step_action":
-        action = str(d.get("action"))
-        title = f"{_step_title(compiled, str(d.get('step')))}: {PAST_TENSE.get(action, action)}"
-        money = _money_fields(compiled, str(d.get("step")))
-        for name, value in (d.get("evidence") or {}).items():
-            if value in (None, ""):
-                continue
-            details.append(
-                (
-                    _label_of(compiled, str(d.get("step")), name),
-                    show_value(value, money=currency if name in money else None),
-                )
-            )
-        if d.get("amount") is not None:
-            details.append(("Amount", show_value(d["amount"], money=currency)))
-        if d.get("alternatives"):
-            details.append(("Alternatives offered", "; ".join(d["alternatives"])))
-        if d.get("reason"):
-            details.append(("Reason", str(d["reason"])))
-        if d.get("late"):
-            details.append(("Deadline", "finished after its deadline"))
-    elif kind == "cues_reported":
-        title = "Dissatisfaction cues: " + ", ".join(humanise(c) for c in d.get("cues", []))
-        details = [("Tier", str(d.get("tier")))]
-        if d.get("steps"):
-            titles = ", ".join(_step_title(compiled, s) for s in d["steps"])
-            details.append(("Steps added", titles))
-    elif kind == "push_recorded":
-        title = "The customer had to ask"
-        text = str(d.get("asked_for"))
-        if d.get("step"):
-            details = [("Step", _step_title(compiled, str(d["step"])))]
-    elif kind == "contact_recorded":
-        title = f"Contact: {d.get('direction')} by {d.get('channel')}"
-        text = str(d.get("summary"))
-    elif kind == "handed_off":
-        title = f"Handed off from {d.get('from')} to {d.get('to')}"
-        text = str(d.get("context"))
-        if d.get("to_role"):
-            details = [("New owner's role", humanise(str(d["to_role"])))]
-    elif kind == "note_added":
-        title = "Note"
-        text = str(d.get("text"))
-    elif kind == "escalated":
-        title = f"Escalated to tier {d.get('tier')}"
-        text = str(d.get("reason"))
-    elif kind == "deadline_missed":
-        steps = ", ".join(_step_title(compiled, s) for s in d.get("steps", []))
-        title = f"Deadline missed: {steps}"
-        details = [("Tier", str(d.get("tier")))]
-    elif kind == "released":
-        title = "Released (an honest ending)"
-        details = [("Reason", str(d.get("reason"))), ("Referral", str(d.get("referral")))]
-    elif kind == "closed":
-        title = "Closed"
-        text = d.get("summary")
-    elif kind == "reopened":
-        title = "Reopened"
-        text = str(d.get("reason"))
-    else:
-        title = humanise(kind).capitalize()
+    described = describe_event(event, compiled)
     return Entry(
         seq=event.seq,
         at=event.recorded_at,
         actor=event.actor,
         role=ROLE_NAMES.get(event.actor_role, humanise(event.actor_role)),
         channel=event.channel,
-        type=kind,
-        title=title,
-        text=text,
-        details=details,
+        type=event.type,
+        title=described.title,
+        text=described.text,
+        details=described.details,
         hash=event.hash,
         prev_hash=event.prev_hash,
     )

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from recovery.domain.compiler import CompiledPlaybook
-from recovery.domain.incident import resolved_states
+from recovery.domain.queries import resolved_states
 from recovery.domain.state import IncidentState, iso, parse_iso
 from recovery.errors import IncidentNotFoundError
 from recovery.letters.i18n import format_datetime

@@ -16,6 +16,7 @@ import pytest
 from pydantic import ValidationError
 
 from recovery.catalog import Catalog
+from recovery.domain.apply import apply, replay
 from recovery.domain.commands import (
     Actor,
     AddNote,
@@ -32,16 +33,8 @@ from recovery.domain.commands import (
     StepAction,
 )
 from recovery.domain.compiler import CompiledPlaybook
-from recovery.domain.incident import (
-    MAX_TIER,
-    Context,
-    allowed_actions,
-    apply,
-    decide,
-    decide_open,
-    pending_for_close,
-    replay,
-)
+from recovery.domain.decide import MAX_TIER, Context, decide, decide_open
+from recovery.domain.queries import allowed_actions, pending_for_close
 from recovery.domain.state import Event, IncidentState
 from recovery.errors import (
     CommandRejectedError,

@@ -15,7 +15,7 @@ import yaml
 
 from recovery.catalog import Catalog, load_file, parse_playbook
 from recovery.domain.commands import Actor, CustomerProfile, OpenIncident
-from recovery.domain.incident import Context, decide_open
+from recovery.domain.decide import Context, decide_open
 from recovery.domain.validation import WAITING_KEYS, kinds_of
 from recovery.errors import PlaybookError, Problem
 

@@ -9,7 +9,8 @@ import pytest
 
 from recovery import AddNote, Catalog, CustomerProfile, OpenIncident
 from recovery.domain import upcast as upcasting
-from recovery.domain.incident import Context, decide, decide_open, replay
+from recovery.domain.apply import replay
+from recovery.domain.decide import Context, decide, decide_open
 from tests.conftest import FRONT_DESK
 
 NOW = datetime(2026, 7, 4, 14, 0, tzinfo=UTC)

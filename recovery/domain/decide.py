@@ -1,0 +1,400 @@
+"""Decide: the pure heart of the engine.
+
+`decide` checks a command against an incident's state and its compiled playbook and returns
+the one event it produces (or raises a `CommandRejectedError` having changed nothing), with
+the state that event leads to (`apply.py`). Each command has its decider, which builds the
+event's payload (`events.py`). Time and ids come in as arguments: both are deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import orjson
+
+from recovery.domain.apply import apply
+from recovery.domain.chain import canonical
+from recovery.domain.checks import (
+    APPROVER_ROLES,
+    SYSTEM_ROLE,
+    check_amount,
+    check_may_write,
+    check_system_action,
+    check_voucher,
+    payment_limit,
+    required,
+)
+from recovery.domain.commands import (
+    Actor,
+    AddNote,
+    Close,
+    Escalate,
+    HandOff,
+    IncidentCommand,
+    MissDeadlines,
+    OpenIncident,
+    RecordContact,
+    RecordPush,
+    Release,
+    Reopen,
+    ReportCues,
+    StepAction,
+)
+from recovery.domain.compiler import CompiledPlaybook
+from recovery.domain.cues import fired_rules, notify_effects, tenure_years, tier_steps
+from recovery.domain.events import (
+    Closed,
+    ContactRecorded,
+    CuesReported,
+    DeadlineEffect,
+    DeadlineMissed,
+    Effect,
+    Escalated,
+    HandedOff,
+    NoteAdded,
+    Notice,
+    Opened,
+    Payload,
+    PushRecorded,
+    Released,
+    Reopened,
+    StepActed,
+    StepEffect,
+)
+from recovery.domain.evidence import check_evidence
+from recovery.domain.playbook import FINISHING_ACTIONS
+from recovery.domain.queries import allowed_actions, open_steps, pending_for_close
+from recovery.domain.state import EVENT_SCHEMA_VERSION, Event, IncidentState, iso
+from recovery.domain.validation import kinds_of
+from recovery.errors import (
+    CommandRejectedError,
+    NotAllowedNowError,
+    PermissionDeniedError,
+)
+
+MAX_TIER = 5
+
+
+class Context(NamedTuple):
+    """Who acts, through which channel, at what moment (injected: no clock in the domain)."""
+
+    actor: Actor
+    channel: str
+    now: datetime
+
+
+def decide_open(
+    compiled: CompiledPlaybook, incident_id: str, command: OpenIncident, ctx: Context
+) -> tuple[IncidentState, Event]:
+    check_may_write(ctx.actor)
+    playbook = compiled.playbook
+    if command.incident_type not in playbook.incident_types:
+        raise CommandRejectedError(
+            f"playbook {playbook.id!r} does not handle incident type {command.incident_type!r}",
+            field="incident_type",
+        )
+    tenure = tenure_years(command.customer, ctx.now)
+    fired = fired_rules(
+        playbook.cue_rules,
+        set(),
+        command.cues,
+        tenure,
+        command.customer.order_value,
+        command.customer.segment,
+    )
+    steps = [*playbook.steps, *tier_steps(compiled, fired)]
+    payload = Opened(
+        incident_type=command.incident_type,
+        site=command.site,
+        customer=as_stored(command.customer.model_dump(mode="json", exclude_none=True)),
+        cues=list(dict.fromkeys(command.cues)),
+        summary=command.summary,
+        owner=command.owner or ctx.actor.id,
+        tenure_years=tenure,
+        tier=max([1, *(r.raise_tier_to for r in fired)]),
+        cue_rules_fired=[r.id for r in fired],
+        steps={s.id: iso(ctx.now + s.due) for s in steps},
+        effects=notify_effects(fired),
+    )
+    event = _event(compiled, incident_id, 1, payload, ctx)
+    return apply(compiled, None, event), event
+
+
+def decide(
+    compiled: CompiledPlaybook, state: IncidentState, command: IncidentCommand, ctx: Context
+) -> tuple[IncidentState, Event]:
+    """Check `command` and return the new state (`state` is updated in place) and its event."""
+    check_may_write(ctx.actor)
+    if not compiled.incident.can(state.status, command.action):
+        raise NotAllowedNowError(
+            f"cannot {command.action.replace('_', ' ')} an incident that is {state.status}",
+            state=state.status,
+            allowed=allowed_actions(compiled, state),
+        )
+    payload = _DECIDERS[type(command)](compiled, state, command, ctx)
+    event = _event(compiled, state.id, state.version + 1, payload, ctx)
+    return apply(compiled, state, event), event
+
+
+def as_stored(value: dict[str, Any]) -> dict[str, Any]:
+    """`value` as replay reads it back: event data is stored as canonical JSON (keys
+    sorted), and a state must come out the same, key order included, whether a command
+    built it or a replay did (an audit compares the two byte for byte)."""
+    stored: dict[str, Any] = orjson.loads(canonical(value))
+    return stored
+
+
+def _event(
+    compiled: CompiledPlaybook,
+    incident_id: str,
+    seq: int,
+    payload: Payload,
+    ctx: Context,
+) -> Event:
+    return Event(
+        incident_id=incident_id,
+        seq=seq,
+        type=payload.type,
+        schema_version=EVENT_SCHEMA_VERSION,
+        playbook_id=compiled.playbook.id,
+        playbook_version=compiled.playbook.version,
+        actor=ctx.actor.id,
+        actor_role=ctx.actor.role,
+        channel=ctx.channel,
+        recorded_at=iso(ctx.now),
+        data=payload.as_data(),
+    )
+
+
+def _decide_step(
+    compiled: CompiledPlaybook, state: IncidentState, command: StepAction, ctx: Context
+) -> StepActed:
+    step = state.steps.get(command.step)
+    if step is None:
+        raise CommandRejectedError(
+            f"no step {command.step!r} on this incident; steps: {', '.join(state.steps)}",
+            field="step",
+        )
+    lifecycle = compiled.kinds[step.kind]
+    dest = lifecycle.fire(step.status, command.name)
+    if dest is None:
+        allowed = [f"{step.id}.{t}" for t in lifecycle.allowed[step.status]]
+        raise NotAllowedNowError(
+            f"cannot {command.name} step {step.id!r} while it is {step.status}; "
+            f"allowed on this step now: {', '.join(allowed) or 'nothing'}",
+            state=f"{step.id}:{step.status}",
+            allowed=allowed_actions(compiled, state),
+        )
+    definition = compiled.steps[step.id]
+    currency = compiled.playbook.currency
+    effects: list[Effect] = []
+    amount: float | None = None
+    alternatives: list[str] = []
+    reason: str | None = None
+    late: bool | None = None
+    actor = ctx.actor
+    if command.name in kinds_of(compiled.playbook)[step.kind].system_actions:
+        check_system_action(step, command.name, actor, lifecycle.can(step.status, "request_send"))
+
+    if command.name == "waive":
+        if actor.role not in APPROVER_ROLES:
+            raise PermissionDeniedError(
+                f"only a manager may waive a step; the {actor.role} role may not", field="name"
+            )
+        reason = required(command.reason, "reason", "waiving a step needs a reason")
+    elif command.name == "request_approval":
+        if command.amount is None:
+            raise CommandRejectedError(
+                "request_approval needs the amount to approve", field="amount"
+            )
+        amount = command.amount
+        reason = command.reason
+        effects.append(Notice("notify", "manager", "approval_requested"))
+    elif command.name in ("grant_approval", "deny_approval"):
+        if actor.role not in APPROVER_ROLES:
+            raise PermissionDeniedError(
+                f"only a manager may {command.name.replace('_', ' ')}; "
+                f"the {actor.role} role may not",
+                field="name",
+            )
+        requested = float((step.approval or {}).get("requested_amount", 0))
+        if command.name == "grant_approval":
+            limit = payment_limit(compiled, actor.role)
+            if limit is not None and requested > limit:
+                raise PermissionDeniedError(
+                    f"{requested:g} {currency} is above the {actor.role} limit of "
+                    f"{limit:g} {currency}",
+                    field="amount",
+                )
+            amount = requested
+        else:
+            if not command.alternatives:
+                raise CommandRejectedError(
+                    "a decline must offer the customer alternatives, never a bare no",
+                    field="alternatives",
+                )
+            alternatives = list(command.alternatives)
+        reason = command.reason
+
+    fields = compiled.evidence_for(step.id, command.name)
+    evidence = check_evidence(fields, command.evidence, command.name)
+    check_voucher(definition, step, command.name, evidence)
+
+    if command.name in FINISHING_ACTIONS:
+        if step.kind == "compensation" or definition.approval == "always":
+            check_amount(compiled, step, definition, evidence, actor)
+        late = iso(ctx.now) > step.due_at
+        if definition.effect:
+            # what the step recorded on its way (a letter's voucher code, recipient...) too
+            recorded = {**step.evidence, **evidence}
+            effects.append(StepEffect(definition.effect, step.id, recorded))
+    return StepActed(
+        step=step.id,
+        action=command.name,
+        from_=step.status,
+        to=dest,
+        amount=amount,
+        alternatives=alternatives,
+        reason=reason,
+        evidence=as_stored(evidence) if evidence else {},
+        late=late,
+        effects=effects,
+    )
+
+
+def _decide_cues(
+    compiled: CompiledPlaybook, state: IncidentState, command: ReportCues, ctx: Context
+) -> CuesReported:
+    new_cues = [c for c in dict.fromkeys(command.cues) if c not in state.cues]
+    order_value = command.order_value
+    if order_value is None:
+        order_value = state.customer.get("order_value")
+    fired = fired_rules(
+        compiled.playbook.cue_rules,
+        set(state.cue_rules_fired),
+        [*state.cues, *new_cues],
+        state.customer.get("tenure_years"),
+        order_value,
+        state.customer.get("segment"),
+    )
+    added = [s for s in tier_steps(compiled, fired) if s.id not in state.steps]
+    return CuesReported(
+        cues=new_cues,
+        order_value=command.order_value,
+        tier=max([state.tier, *(r.raise_tier_to for r in fired)]),
+        cue_rules_fired=[r.id for r in fired],
+        steps={s.id: iso(ctx.now + s.due) for s in added},
+        effects=notify_effects(fired),
+    )
+
+
+def _decide_push(
+    compiled: CompiledPlaybook, state: IncidentState, command: RecordPush, ctx: Context
+) -> PushRecorded:
+    if command.step is not None and command.step not in state.steps:
+        raise CommandRejectedError(f"no step {command.step!r} on this incident", field="step")
+    return PushRecorded(asked_for=command.asked_for, step=command.step)
+
+
+def _decide_contact(
+    compiled: CompiledPlaybook, state: IncidentState, command: RecordContact, ctx: Context
+) -> ContactRecorded:
+    return ContactRecorded(
+        channel=command.channel, direction=command.direction, summary=command.summary
+    )
+
+
+def _decide_hand_off(
+    compiled: CompiledPlaybook, state: IncidentState, command: HandOff, ctx: Context
+) -> HandedOff:
+    if command.to == state.owner:
+        raise CommandRejectedError(f"{command.to!r} already owns this incident", field="to")
+    return HandedOff(
+        from_=state.owner, to=command.to, to_role=command.to_role, context=command.context
+    )
+
+
+def _decide_note(
+    compiled: CompiledPlaybook, state: IncidentState, command: AddNote, ctx: Context
+) -> NoteAdded:
+    return NoteAdded(text=command.text)
+
+
+def _decide_escalate(
+    compiled: CompiledPlaybook, state: IncidentState, command: Escalate, ctx: Context
+) -> Escalated:
+    return Escalated(
+        reason=command.reason,
+        tier=min(state.tier + 1, MAX_TIER),
+        effects=[Notice("escalation", "manager", command.reason)],
+    )
+
+
+def _decide_miss(
+    compiled: CompiledPlaybook, state: IncidentState, command: MissDeadlines, ctx: Context
+) -> DeadlineMissed:
+    if ctx.actor.role != SYSTEM_ROLE:
+        raise PermissionDeniedError("deadlines are recorded as missed by the engine's worker only")
+    now = iso(ctx.now)
+    missed = [
+        s.id for s in open_steps(compiled, state) if s.required and not s.missed and s.due_at <= now
+    ]
+    if not missed:
+        raise NotAllowedNowError(
+            "no open step has passed its deadline",
+            state=state.status,
+            allowed=allowed_actions(compiled, state),
+        )
+    policy = compiled.playbook.on_deadline_missed
+    effects: list[Effect] = [
+        Notice("notify", role, "deadline_missed", missed) for role in policy.notify
+    ]
+    if policy.effect:
+        effects.append(DeadlineEffect(policy.effect, "deadline_missed", missed))
+    return DeadlineMissed(
+        steps=missed,
+        tier=min(state.tier + policy.raise_tier_by, MAX_TIER),
+        effects=effects,
+    )
+
+
+def _decide_release(
+    compiled: CompiledPlaybook, state: IncidentState, command: Release, ctx: Context
+) -> Released:
+    return Released(reason=command.reason, referral=command.referral)
+
+
+def _decide_close(
+    compiled: CompiledPlaybook, state: IncidentState, command: Close, ctx: Context
+) -> Closed:
+    pending = pending_for_close(compiled, state)
+    if pending:
+        raise NotAllowedNowError(
+            f"cannot close while required steps are open: {', '.join(pending)}",
+            state=state.status,
+            allowed=allowed_actions(compiled, state),
+        )
+    return Closed(summary=command.summary)
+
+
+def _decide_reopen(
+    compiled: CompiledPlaybook, state: IncidentState, command: Reopen, ctx: Context
+) -> Reopened:
+    return Reopened(reason=command.reason)
+
+
+_DECIDERS: dict[type, Callable[[CompiledPlaybook, IncidentState, Any, Context], Payload]] = {
+    StepAction: _decide_step,
+    ReportCues: _decide_cues,
+    RecordPush: _decide_push,
+    RecordContact: _decide_contact,
+    HandOff: _decide_hand_off,
+    AddNote: _decide_note,
+    Escalate: _decide_escalate,
+    MissDeadlines: _decide_miss,
+    Release: _decide_release,
+    Close: _decide_close,
+    Reopen: _decide_reopen,
+}

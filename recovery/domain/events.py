@@ -1,0 +1,376 @@
+"""Event payloads: one frozen class per event type, the one definition of what an event's
+`data` holds, and of the effects (requests to the back office) that some events carry.
+
+`as_data()` is exactly the dict that is stored and hashed (as canonical JSON): key names,
+which keys are left out, and value types are part of the hash, so they never change within
+a schema version (a new shape is a new version, with an upcaster: `upcast.py`). `from_data`
+reads stored data back converting nothing, so data -> payload -> data is the identity. The
+lists and dicts a payload holds are those of the data: treat them as read-only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from types import MappingProxyType
+from typing import Any, ClassVar, Literal, NamedTuple, Self
+
+from pydantic import ConfigDict, TypeAdapter
+
+APPROVAL_ACTIONS = frozenset({"request_approval", "grant_approval", "deny_approval"})
+
+
+def key_of(name: str) -> str:
+    """A field's key in the data: its name without the trailing underscore that a Python
+    keyword needs (`from_` is stored as "from")."""
+    return name.removesuffix("_")
+
+
+# Field metadata. OPTIONAL: left out of the data when None or empty (never stored as null
+# or []); "kept_if": unless this says the payload stores it all the same (as null).
+# EFFECTS: a list of effects, stored as their data.
+OPTIONAL: Mapping[str, Any] = MappingProxyType({"optional": True})
+EFFECTS: Mapping[str, Any] = MappingProxyType({"nested": True})
+OPTIONAL_EFFECTS: Mapping[str, Any] = MappingProxyType({"optional": True, "nested": True})
+
+
+class _Slot(NamedTuple):
+    name: str
+    key: str
+    optional: bool
+    kept_if: Callable[[Any], bool] | None
+    nested: bool
+
+
+class _Layout(NamedTuple):
+    slots: tuple[_Slot, ...]
+    keys: frozenset[str]
+
+
+_LAYOUTS: dict[type, _Layout] = {}
+
+
+def _layout(cls: type) -> _Layout:
+    """A class's fields as stored, worked out on first use."""
+    layout = _LAYOUTS.get(cls)
+    if layout is None:
+        slots = tuple(
+            _Slot(
+                f.name,
+                key_of(f.name),
+                f.metadata.get("optional", False),
+                f.metadata.get("kept_if"),
+                f.metadata.get("nested", False),
+            )
+            for f in dataclasses.fields(cls)
+        )
+        layout = _LAYOUTS[cls] = _Layout(slots, frozenset(slot.key for slot in slots))
+    return layout
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A value stored inside event data (a payload, or one of its effects)."""
+
+    # Field names are stored without a keyword's underscore (`key_of`) in the schema too;
+    # field docstrings become the schema's descriptions.
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(
+        alias_generator=key_of, use_attribute_docstrings=True
+    )
+
+    def as_data(self) -> dict[str, Any]:
+        """The dict stored for this value, keys in field order."""
+        data: dict[str, Any] = {}
+        values = self.__dict__
+        for slot in _layout(type(self)).slots:
+            value = values[slot.name]
+            if (
+                slot.optional
+                and (value is None or (not value and isinstance(value, list | dict)))
+                and (slot.kept_if is None or not slot.kept_if(self))
+            ):
+                continue
+            data[slot.key] = [e.as_data() for e in value] if slot.nested else value
+        return data
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Self:
+        """The value that `data` stores; ValueError if `data` is not of its shape."""
+        layout = _layout(cls)
+        unknown = data.keys() - layout.keys
+        if unknown:
+            raise ValueError(f"{cls.__name__} has no {', '.join(sorted(unknown))}")
+        fields: dict[str, Any] = {}
+        for slot in layout.slots:
+            if slot.key in data:
+                value = data[slot.key]
+                fields[slot.name] = [effect_of(e) for e in value] if slot.nested else value
+            elif not slot.optional:
+                raise ValueError(f"{cls.__name__} needs {slot.key!r}")
+        return cls(**fields)
+
+    @classmethod
+    def data_keys(cls, *names: str) -> tuple[str, ...]:
+        """The data keys of these fields (KeyError if one is not a field): for code that
+        reads the stored dict directly, where building the payload would cost too much."""
+        slots = {slot.name: slot.key for slot in _layout(cls).slots}
+        return tuple(slots[name] for name in names)
+
+
+# ---------------------------------------------------------------------------- effects
+
+
+@dataclass(frozen=True)
+class Notice(Stored):
+    """Tell a role: "notify" (a cue rule fired, approval is wanted, deadlines were missed)
+    or "escalation" (a manager is asked to step in)."""
+
+    kind: Literal["notify", "escalation"]
+    role: str
+    reason: str
+    """why: `approval_requested`, `deadline_missed`, `cue:<rule id>`, or the escalation's"""
+    steps: list[str] | None = field(default=None, metadata=OPTIONAL)
+    """the steps whose deadline was missed"""
+
+
+@dataclass(frozen=True)
+class StepEffect(Stored):
+    """The back-office effect a step asks for when it finishes (book_room, ...)."""
+
+    kind: str
+    step: str
+    evidence: dict[str, Any]
+    """everything the step recorded on its way (a letter's voucher code, recipient...)"""
+
+
+@dataclass(frozen=True)
+class DeadlineEffect(Stored):
+    """The back-office effect the playbook asks for when deadlines are missed."""
+
+    kind: str
+    reason: Literal["deadline_missed"]
+    steps: list[str]
+
+
+Effect = Notice | StepEffect | DeadlineEffect
+
+
+def effect_of(data: Mapping[str, Any]) -> Effect:
+    """The effect `data` stores, told apart by its keys (the kinds of the last two are the
+    playbook's own names)."""
+    if "role" in data:
+        return Notice.from_data(data)
+    if "step" in data:
+        return StepEffect.from_data(data)
+    return DeadlineEffect.from_data(data)
+
+
+def effects_of(data: Mapping[str, Any]) -> list[Effect]:
+    """The effects an event's data asks for (most events ask for none)."""
+    stored = data.get("effects")
+    return [effect_of(e) for e in stored] if stored else []
+
+
+# ---------------------------------------------------------------------------- payloads
+
+
+@dataclass(frozen=True)
+class Payload(Stored):
+    """What an event of one type records."""
+
+    type: ClassVar[str]
+    """the event's type"""
+    trigger: ClassVar[str]
+    """the incident action that records it (the incident machine's trigger)"""
+
+
+@dataclass(frozen=True)
+class Opened(Payload):
+    type: ClassVar[str] = "opened"
+    trigger: ClassVar[str] = "open"
+
+    incident_type: str
+    site: str
+    customer: dict[str, Any]
+    """the customer's profile as given (keys sorted, no nulls)"""
+    cues: list[str]
+    summary: str | None
+    owner: str
+    tenure_years: float | None
+    tier: int
+    cue_rules_fired: list[str]
+    steps: dict[str, str]
+    """the steps opened at once, with their due time"""
+    effects: list[Effect] = field(metadata=EFFECTS)
+
+
+@dataclass(frozen=True)
+class StepActed(Payload):
+    type: ClassVar[str] = "step_action"
+    trigger: ClassVar[str] = "act_on_step"
+
+    step: str
+    action: str
+    from_: str
+    to: str
+    amount: float | None = field(default=None, metadata=OPTIONAL)
+    """request_approval: the amount asked for; grant_approval: the amount granted"""
+    alternatives: list[str] = field(default_factory=list, metadata=OPTIONAL)
+    """deny_approval: what the customer is offered instead"""
+    reason: str | None = field(
+        default=None, metadata={**OPTIONAL, "kept_if": lambda p: p.action in APPROVAL_ACTIONS}
+    )
+    """required to waive; an approval request or decision stores it even when none"""
+    evidence: dict[str, Any] = field(default_factory=dict, metadata=OPTIONAL)
+    late: bool | None = field(default=None, metadata=OPTIONAL)
+    """complete and send: whether it finished after its deadline"""
+    effects: list[Effect] = field(default_factory=list, metadata=OPTIONAL_EFFECTS)
+
+
+@dataclass(frozen=True)
+class CuesReported(Payload):
+    type: ClassVar[str] = "cues_reported"
+    trigger: ClassVar[str] = "report_cues"
+
+    cues: list[str]
+    """the cues not heard before"""
+    order_value: float | None
+    tier: int
+    cue_rules_fired: list[str]
+    steps: dict[str, str]
+    """the steps the fired rules added, with their due time"""
+    effects: list[Effect] = field(metadata=EFFECTS)
+
+
+@dataclass(frozen=True)
+class PushRecorded(Payload):
+    type: ClassVar[str] = "push_recorded"
+    trigger: ClassVar[str] = "record_push"
+
+    asked_for: str
+    step: str | None
+
+
+@dataclass(frozen=True)
+class ContactRecorded(Payload):
+    type: ClassVar[str] = "contact_recorded"
+    trigger: ClassVar[str] = "record_contact"
+
+    channel: str
+    direction: Literal["inbound", "outbound"]
+    summary: str
+
+
+@dataclass(frozen=True)
+class HandedOff(Payload):
+    type: ClassVar[str] = "handed_off"
+    trigger: ClassVar[str] = "hand_off"
+
+    from_: str
+    to: str
+    to_role: str | None
+    context: str
+
+
+@dataclass(frozen=True)
+class NoteAdded(Payload):
+    type: ClassVar[str] = "note_added"
+    trigger: ClassVar[str] = "add_note"
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Escalated(Payload):
+    type: ClassVar[str] = "escalated"
+    trigger: ClassVar[str] = "escalate"
+
+    reason: str
+    tier: int
+    effects: list[Effect] = field(metadata=EFFECTS)
+
+
+@dataclass(frozen=True)
+class DeadlineMissed(Payload):
+    type: ClassVar[str] = "deadline_missed"
+    trigger: ClassVar[str] = "miss_deadlines"
+
+    steps: list[str]
+    tier: int
+    effects: list[Effect] = field(metadata=EFFECTS)
+
+
+@dataclass(frozen=True)
+class Released(Payload):
+    type: ClassVar[str] = "released"
+    trigger: ClassVar[str] = "release"
+
+    reason: str
+    referral: str
+
+
+@dataclass(frozen=True)
+class Closed(Payload):
+    type: ClassVar[str] = "closed"
+    trigger: ClassVar[str] = "close"
+
+    summary: str | None
+
+
+@dataclass(frozen=True)
+class Reopened(Payload):
+    type: ClassVar[str] = "reopened"
+    trigger: ClassVar[str] = "reopen"
+
+    reason: str
+
+
+EventPayload = (
+    Opened
+    | StepActed
+    | CuesReported
+    | PushRecorded
+    | ContactRecorded
+    | HandedOff
+    | NoteAdded
+    | Escalated
+    | DeadlineMissed
+    | Released
+    | Closed
+    | Reopened
+)
+PAYLOADS: dict[str, type[Payload]] = {
+    cls.type: cls
+    for cls in (
+        Opened,
+        StepActed,
+        CuesReported,
+        PushRecorded,
+        ContactRecorded,
+        HandedOff,
+        NoteAdded,
+        Escalated,
+        DeadlineMissed,
+        Released,
+        Closed,
+        Reopened,
+    )
+}
+"""Event type -> its payload class."""
+EVENT_TYPES: dict[str, str] = {cls.trigger: cls.type for cls in PAYLOADS.values()}
+"""Incident action -> the type of the event it records."""
+TRIGGER_OF_EVENT: dict[str, str] = {cls.type: cls.trigger for cls in PAYLOADS.values()}
+
+
+def payload_of(event_type: str, data: Mapping[str, Any]) -> Payload:
+    """The payload that `data` stores for an event of `event_type` (at the current schema
+    version); LookupError for an unknown type, ValueError for data not of its shape."""
+    return PAYLOADS[event_type].from_data(data)
+
+
+@cache
+def payload_schema(event_type: str) -> dict[str, Any]:
+    """The JSON schema of the data of an event of `event_type`, as stored."""
+    return TypeAdapter(PAYLOADS[event_type]).json_schema(by_alias=True)

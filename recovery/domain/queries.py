@@ -1,0 +1,77 @@
+"""Questions about an incident's state: what may be done now, what blocks closing, by when.
+
+Pure functions of a state and its compiled playbook, used by the deciders, the views and
+the deadline sweep alike.
+"""
+
+from __future__ import annotations
+
+from recovery.domain.compiler import ACTIVE_STATES, SYSTEM_ACTIONS, CompiledPlaybook
+from recovery.domain.state import IncidentState, StepState
+from recovery.domain.validation import kinds_of
+
+
+def resolved_states(compiled: CompiledPlaybook) -> dict[str, frozenset[str]]:
+    return {name: life.resolved for name, life in compiled.kinds.items()}
+
+
+def pending_for_close(compiled: CompiledPlaybook, state: IncidentState) -> list[str]:
+    """Steps that must still be done or waived before the incident may close."""
+    required = compiled.playbook.close_requires
+    pending = []
+    for step in state.steps.values():
+        needed = step.id in required if required is not None else step.required
+        if needed and step.status not in compiled.kinds[step.kind].resolved:
+            pending.append(step.id)
+    return pending
+
+
+def allowed_actions(compiled: CompiledPlaybook, state: IncidentState) -> list[str]:
+    """What can be done now: incident actions, and `step.action` for each step."""
+    key = (state.status, *(s.status for s in state.steps.values()), *state.steps)
+    cached = compiled.allowed_cache.get(key)
+    if cached is None:
+        cached = _allowed_actions(compiled, state)
+        if len(compiled.allowed_cache) < 4096:
+            compiled.allowed_cache[key] = cached
+    return list(cached)
+
+
+def _allowed_actions(compiled: CompiledPlaybook, state: IncidentState) -> tuple[str, ...]:
+    incident_actions = compiled.incident.allowed[state.status]
+    out = [a for a in incident_actions if a != "act_on_step" and a not in SYSTEM_ACTIONS]
+    if "close" in out and pending_for_close(compiled, state):
+        out.remove("close")
+    if "act_on_step" in incident_actions:
+        kinds = kinds_of(compiled.playbook)
+        for step in state.steps.values():
+            system = kinds[step.kind].system_actions
+            for trigger in compiled.kinds[step.kind].allowed[step.status]:
+                if trigger not in system:
+                    out.append(f"{step.id}.{trigger}")
+    return tuple(out)
+
+
+def open_steps(compiled: CompiledPlaybook, state: IncidentState) -> list[StepState]:
+    """Steps not yet done or waived (their kind's resolved states), in playbook order."""
+    return [s for s in state.steps.values() if s.status not in compiled.kinds[s.kind].resolved]
+
+
+def eta(compiled: CompiledPlaybook, state: IncidentState) -> str | None:
+    """When everything still open is due: the honest answer to 'by when?'."""
+    open_dues = [s.due_at for s in open_steps(compiled, state)]
+    return max(open_dues) if open_dues else None
+
+
+def next_due(compiled: CompiledPlaybook, state: IncidentState) -> str | None:
+    """The next promise that can still be missed: the nearest due time of a required open
+    step not yet recorded as missed (the deadline sweep's key; None once ended)."""
+    if state.status not in ACTIVE_STATES:
+        return None
+    kinds = compiled.kinds
+    dues = [
+        s.due_at
+        for s in state.steps.values()
+        if s.required and not s.missed and s.status not in kinds[s.kind].resolved
+    ]
+    return min(dues) if dues else None

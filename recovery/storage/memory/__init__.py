@@ -1,0 +1,50 @@
+"""In-memory adapters of every port: the engine without a database, for unit tests and the
+contract suite (which runs the same tests on memory, SQLite and PostgreSQL).
+
+They keep what a database keeps and nothing more: states and events are stored as their
+JSON text (a reader gets a fresh copy, as from a row), every append is conditional on the
+version and head hash it was decided from, and one lock plays the database's transaction.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from recovery.storage.memory.audit import MemoryAuditRows
+from recovery.storage.memory.incidents import MemoryIncidentLog
+from recovery.storage.memory.letters import MemoryLetterStore
+from recovery.storage.memory.outbox import MemoryOutbox
+
+
+class MemoryStorage:
+    """`service.ports.Storage` in memory: gone when the process ends."""
+
+    name = "memory"
+    serial_writes = False
+
+    def __init__(self) -> None:
+        self.incidents = MemoryIncidentLog()
+        self.outbox = MemoryOutbox(self.incidents)
+        self.letters = MemoryLetterStore()
+        self.audit = MemoryAuditRows(self.incidents)
+
+    def ping(self) -> None:
+        """Memory always answers."""
+
+    def describe(self) -> str:
+        return "memory"
+
+    def file_path(self) -> Path | None:
+        return None
+
+    def dispose(self) -> None:
+        """Nothing to release."""
+
+
+__all__ = [
+    "MemoryAuditRows",
+    "MemoryIncidentLog",
+    "MemoryLetterStore",
+    "MemoryOutbox",
+    "MemoryStorage",
+]

@@ -1,0 +1,254 @@
+"""`MemoryIncidentLog`: the incident log (`service.ports.IncidentLog`) in memory. States
+and events are kept as their JSON text, so a reader gets a fresh copy, as from a row."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import orjson
+
+from recovery.delivery.ports import (
+    PENDING,
+)
+from recovery.domain.chain import canonical
+from recovery.domain.compiler import ACTIVE_STATES
+from recovery.domain.state import EVENT_FIELDS, Event, IncidentState, parse_iso
+from recovery.errors import ConflictError, IncidentNotFoundError
+from recovery.service.ports import Head, Record
+
+
+@dataclass
+class StateRow:
+    """An incident's current-state row."""
+
+    site: str
+    playbook_id: str
+    playbook_version: int
+    incident_type: str
+    status: str
+    owner: str
+    next_due_at: str | None
+    version: int
+    head_hash: str
+    state: bytes
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Transaction:
+    """The log's lock held for one command; nothing to undo, since appends are whole."""
+
+    def __init__(self, log: MemoryIncidentLog) -> None:
+        self._log = log
+
+    def __enter__(self) -> _Transaction:
+        self._log.lock.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._log.lock.release()
+
+    def read_head(self, incident_id: str, expected_version: int | None, known: Head | None) -> Head:
+        row = self._log.row(incident_id)
+        if expected_version is not None and expected_version != row.version:
+            raise ConflictError(
+                f"incident {incident_id} is at version {row.version}, not {expected_version}: "
+                "someone else acted on it; reload and decide again",
+                incident_id=incident_id,
+                current_version=row.version,
+            )
+        if known is not None and (known.version, known.head_hash) == (row.version, row.head_hash):
+            return known
+        return Head(row.version, row.head_hash, IncidentState.from_json(row.state))
+
+    def append(self, record: Record, head: Head | None) -> bool:
+        log, state, event = self._log, record.state, record.event
+        if head is None:
+            if state.id in log.rows:
+                raise ConflictError(
+                    f"incident {state.id} exists already",
+                    incident_id=state.id,
+                    current_version=None,
+                )
+            row = StateRow(
+                state.site,
+                state.playbook_id,
+                state.playbook_version,
+                state.incident_type,
+                "",
+                "",
+                None,
+                0,
+                "",
+                b"",
+            )
+        else:
+            row = log.rows[state.id]
+            if (row.version, row.head_hash) != (head.version, head.head_hash):
+                return False
+        stored = {name: getattr(event, name) for name in EVENT_FIELDS}
+        stored["data"] = record.data.decode()
+        row.events.append(stored)
+        row.status, row.owner, row.next_due_at = state.status, state.owner, record.next_due_at
+        row.version, row.head_hash, row.state = state.version, event.hash, state.to_json()
+        log.rows[state.id] = row
+        at = parse_iso(event.recorded_at)
+        for message in record.effects:
+            log.outbox.append(
+                {
+                    "id": len(log.outbox) + 1,
+                    "incident_id": event.incident_id,
+                    "seq": event.seq,
+                    "kind": message.kind,
+                    "payload": message.payload,
+                    "created_at": at,
+                    "status": PENDING,
+                    "attempts": 0,
+                    "next_attempt_at": at,
+                    "delivered_at": None,
+                    "last_error": None,
+                    "accepted_by": None,
+                }
+            )
+        return True
+
+
+class MemoryIncidentLog:
+    """`service.ports.IncidentLog` in memory."""
+
+    optimistic_first = False
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.rows: dict[str, StateRow] = {}
+        self.outbox: list[dict[str, Any]] = []
+        self._playbooks: dict[tuple[str, int], tuple[str, bytes]] = {}
+
+    def transaction(self, incident_id: str, *, locked: bool) -> _Transaction:
+        return _Transaction(self)
+
+    def row(self, incident_id: str) -> StateRow:
+        found = self.rows.get(incident_id)
+        if found is None:
+            raise IncidentNotFoundError(incident_id)
+        return found
+
+    def load(self, incident_id: str) -> tuple[IncidentState, str]:
+        with self.lock:
+            row = self.row(incident_id)
+            return IncidentState.from_json(row.state), row.head_hash
+
+    def list_states(
+        self,
+        *,
+        statuses: Sequence[str] | None = None,
+        site: str | None = None,
+        sites: Sequence[str] | None = None,
+        playbook_id: str | None = None,
+        owner: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[IncidentState]:
+        with self.lock:
+            found = [
+                (row.next_due_at is None, row.next_due_at or "", incident_id, row.state)
+                for incident_id, row in self.rows.items()
+                if _matches(row, statuses, site, sites, playbook_id, owner)
+            ]
+        found.sort(key=lambda entry: entry[:3])
+        return [IncidentState.from_json(entry[3]) for entry in found[offset : offset + limit]]
+
+    def iter_states(
+        self,
+        *,
+        site: str | None = None,
+        sites: Sequence[str] | None = None,
+        playbook_id: str | None = None,
+        chunk: int = 1000,
+    ) -> Iterator[IncidentState]:
+        with self.lock:
+            found = sorted(
+                (incident_id, row.state)
+                for incident_id, row in self.rows.items()
+                if _matches(row, None, site, sites, playbook_id, None)
+            )
+        for _incident_id, raw in found:
+            yield IncidentState.from_json(raw)
+
+    def events(
+        self, incident_id: str, *, upto_seq: int | None = None, upto_time: str | None = None
+    ) -> list[Event]:
+        out = []
+        for row in self.raw_events(incident_id):
+            if upto_seq is not None and row["seq"] > upto_seq:
+                break
+            if upto_time is not None and row["recorded_at"] > upto_time:
+                break
+            out.append(Event.from_stored(row))
+        return out
+
+    def raw_events(self, incident_id: str) -> list[dict[str, Any]]:
+        with self.lock:
+            row = self.rows.get(incident_id)
+            return [dict(event) for event in row.events] if row is not None else []
+
+    def due_incident_ids(self, now: str, limit: int) -> list[str]:
+        with self.lock:
+            due = sorted(
+                (row.next_due_at, incident_id)
+                for incident_id, row in self.rows.items()
+                if row.status in ACTIVE_STATES
+                and row.next_due_at is not None
+                and row.next_due_at <= now
+            )
+        return [incident_id for _due, incident_id in due[:limit]]
+
+    def incident_ids(self) -> list[str]:
+        with self.lock:
+            return sorted(self.rows)
+
+    def incident_site(self, incident_id: str) -> str | None:
+        row = self.rows.get(incident_id)
+        return None if row is None else row.site
+
+    def register_playbook(
+        self, playbook_id: str, version: int, digest: str, definition: dict[str, Any], now: str
+    ) -> str | None:
+        with self.lock:
+            stored = self._playbooks.get((playbook_id, version))
+            if stored is not None:
+                return stored[0]
+            self._playbooks[(playbook_id, version)] = (digest, canonical(definition))
+            return None
+
+    def stored_definition(self, playbook_id: str, version: int) -> dict[str, Any] | None:
+        stored = self._playbooks.get((playbook_id, version))
+        return None if stored is None else dict(orjson.loads(stored[1]))
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _matches(
+    row: StateRow,
+    statuses: Sequence[str] | None,
+    site: str | None,
+    sites: Sequence[str] | None,
+    playbook_id: str | None,
+    owner: str | None,
+) -> bool:
+    return (
+        (not statuses or row.status in statuses)
+        and (site is None or row.site == site)
+        and (sites is None or row.site in sites)
+        and (playbook_id is None or row.playbook_id == playbook_id)
+        and (owner is None or row.owner == owner)
+    )
