@@ -26,8 +26,8 @@ from pathlib import Path
 import httpx
 
 from recovery import Actor, CustomerProfile, OpenIncident
-from recovery.api.auth.accounts import Accounts
 from recovery.bootstrap import over_engine
+from recovery.service.accounts import Accounts
 from recovery.storage.auth import AuthStore
 from recovery.storage.database import create_db_engine
 

@@ -31,7 +31,7 @@ app.command()(worker.worker)
 
 # ---- commands of the HTTP API (serve, worker, users, tokens), when it is installed
 try:
-    from recovery.api.cli import register as _register_api  # type: ignore[import-not-found, import-untyped, unused-ignore]
+    from recovery.cli.accounts import register as _register_api  # type: ignore[import-not-found, import-untyped, unused-ignore]
 except ImportError:  # the HTTP API is optional at import time
     _register_api = None  # type: ignore[assignment, unused-ignore]
 if _register_api is not None:

@@ -1,7 +1,7 @@
 """Access storage: users, API tokens, login sessions and idempotency keys (SQLAlchemy Core).
 
 This module stores and finds rows; it never sees a secret in clear. Hashing (argon2 for
-passwords, SHA-256 for high-entropy tokens) happens in `recovery.api.auth.secrets`.
+passwords, SHA-256 for high-entropy tokens) happens in `recovery.service.secrets`.
 
 Idempotency keys are claimed by INSERTing their row in its own transaction before the
 command runs: the primary key `(principal, key)` makes a second claimer (any process, any

@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from recovery import Catalog, Recovery
-from recovery.api.auth.principal import Principal
 from recovery.domain.state import parse_iso
 from recovery.letters import FileMailer, deliver_letters
+from recovery.service.principal import Principal
 from tests.e2e.test_api_helpers import HOTEL, Api, running_api
 
 
@@ -195,9 +195,9 @@ def test_a_key_still_in_flight_gets_409(api: Api) -> None:
     body = {"text": "slow"}
     # another process claimed the key for this very request and has not finished yet
     store = api.rec.engine
-    from recovery.api.commands import CommandOptions
-    from recovery.api.idempotency import fingerprint
     from recovery.domain.commands import AddNote
+    from recovery.http.api.commands import CommandOptions
+    from recovery.http.idempotency import fingerprint
     from recovery.storage.auth import AuthStore
 
     options = CommandOptions("busy-1", None, "api")

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from recovery import Catalog
-from recovery.api.auth.accounts import Accounts, SignInThrottled
+from recovery.service.accounts import Accounts, SignInThrottled
 from recovery.storage.auth import AuthStore
 from recovery.storage.database import create_db_engine, upgrade
 from recovery.storage.tables import api_tokens, users

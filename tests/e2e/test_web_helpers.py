@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 
 from recovery import Catalog, Recovery
-from recovery.api import create_app
-from recovery.api.server import serve_in_thread
 from recovery.bootstrap import over_engine
+from recovery.http import create_app
+from recovery.http.server import serve_in_thread
 from recovery.letters import FileMailer, deliver_letters
 from recovery.storage.database import create_db_engine
 

@@ -9,35 +9,6 @@ from typing import Annotated, Any, NamedTuple, TypeVar
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from starlette.responses import Response
 
-from recovery.api import examples as ex
-from recovery.api.auth.deps import Access, app_context, caller, context, require
-from recovery.api.auth.principal import Permission, Principal
-from recovery.api.commands import (
-    CHANNEL_DOC,
-    CODE,
-    IDEMPOTENCY_KEY_DOC,
-    IF_MATCH_DOC,
-    CommandOptions,
-    build,
-    command_options,
-    etag,
-    open_incident,
-    run_command,
-)
-from recovery.api.context import ApiContext
-from recovery.api.errors import JSON, api_error
-from recovery.api.idempotency import REPLAYED_HEADER, Reply
-from recovery.api.schemas import (
-    DeliveryList,
-    ErrorRead,
-    IncidentList,
-    IncidentRead,
-    OutcomeRead,
-    ReplayRead,
-    StepActionCreate,
-    TimelineRead,
-    VerificationRead,
-)
 from recovery.domain.commands import (
     AddNote,
     Close,
@@ -54,6 +25,35 @@ from recovery.domain.commands import (
 )
 from recovery.domain.state import iso
 from recovery.errors import CommandRejectedError, IncidentNotFoundError
+from recovery.http.api import examples as ex
+from recovery.http.api.commands import (
+    CHANNEL_DOC,
+    CODE,
+    IDEMPOTENCY_KEY_DOC,
+    IF_MATCH_DOC,
+    CommandOptions,
+    build,
+    command_options,
+    etag,
+    open_incident,
+    run_command,
+)
+from recovery.http.api.schemas import (
+    DeliveryList,
+    ErrorRead,
+    IncidentList,
+    IncidentRead,
+    OutcomeRead,
+    ReplayRead,
+    StepActionCreate,
+    TimelineRead,
+    VerificationRead,
+)
+from recovery.http.auth.deps import Access, app_context, caller, context, require
+from recovery.http.context import ApiContext
+from recovery.http.errors import JSON, api_error
+from recovery.http.idempotency import REPLAYED_HEADER, Reply
+from recovery.service.principal import Permission, Principal
 from recovery.storage.moments import from_column
 
 router = APIRouter(tags=["incidents"])

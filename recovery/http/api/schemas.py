@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
-from recovery.api.auth.accounts import NAME_PATTERN
 from recovery.domain.commands import Text
+from recovery.service.accounts import NAME_PATTERN
 
 # Evidence values: text, a finite number, a flag or nothing (bounded, so that any value the
 # API accepts can be stored and hashed).

@@ -13,22 +13,5 @@ Pages (all HTML; the JSON API keeps its own paths):
     /web/playbooks, /web/playbooks/{id}  each playbook's steps and state diagrams
     /status/{token}                      the customer's status page (no sign-in)
 
-`install(app)` adds them to the API's FastAPI app (`recovery.api.create_app` does).
+`recovery.http.web.app.install(app)` adds them to the app (`recovery.http.create_app` does).
 """
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
-
-
-def install(app: FastAPI) -> None:
-    """Serve the web page (and its static files) from `app`, an app of `create_app`."""
-    from recovery.web.app import install as _install  # the API imports this module
-
-    _install(app)
-
-
-__all__ = ["install"]

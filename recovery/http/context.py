@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from recovery.api.auth.accounts import Accounts
-from recovery.api.auth.principal import Principal
-from recovery.api.idempotency import Idempotency
-from recovery.api.runner import Runner
 from recovery.errors import IncidentNotFoundError
+from recovery.http.idempotency import Idempotency
+from recovery.http.runner import Runner
+from recovery.service.accounts import Accounts
 from recovery.service.engine import Recovery
+from recovery.service.principal import Principal
 from recovery.storage.auth import AuthStore
 
 

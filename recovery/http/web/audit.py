@@ -17,12 +17,10 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 
-from recovery.api.auth.principal import Permission
 from recovery.audit import ExportFilter, export_events
 from recovery.domain.incident import replay, resolved_states
 from recovery.domain.state import IncidentState, iso
-from recovery.service.reports import recovery_score
-from recovery.web.core import (
+from recovery.http.web.core import (
     PageError,
     WebRoute,
     not_found,
@@ -30,8 +28,10 @@ from recovery.web.core import (
     signed_in,
     web,
 )
-from recovery.web.pages import _visible
-from recovery.web.present import STEP_STATUS, describe, humanise, step_evidence
+from recovery.http.web.pages import _visible
+from recovery.http.web.present import STEP_STATUS, describe, humanise, step_evidence
+from recovery.service.principal import Permission
+from recovery.service.reports import recovery_score
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 

@@ -16,9 +16,6 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import HTMLResponse, Response
 
-from recovery.api.auth.accounts import SignInThrottled
-from recovery.api.auth.deps import SESSION_COOKIE
-from recovery.api.auth.principal import Permission
 from recovery.domain.commands import (
     AddNote,
     Close,
@@ -41,9 +38,8 @@ from recovery.errors import (
     PermissionDeniedError,
     UnknownPlaybookError,
 )
-from recovery.letters import act_on_step, render_letter_html
-from recovery.service.engine import IncidentView, Outcome, Recovery
-from recovery.web.core import (
+from recovery.http.auth.deps import SESSION_COOKIE
+from recovery.http.web.core import (
     CHANNEL_COOKIE,
     LOGIN_COOKIE,
     BadForm,
@@ -62,8 +58,8 @@ from recovery.web.core import (
     signed_in,
     web,
 )
-from recovery.web.i18n import LANGUAGE_NAMES, LOCALES
-from recovery.web.present import (
+from recovery.http.web.i18n import LANGUAGE_NAMES, LOCALES
+from recovery.http.web.present import (
     ACTION_LABELS,
     CHANNELS,
     STEP_STATUS,
@@ -74,6 +70,10 @@ from recovery.web.present import (
     incident_forms,
     step_views,
 )
+from recovery.letters import act_on_step, render_letter_html
+from recovery.service.accounts import SignInThrottled
+from recovery.service.engine import IncidentView, Outcome, Recovery
+from recovery.service.principal import Permission
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 

@@ -7,13 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from starlette.responses import Response
 
-from recovery.api.auth.deps import context, require
-from recovery.api.auth.principal import Permission, Principal
-from recovery.api.context import ApiContext
-from recovery.api.errors import JSON
-from recovery.api.schemas import ErrorRead, PlaybookRead, PlaybookSummary
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.playbook import StepDef, format_duration
+from recovery.http.api.schemas import ErrorRead, PlaybookRead, PlaybookSummary
+from recovery.http.auth.deps import context, require
+from recovery.http.context import ApiContext
+from recovery.http.errors import JSON
+from recovery.service.principal import Permission, Principal
 
 router = APIRouter(tags=["playbooks"])
 

@@ -15,9 +15,9 @@ from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
 from recovery.domain.incident import APPROVER_ROLES, open_steps, resolved_states
 from recovery.domain.playbook import EvidenceField
 from recovery.domain.state import Event, IncidentState, StepState
+from recovery.http.web.i18n import LANGUAGE_NAMES, LOCALES, pick_locale
 from recovery.letters import sends_letters
 from recovery.service.engine import IncidentView
-from recovery.web.i18n import LANGUAGE_NAMES, LOCALES, pick_locale
 
 STEP_STATUS = {
     "open": "to do",

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from recovery.api.auth.deps import context, require
-from recovery.api.auth.principal import Permission, Principal
-from recovery.api.context import ApiContext
-from recovery.api.errors import JSON
-from recovery.api.schemas import ErrorRead
+from recovery.http.api.schemas import ErrorRead
+from recovery.http.auth.deps import context, require
+from recovery.http.context import ApiContext
+from recovery.http.errors import JSON
+from recovery.service.principal import Permission, Principal
 
 router = APIRouter(tags=["reports"])
 Reader = Annotated[Principal, Depends(require(Permission.REPORTS))]

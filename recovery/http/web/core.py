@@ -31,9 +31,6 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from recovery.api.auth.deps import SESSION_COOKIE, WHAT
-from recovery.api.auth.principal import Permission, Principal
-from recovery.api.context import ApiContext
 from recovery.domain.state import parse_iso
 from recovery.errors import (
     IncidentNotFoundError,
@@ -41,8 +38,11 @@ from recovery.errors import (
     StorageError,
     UnknownPlaybookError,
 )
-from recovery.web.links import StatusLinks
-from recovery.web.present import CHANNELS, ROLE_NAMES, humanise
+from recovery.http.auth.deps import SESSION_COOKIE, WHAT
+from recovery.http.context import ApiContext
+from recovery.http.web.present import CHANNELS, ROLE_NAMES, humanise
+from recovery.service.principal import Permission, Principal
+from recovery.storage.links import StatusLinks
 
 log = logging.getLogger("recovery.web")
 

@@ -7,11 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 from starlette.responses import Response
 
-from recovery.api.auth.deps import context, require
-from recovery.api.auth.principal import Permission, Principal
-from recovery.api.context import ApiContext
-from recovery.api.errors import JSON, api_error
-from recovery.api.schemas import (
+from recovery.domain.state import iso
+from recovery.http.api.schemas import (
     ErrorRead,
     TokenCreate,
     TokenCreated,
@@ -19,7 +16,10 @@ from recovery.api.schemas import (
     UserCreate,
     UserRead,
 )
-from recovery.domain.state import iso
+from recovery.http.auth.deps import context, require
+from recovery.http.context import ApiContext
+from recovery.http.errors import JSON, api_error
+from recovery.service.principal import Permission, Principal
 from recovery.storage.auth import TokenRow, UserRow
 
 router = APIRouter(prefix="/admin", tags=["admin"])

@@ -7,19 +7,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from recovery.api.auth.accounts import SignInThrottled
-from recovery.api.auth.deps import (
+from recovery.domain.state import iso
+from recovery.http.api.schemas import ErrorRead, LoginCreate, PrincipalRead, SessionRead
+from recovery.http.auth.deps import (
     SESSION_COOKIE,
     authenticate,
     context,
     presented_secret,
     unauthorized,
 )
-from recovery.api.auth.principal import Principal
-from recovery.api.context import ApiContext
-from recovery.api.errors import JSON, ApiError
-from recovery.api.schemas import ErrorRead, LoginCreate, PrincipalRead, SessionRead
-from recovery.domain.state import iso
+from recovery.http.context import ApiContext
+from recovery.http.errors import JSON, ApiError
+from recovery.service.accounts import SignInThrottled
+from recovery.service.principal import Principal
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 Ctx = Annotated[ApiContext, Depends(context)]

@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import Request
 from fastapi.security import APIKeyCookie, HTTPBearer
 
-from recovery.api.auth.principal import Permission, Principal
-from recovery.api.context import ApiContext
-from recovery.api.errors import ApiError
+from recovery.http.context import ApiContext
+from recovery.http.errors import ApiError
+from recovery.service.principal import Permission, Principal
 
 SESSION_COOKIE = "recovery_session"
 

@@ -16,11 +16,11 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from recovery.api.auth.accounts import Accounts, parse_sites
 from recovery.bootstrap import connect
 from recovery.config import Settings
 from recovery.domain.state import iso
 from recovery.errors import CommandRejectedError, RecoveryError
+from recovery.service.accounts import Accounts, parse_sites
 from recovery.service.engine import Recovery, utc_now
 from recovery.storage.auth import AuthStore, TokenRow, UserRow
 from recovery.storage.database import create_db_engine, upgrade
@@ -103,7 +103,7 @@ def serve(
     """Start the HTTP/JSON API (interactive docs at /docs, the description at /openapi.json)."""
     import uvicorn
 
-    from recovery.api.app import create_app
+    from recovery.http.app import create_app
 
     rec = connect(db, playbooks=playbooks)
     if demo:

@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
-from recovery.api.auth import secrets
-from recovery.api.auth.principal import ALL_SITES, ROLES, Principal
 from recovery.errors import CommandRejectedError
+from recovery.service import secrets
+from recovery.service.principal import ALL_SITES, ROLES, Principal
 from recovery.storage.auth import AuthStore, TokenRow, UserRow
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$"

@@ -9,14 +9,14 @@ from fastapi import APIRouter, Request
 from markupsafe import Markup
 from starlette.responses import Response
 
-from recovery.api.auth.principal import Permission
 from recovery.domain.compiler import INCIDENT_STATES, INCIDENT_TRANSITIONS, SYSTEM_ACTIONS
 from recovery.domain.incident import resolved_states
 from recovery.domain.playbook import FINISHING_ACTIONS, format_duration
 from recovery.domain.validation import kinds_of
-from recovery.web.core import PageError, WebRoute, render, signed_in, web
-from recovery.web.diagram import Transition, lifecycle_svg
-from recovery.web.present import humanise
+from recovery.http.web.core import PageError, WebRoute, render, signed_in, web
+from recovery.http.web.diagram import Transition, lifecycle_svg
+from recovery.http.web.present import humanise
+from recovery.service.principal import Permission
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 

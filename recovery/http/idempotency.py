@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from recovery.api.errors import api_error
+from recovery.http.errors import api_error
 from recovery.storage.auth import AuthStore, StoredResponse
 
 KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"

@@ -21,10 +21,10 @@ from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.incident import resolved_states
 from recovery.domain.state import IncidentState, iso, parse_iso
 from recovery.errors import IncidentNotFoundError
+from recovery.http.web.core import WebRoute, render, web
+from recovery.http.web.i18n import LANGUAGE_NAMES, LOCALES, pick_locale, step_text, words
 from recovery.letters.i18n import format_datetime
 from recovery.service.engine import IncidentView
-from recovery.web.core import WebRoute, render, web
-from recovery.web.i18n import LANGUAGE_NAMES, LOCALES, pick_locale, step_text, words
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 

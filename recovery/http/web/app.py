@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from recovery.api.context import ApiContext
 from recovery.config import Settings
-from recovery.web import audit, pages, playbooks, status
-from recovery.web.core import STATIC, WebContext, asset_version, make_environment
-from recovery.web.links import StatusLinks
+from recovery.http.context import ApiContext
+from recovery.http.web import audit, pages, playbooks, status
+from recovery.http.web.core import STATIC, WebContext, asset_version, make_environment
+from recovery.storage.links import StatusLinks
 
 
 def install(app: FastAPI, *, zone: ZoneInfo | None = None) -> None:

@@ -13,14 +13,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from recovery.api.auth.principal import Principal
-from recovery.api.context import ApiContext
-from recovery.api.errors import ApiError, api_error, validation_body
-from recovery.api.idempotency import KEY_PATTERN, Reply, fingerprint
 from recovery.domain.commands import IncidentCommand, OpenIncident, StepAction
 from recovery.errors import CommandRejectedError, ConflictError, UnknownPlaybookError
+from recovery.http.context import ApiContext
+from recovery.http.errors import ApiError, api_error, validation_body
+from recovery.http.idempotency import KEY_PATTERN, Reply, fingerprint
 from recovery.letters import LETTER_ACTIONS, act_on_step
 from recovery.service.engine import IncidentView, Outcome
+from recovery.service.principal import Principal
 
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
 

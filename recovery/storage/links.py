@@ -17,8 +17,8 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy import exc as sa_exc
 
-from recovery.api.auth.secrets import token_hash
 from recovery.errors import StorageError
+from recovery.service.secrets import token_hash
 from recovery.storage.database import reading
 from recovery.storage.tables import status_links
 

@@ -11,21 +11,21 @@ from fastapi import FastAPI, Request
 from sqlalchemy import text
 from starlette.responses import Response
 
-from recovery.api import incidents, playbooks, reports
-from recovery.api.auth import admin as admin_routes
-from recovery.api.auth import routes as auth_routes
-from recovery.api.auth.accounts import Accounts
-from recovery.api.auth.deps import install_session_cookie_docs
-from recovery.api.context import ApiContext
-from recovery.api.errors import JSON, api_error, install_error_handlers
-from recovery.api.examples import DESCRIPTION
-from recovery.api.idempotency import Idempotency
-from recovery.api.runner import Runner
-from recovery.api.schemas import ErrorRead, HealthRead
+from recovery.http.api import incidents, playbooks, reports
+from recovery.http.api.examples import DESCRIPTION
+from recovery.http.api.schemas import ErrorRead, HealthRead
+from recovery.http.auth import admin as admin_routes
+from recovery.http.auth import routes as auth_routes
+from recovery.http.auth.deps import install_session_cookie_docs
+from recovery.http.context import ApiContext
+from recovery.http.errors import JSON, api_error, install_error_handlers
+from recovery.http.idempotency import Idempotency
+from recovery.http.runner import Runner
+from recovery.http.web.app import install as install_web
+from recovery.service.accounts import Accounts
 from recovery.service.engine import Recovery
 from recovery.storage.auth import AuthStore
 from recovery.storage.database import reading
-from recovery.web import install as install_web
 
 API_VERSION = "1.0.0"
 
