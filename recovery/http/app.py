@@ -1,16 +1,16 @@
-"""The FastAPI application: `create_app(rec)` binds the HTTP API to one engine."""
+"""The FastAPI application: `create_app(services)` serves both faces, the JSON API and the
+web pages, over the services `recovery.bootstrap` builds."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
-from sqlalchemy import text
 from starlette.responses import Response
 
+from recovery.bootstrap import Services, services
 from recovery.http.api import incidents, playbooks, reports
 from recovery.http.api.examples import DESCRIPTION
 from recovery.http.api.schemas import ErrorRead, HealthRead
@@ -22,31 +22,23 @@ from recovery.http.errors import JSON, api_error, install_error_handlers
 from recovery.http.idempotency import Idempotency
 from recovery.http.runner import Runner
 from recovery.http.web.app import install as install_web
-from recovery.service.accounts import Accounts
 from recovery.service.engine import Recovery
-from recovery.storage.auth import AuthStore
-from recovery.storage.database import reading
 
 API_VERSION = "1.0.0"
 
 
-def create_app(
-    rec: Recovery,
-    *,
-    clock: Callable[[], datetime] | None = None,
-    token_cache_seconds: float = 30.0,
-    dispose_on_shutdown: bool = False,
-) -> FastAPI:
-    """The HTTP/JSON API over `rec` (its database holds the users, tokens and keys too)."""
-    now = clock or rec.clock
-    store = AuthStore(rec.engine)
+def create_app(target: Services | Recovery, *, dispose_on_shutdown: bool = False) -> FastAPI:
+    """The app over `target`'s services (for a bare `Recovery`, those `bootstrap.services`
+    builds over it: its database holds the users, tokens and keys too)."""
+    built = services(target) if isinstance(target, Recovery) else target
+    storage = built.storage
     ctx = ApiContext(
-        rec=rec,
-        accounts=Accounts(store, now, cache_ttl=token_cache_seconds),
-        auth_store=store,
-        idempotency=Idempotency(store, now),
-        runner=Runner(serial_writes=rec.engine.dialect.name == "sqlite"),
-        clock=now,
+        rec=built.recovery,
+        accounts=built.accounts,
+        links=built.links,
+        idempotency=Idempotency(storage.idempotency, built.clock),
+        runner=Runner(serial_writes=storage.serial_writes, deferred=storage.deferred_sync),
+        clock=built.clock,
     )
 
     @asynccontextmanager
@@ -54,7 +46,7 @@ def create_app(
         yield
         ctx.runner.close()
         if dispose_on_shutdown:
-            rec.dispose()
+            built.dispose()
 
     app = FastAPI(
         title="recovery",
@@ -92,14 +84,10 @@ def create_app(
         responses=health_responses,
     )
     async def health(request: Request) -> Response:
-        def ping() -> None:
-            with reading(rec.engine) as conn:  # a probe must not take SQLite's write lock
-                conn.execute(text("SELECT 1"))
-
         try:
-            await ctx.runner.read(ping)
+            await ctx.runner.read(storage.ping)
         except Exception:
             raise api_error(503, "unavailable", "the database does not answer") from None
-        return JSON({"status": "ok", "database": rec.engine.dialect.name})
+        return JSON({"status": "ok", "database": storage.name})
 
     return app

@@ -1,4 +1,5 @@
-"""What every request handler needs: the engine, accounts, idempotency, the runner, scope."""
+"""What every request handler of either face needs: the engine, accounts, status links,
+idempotency, the runner, the caller's scope."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from recovery.http.idempotency import Idempotency
 from recovery.http.runner import Runner
 from recovery.service.accounts import Accounts
 from recovery.service.engine import Recovery
+from recovery.service.links import StatusLinks
 from recovery.service.principal import Principal
-from recovery.storage.auth import AuthStore
 
 
 class SiteCache:
@@ -39,7 +40,7 @@ class SiteCache:
 class ApiContext:
     rec: Recovery
     accounts: Accounts
-    auth_store: AuthStore
+    links: StatusLinks
     idempotency: Idempotency
     runner: Runner
     clock: Callable[[], datetime]
@@ -50,7 +51,7 @@ class ApiContext:
         as for an incident that does not exist, so existence does not leak."""
         site = self.sites.get(incident_id)
         if site is None:
-            site = self.auth_store.incident_site(incident_id)
+            site = self.rec.log.incident_site(incident_id)
             if site is None:
                 raise IncidentNotFoundError(incident_id)
             self.sites.put(incident_id, site)

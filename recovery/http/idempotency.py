@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from recovery.http.errors import api_error
-from recovery.storage.auth import AuthStore, StoredResponse
+from recovery.service.ports.accounts import IdempotencyKeys, StoredResponse
 
 KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -49,7 +49,7 @@ def fingerprint(*parts: Any) -> str:
 class Idempotency:
     def __init__(
         self,
-        store: AuthStore,
+        store: IdempotencyKeys,
         clock: Callable[[], datetime],
         *,
         ttl: timedelta = timedelta(hours=24),

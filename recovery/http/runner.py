@@ -7,32 +7,36 @@ loop: it takes a few hundred microseconds, and handing it to a thread costs more
 cost far more still (p99 near a second under load). What a write must not do on the loop
 is wait for the disk: it commits without syncing, and its reply awaits the fsync that makes
 it durable, run on the loop's executor, one fsync for every write waiting then
-(`recovery.storage.durability`). Measured with `benchmarks/http.py`.
+(`Storage.deferred_sync`). Measured with `benchmarks/http.py`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import ParamSpec, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
-from recovery.storage.durability import deferred
+from recovery.service.ports import PendingSync
+
+Deferred = Callable[[], AbstractContextManager[list[tuple[PendingSync, int]]]]
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
 class Runner:
-    def __init__(self, *, serial_writes: bool) -> None:
+    def __init__(self, *, serial_writes: bool, deferred: Deferred | None = None) -> None:
         self._inline_writes = serial_writes
+        self._deferred: Deferred = deferred or (lambda: nullcontext([]))
 
     async def read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await run_in_threadpool(fn, *args, **kwargs)
 
     async def write(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         if self._inline_writes:
-            with deferred() as pending:
+            with self._deferred() as pending:
                 result = fn(*args, **kwargs)
             for log, ticket in pending:  # on disk before the reply: on a thread, so the
                 await log.wait_async(ticket)  # the loop serves others meanwhile

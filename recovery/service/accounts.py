@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 
 from recovery.errors import CommandRejectedError
 from recovery.service import secrets
+from recovery.service.ports.accounts import AccountStore, TokenRow, UserRow
 from recovery.service.principal import ALL_SITES, ROLES, Principal
-from recovery.storage.auth import AuthStore, TokenRow, UserRow
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$"
 SITE_PATTERN = r"^[^\x00-\x1f,*][^\x00-\x1f,]{0,199}$"
@@ -155,7 +155,7 @@ class _SignInThrottle:
 
 
 class Accounts:
-    def __init__(self, store: AuthStore, clock: Clock, *, cache_ttl: float = 30.0) -> None:
+    def __init__(self, store: AccountStore, clock: Clock, *, cache_ttl: float = 30.0) -> None:
         self.store = store
         self.clock = clock
         self._cache = _Cache(cache_ttl)
@@ -177,6 +177,9 @@ class Accounts:
 
     def list_users(self) -> list[UserRow]:
         return self.store.list_users()
+
+    def user(self, username: str) -> UserRow | None:
+        return self.store.user(username)
 
     def set_user_disabled(self, username: str, disabled: bool = True) -> bool:
         changed = self.store.set_user_disabled(username, self.clock() if disabled else None)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, text
 from sqlalchemy import exc as sa_exc
 
 from recovery.errors import StorageError
+from recovery.service.ports import PendingSync
+from recovery.storage.accounts import SqlAccountStore
 from recovery.storage.database import create_db_engine, first_line, reading, upgrade
+from recovery.storage.durability import deferred
+from recovery.storage.idempotency import SqlIdempotencyKeys
 from recovery.storage.incidents import SqlIncidentLog
+from recovery.storage.links import SqlStatusLinkStore
 
 
 class SqlStorage:
@@ -24,6 +31,9 @@ class SqlStorage:
                 raise StorageError(f"cannot prepare the database: {first_line(exc)}") from exc
         self.engine = engine
         self.incidents = SqlIncidentLog(engine)
+        self.accounts = SqlAccountStore(engine)
+        self.idempotency = SqlIdempotencyKeys(engine)
+        self.links = SqlStatusLinkStore(engine)
 
     @classmethod
     def from_url(
@@ -42,6 +52,19 @@ class SqlStorage:
     def ping(self) -> None:
         with reading(self.engine) as conn:  # a probe must not take SQLite's write lock
             conn.execute(text("SELECT 1"))
+
+    def deferred_sync(self) -> contextlib.AbstractContextManager[list[tuple[PendingSync, int]]]:
+        return deferred()  # type: ignore[return-value]  # WalSync is a PendingSync
+
+    def migrate(self) -> None:
+        try:
+            upgrade(self.engine)
+        except sa_exc.SQLAlchemyError as exc:
+            raise StorageError(f"database error: {first_line(exc)}") from exc
+
+    def current_revision(self) -> str | None:
+        with reading(self.engine) as conn:
+            return MigrationContext.configure(conn).get_current_revision()
 
     def describe(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)

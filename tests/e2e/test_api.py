@@ -194,16 +194,14 @@ def test_a_key_still_in_flight_gets_409(api: Api) -> None:
     iid = api.open()["id"]
     body = {"text": "slow"}
     # another process claimed the key for this very request and has not finished yet
-    store = api.rec.engine
     from recovery.domain.commands import AddNote
     from recovery.http.api.commands import CommandOptions
     from recovery.http.idempotency import fingerprint
-    from recovery.storage.auth import AuthStore
 
     options = CommandOptions("busy-1", None, "api")
     parts = ("POST", iid, "AddNote", AddNote(**body).model_dump(mode="json"), None, "api")
     now = api.rec.clock()
-    claim = AuthStore(store).claim_key(
+    claim = api.rec.storage.idempotency.claim_key(
         Principal("token", "desk", "front_desk", ("ribe",)).scope_key,
         options.idempotency_key or "",
         fingerprint(*parts),

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from recovery import Catalog
 from recovery.service.accounts import Accounts, SignInThrottled
-from recovery.storage.auth import AuthStore
+from recovery.storage.accounts import SqlAccountStore
 from recovery.storage.database import create_db_engine, upgrade
 from recovery.storage.tables import api_tokens, users
 from tests.conftest import Clock
@@ -409,7 +409,7 @@ def test_the_sign_in_limit_lifts_after_its_window_and_a_success_resets_it(
     engine = create_db_engine(sqlite_url)
     upgrade(engine)
     clock = Clock()
-    accounts = Accounts(AuthStore(engine), clock)
+    accounts = Accounts(SqlAccountStore(engine), clock)
     accounts.add_user("cy", "right horse", "front_desk", ["ribe"])
     for _ in range(4):
         assert accounts.login("cy", "a guess", "10.0.0.7") is None

@@ -54,7 +54,6 @@ from recovery.http.context import ApiContext
 from recovery.http.errors import JSON, api_error
 from recovery.http.idempotency import REPLAYED_HEADER, Reply
 from recovery.service.principal import Permission, Principal
-from recovery.storage.moments import from_column
 
 router = APIRouter(tags=["incidents"])
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Awaitable[Response]])
@@ -420,7 +419,7 @@ async def verify(ctx: Ctx, principal: Reader, incident_id: IncidentId) -> Respon
 
 def _delivery(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        key: from_column(value) if isinstance(value, datetime) else value
+        key: iso(value) if isinstance(value, datetime) else value  # a naive one is UTC
         for key, value in row.items()
     }
 

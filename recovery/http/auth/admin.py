@@ -19,8 +19,8 @@ from recovery.http.api.schemas import (
 from recovery.http.auth.deps import context, require
 from recovery.http.context import ApiContext
 from recovery.http.errors import JSON, api_error
+from recovery.service.ports.accounts import TokenRow, UserRow
 from recovery.service.principal import Permission, Principal
-from recovery.storage.auth import TokenRow, UserRow
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 Admin = Annotated[Principal, Depends(require(Permission.ADMIN))]
@@ -85,7 +85,7 @@ async def add_user(ctx: Ctx, admin: Admin, body: UserCreate) -> Response:
 async def _set_disabled(ctx: ApiContext, username: str, disabled: bool) -> Response:
     if not await ctx.runner.write(ctx.accounts.set_user_disabled, username, disabled):
         raise api_error(404, "not_found", f"no user {username!r}", field="username")
-    user = await ctx.runner.read(ctx.auth_store.user, username)
+    user = await ctx.runner.read(ctx.accounts.user, username)
     assert user is not None
     return JSON(user_dict(user))
 

@@ -11,7 +11,6 @@ from recovery.config import Settings
 from recovery.http.context import ApiContext
 from recovery.http.web import audit, pages, playbooks, status
 from recovery.http.web.core import STATIC, WebContext, asset_version, make_environment
-from recovery.storage.links import StatusLinks
 
 
 def install(app: FastAPI, *, zone: ZoneInfo | None = None) -> None:
@@ -19,7 +18,7 @@ def install(app: FastAPI, *, zone: ZoneInfo | None = None) -> None:
     display_zone = zone or ZoneInfo(Settings.from_env().letter_timezone)
     app.state.web = WebContext(
         api=api,
-        links=StatusLinks(api.rec.engine),
+        links=api.links,
         env=make_environment(display_zone),
         zone=display_zone,
         asset_version=asset_version(),

@@ -41,8 +41,8 @@ from recovery.errors import (
 from recovery.http.auth.deps import SESSION_COOKIE, WHAT
 from recovery.http.context import ApiContext
 from recovery.http.web.present import CHANNELS, ROLE_NAMES, humanise
+from recovery.service.links import StatusLinks
 from recovery.service.principal import Permission, Principal
-from recovery.storage.links import StatusLinks
 
 log = logging.getLogger("recovery.web")
 
