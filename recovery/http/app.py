@@ -72,7 +72,6 @@ def create_app(target: Services | Recovery, *, dispose_on_shutdown: bool = False
     install_web(app)  # the web page at / (recovery.web); JSON routes keep their paths
 
     health_responses: dict[int | str, dict[str, Any]] = {
-        200: {"model": HealthRead},
         503: {"model": ErrorRead, "description": "the database does not answer"},
     }
 
@@ -80,7 +79,7 @@ def create_app(target: Services | Recovery, *, dispose_on_shutdown: bool = False
         "/health",
         tags=["health"],
         summary="Is the engine up and its database reachable",
-        response_model=None,
+        response_model=HealthRead,
         responses=health_responses,
     )
     async def health(request: Request) -> Response:

@@ -148,10 +148,10 @@ async def _command(call: CommandCall, incident_id: str, command: IncidentCommand
     "/incidents",
     status_code=201,
     summary="Open an incident: every step of its playbook opens at once",
-    response_model=None,
+    response_model=OutcomeRead,
     openapi_extra=OPEN_PARAMETERS,
     responses={
-        201: {"model": OutcomeRead, "headers": COMMAND_HEADERS},
+        201: {"headers": COMMAND_HEADERS},
         **{k: v for k, v in COMMAND_ERRORS.items() if k != 404},
     },
 )
@@ -167,9 +167,9 @@ async def open_(
 @router.post(
     "/incidents/{incident_id}/steps/{step}/{action}",
     summary="Act on one step (complete, waive, request/grant/deny approval, draft, send)",
-    response_model=None,
+    response_model=OutcomeRead,
     openapi_extra=COMMAND_PARAMETERS,
-    responses={200: {"model": OutcomeRead, "headers": COMMAND_HEADERS}, **COMMAND_ERRORS},
+    responses={200: {"headers": COMMAND_HEADERS}, **COMMAND_ERRORS},
 )
 async def act_on_step(
     call: Command,
@@ -195,9 +195,9 @@ def _command_route(path: str, summary: str) -> Callable[[Endpoint], Endpoint]:
     return router.post(
         f"/incidents/{{incident_id}}/{path}",
         summary=summary,
-        response_model=None,
+        response_model=OutcomeRead,
         openapi_extra=COMMAND_PARAMETERS,
-        responses={200: {"model": OutcomeRead, "headers": COMMAND_HEADERS}, **COMMAND_ERRORS},
+        responses={200: {"headers": COMMAND_HEADERS}, **COMMAND_ERRORS},
     )
 
 
@@ -303,8 +303,8 @@ SiteFilter = Annotated[
 @router.get(
     "/incidents",
     summary="Incidents at the caller's properties, nearest deadline first",
-    response_model=None,
-    responses={200: {"model": IncidentList}, **ERRORS},
+    response_model=IncidentList,
+    responses=ERRORS,
 )
 async def list_incidents(
     ctx: Ctx,
@@ -334,9 +334,9 @@ async def list_incidents(
 @router.get(
     "/incidents/{incident_id}",
     summary="One incident: its state, what is allowed now, and its ETag (version)",
-    response_model=None,
+    response_model=IncidentRead,
     responses={
-        200: {"model": IncidentRead, "headers": COMMAND_HEADERS},
+        200: {"headers": COMMAND_HEADERS},
         304: {"description": "not modified since the ETag in If-None-Match"},
         **ERRORS,
     },
@@ -360,8 +360,8 @@ async def get_incident(
 @router.get(
     "/incidents/{incident_id}/timeline",
     summary="Every recorded event, in order: who, when, through which channel",
-    response_model=None,
-    responses={200: {"model": TimelineRead}, **ERRORS},
+    response_model=TimelineRead,
+    responses=ERRORS,
 )
 async def timeline(ctx: Ctx, principal: Reader, incident_id: IncidentId) -> Response:
     await _scope(ctx, principal, incident_id)
@@ -372,8 +372,8 @@ async def timeline(ctx: Ctx, principal: Reader, incident_id: IncidentId) -> Resp
 @router.get(
     "/incidents/{incident_id}/replay",
     summary="The incident as it was after event `seq`, or at moment `at`",
-    response_model=None,
-    responses={200: {"model": ReplayRead}, **ERRORS},
+    response_model=ReplayRead,
+    responses=ERRORS,
 )
 async def replay(
     ctx: Ctx,
@@ -408,8 +408,8 @@ async def replay(
 @router.get(
     "/incidents/{incident_id}/verify",
     summary="Verify the hash chain and that replaying the events rebuilds the stored state",
-    response_model=None,
-    responses={200: {"model": VerificationRead}, **ERRORS},
+    response_model=VerificationRead,
+    responses=ERRORS,
 )
 async def verify(ctx: Ctx, principal: Reader, incident_id: IncidentId) -> Response:
     await _scope(ctx, principal, incident_id)
@@ -427,8 +427,8 @@ def _delivery(row: dict[str, Any]) -> dict[str, Any]:
 @router.get(
     "/incidents/{incident_id}/deliveries",
     summary="The back-office effects (webhooks) this incident requested, and their delivery",
-    response_model=None,
-    responses={200: {"model": DeliveryList}, **ERRORS},
+    response_model=DeliveryList,
+    responses=ERRORS,
 )
 async def deliveries(ctx: Ctx, principal: Reader, incident_id: IncidentId) -> Response:
     await _scope(ctx, principal, incident_id)

@@ -56,8 +56,8 @@ def summary(compiled: CompiledPlaybook) -> dict[str, Any]:
 @router.get(
     "/playbooks",
     summary="The playbooks in use (newest version of each)",
-    response_model=None,
-    responses={200: {"model": list[PlaybookSummary]}, **ERRORS},
+    response_model=list[PlaybookSummary],
+    responses=ERRORS,
 )
 async def list_playbooks(ctx: Ctx, principal: Reader) -> Response:
     return JSON([summary(c) for c in ctx.rec.catalog.latest()])
@@ -66,8 +66,8 @@ async def list_playbooks(ctx: Ctx, principal: Reader) -> Response:
 @router.get(
     "/playbooks/{playbook_id}",
     summary="One playbook's full definition (newest version, or `version`)",
-    response_model=None,
-    responses={200: {"model": PlaybookRead}, **ERRORS},
+    response_model=PlaybookRead,
+    responses=ERRORS,
 )
 async def get_playbook(
     ctx: Ctx,

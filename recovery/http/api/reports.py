@@ -6,10 +6,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
 from starlette.responses import Response
 
-from recovery.http.api.schemas import ErrorRead
+from recovery.http.api.schemas import ErrorRead, ReadModel
 from recovery.http.auth.deps import context, require
 from recovery.http.context import ApiContext
 from recovery.http.errors import JSON
@@ -25,7 +24,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class ReportRowRead(BaseModel):
+class ReportRowRead(ReadModel):
     group: str
     incidents: int
     active: int
@@ -40,7 +39,7 @@ class ReportRowRead(BaseModel):
     median_hours_to_full_recovery: float | None
 
 
-class ReportRead(BaseModel):
+class ReportRead(ReadModel):
     by: str
     rows: list[ReportRowRead]
 
@@ -54,8 +53,8 @@ def _utc(moment: datetime | None) -> datetime | None:
 @router.get(
     "/reports/recovery",
     summary="Recovery score, pushes, handoffs, deadlines kept: per property and playbook",
-    response_model=None,
-    responses={200: {"model": ReportRead}, **ERRORS},
+    response_model=ReportRead,
+    responses=ERRORS,
 )
 async def recovery_report(
     ctx: Ctx,

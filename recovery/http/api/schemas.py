@@ -1,7 +1,10 @@
 """Request and response schemas of the HTTP API (`...Create` in, `...Read` out).
 
-Command bodies reuse the engine's own pydantic commands (`recovery.domain.commands`);
-responses are documented here and rendered straight from the engine's dataclasses.
+Command bodies reuse the engine's own pydantic commands (`recovery.domain.commands`).
+Responses are rendered straight from the engine's dataclasses (orjson, no validation on
+the way out); every route declares its model here, so that the OpenAPI document says
+exactly what is sent: a `ReadModel` lists every key (no others are sent), and
+`tests/e2e/test_api_models.py` checks real responses against them.
 """
 
 from __future__ import annotations
@@ -69,7 +72,13 @@ class StepActionCreate(BaseModel):
     )
 
 
-class StepRead(BaseModel):
+class ReadModel(BaseModel):
+    """A response: exactly these keys (the OpenAPI says `additionalProperties: false`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class StepRead(ReadModel):
     id: str
     kind: str
     title: str
@@ -80,12 +89,13 @@ class StepRead(BaseModel):
     added_by: str | None = None
     resolved_at: str | None = None
     late: bool = False
+    missed: bool = Field(default=False, description="recorded as missed by the deadline sweep")
     pushed: int = 0
     evidence: dict[str, Any] = Field(default_factory=dict)
     approval: dict[str, Any] | None = None
 
 
-class StateRead(BaseModel):
+class StateRead(ReadModel):
     """An incident's recorded state (what replaying its events rebuilds)."""
 
     id: str
@@ -123,7 +133,7 @@ class IncidentRead(StateRead):
     pending_for_close: list[str] = Field(description="steps that must be done before closing")
 
 
-class EventRead(BaseModel):
+class EventRead(ReadModel):
     incident_id: str
     seq: int
     type: str
@@ -139,32 +149,32 @@ class EventRead(BaseModel):
     hash: str
 
 
-class OutcomeRead(BaseModel):
+class OutcomeRead(ReadModel):
     """The result of a command: the incident after it, and the event recorded."""
 
     incident: IncidentRead
     event: EventRead
 
 
-class IncidentList(BaseModel):
+class IncidentList(ReadModel):
     items: list[IncidentRead]
     limit: int
     offset: int
 
 
-class TimelineRead(BaseModel):
+class TimelineRead(ReadModel):
     incident_id: str
     events: list[EventRead]
 
 
-class ReplayRead(BaseModel):
+class ReplayRead(ReadModel):
     incident_id: str
     seq: int | None = Field(description="replayed up to this event (inclusive), when given")
     at: str | None = Field(description="replayed up to this moment, when given")
     state: StateRead
 
 
-class VerificationRead(BaseModel):
+class VerificationRead(ReadModel):
     incident_id: str
     ok: bool
     events: int
@@ -193,7 +203,7 @@ class DeliveryRead(BaseModel):
     )
 
 
-class DeliveryList(BaseModel):
+class DeliveryList(ReadModel):
     incident_id: str
     deliveries: list[DeliveryRead]
 
@@ -225,7 +235,7 @@ class ErrorRead(BaseModel):
 # ---------------------------------------------------------------------------- playbooks
 
 
-class StepSummary(BaseModel):
+class StepSummary(ReadModel):
     id: str
     title: str
     kind: str
@@ -235,7 +245,7 @@ class StepSummary(BaseModel):
     effect: str | None = None
 
 
-class PlaybookSummary(BaseModel):
+class PlaybookSummary(ReadModel):
     id: str
     version: int
     title: str
@@ -246,7 +256,7 @@ class PlaybookSummary(BaseModel):
     tier_steps: list[StepSummary]
 
 
-class PlaybookRead(BaseModel):
+class PlaybookRead(ReadModel):
     id: str
     version: int
     digest: str = Field(description="SHA-256 of the definition, pinned by every incident")
@@ -268,7 +278,7 @@ class LoginCreate(BaseModel):
     password: Password
 
 
-class PrincipalRead(BaseModel):
+class PrincipalRead(ReadModel):
     kind: Literal["user", "token"]
     name: str
     role: str
@@ -276,7 +286,7 @@ class PrincipalRead(BaseModel):
     permissions: list[str]
 
 
-class SessionRead(BaseModel):
+class SessionRead(ReadModel):
     token: str = Field(description="send as `Authorization: Bearer <token>` (or the cookie)")
     token_type: Literal["bearer"] = "bearer"
     expires_at: str
@@ -292,7 +302,7 @@ class UserCreate(BaseModel):
     sites: list[SiteName] = Field(min_length=1, max_length=500, description='or ["*"]')
 
 
-class UserRead(BaseModel):
+class UserRead(ReadModel):
     username: str
     role: str
     sites: list[str]
@@ -309,7 +319,7 @@ class TokenCreate(BaseModel):
     sites: list[SiteName] = Field(min_length=1, max_length=500, description='or ["*"]')
 
 
-class TokenRead(BaseModel):
+class TokenRead(ReadModel):
     id: str
     name: str
     role: str
@@ -323,6 +333,6 @@ class TokenCreated(TokenRead):
     token: str = Field(description="the secret: shown this once, stored only as a hash")
 
 
-class HealthRead(BaseModel):
+class HealthRead(ReadModel):
     status: Literal["ok"]
     database: str

@@ -60,8 +60,8 @@ def token_dict(token: TokenRow) -> dict[str, Any]:
 @router.get(
     "/users",
     summary="Users",
-    response_model=None,
-    responses={200: {"model": list[UserRead]}, **ERRORS},
+    response_model=list[UserRead],
+    responses=ERRORS,
 )
 async def list_users(ctx: Ctx, admin: Admin) -> Response:
     users = await ctx.runner.read(ctx.accounts.list_users)
@@ -72,8 +72,8 @@ async def list_users(ctx: Ctx, admin: Admin) -> Response:
     "/users",
     status_code=201,
     summary="Add a user (a person who logs in)",
-    response_model=None,
-    responses={201: {"model": UserRead}, **ERRORS},
+    response_model=UserRead,
+    responses=ERRORS,
 )
 async def add_user(ctx: Ctx, admin: Admin, body: UserCreate) -> Response:
     user = await ctx.runner.write(
@@ -93,8 +93,8 @@ async def _set_disabled(ctx: ApiContext, username: str, disabled: bool) -> Respo
 @router.post(
     "/users/{username}/disable",
     summary="Disable a user (their sessions end)",
-    response_model=None,
-    responses={200: {"model": UserRead}, **ERRORS},
+    response_model=UserRead,
+    responses=ERRORS,
 )
 async def disable_user(ctx: Ctx, admin: Admin, username: Username) -> Response:
     return await _set_disabled(ctx, username, True)
@@ -103,8 +103,8 @@ async def disable_user(ctx: Ctx, admin: Admin, username: Username) -> Response:
 @router.post(
     "/users/{username}/enable",
     summary="Enable a disabled user",
-    response_model=None,
-    responses={200: {"model": UserRead}, **ERRORS},
+    response_model=UserRead,
+    responses=ERRORS,
 )
 async def enable_user(ctx: Ctx, admin: Admin, username: Username) -> Response:
     return await _set_disabled(ctx, username, False)
@@ -113,8 +113,8 @@ async def enable_user(ctx: Ctx, admin: Admin, username: Username) -> Response:
 @router.get(
     "/tokens",
     summary="API tokens (never their secrets)",
-    response_model=None,
-    responses={200: {"model": list[TokenRead]}, **ERRORS},
+    response_model=list[TokenRead],
+    responses=ERRORS,
 )
 async def list_tokens(ctx: Ctx, admin: Admin) -> Response:
     tokens = await ctx.runner.read(ctx.accounts.list_tokens)
@@ -125,8 +125,8 @@ async def list_tokens(ctx: Ctx, admin: Admin) -> Response:
     "/tokens",
     status_code=201,
     summary="Create an API token: the secret is in this response only",
-    response_model=None,
-    responses={201: {"model": TokenCreated}, **ERRORS},
+    response_model=TokenCreated,
+    responses=ERRORS,
 )
 async def create_token(ctx: Ctx, admin: Admin, body: TokenCreate) -> Response:
     row, secret = await ctx.runner.write(
@@ -138,8 +138,8 @@ async def create_token(ctx: Ctx, admin: Admin, body: TokenCreate) -> Response:
 @router.post(
     "/tokens/{token}/revoke",
     summary="Revoke an API token (by id or name)",
-    response_model=None,
-    responses={200: {"model": TokenRead}, **ERRORS},
+    response_model=TokenRead,
+    responses=ERRORS,
 )
 async def revoke_token(ctx: Ctx, admin: Admin, token: Username) -> Response:
     row = await ctx.runner.write(ctx.accounts.revoke_token, token)

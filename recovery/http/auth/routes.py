@@ -29,9 +29,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorRead}, 422: {"mod
 @router.post(
     "/login",
     summary="Log a person in: a session token (also set as an HttpOnly cookie)",
-    response_model=None,
+    response_model=SessionRead,
     responses={
-        200: {"model": SessionRead},
         **ERRORS,
         429: {
             "model": ErrorRead,
@@ -83,7 +82,7 @@ async def login(ctx: Ctx, request: Request, body: LoginCreate) -> Response:
     "/logout",
     status_code=204,
     summary="End the session whose token is presented",
-    response_model=None,
+    response_model=None,  # 204: no body
     responses={401: {"model": ErrorRead}},
 )
 async def logout(
@@ -98,8 +97,8 @@ async def logout(
 @router.get(
     "/me",
     summary="Who the presented token stands for: role, properties, permissions",
-    response_model=None,
-    responses={200: {"model": PrincipalRead}, **ERRORS},
+    response_model=PrincipalRead,
+    responses=ERRORS,
 )
 async def me(principal: Annotated[Principal, Depends(authenticate)]) -> Response:
     return JSON(principal.to_dict())
