@@ -12,24 +12,24 @@ it durable, run on the loop's executor, one fsync for every write waiting then
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import ParamSpec, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
 from recovery.service.ports import PendingSync
 
-Deferred = Callable[[], AbstractContextManager[list[tuple[PendingSync, int]]]]
+Deferred = Callable[[], AbstractContextManager[Sequence[tuple[PendingSync, int]]]]
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
 class Runner:
-    def __init__(self, *, serial_writes: bool, deferred: Deferred | None = None) -> None:
+    def __init__(self, *, serial_writes: bool, deferred: Deferred) -> None:
         self._inline_writes = serial_writes
-        self._deferred: Deferred = deferred or (lambda: nullcontext([]))
+        self._deferred = deferred
 
     async def read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await run_in_threadpool(fn, *args, **kwargs)

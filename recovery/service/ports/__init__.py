@@ -16,6 +16,7 @@ implements these on SQLAlchemy (SQLite, PostgreSQL), `recovery.storage.memory` i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
@@ -70,7 +71,7 @@ class Storage(Protocol):
         """Raise `StorageError` unless the database answers (a read, no write lock)."""
         ...
 
-    def deferred_sync(self) -> AbstractContextManager[list[tuple[PendingSync, int]]]:
+    def deferred_sync(self) -> AbstractContextManager[Sequence[tuple[PendingSync, int]]]:
         """Within: serial writes commit without waiting for the disk; the list collects
         what to await before acknowledging them (one fsync for all waiting). Empty where
         every commit is durable on its own."""
