@@ -69,7 +69,7 @@ def create_app(target: Services | Recovery, *, dispose_on_shutdown: bool = False
     app.include_router(reports.router)
     app.include_router(auth_routes.router)
     app.include_router(admin_routes.router)
-    install_web(app)  # the web page at / (recovery.web); JSON routes keep their paths
+    install_web(app)  # the web page at / (recovery.http.web); JSON routes keep their paths
 
     health_responses: dict[int | str, dict[str, Any]] = {
         503: {"model": ErrorRead, "description": "the database does not answer"},

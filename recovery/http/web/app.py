@@ -1,4 +1,4 @@
-"""Mount the web page on the API's app: its routes, static files and shared context."""
+"""Mount the web face on the app: its routes, static files and context (over the shared one)."""
 
 from __future__ import annotations
 
