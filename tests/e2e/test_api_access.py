@@ -334,7 +334,7 @@ def test_a_revoked_token_stops_working(api: Api) -> None:
     listed = {t["name"]: t for t in admin.get("/admin/tokens").json()}
     assert listed["short-lived"]["active"] is False
     assert "token" not in listed["short-lived"]
-    with api.rec.engine.connect() as conn:
+    with api.engine.connect() as conn:
         stored = conn.execute(
             select(api_tokens.c.token_hash).where(api_tokens.c.name == "short-lived")
         ).scalar_one()
@@ -347,7 +347,7 @@ def test_people_log_in_act_as_themselves_and_log_out(api: Api) -> None:
     body = {"username": "ana", "password": "correct horse", "role": "front_desk", "sites": ["ribe"]}
     assert admin.post("/admin/users", json=body).status_code == 201
     assert admin.post("/admin/users", json=body).status_code == 422  # already exists
-    with api.rec.engine.connect() as conn:
+    with api.engine.connect() as conn:
         stored = conn.execute(select(users.c.password_hash).where(users.c.username == "ana"))
         assert stored.scalar_one().startswith("$argon2id$")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import Engine
 
 from recovery import Catalog, Recovery
 from recovery.bootstrap import over_engine
@@ -46,6 +47,7 @@ class Site:
     rec: Recovery
     app: Any
     mail_dir: Path
+    engine: Engine  # to look at (or tamper with) the stored rows themselves
     clients: list[httpx.Client] = field(default_factory=list)
 
     def client(self) -> httpx.Client:
@@ -140,7 +142,7 @@ def running_site(
         accounts.add_user(username, PASSWORD, role, sites)
     try:
         with serve_in_thread(app) as base_url:
-            site = Site(base_url, rec, app, mail_dir)
+            site = Site(base_url, rec, app, mail_dir, engine)
             try:
                 yield site
             finally:
