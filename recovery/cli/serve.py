@@ -29,9 +29,9 @@ def serve(
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
 ) -> None:
     """Start the HTTP/JSON API (interactive docs at /docs, the description at /openapi.json)."""
-    import uvicorn
+    import uvicorn  # the web stack loads for this command only, not for every CLI call
 
-    from recovery.http.app import create_app
+    from recovery.http import create_app
 
     rec = connect(db, playbooks=playbooks)
     built = services(rec)
