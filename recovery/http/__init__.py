@@ -1,9 +1,9 @@
 """The HTTP entry point: one FastAPI app with two faces over the same services.
 
 - `app.py`: `create_app`, the JSON API and the web pages as one app;
-- `api/`: the JSON face (OpenAPI at /docs): incidents, playbooks, reports;
+- `api/`: the JSON face (OpenAPI at /docs): incidents, playbooks, reports, sign-in, admin;
 - `web/`: the web face, server-rendered pages for people;
-- `auth/`: who is calling, shared by both faces, and the /auth and /admin routes;
+- `auth/`: who is calling, for both faces;
 - `context`, `runner`, `errors`, `idempotency`: what the handlers of either face use.
 
     import recovery

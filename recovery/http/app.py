@@ -11,11 +11,9 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from recovery.bootstrap import Services, services
-from recovery.http.api import incidents, playbooks, reports
+from recovery.http.api import admin, incidents, playbooks, reports, sessions
 from recovery.http.api.examples import DESCRIPTION
 from recovery.http.api.schemas import ErrorRead, HealthRead
-from recovery.http.auth import admin as admin_routes
-from recovery.http.auth import routes as auth_routes
 from recovery.http.auth.deps import install_session_cookie_docs
 from recovery.http.context import ApiContext
 from recovery.http.errors import JSON, api_error, install_error_handlers
@@ -67,8 +65,8 @@ def create_app(target: Services | Recovery, *, dispose_on_shutdown: bool = False
     app.include_router(incidents.router)
     app.include_router(playbooks.router)
     app.include_router(reports.router)
-    app.include_router(auth_routes.router)
-    app.include_router(admin_routes.router)
+    app.include_router(sessions.router)
+    app.include_router(admin.router)
     install_web(app)  # the web page at / (recovery.http.web); JSON routes keep their paths
 
     health_responses: dict[int | str, dict[str, Any]] = {
