@@ -28,5 +28,6 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	@tmp=$$(mktemp -d) && export RECOVERY_DB=sqlite:///$$tmp/check.db && \
 	  $(BIN)/alembic upgrade head && $(BIN)/alembic check && rm -rf $$tmp

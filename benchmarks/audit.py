@@ -143,7 +143,7 @@ class Template:
             {**row, "recorded_at": from_column(row["recorded_at"])}
             for row in rec.log.raw_events(incident_id)
         ]
-        with rec.engine.connect() as conn:
+        with rec.storage.engine.connect() as conn:
             row = conn.exec_driver_sql(
                 "SELECT * FROM incidents WHERE id = " + ("%s" if _pg(rec) else "?"),
                 (incident_id,),
@@ -181,7 +181,7 @@ class Template:
 
 
 def _pg(rec: Recovery) -> bool:
-    return rec.engine.dialect.name == "postgresql"
+    return rec.storage.engine.dialect.name == "postgresql"
 
 
 def clones(templates: list[Template], events: int) -> Iterator[tuple[dict[str, Any], list[Any]]]:

@@ -26,9 +26,7 @@ from pathlib import Path
 import httpx
 
 from recovery import Actor, CustomerProfile, OpenIncident
-from recovery.api.auth.accounts import Accounts
-from recovery.bootstrap import over_engine
-from recovery.storage.auth import AuthStore
+from recovery.bootstrap import over_engine, services
 from recovery.storage.database import create_db_engine
 
 NOTE = json.dumps({"text": "Guest called again; confirmed the taxi at 18:30."})
@@ -105,7 +103,7 @@ def main() -> None:
         ),
         actor=Actor(id="bench", role="front_desk"),
     ).id
-    _row, token = Accounts(AuthStore(engine), rec.clock).create_token("bench", "integration", ["*"])
+    _row, token = services(rec).accounts.create_token("bench", "integration", ["*"])
     bare_incident = rec.open(
         OpenIncident(
             incident_type="hotel.walked_guest", site="bench", customer=CustomerProfile(name="B")

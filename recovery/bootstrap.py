@@ -1,6 +1,7 @@
-"""The one composition point: settings → database engine → storage adapters → `Recovery`.
+"""The one composition point: settings → database engine → storage adapters → `Recovery`
+→ the services the entry points use (`Services`).
 
-Entry points (HTTP, CLI, worker, demo) and embedding code get their engine from here,
+Entry points (HTTP, CLI, worker, demo) and embedding code get what they need from here,
 never by building storage themselves.
 
     import recovery
@@ -9,17 +10,35 @@ never by building storage themselves.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from recovery.catalog import Catalog
 from recovery.config import Settings
+from recovery.service.accounts import Accounts
 from recovery.service.engine import Recovery, new_incident_id, utc_now
+from recovery.service.links import StatusLinks
+from recovery.service.ports import Storage
+from recovery.storage.database import masked_url
+from recovery.storage.memory import MemoryStorage
 from recovery.storage.sql import SqlStorage
 
 Clock = Callable[[], datetime]
+
+__all__ = [
+    "Services",
+    "connect",
+    "in_memory",
+    "masked_url",
+    "open_accounts",
+    "open_storage",
+    "over_engine",
+    "services",
+]
 
 
 def connect(
@@ -53,3 +72,72 @@ def over_engine(engine: Any, catalog: Catalog | None = None, **options: Any) -> 
     `options` are `Recovery`'s (clock, new_id), plus `migrate`."""
     migrate = options.pop("migrate", True)
     return Recovery(SqlStorage(engine, migrate=migrate), catalog, **options)
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the entry points use, all over one storage: the engine, people's and systems'
+    accounts, customers' status links, and the storage bundle itself (health, durability,
+    idempotency keys)."""
+
+    recovery: Recovery
+    accounts: Accounts
+    links: StatusLinks
+    clock: Clock
+
+    @property
+    def storage(self) -> Storage:
+        return self.recovery.storage
+
+    def dispose(self) -> None:
+        self.recovery.dispose()
+
+
+def services(
+    rec: Recovery, *, clock: Clock | None = None, token_cache_seconds: float = 30.0
+) -> Services:
+    """The services over `rec`'s storage. `token_cache_seconds`: how long a presented
+    token's check is remembered in process (a revocation elsewhere takes that long)."""
+    now = clock or rec.clock
+    return Services(
+        recovery=rec,
+        accounts=Accounts(rec.storage.accounts, now, cache_ttl=token_cache_seconds),
+        links=StatusLinks(rec.storage.links),
+        clock=now,
+    )
+
+
+def open_storage(
+    url: str | None = None, *, settings: Settings | None = None, migrate: bool = True
+) -> Storage:
+    """The storage at `url` (default: the settings' RECOVERY_DB), without the engine's
+    playbooks: for commands on the database itself and on accounts."""
+    settings = settings or Settings.from_env()
+    storage = SqlStorage.from_url(
+        url or settings.db_url, sqlite_synchronous=settings.sqlite_synchronous, migrate=False
+    )
+    if migrate:
+        try:
+            storage.migrate()
+        except BaseException:
+            storage.dispose()
+            raise
+    return storage
+
+
+@contextmanager
+def open_accounts(
+    url: str | None = None, *, settings: Settings | None = None
+) -> Iterator[Accounts]:
+    """Accounts on the database at `url` for one command, uncached (every check reads)."""
+    storage = open_storage(url, settings=settings)
+    try:
+        yield Accounts(storage.accounts, utc_now, cache_ttl=0)
+    finally:
+        storage.dispose()
+
+
+def in_memory(catalog: Catalog | None = None, *, clock: Clock = utc_now) -> Recovery:
+    """The engine on in-memory storage: nothing written to disk, gone with the process
+    (for tests and trying things out)."""
+    return Recovery(MemoryStorage(), catalog, clock=clock)

@@ -1,4 +1,5 @@
-"""The operator CLI: `recovery db|playbooks|incident|letters|audit|demo ...` (Typer + Rich).
+"""The operator CLI: `recovery db|playbooks|incident|letters|audit|demo|serve|users|tokens
+...` (Typer + Rich).
 
 Every command that touches the database takes `--db URL`, every command that prints data
 takes `--json`; a user error ends with one line on stderr and the error's exit code.
@@ -8,7 +9,18 @@ from __future__ import annotations
 
 import typer
 
-from recovery.cli import audit, db, demo, incidents, letters, playbooks, report, worker
+from recovery.cli import (
+    accounts,
+    audit,
+    db,
+    demo,
+    incidents,
+    letters,
+    playbooks,
+    report,
+    serve,
+    worker,
+)
 from recovery.cli.output import GuardedGroup
 
 app = typer.Typer(
@@ -28,14 +40,9 @@ app.add_typer(letters.app, name="letters")
 app.command()(demo.demo)
 app.command()(report.report)
 app.command()(worker.worker)
-
-# ---- commands of the HTTP API (serve, worker, users, tokens), when it is installed
-try:
-    from recovery.api.cli import register as _register_api  # type: ignore[import-not-found, import-untyped, unused-ignore]
-except ImportError:  # the HTTP API is optional at import time
-    _register_api = None  # type: ignore[assignment, unused-ignore]
-if _register_api is not None:
-    _register_api(app)
+app.command()(serve.serve)
+app.add_typer(accounts.users_app, name="users")
+app.add_typer(accounts.tokens_app, name="tokens")
 
 
 def main() -> None:

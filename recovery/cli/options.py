@@ -9,10 +9,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
-from recovery.bootstrap import connect
+from recovery.bootstrap import connect, masked_url
 from recovery.catalog import Catalog
 from recovery.cli.output import console, print_json, remember_json
 from recovery.cli.render import outcome_line
@@ -20,7 +18,6 @@ from recovery.config import Settings
 from recovery.domain.commands import Actor
 from recovery.errors import CommandRejectedError
 from recovery.service.engine import Outcome, Recovery
-from recovery.storage.database import create_db_engine
 
 DbOption = Annotated[
     str | None,
@@ -90,14 +87,7 @@ def db_url(db: str | None) -> str:
 
 def masked(url: str) -> str:
     """The URL with any password hidden, for printing."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparsable URL is reported when it is opened
-        return url
-
-
-def open_engine(db: str | None) -> Engine:
-    return create_db_engine(db_url(db), sqlite_synchronous=settings().sqlite_synchronous)
+    return masked_url(url)
 
 
 def load_catalog(playbooks: Path | None) -> Catalog:

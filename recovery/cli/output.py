@@ -1,8 +1,9 @@
 """Shared printing for the CLI: Rich for people, JSON for machines, one line per user error.
 
-Every user error (a `RecoveryError`, invalid input caught by pydantic, a database URL that
-does not work) ends the command with ONE line on stderr, `error: <message>`, and the
-error's exit code; with `--json` the error's dict is also printed on stdout. No traceback.
+Every user error (a `RecoveryError`, which storage also raises for a database that fails or
+a URL that does not work; invalid input caught by pydantic) ends the command with ONE line
+on stderr, `error: <message>`, and the error's exit code; with `--json` the error's dict
+is also printed on stdout. No traceback.
 """
 
 from __future__ import annotations
@@ -18,17 +19,14 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.text import Text
-from sqlalchemy import exc as sa_exc
 from typer.core import TyperGroup
 
 from recovery.errors import RecoveryError
-from recovery.storage.database import first_line
 
 JSON_KEY = "recovery.json"
 """`ctx.meta` key set by every `--json` option, so errors can be printed as JSON too."""
 
 VALIDATION_EXIT_CODE = 2
-STORAGE_EXIT_CODE = 8
 
 STATUS_STYLES = {
     # incidents
@@ -139,10 +137,6 @@ def user_errors(meta: Mapping[str, Any] | None = None) -> Iterator[None]:
         message = validation_message(exc)
         data = {"error": "invalid_input", "message": message}
         fail(message, VALIDATION_EXIT_CODE, data, json_output=wants_json())
-    except sa_exc.SQLAlchemyError as exc:
-        message = f"database error: {first_line(exc)}"
-        data = {"error": "storage_error", "message": message}
-        fail(message, STORAGE_EXIT_CODE, data, json_output=wants_json())
 
 
 class GuardedGroup(TyperGroup):

@@ -100,8 +100,6 @@ class Recovery(LetterCommands):
         new_id: Callable[[], str] = new_incident_id,
     ) -> None:
         self.storage = storage
-        # Bridge while the last adapters move into storage; nothing new may use it.
-        self.engine: Any = getattr(storage, "engine", None)
         self.catalog = catalog if catalog is not None else Catalog.from_directory()
         self.log = storage.incidents
         self.unit_of_work = IncidentUnitOfWork(storage.incidents)

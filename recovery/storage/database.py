@@ -33,21 +33,35 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def masked_url(url: str) -> str:
+    """The URL with any password hidden, for printing (as given when it does not parse:
+    that is reported when it is opened)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
 def create_db_engine(url: str, *, sqlite_synchronous: str = "full", **kwargs: Any) -> Engine:
+    """An engine for `url`; `StorageError` for a URL that is not one, or names a database
+    kind that cannot be loaded."""
     try:
         url = normalise_url(url)
     except ArgumentError as exc:
         raise StorageError(f"not a database URL: {url!r}") from exc
-    if url.startswith("sqlite"):
-        # Every transaction here ends itself (context managers, explicit commit/rollback):
-        # the pool's extra rollback on each check-in only costs time.
-        kwargs.setdefault("pool_reset_on_return", None)
-        engine = create_engine(url, **kwargs)
-        _configure_sqlite(engine, sqlite_synchronous)
-        return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    try:
+        if url.startswith("sqlite"):
+            # Every transaction here ends itself (context managers, explicit commit/rollback):
+            # the pool's extra rollback on each check-in only costs time.
+            kwargs.setdefault("pool_reset_on_return", None)
+            engine = create_engine(url, **kwargs)
+            _configure_sqlite(engine, sqlite_synchronous)
+            return engine
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
+        return create_engine(url, **kwargs)
+    except sa_exc.SQLAlchemyError as exc:
+        raise StorageError(f"database error: {first_line(exc)}") from exc
 
 
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:
@@ -90,6 +104,19 @@ def reading(engine: Engine) -> Iterator[Connection]:
     except RecoveryError:
         raise
     except (sa_exc.SQLAlchemyError, engine.dialect.loaded_dbapi.Error) as exc:
+        raise StorageError(f"database error: {first_line(exc)}") from exc
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction, committed on leaving; driver errors become `StorageError`,
+    except a constraint's `IntegrityError`, which the caller turns into what it means."""
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except (RecoveryError, sa_exc.IntegrityError):
+        raise
+    except sa_exc.DBAPIError as exc:
         raise StorageError(f"database error: {first_line(exc)}") from exc
 
 

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, text
 from sqlalchemy import exc as sa_exc
 
 from recovery.errors import StorageError
+from recovery.storage.accounts import SqlAccountStore
 from recovery.storage.audit import SqlAuditRows
 from recovery.storage.database import create_db_engine, first_line, reading, upgrade
+from recovery.storage.durability import deferred
+from recovery.storage.idempotency import SqlIdempotencyKeys
 from recovery.storage.incidents import SqlIncidentLog
 from recovery.storage.letters import SqlLetterStore
+from recovery.storage.links import SqlStatusLinkStore
 from recovery.storage.outbox import SqlOutbox
 
 
@@ -30,6 +35,9 @@ class SqlStorage:
         self.outbox = SqlOutbox(engine)
         self.letters = SqlLetterStore(engine)
         self.audit = SqlAuditRows(engine)
+        self.accounts = SqlAccountStore(engine)
+        self.idempotency = SqlIdempotencyKeys(engine)
+        self.links = SqlStatusLinkStore(engine)
 
     @classmethod
     def from_url(
@@ -48,6 +56,19 @@ class SqlStorage:
     def ping(self) -> None:
         with reading(self.engine) as conn:  # a probe must not take SQLite's write lock
             conn.execute(text("SELECT 1"))
+
+    # the function itself: the HTTP server enters it on every write
+    deferred_sync = staticmethod(deferred)
+
+    def migrate(self) -> None:
+        try:
+            upgrade(self.engine)
+        except sa_exc.SQLAlchemyError as exc:
+            raise StorageError(f"database error: {first_line(exc)}") from exc
+
+    def current_revision(self) -> str | None:
+        with reading(self.engine) as conn:
+            return MigrationContext.configure(conn).get_current_revision()
 
     def describe(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)

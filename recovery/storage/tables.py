@@ -203,7 +203,7 @@ vouchers = Table(
 )
 
 # ---------------------------------------------------------------------------- web
-# Customer status links (recovery.web): the agent sends the customer a link carrying an
+# Customer status links (recovery.http.web): the agent sends the customer a link carrying an
 # unguessable token; only its SHA-256 is kept, so the table alone opens no status page.
 
 status_links = Table(

@@ -90,7 +90,7 @@ def recorded(rec: Recovery, out: Outcome) -> None:
 @contextmanager
 def sql(rec: Recovery) -> Iterator[Connection]:
     """A raw SQL connection to the engine's database, committed on exit (for tampering)."""
-    with rec.engine.begin() as conn:
+    with rec.storage.engine.begin() as conn:
         yield conn
 
 

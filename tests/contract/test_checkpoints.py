@@ -498,10 +498,10 @@ def test_the_streamed_pass_locates_tampering_exactly_as_verify_does(
 def test_the_streamed_pass_reports_events_whose_state_row_is_gone(
     rec: Recovery, three: list[str]
 ) -> None:
-    raw = rec.engine.raw_connection()  # foreign keys off, as an insider with the file would
+    raw = rec.storage.engine.raw_connection()  # foreign keys off, as an insider with the file would
     try:
         cursor = raw.cursor()
-        if rec.engine.dialect.name == "sqlite":
+        if rec.storage.engine.dialect.name == "sqlite":
             cursor.execute("PRAGMA foreign_keys=OFF")
             cursor.execute("DELETE FROM incidents WHERE id = ?", (three[2],))
         else:

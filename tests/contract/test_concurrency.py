@@ -207,7 +207,7 @@ def test_mixed_commands_from_many_engines_on_postgres_replay_exactly(
     results = run_together(recs, act, 1)
     assert results.errors == []
     assert_nothing_lost(recs[0], incident, results, opened=1)
-    with recs[0].engine.connect() as conn:
+    with recs[0].storage.engine.connect() as conn:
         stored = conn.execute(
             text("SELECT count(*) FROM events WHERE incident_id = :id"), {"id": incident}
         ).scalar_one()

@@ -219,7 +219,7 @@ def test_random_commands_replay_to_the_stored_state(
 
 def out_json(rec: Recovery, incident: str) -> bytes:
     """The state row's text exactly as stored."""
-    with rec.engine.connect() as conn:
+    with rec.storage.engine.connect() as conn:
         stored = conn.execute(
             text("SELECT state FROM incidents WHERE id = :id"), {"id": incident}
         ).scalar_one()

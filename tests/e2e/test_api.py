@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 from recovery import Catalog, Recovery
-from recovery.api.auth.principal import Principal
 from recovery.domain.state import parse_iso
 from recovery.letters import FileMailer
 from recovery.service.letter_delivery import deliver_letters
+from recovery.service.principal import Principal
 from tests.e2e.test_api_helpers import HOTEL, Api, running_api
 
 
@@ -195,16 +195,14 @@ def test_a_key_still_in_flight_gets_409(api: Api) -> None:
     iid = api.open()["id"]
     body = {"text": "slow"}
     # another process claimed the key for this very request and has not finished yet
-    store = api.rec.engine
-    from recovery.api.commands import CommandOptions
-    from recovery.api.idempotency import fingerprint
     from recovery.domain.commands import AddNote
-    from recovery.storage.auth import AuthStore
+    from recovery.http.api.commands import CommandOptions
+    from recovery.http.idempotency import fingerprint
 
     options = CommandOptions("busy-1", None, "api")
     parts = ("POST", iid, "AddNote", AddNote(**body).model_dump(mode="json"), None, "api")
     now = api.rec.clock()
-    claim = AuthStore(store).claim_key(
+    claim = api.rec.storage.idempotency.claim_key(
         Principal("token", "desk", "front_desk", ("ribe",)).scope_key,
         options.idempotency_key or "",
         fingerprint(*parts),

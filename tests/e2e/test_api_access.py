@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from recovery import Catalog
-from recovery.api.auth.accounts import Accounts, SignInThrottled
-from recovery.storage.auth import AuthStore
+from recovery.service.accounts import Accounts, SignInThrottled
+from recovery.storage.accounts import SqlAccountStore
 from recovery.storage.database import create_db_engine, upgrade
 from recovery.storage.tables import api_tokens, users
 from tests.conftest import Clock
@@ -334,7 +334,7 @@ def test_a_revoked_token_stops_working(api: Api) -> None:
     listed = {t["name"]: t for t in admin.get("/admin/tokens").json()}
     assert listed["short-lived"]["active"] is False
     assert "token" not in listed["short-lived"]
-    with api.rec.engine.connect() as conn:
+    with api.engine.connect() as conn:
         stored = conn.execute(
             select(api_tokens.c.token_hash).where(api_tokens.c.name == "short-lived")
         ).scalar_one()
@@ -347,7 +347,7 @@ def test_people_log_in_act_as_themselves_and_log_out(api: Api) -> None:
     body = {"username": "ana", "password": "correct horse", "role": "front_desk", "sites": ["ribe"]}
     assert admin.post("/admin/users", json=body).status_code == 201
     assert admin.post("/admin/users", json=body).status_code == 422  # already exists
-    with api.rec.engine.connect() as conn:
+    with api.engine.connect() as conn:
         stored = conn.execute(select(users.c.password_hash).where(users.c.username == "ana"))
         assert stored.scalar_one().startswith("$argon2id$")
 
@@ -409,7 +409,7 @@ def test_the_sign_in_limit_lifts_after_its_window_and_a_success_resets_it(
     engine = create_db_engine(sqlite_url)
     upgrade(engine)
     clock = Clock()
-    accounts = Accounts(AuthStore(engine), clock)
+    accounts = Accounts(SqlAccountStore(engine), clock)
     accounts.add_user("cy", "right horse", "front_desk", ["ribe"])
     for _ in range(4):
         assert accounts.login("cy", "a guess", "10.0.0.7") is None

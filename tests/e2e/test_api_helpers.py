@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from sqlalchemy import Engine
 
 from recovery import Catalog, Recovery
-from recovery.api import create_app
-from recovery.api.server import serve_in_thread
 from recovery.bootstrap import over_engine
+from recovery.http import create_app
+from recovery.http.server import serve_in_thread
 from recovery.storage.database import create_db_engine
 
 # label: (role, sites)
@@ -40,6 +41,7 @@ class Api:
     base_url: str
     rec: Recovery
     tokens: dict[str, str]
+    engine: Engine  # to look at the stored rows themselves
     clients: list[httpx.Client] = field(default_factory=list)
 
     def client(self, who: str | None = None, **kwargs: Any) -> httpx.Client:
@@ -67,7 +69,7 @@ def running_api(db_url: str, catalog: Catalog) -> Iterator[Api]:
         tokens[label] = secret
     try:
         with serve_in_thread(app) as base_url:
-            api = Api(base_url, rec, tokens)
+            api = Api(base_url, rec, tokens, engine)
             try:
                 yield api
             finally:

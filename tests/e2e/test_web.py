@@ -501,7 +501,7 @@ def test_the_auditor_view_replays_verifies_and_exports(lite: Site) -> None:
     refused = auditor.post(f"/web/incidents/{incident_id}/notes", {"text": "x"})
     assert refused.status_code == 403
 
-    with lite.rec.engine.begin() as conn:
+    with lite.engine.begin() as conn:
         conn.execute(
             text("UPDATE events SET data = replace(data, 'Guests', 'Ghosts') WHERE seq = 3")
         )

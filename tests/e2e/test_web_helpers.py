@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import Engine
 
 from recovery import Catalog, Recovery
-from recovery.api import create_app
-from recovery.api.server import serve_in_thread
 from recovery.bootstrap import over_engine
+from recovery.http import create_app
+from recovery.http.server import serve_in_thread
 from recovery.letters import FileMailer
 from recovery.service.letter_delivery import deliver_letters
 from recovery.storage.database import create_db_engine
@@ -47,6 +48,7 @@ class Site:
     rec: Recovery
     app: Any
     mail_dir: Path
+    engine: Engine  # to look at (or tamper with) the stored rows themselves
     clients: list[httpx.Client] = field(default_factory=list)
 
     def client(self) -> httpx.Client:
@@ -141,7 +143,7 @@ def running_site(
         accounts.add_user(username, PASSWORD, role, sites)
     try:
         with serve_in_thread(app) as base_url:
-            site = Site(base_url, rec, app, mail_dir)
+            site = Site(base_url, rec, app, mail_dir, engine)
             try:
                 yield site
             finally:

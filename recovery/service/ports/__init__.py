@@ -9,18 +9,22 @@ implements these on SQLAlchemy (SQLite, PostgreSQL), `recovery.storage.memory` i
       .letters    LetterStore       queued letters, vouchers           (letters.ports)
       .outbox     OutboxStore       webhook claims and delivery status (delivery.ports)
       .links      StatusLinkStore   customers' status links            (ports.links)
-      .accounts   AccountStore      users, tokens, sessions, idempotency keys (ports.accounts)
+      .accounts   AccountStore      users, API tokens, login sessions  (ports.accounts)
+      .idempotency IdempotencyKeys  idempotency keys of HTTP commands  (ports.accounts)
       .audit      AuditRows         streamed rows for verification and export (audit.ports)
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
 from recovery.audit.ports import AuditRows
 from recovery.delivery.ports import OutboxStore
 from recovery.letters.ports import LetterStore
+from recovery.service.ports.accounts import AccountStore, IdempotencyKeys
 from recovery.service.ports.incidents import (
     Head,
     IncidentLog,
@@ -28,6 +32,16 @@ from recovery.service.ports.incidents import (
     OutboxMessage,
     Record,
 )
+from recovery.service.ports.links import StatusLinkStore
+
+
+class PendingSync(Protocol):
+    """A commit made without waiting for the disk (`Storage.deferred_sync`)."""
+
+    async def wait_async(self, ticket: int) -> None:
+        """Return once the commit with `ticket` is on disk; the event loop serves others
+        meanwhile."""
+        ...
 
 
 class Storage(Protocol):
@@ -46,6 +60,15 @@ class Storage(Protocol):
     def audit(self) -> AuditRows: ...
 
     @property
+    def accounts(self) -> AccountStore: ...
+
+    @property
+    def idempotency(self) -> IdempotencyKeys: ...
+
+    @property
+    def links(self) -> StatusLinkStore: ...
+
+    @property
     def name(self) -> str:
         """The database kind: sqlite, postgresql or memory."""
         ...
@@ -60,6 +83,20 @@ class Storage(Protocol):
         """Raise `StorageError` unless the database answers (a read, no write lock)."""
         ...
 
+    def deferred_sync(self) -> AbstractContextManager[Sequence[tuple[PendingSync, int]]]:
+        """Within: serial writes commit without waiting for the disk; the list collects
+        what to await before acknowledging them (one fsync for all waiting). Empty where
+        every commit is durable on its own."""
+        ...
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest version (creating the database if needed)."""
+        ...
+
+    def current_revision(self) -> str | None:
+        """The schema version the database is at (None: not created yet)."""
+        ...
+
     def describe(self) -> str:
         """Where the data lives, password hidden (for reports and exports)."""
         ...
@@ -72,11 +109,15 @@ class Storage(Protocol):
 
 
 __all__ = [
+    "AccountStore",
     "Head",
+    "IdempotencyKeys",
     "IncidentLog",
     "IncidentTransaction",
     "LetterStore",
     "OutboxMessage",
+    "PendingSync",
     "Record",
+    "StatusLinkStore",
     "Storage",
 ]

@@ -8,11 +8,16 @@ version and head hash it was decided from, and one lock plays the database's tra
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from recovery.service.ports import PendingSync
+from recovery.storage.memory.accounts import MemoryAccountStore, MemoryIdempotencyKeys
 from recovery.storage.memory.audit import MemoryAuditRows
 from recovery.storage.memory.incidents import MemoryIncidentLog
 from recovery.storage.memory.letters import MemoryLetterStore
+from recovery.storage.memory.links import MemoryStatusLinkStore
 from recovery.storage.memory.outbox import MemoryOutbox
 
 
@@ -27,9 +32,22 @@ class MemoryStorage:
         self.outbox = MemoryOutbox(self.incidents)
         self.letters = MemoryLetterStore()
         self.audit = MemoryAuditRows(self.incidents)
+        self.accounts = MemoryAccountStore()
+        self.idempotency = MemoryIdempotencyKeys()
+        self.links = MemoryStatusLinkStore(self.incidents)
 
     def ping(self) -> None:
         """Memory always answers."""
+
+    @contextmanager
+    def deferred_sync(self) -> Iterator[list[tuple[PendingSync, int]]]:
+        yield []  # nothing to wait for: memory is as durable as it gets
+
+    def migrate(self) -> None:
+        """Memory has no schema."""
+
+    def current_revision(self) -> str | None:
+        return None
 
     def describe(self) -> str:
         return "memory"
@@ -42,9 +60,12 @@ class MemoryStorage:
 
 
 __all__ = [
+    "MemoryAccountStore",
     "MemoryAuditRows",
+    "MemoryIdempotencyKeys",
     "MemoryIncidentLog",
     "MemoryLetterStore",
     "MemoryOutbox",
+    "MemoryStatusLinkStore",
     "MemoryStorage",
 ]

@@ -1,0 +1,79 @@
+"""Report endpoint: how recovery is actually delivered, at the caller's properties."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from starlette.responses import Response
+
+from recovery.http.api.schemas import ErrorRead, ReadModel
+from recovery.http.auth.deps import context, require
+from recovery.http.context import ApiContext
+from recovery.http.errors import JSON
+from recovery.service.principal import Permission, Principal
+
+router = APIRouter(tags=["reports"])
+Reader = Annotated[Principal, Depends(require(Permission.REPORTS))]
+Ctx = Annotated[ApiContext, Depends(context)]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorRead},
+    403: {"model": ErrorRead, "description": "only managers and auditors read reports"},
+    422: {"model": ErrorRead},
+}
+
+
+class ReportRowRead(ReadModel):
+    group: str
+    incidents: int
+    active: int
+    closed: int
+    released: int
+    recovery_score: float
+    pushes_per_incident: float
+    handoffs_per_incident: float
+    deadlines_kept_pct: float | None
+    first_contact_full_remedy_pct: float | None
+    median_minutes_to_apology: float | None
+    median_hours_to_full_recovery: float | None
+
+
+class ReportRead(ReadModel):
+    by: str
+    rows: list[ReportRowRead]
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+@router.get(
+    "/reports/recovery",
+    summary="Recovery score, pushes, handoffs, deadlines kept: per property and playbook",
+    response_model=ReportRead,
+    responses=ERRORS,
+)
+async def recovery_report(
+    ctx: Ctx,
+    principal: Reader,
+    by: Annotated[Literal["site", "playbook", "site_playbook", "all"], Query()] = "site_playbook",
+    site: Annotated[str | None, Query(pattern=r"^[^\x00-\x1f]{1,200}$")] = None,
+    playbook: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_.-]*$", max_length=80)] = None,
+    since: Annotated[datetime | None, Query(description="opened at or after")] = None,
+    until: Annotated[datetime | None, Query(description="opened before")] = None,
+) -> Response:
+    if site is not None and not principal.may_see(site):
+        return JSON({"by": by, "rows": []})
+    rows = await ctx.runner.read(
+        ctx.rec.report,
+        by=by,
+        site=site,
+        sites=None if principal.all_sites else list(principal.sites),
+        playbook=playbook,
+        since=_utc(since),
+        until=_utc(until),
+    )
+    return JSON({"by": by, "rows": [row.to_dict() for row in rows]})

@@ -1,0 +1,338 @@
+"""Request and response schemas of the HTTP API (`...Create` in, `...Read` out).
+
+Command bodies reuse the engine's own pydantic commands (`recovery.domain.commands`).
+Responses are rendered straight from the engine's dataclasses (orjson, no validation on
+the way out); every route declares its model here, so that the OpenAPI document says
+exactly what is sent: a `ReadModel` lists every key (no others are sent), and
+`tests/e2e/test_api_models.py` checks real responses against them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+
+from recovery.domain.commands import Text
+from recovery.service.accounts import NAME_PATTERN
+
+# Evidence values: text, a finite number, a flag or nothing (bounded, so that any value the
+# API accepts can be stored and hashed).
+MAX_NUMBER = 1e15
+
+
+def _evidence_value(value: Any) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        if len(value) > 4000:
+            raise ValueError("text may be at most 4000 characters")
+        return value
+    if isinstance(value, int | float):
+        if not math.isfinite(value) or abs(value) > MAX_NUMBER:
+            raise ValueError(f"a number must be between -{MAX_NUMBER:g} and {MAX_NUMBER:g}")
+        return value
+    raise ValueError("must be text, a number, true/false or null")
+
+
+EvidenceValue = Annotated[
+    Any,
+    AfterValidator(_evidence_value),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "maxLength": 4000},
+                {"type": "number", "minimum": -MAX_NUMBER, "maximum": MAX_NUMBER},
+                {"type": "boolean"},
+                {"type": "null"},
+            ]
+        }
+    ),
+]
+
+
+class StepActionCreate(BaseModel):
+    """What a step action carries; the step and the action are in the path."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    evidence: dict[
+        Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)],
+        EvidenceValue,
+    ] = Field(default_factory=dict, description="what the step asks for, by field name")
+    reason: Text | None = Field(default=None, description="waive: why the step is not needed")
+    amount: float | None = Field(
+        default=None, gt=0, le=1e12, allow_inf_nan=False, description="request_approval: amount"
+    )
+    alternatives: list[Text] = Field(
+        default_factory=list,
+        max_length=50,
+        description="deny_approval: what the customer is offered instead",
+    )
+
+
+class ReadModel(BaseModel):
+    """A response: exactly these keys (the OpenAPI says `additionalProperties: false`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class StepRead(ReadModel):
+    id: str
+    kind: str
+    title: str
+    owner: str
+    required: bool
+    due_at: str
+    status: str
+    added_by: str | None = None
+    resolved_at: str | None = None
+    late: bool = False
+    missed: bool = Field(default=False, description="recorded as missed by the deadline sweep")
+    pushed: int = 0
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    approval: dict[str, Any] | None = None
+
+
+class StateRead(ReadModel):
+    """An incident's recorded state (what replaying its events rebuilds)."""
+
+    id: str
+    playbook_id: str
+    playbook_version: int
+    incident_type: str
+    site: str
+    status: Literal["open", "escalated", "closed", "released"]
+    tier: int
+    owner: str
+    customer: dict[str, Any]
+    cues: list[str]
+    opened_at: str
+    updated_at: str
+    steps: dict[str, StepRead]
+    summary: str | None = None
+    ended_at: str | None = None
+    cue_rules_fired: list[str] = Field(default_factory=list)
+    pushes: int = 0
+    handoffs: int = 0
+    contacts: int = 0
+    notes: int = 0
+    escalations: int = 0
+    release: dict[str, Any] | None = None
+    version: int = Field(description="the number of recorded events; also the ETag")
+
+
+class IncidentRead(StateRead):
+    """An incident as callers see it: its state, what can be done now, and by when."""
+
+    allowed: list[str] = Field(
+        description="incident actions, and `step.action` for each step action possible now"
+    )
+    eta: str | None = Field(description="when everything still open is due")
+    pending_for_close: list[str] = Field(description="steps that must be done before closing")
+
+
+class EventRead(ReadModel):
+    incident_id: str
+    seq: int
+    type: str
+    schema_version: int
+    playbook_id: str
+    playbook_version: int
+    actor: str
+    actor_role: str
+    channel: str
+    recorded_at: str
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class OutcomeRead(ReadModel):
+    """The result of a command: the incident after it, and the event recorded."""
+
+    incident: IncidentRead
+    event: EventRead
+
+
+class IncidentList(ReadModel):
+    items: list[IncidentRead]
+    limit: int
+    offset: int
+
+
+class TimelineRead(ReadModel):
+    incident_id: str
+    events: list[EventRead]
+
+
+class ReplayRead(ReadModel):
+    incident_id: str
+    seq: int | None = Field(description="replayed up to this event (inclusive), when given")
+    at: str | None = Field(description="replayed up to this moment, when given")
+    state: StateRead
+
+
+class VerificationRead(ReadModel):
+    incident_id: str
+    ok: bool
+    events: int
+    broken_seq: int | None = Field(description="the first event where the history breaks")
+    problem: str | None
+
+
+class DeliveryRead(BaseModel):
+    """One requested back-office effect (webhook) and its delivery state."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    incident_id: str
+    seq: int
+    kind: str
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    created_at: str | None = None
+    next_attempt_at: str | None = None
+    delivered_at: str | None = None
+    last_error: str | None = None
+    accepted_by: list[str] = Field(
+        default_factory=list, description="the target URLs that have taken it (2xx)"
+    )
+
+
+class DeliveryList(ReadModel):
+    incident_id: str
+    deliveries: list[DeliveryRead]
+
+
+class ProblemRead(BaseModel):
+    field: str | None = None
+    message: str
+    source: str | None = None
+    location: str | None = None
+
+
+class ErrorRead(BaseModel):
+    """Every error: a stable `error` code, a message, and where it helps, the field at
+    fault, the incident's state and what is allowed now, or the current version."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str
+    message: str
+    field: str | None = None
+    state: str | None = None
+    allowed: list[str] | None = None
+    current_version: int | None = None
+    incident_id: str | None = None
+    incident: IncidentRead | None = None
+    problems: list[ProblemRead] | None = None
+
+
+# ---------------------------------------------------------------------------- playbooks
+
+
+class StepSummary(ReadModel):
+    id: str
+    title: str
+    kind: str
+    owner: str
+    due: str
+    required: bool
+    effect: str | None = None
+
+
+class PlaybookSummary(ReadModel):
+    id: str
+    version: int
+    title: str
+    description: str | None = None
+    incident_types: list[str]
+    currency: str
+    steps: list[StepSummary]
+    tier_steps: list[StepSummary]
+
+
+class PlaybookRead(ReadModel):
+    id: str
+    version: int
+    digest: str = Field(description="SHA-256 of the definition, pinned by every incident")
+    definition: dict[str, Any]
+
+
+# ---------------------------------------------------------------------------- access
+
+Username = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+Role = Literal["front_desk", "manager", "auditor", "integration", "admin"]
+SiteName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class LoginCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    password: Password
+
+
+class PrincipalRead(ReadModel):
+    kind: Literal["user", "token"]
+    name: str
+    role: str
+    sites: list[str]
+    permissions: list[str]
+
+
+class SessionRead(ReadModel):
+    token: str = Field(description="send as `Authorization: Bearer <token>` (or the cookie)")
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: str
+    principal: PrincipalRead
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: Username
+    password: Annotated[str, StringConstraints(min_length=8, max_length=1024)]
+    role: Role
+    sites: list[SiteName] = Field(min_length=1, max_length=500, description='or ["*"]')
+
+
+class UserRead(ReadModel):
+    username: str
+    role: str
+    sites: list[str]
+    created_at: str
+    disabled_at: str | None
+    active: bool
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Username
+    role: Role
+    sites: list[SiteName] = Field(min_length=1, max_length=500, description='or ["*"]')
+
+
+class TokenRead(ReadModel):
+    id: str
+    name: str
+    role: str
+    sites: list[str]
+    created_at: str
+    revoked_at: str | None
+    active: bool
+
+
+class TokenCreated(TokenRead):
+    token: str = Field(description="the secret: shown this once, stored only as a hash")
+
+
+class HealthRead(ReadModel):
+    status: Literal["ok"]
+    database: str

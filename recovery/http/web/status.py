@@ -1,0 +1,163 @@
+"""The customer's status page: what has been done, what is next and by when, in the
+customer's language, opened with the unguessable link the agent sent.
+
+It shows only the playbook's customer texts and deadlines: no internal notes, no evidence,
+no staff names, nothing of any other incident. The token is never sent on to other sites
+(`Referrer-Policy: no-referrer`); it is part of the URL, so a server access log, where one
+is kept, records it: keep such logs as private as the database.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from recovery.domain.compiler import CompiledPlaybook
+from recovery.domain.queries import resolved_states
+from recovery.domain.state import IncidentState, iso, parse_iso
+from recovery.errors import IncidentNotFoundError
+from recovery.http.web.core import WebRoute, render, web
+from recovery.http.web.i18n import LANGUAGE_NAMES, LOCALES, pick_locale, step_text, words
+from recovery.letters.i18n import format_datetime
+from recovery.service.engine import IncidentView
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+HEADERS = {
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+    "Cache-Control": "no-store",
+}
+# Resolved states that mean "we decided not to": not shown to the customer as done.
+NOT_DONE = frozenset({"waived"})
+
+
+@dataclass(frozen=True)
+class CustomerStep:
+    text: str
+    when: str
+    late: bool = False
+
+
+@dataclass(frozen=True)
+class CustomerStatus:
+    locale: str
+    place: str
+    status: str
+    opened: str
+    updated: str
+    done: list[CustomerStep]
+    next: list[CustomerStep]
+    eta: str | None
+    referral: str | None
+
+
+def place_name(site: str) -> str:
+    """`ribe-central` as a customer reads it: Ribe Central."""
+    return " ".join(p[:1].upper() + p[1:] for p in re.split(r"[-_.\s]+", site) if p) or site
+
+
+def customer_status(
+    view: IncidentView, compiled: CompiledPlaybook, locale: str, zone: ZoneInfo, now: datetime
+) -> CustomerStatus:
+    state: IncidentState = view.state
+    w = words(locale)
+    resolved = resolved_states(compiled)
+
+    def at(value: str) -> str:
+        return format_datetime(parse_iso(value), locale, zone)
+
+    done: list[tuple[str, CustomerStep]] = []
+    upcoming: list[tuple[str, CustomerStep]] = []
+    now_iso = iso(now)
+    for step in state.steps.values():
+        definition = compiled.steps.get(step.id)
+        is_resolved = step.status in resolved[step.kind]
+        if is_resolved and step.status in NOT_DONE:
+            continue
+        if is_resolved:
+            text = (step_text(definition, locale, done=True) if definition else None) or w[
+                "generic_done"
+            ]
+            when = step.resolved_at or state.updated_at
+            done.append((when, CustomerStep(text, at(when))))
+        elif state.status in ("open", "escalated"):
+            text = (step_text(definition, locale, done=False) if definition else None) or w[
+                "generic_next"
+            ]
+            upcoming.append(
+                (
+                    step.due_at,
+                    CustomerStep(text, w["by"].format(when=at(step.due_at)), step.due_at < now_iso),
+                )
+            )
+    done.sort(key=lambda pair: pair[0])
+    upcoming.sort(key=lambda pair: pair[0])
+    return CustomerStatus(
+        locale=locale,
+        place=place_name(state.site),
+        status=state.status,
+        opened=at(state.opened_at),
+        updated=at(state.updated_at),
+        done=[s for _, s in done],
+        next=[s for _, s in upcoming],
+        eta=at(view.eta) if view.eta and state.status in ("open", "escalated") else None,
+        referral=(state.release or {}).get("referral") if state.status == "released" else None,
+    )
+
+
+def _chosen(lang: str | None, fallback: str) -> str:
+    if lang and lang in LOCALES:
+        return lang
+    return pick_locale(fallback)
+
+
+@router.get("/status/{token}", response_model=None)
+async def status_page(request: Request, token: str, lang: str | None = None) -> Response:
+    ctx = web(request)
+    incident_id = await ctx.api.runner.read(ctx.links.incident_of, token)
+    view: IncidentView | None = None
+    if incident_id is not None:
+        try:
+            view = await ctx.api.runner.read(ctx.api.rec.get, incident_id)
+        except IncidentNotFoundError:
+            view = None
+    if view is None:
+        locale = _chosen(lang, "en")
+        return render(
+            request,
+            "status_missing.html",
+            None,
+            404,
+            headers=HEADERS,
+            locale=locale,
+            w=words(locale),
+            languages=_languages(),
+            token=None,
+        )
+    compiled = ctx.api.rec.playbook_of(view.state)
+    locale = _chosen(lang, str(view.state.customer.get("language") or "en"))
+    status = customer_status(view, compiled, locale, ctx.zone, ctx.now())
+    return render(
+        request,
+        "status.html",
+        None,
+        headers=HEADERS,
+        locale=locale,
+        w=words(locale),
+        s=status,
+        languages=_languages(),
+        token=token,
+    )
+
+
+def _languages() -> list[tuple[str, str]]:
+    return [(code, LANGUAGE_NAMES[code]) for code in LOCALES]
+
+
+__all__ = ["customer_status", "router"]

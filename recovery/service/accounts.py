@@ -1,0 +1,274 @@
+"""Accounts: create and check users, API tokens and login sessions (shared by CLI and HTTP).
+
+Secrets are returned in clear exactly once, when created; only their hashes are stored.
+Lookups of a presented token are cached in process for `cache_ttl` seconds (keyed by the
+token's hash), so a request costs a dict lookup, not a query: a revocation made by another
+process takes effect here within that time, one made through this process at once.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+
+from recovery.errors import CommandRejectedError
+from recovery.service import secrets
+from recovery.service.ports.accounts import AccountStore, TokenRow, UserRow
+from recovery.service.principal import ALL_SITES, ROLES, Principal
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$"
+SITE_PATTERN = r"^[^\x00-\x1f,*][^\x00-\x1f,]{0,199}$"
+_NAME = re.compile(NAME_PATTERN)
+_SITE = re.compile(SITE_PATTERN)
+MIN_PASSWORD = 8
+SESSION_LIFETIME = timedelta(hours=12)
+
+Clock = Callable[[], datetime]
+
+
+def check_name(value: str, field: str) -> str:
+    if not _NAME.match(value):
+        raise CommandRejectedError(
+            f"{field} {value!r} must be 1-100 letters, digits or _ . @ - "
+            "(starting with a letter or digit)",
+            field=field,
+        )
+    return value
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise CommandRejectedError(f"role {role!r} is not one of: {', '.join(ROLES)}", field="role")
+    return role
+
+
+def check_sites(sites: Iterable[str]) -> tuple[str, ...]:
+    """A list of properties, or `*` alone for every property."""
+    cleaned = tuple(dict.fromkeys(s.strip() for s in sites if s.strip()))
+    if not cleaned:
+        raise CommandRejectedError(
+            "give the properties this account may act on (e.g. ribe,vejle) or * for all",
+            field="sites",
+        )
+    if ALL_SITES in cleaned:
+        if len(cleaned) > 1:
+            raise CommandRejectedError(
+                "* (every property) cannot be mixed with names", field="sites"
+            )
+        return cleaned
+    for site in cleaned:
+        if not _SITE.match(site):
+            raise CommandRejectedError(
+                f"property {site!r} must be 1-200 characters without commas or control characters",
+                field="sites",
+            )
+    return cleaned
+
+
+def parse_sites(text: str) -> tuple[str, ...]:
+    """`ribe,vejle` or `*` as given on a command line."""
+    return check_sites(text.split(","))
+
+
+class _Cache:
+    """A small TTL cache of principals by token hash (thread-safe, bounded)."""
+
+    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Principal | None:
+        found = self._entries.get(key)
+        if found is None:
+            return None
+        principal, until = found
+        if until < time.monotonic():
+            self._entries.pop(key, None)
+            return None
+        return principal
+
+    def put(self, key: str, principal: Principal, ttl: float | None = None) -> None:
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[key] = (principal, time.monotonic() + min(self.ttl, ttl or self.ttl))
+
+    def drop(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+    def drop_where(self, match: Callable[[Principal], bool]) -> None:
+        with self._lock:
+            for key in [k for k, (p, _) in self._entries.items() if match(p)]:
+                del self._entries[key]
+
+
+class SignInThrottled(Exception):
+    """Too many failed sign-ins for this username from this address; `retry_after` says
+    how long until the next attempt is heard."""
+
+    def __init__(self, retry_after: timedelta) -> None:
+        self.retry_after = retry_after
+        minutes = max(1, -(-int(retry_after.total_seconds()) // 60))
+        super().__init__(
+            f"too many failed sign-ins for this username: try again in {minutes} minute(s)"
+        )
+
+
+class _SignInThrottle:
+    """Failed sign-ins per (username, client address) in this process: after `limit` in
+    `window`, attempts are refused until the oldest leaves the window. Password hashing is
+    slow on purpose; this caps how many guesses one client gets at all. Keyed by address
+    too, so that nobody elsewhere can lock a colleague out by typing wrong passwords."""
+
+    def __init__(self, limit: int = 5, window: timedelta = timedelta(minutes=15)) -> None:
+        self.limit = limit
+        self.window = window
+        self._failures: dict[tuple[str, str], list[datetime]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, key: tuple[str, str], now: datetime) -> None:
+        with self._lock:
+            recent = [t for t in self._failures.get(key, ()) if t > now - self.window]
+            if recent:
+                self._failures[key] = recent
+            else:
+                self._failures.pop(key, None)
+        if len(recent) >= self.limit:
+            raise SignInThrottled(recent[0] + self.window - now)
+
+    def failed(self, key: tuple[str, str], now: datetime) -> None:
+        with self._lock:
+            if len(self._failures) >= 100_000:  # bounded: forget everyone rather than grow
+                self._failures.clear()
+            self._failures.setdefault(key, []).append(now)
+
+    def succeeded(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+
+
+class Accounts:
+    def __init__(self, store: AccountStore, clock: Clock, *, cache_ttl: float = 30.0) -> None:
+        self.store = store
+        self.clock = clock
+        self._cache = _Cache(cache_ttl)
+        self._sign_ins = _SignInThrottle()
+
+    # ------------------------------------------------------------------ users
+
+    def add_user(self, username: str, password: str, role: str, sites: Sequence[str]) -> UserRow:
+        check_name(username, "username")
+        check_role(role)
+        scope = check_sites(sites)
+        if len(password) < MIN_PASSWORD:
+            raise CommandRejectedError(
+                f"the password must have at least {MIN_PASSWORD} characters", field="password"
+            )
+        return self.store.add_user(
+            username, secrets.hash_password(password), role, scope, self.clock()
+        )
+
+    def list_users(self) -> list[UserRow]:
+        return self.store.list_users()
+
+    def user(self, username: str) -> UserRow | None:
+        return self.store.user(username)
+
+    def set_user_disabled(self, username: str, disabled: bool = True) -> bool:
+        changed = self.store.set_user_disabled(username, self.clock() if disabled else None)
+        self._cache.drop_where(lambda p: p.kind == "user" and p.name == username)
+        return changed
+
+    def set_password(self, username: str, password: str) -> bool:
+        if len(password) < MIN_PASSWORD:
+            raise CommandRejectedError(
+                f"the password must have at least {MIN_PASSWORD} characters", field="password"
+            )
+        return self.store.set_password(username, secrets.hash_password(password))
+
+    # ------------------------------------------------------------------ tokens
+
+    def create_token(self, name: str, role: str, sites: Sequence[str]) -> tuple[TokenRow, str]:
+        """A new API token; the secret is returned here and never again."""
+        check_name(name, "name")
+        check_role(role)
+        scope = check_sites(sites)
+        secret = secrets.new_token(secrets.API_TOKEN_PREFIX)
+        row = self.store.add_token(
+            secrets.new_token_id(), name, secrets.token_hash(secret), role, scope, self.clock()
+        )
+        return row, secret
+
+    def list_tokens(self) -> list[TokenRow]:
+        return self.store.list_tokens()
+
+    def revoke_token(self, id_or_name: str) -> TokenRow | None:
+        row = self.store.revoke_token(id_or_name, self.clock())
+        if row is not None:
+            self._cache.drop_where(lambda p: p.kind == "token" and p.name == row.name)
+        return row
+
+    # ------------------------------------------------------------------ sessions
+
+    def login(
+        self, username: str, password: str, client: str = ""
+    ) -> tuple[str, datetime, UserRow] | None:
+        """A new session token for a valid, enabled user; None otherwise (same cost).
+        `SignInThrottled` after too many failures for this username from `client`."""
+        key = (username, client)
+        self._sign_ins.check(key, self.clock())
+        user = self.store.user(username)
+        ok = secrets.verify_password(user.password_hash if user else None, password)
+        if user is None or not ok or not user.active:
+            self._sign_ins.failed(key, self.clock())
+            return None
+        self._sign_ins.succeeded(key)
+        if secrets.needs_rehash(user.password_hash):
+            self.store.set_password(username, secrets.hash_password(password))
+        now = self.clock()
+        secret = secrets.new_token(secrets.SESSION_PREFIX)
+        expires_at = now + SESSION_LIFETIME
+        self.store.add_session(secrets.token_hash(secret), username, now, expires_at)
+        return secret, expires_at, user
+
+    def logout(self, secret: str) -> bool:
+        digest = secrets.token_hash(secret)
+        self._cache.drop(digest)
+        return self.store.revoke_session(digest, self.clock())
+
+    # ------------------------------------------------------------------ checking
+
+    def authenticate(self, secret: str) -> Principal | None:
+        """The principal a presented token stands for, or None (unknown, revoked, expired)."""
+        digest = secrets.token_hash(secret)
+        cached = self._cache.get(digest)
+        if cached is not None:
+            return cached
+        if secret.startswith(secrets.API_TOKEN_PREFIX):
+            token = self.store.token_by_hash(digest)
+            if token is None:
+                return None
+            principal = Principal("token", token.name, token.role, token.sites)
+            self._cache.put(digest, principal)
+            return principal
+        if secret.startswith(secrets.SESSION_PREFIX):
+            now = self.clock()
+            found = self.store.session_user(digest, now)
+            if found is None:
+                return None
+            user, expires_at = found
+            principal = Principal("user", user.username, user.role, user.sites)
+            self._cache.put(digest, principal, (expires_at - now).total_seconds())
+            return principal
+        return None
+
+    def cached(self, secret: str) -> Principal | None:
+        """The principal from the in-process cache only (no database round trip)."""
+        return self._cache.get(secrets.token_hash(secret))

@@ -1,0 +1,223 @@
+"""Accounts storage: users, API tokens and login sessions (`service.ports.AccountStore`).
+
+This module stores and finds rows; it never sees a secret in clear. Hashing (argon2 for
+passwords, SHA-256 for high-entropy tokens) happens in `recovery.service.secrets`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, select, update
+from sqlalchemy import exc as sa_exc
+
+from recovery.errors import CommandRejectedError
+from recovery.service.ports.accounts import TokenRow, UserRow
+from recovery.storage.database import reading, writing
+from recovery.storage.moments import aware
+from recovery.storage.tables import api_tokens, sessions, users
+
+_LONG_AGO = datetime.min.replace(tzinfo=UTC)
+
+
+def _sites_out(raw: str) -> tuple[str, ...]:
+    return tuple(orjson.loads(raw))
+
+
+def _sites_in(sites: Sequence[str]) -> str:
+    return orjson.dumps(list(sites)).decode()
+
+
+def _user(row: Any) -> UserRow:
+    return UserRow(
+        username=row.username,
+        password_hash=row.password_hash,
+        role=row.role,
+        sites=_sites_out(row.sites),
+        created_at=aware(row.created_at) or _LONG_AGO,
+        disabled_at=aware(row.disabled_at),
+    )
+
+
+def _token(row: Any) -> TokenRow:
+    return TokenRow(
+        id=row.id,
+        name=row.name,
+        role=row.role,
+        sites=_sites_out(row.sites),
+        created_at=aware(row.created_at) or _LONG_AGO,
+        revoked_at=aware(row.revoked_at),
+    )
+
+
+class SqlAccountStore:
+    """Queries on the access tables; every driver error becomes a `StorageError`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # ------------------------------------------------------------------ users
+
+    def add_user(
+        self, username: str, password_hash: str, role: str, sites: Sequence[str], now: datetime
+    ) -> UserRow:
+        try:
+            with writing(self.engine) as conn:
+                conn.execute(
+                    users.insert().values(
+                        username=username,
+                        password_hash=password_hash,
+                        role=role,
+                        sites=_sites_in(sites),
+                        created_at=now,
+                        disabled_at=None,
+                    )
+                )
+        except sa_exc.IntegrityError:
+            raise CommandRejectedError(
+                f"a user named {username!r} already exists", field="username"
+            ) from None
+        user = self.user(username)
+        assert user is not None
+        return user
+
+    def user(self, username: str) -> UserRow | None:
+        with reading(self.engine) as conn:
+            row = conn.execute(select(users).where(users.c.username == username)).one_or_none()
+        return None if row is None else _user(row)
+
+    def list_users(self) -> list[UserRow]:
+        with reading(self.engine) as conn:
+            return [_user(r) for r in conn.execute(select(users).order_by(users.c.username))]
+
+    def set_user_disabled(self, username: str, when: datetime | None) -> bool:
+        """Disable (`when` set) or enable (`when` None) a user; also ends their sessions."""
+        with writing(self.engine) as conn:
+            changed = conn.execute(
+                update(users).where(users.c.username == username).values(disabled_at=when)
+            ).rowcount
+            if when is not None:
+                conn.execute(
+                    update(sessions)
+                    .where(sessions.c.username == username, sessions.c.revoked_at.is_(None))
+                    .values(revoked_at=when)
+                )
+        return bool(changed)
+
+    def set_password(self, username: str, password_hash: str) -> bool:
+        with writing(self.engine) as conn:
+            changed = conn.execute(
+                update(users)
+                .where(users.c.username == username)
+                .values(password_hash=password_hash)
+            ).rowcount
+        return bool(changed)
+
+    # ------------------------------------------------------------------ API tokens
+
+    def add_token(
+        self,
+        token_id: str,
+        name: str,
+        token_hash: str,
+        role: str,
+        sites: Sequence[str],
+        now: datetime,
+    ) -> TokenRow:
+        try:
+            with writing(self.engine) as conn:
+                conn.execute(
+                    api_tokens.insert().values(
+                        id=token_id,
+                        name=name,
+                        token_hash=token_hash,
+                        role=role,
+                        sites=_sites_in(sites),
+                        created_at=now,
+                        revoked_at=None,
+                    )
+                )
+        except sa_exc.IntegrityError:
+            raise CommandRejectedError(
+                f"a token named {name!r} already exists (revoked tokens keep their name)",
+                field="name",
+            ) from None
+        return TokenRow(token_id, name, role, tuple(sites), now, None)
+
+    def token_by_hash(self, token_hash: str) -> TokenRow | None:
+        """The active token with this hash, if any."""
+        with reading(self.engine) as conn:
+            row = conn.execute(
+                select(api_tokens).where(
+                    api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None)
+                )
+            ).one_or_none()
+        return None if row is None else _token(row)
+
+    def list_tokens(self) -> list[TokenRow]:
+        with reading(self.engine) as conn:
+            query = select(api_tokens).order_by(api_tokens.c.created_at, api_tokens.c.id)
+            return [_token(r) for r in conn.execute(query)]
+
+    def revoke_token(self, id_or_name: str, now: datetime) -> TokenRow | None:
+        """Revoke the token with this id or name; None when there is no such active token."""
+        with writing(self.engine) as conn:
+            row = conn.execute(
+                select(api_tokens).where(
+                    (api_tokens.c.id == id_or_name) | (api_tokens.c.name == id_or_name),
+                    api_tokens.c.revoked_at.is_(None),
+                )
+            ).first()
+            if row is None:
+                return None
+            conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(revoked_at=now))
+        token = _token(row)
+        return TokenRow(token.id, token.name, token.role, token.sites, token.created_at, now)
+
+    # ------------------------------------------------------------------ sessions
+
+    def add_session(
+        self, token_hash: str, username: str, now: datetime, expires_at: datetime
+    ) -> None:
+        with writing(self.engine) as conn:
+            conn.execute(
+                sessions.insert().values(
+                    token_hash=token_hash,
+                    username=username,
+                    created_at=now,
+                    expires_at=expires_at,
+                    revoked_at=None,
+                )
+            )
+
+    def session_user(self, token_hash: str, now: datetime) -> tuple[UserRow, datetime] | None:
+        """The active user of a live session, and when the session expires."""
+        query = (
+            select(users, sessions.c.expires_at.label("session_expires_at"))
+            .join(sessions, sessions.c.username == users.c.username)
+            .where(
+                sessions.c.token_hash == token_hash,
+                sessions.c.revoked_at.is_(None),
+                users.c.disabled_at.is_(None),
+            )
+        )
+        with reading(self.engine) as conn:
+            row = conn.execute(query).one_or_none()
+        if row is None:
+            return None
+        expires_at = aware(row.session_expires_at)
+        if expires_at is None or expires_at <= now:
+            return None
+        return _user(row), expires_at
+
+    def revoke_session(self, token_hash: str, now: datetime) -> bool:
+        with writing(self.engine) as conn:
+            changed = conn.execute(
+                update(sessions)
+                .where(sessions.c.token_hash == token_hash, sessions.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            ).rowcount
+        return bool(changed)
