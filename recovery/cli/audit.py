@@ -7,6 +7,7 @@
     verify-checkpoint F --public-key P  nothing deleted or cut short since the checkpoint
     export --format jsonl|csv [...]     events with incident fields and hashes, streamed
 
+keygen, checkpoint and verify-checkpoint are in `checkpoints.py`, registered here.
 Integrity failures exit with 7 and name the incident and the first broken event.
 """
 
@@ -15,35 +16,17 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
-from recovery.audit import (
-    FORMATS,
-    AuditResult,
-    CheckpointReport,
-    ExportFilter,
-    Verification,
-    check_signature,
-    generate_key,
-    load_private_key,
-    load_public_key,
-    public_key_text,
-    public_pem,
-    read_checkpoint,
-    verify_checkpoint,
-    write_checkpoint,
-    write_private_key,
-)
+from recovery.audit import FORMATS, AuditResult, ExportFilter, Verification
+from recovery.cli import checkpoints
 from recovery.cli.options import (
     DbOption,
     JsonOption,
@@ -53,18 +36,10 @@ from recovery.cli.options import (
 )
 from recovery.cli.output import console, fail, print_json, styled
 from recovery.cli.render import replayed_state
-from recovery.errors import (
-    CommandRejectedError,
-    ConfigurationError,
-    IncidentNotFoundError,
-    IntegrityError,
-)
+from recovery.cli.streams import output_stream, progress_bar
+from recovery.errors import CommandRejectedError, IncidentNotFoundError, IntegrityError
 
 app = typer.Typer(help="Verify, replay, checkpoint and export histories.", no_args_is_help=True)
-
-PROGRESS_MIN_EVENTS = 20_000
-"""Below this many events a pass takes well under a second: no progress bar."""
-
 
 # ---------------------------------------------------------------------------- verify
 
@@ -97,7 +72,7 @@ def verify(
     with open_recovery(db, playbooks) as rec:
         auditor = rec.auditor()
         if named is None:
-            with _progress(json_output, auditor.count_events) as advance:
+            with progress_bar(json_output, auditor.count_events) as advance:
                 results = auditor.results(jobs=jobs)
                 tally = _collect_all(_advancing(results, advance), json_output)
             if not json_output:
@@ -207,38 +182,6 @@ def _json(data: Any) -> str:
     return orjson.dumps(data).decode()
 
 
-@contextmanager
-def _progress(json_output: bool, total: Callable[[], int]) -> Iterator[Callable[[int], None]]:
-    """A Rich progress bar over events on a terminal's stderr (never with --json or a pipe)."""
-    err = Console(stderr=True)
-    if json_output or not err.is_terminal:
-        yield lambda _events: None
-        return
-    events = total()
-    if events < PROGRESS_MIN_EVENTS:
-        yield lambda _events: None
-        return
-    columns = (
-        TextColumn("verifying"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("events"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err, transient=True) as progress:
-        task = progress.add_task("verify", total=events)
-        pending = 0
-
-        def advance(n: int) -> None:
-            nonlocal pending
-            pending += n
-            if pending >= 5000:
-                progress.advance(task, pending)
-                pending = 0
-
-        yield advance
-
-
 def _advancing(results: Iterator[AuditResult], advance: Callable[[int], None]) -> Iterator[Any]:
     for result in results:
         advance(result.events)
@@ -286,150 +229,7 @@ def _moment(text: str) -> datetime:
 
 # ---------------------------------------------------------------------------- checkpoints
 
-
-@app.command()
-def keygen(
-    out: Annotated[Path, typer.Option("--out", help="Where to write the private key (PEM).")],
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
-    json_output: JsonOption = False,
-) -> None:
-    """Create an Ed25519 key to sign checkpoints; keep it away from the database's hosts.
-
-    Writes the private key to OUT (owner-only) and its public key to OUT.pub, and prints
-    the public key: give it to the auditors."""
-    key = generate_key()
-    write_private_key(key, out, overwrite=force)
-    public_file = out.with_name(out.name + ".pub")
-    try:
-        public_file.write_bytes(public_pem(key.public_key()))
-    except OSError as exc:
-        raise ConfigurationError(f"cannot write {public_file}: {exc.strerror}") from None
-    public = public_key_text(key.public_key())
-    if json_output:
-        print_json(
-            {"private_key": str(out), "public_key_file": str(public_file), "public_key": public}
-        )
-        return
-    console().print(Text.assemble("private key written to ", (str(out), "bold")))
-    console().print(Text.assemble("public key written to  ", (str(public_file), "bold")))
-    console().print(Text.assemble("public key: ", (public, "bold green")))
-
-
-@app.command()
-def checkpoint(
-    key: Annotated[Path, typer.Option("--key", help="The Ed25519 private key (PEM).")],
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", help="Write the checkpoint to this file (default: stdout)."),
-    ] = None,
-    db: DbOption = None,
-    playbooks: PlaybooksOption = None,
-    json_output: JsonOption = False,
-) -> None:
-    """Verify every incident, then write a signed checkpoint of every chain's head.
-
-    Keep the file outside the database: `verify-checkpoint` later proves that no incident
-    was deleted and no chain cut short or rewritten since."""
-    signing_key = load_private_key(key)
-    with open_recovery(db, playbooks) as rec:
-        auditor = rec.auditor()
-        with _output(out) as target, _progress(json_output, auditor.count_events) as adv:
-            summary = write_checkpoint(
-                auditor,
-                signing_key,
-                target,
-                now=datetime.now(UTC),
-                database=rec.storage.describe(),
-                on_result=lambda r: adv(r.events),
-            )
-    if out is None:
-        return
-    if json_output:
-        print_json({**summary.to_dict(), "out": str(out)})
-        return
-    console().print(
-        Text.assemble(
-            "checkpoint of ",
-            (str(summary.incidents), "bold"),
-            " incident(s), ",
-            (str(summary.events), "bold"),
-            " event(s) written to ",
-            (str(out), "bold"),
-            f" (digest {summary.digest[:16]}…)",
-        )
-    )
-
-
-@app.command("verify-checkpoint")
-def verify_checkpoint_command(
-    file: Annotated[Path, typer.Argument(metavar="FILE", help="A checkpoint file.")],
-    public_key: Annotated[
-        str,
-        typer.Option(
-            "--public-key", help="The signer's public key: a .pub/PEM file or its base64 text."
-        ),
-    ],
-    db: DbOption = None,
-    playbooks: PlaybooksOption = None,
-    json_output: JsonOption = False,
-) -> None:
-    """Check the checkpoint's signature, then that the database still holds every head."""
-    trusted = load_public_key(public_key)
-    try:
-        with file.open("rb") as source:
-            document = read_checkpoint(source)
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read {file}: {exc.strerror}") from None
-    check_signature(document, trusted)
-    with open_recovery(db, playbooks) as rec:
-        auditor = rec.auditor()
-        with _progress(json_output, auditor.count_events) as advance:
-            report = verify_checkpoint(auditor, document, on_result=lambda r: advance(r.events))
-    if json_output:
-        print_json(report.to_dict())
-    else:
-        _print_checkpoint_report(report)
-    if not report.ok:
-        first = report.findings[0]
-        where = f"event #{first.seq}" if first.seq is not None else "its state"
-        fail(
-            f"{len(report.findings)} incident(s) do not match the checkpoint of "
-            f"{report.checkpoint['created_at']}; first: {first.incident_id} ({first.kind}) "
-            f"at {where}: {first.problem}",
-            IntegrityError.exit_code,
-        )
-
-
-def _print_checkpoint_report(report: CheckpointReport) -> None:
-    cp = report.checkpoint
-    console().print(
-        Text.assemble(
-            "signature ",
-            ("valid", "green"),
-            f": checkpoint of {cp['created_at']}, {cp['count']} incident(s), "
-            f"{cp['events']} event(s), database {cp['database']}",
-        )
-    )
-    if report.findings:
-        table = Table(title=f"{len(report.findings)} incident(s) do not match")
-        for column in ("incident", "what", "at", "problem"):
-            table.add_column(column)
-        for f in report.findings[:1000]:
-            table.add_row(
-                styled(f.incident_id, "bold"),
-                Text(f.kind, "bold red"),
-                "-" if f.seq is None else f"event #{f.seq}",
-                styled(f.problem),
-            )
-        console().print(table)
-    status = Text("all heads present", "green") if report.ok else Text("BROKEN", "bold red")
-    console().print(
-        Text.assemble(
-            f"now: {report.incidents} incident(s), {report.events} event(s), "
-            f"{report.new_incidents} new since the checkpoint: ",
-            status,
-        )
-    )
+checkpoints.register(app)  # keygen, checkpoint, verify-checkpoint (cli/checkpoints.py)
 
 
 # ---------------------------------------------------------------------------- export
@@ -465,7 +265,7 @@ def export(
         until=parse_moment(until, "until"),
     )
     target = None if out == "-" else Path(out)
-    with open_recovery(db, playbooks) as rec, _output(target) as stream:
+    with open_recovery(db, playbooks) as rec, output_stream(target) as stream:
         summary = rec.export_events(stream, "csv" if fmt == "csv" else "jsonl", where)
     if target is None:
         return
@@ -478,27 +278,3 @@ def export(
             (str(target), "bold"),
         )
     )
-
-
-@contextmanager
-def _output(path: Path | None) -> Iterator[BinaryIO]:
-    """A binary stream to `path`, written whole or not at all, or stdout's bytes."""
-    if path is None:
-        buffer = getattr(sys.stdout, "buffer", None)
-        if buffer is None:  # pragma: no cover - a text-only stdout
-            raise ConfigurationError("stdout takes no bytes here; use --out FILE")
-        sys.stdout.flush()
-        yield buffer
-        buffer.flush()
-        return
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        stream = partial.open("wb")
-    except OSError as exc:
-        raise ConfigurationError(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        with stream:
-            yield stream
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)

@@ -27,6 +27,7 @@ and a body `{"delivery_id", "event", "incident_id", "seq", "kind", "created_at",
 small real receiver for tests and a template for back offices.
 """
 
+from recovery.delivery._loop import deliver_due, poll, run_worker
 from recovery.delivery._policy import RetryPolicy
 from recovery.delivery._signing import (
     ATTEMPT_HEADER,
@@ -46,10 +47,7 @@ from recovery.delivery._worker import (
     SKIPPED,
     Deliverer,
     DeliveryStats,
-    deliver_due,
     envelope,
-    poll,
-    run_worker,
 )
 from recovery.delivery.ports import (
     DEAD,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,7 +34,6 @@ from recovery.delivery._targets import WebhookTarget
 from recovery.delivery.ports import DEAD, DELIVERED, FAILED, Claim, OutboxStore, Wanted
 from recovery.domain.chain import canonical
 from recovery.domain.state import iso
-from recovery.errors import StorageError
 
 log = logging.getLogger("recovery.delivery")
 
@@ -316,93 +314,3 @@ def _retry_after(response: httpx.Response, now: datetime) -> timedelta | None:
     except (TypeError, ValueError):
         return None
     return wait if wait > timedelta(0) else None
-
-
-def deliver_due(
-    outbox: OutboxStore,
-    targets: Sequence[WebhookTarget],
-    *,
-    clock: Clock = utc_now,
-    limit: int | None = None,
-    policy: RetryPolicy | None = None,
-    lease: timedelta = DEFAULT_LEASE,
-    batch_size: int = 20,
-    timeout: float = DEFAULT_TIMEOUT,
-    client: httpx.Client | None = None,
-    rng: random.Random | None = None,
-) -> DeliveryStats:
-    """Deliver everything due now, then return (options as for `Deliverer`)."""
-    with Deliverer(
-        outbox,
-        targets,
-        clock=clock,
-        policy=policy,
-        lease=lease,
-        batch_size=batch_size,
-        timeout=timeout,
-        client=client,
-        rng=rng,
-    ) as deliverer:
-        return deliverer.deliver_due(limit=limit)
-
-
-def run_worker(
-    outbox: OutboxStore,
-    targets: Sequence[WebhookTarget],
-    *,
-    clock: Clock = utc_now,
-    once: bool = False,
-    poll_interval: float = 1.0,
-    stop: threading.Event | None = None,
-    policy: RetryPolicy | None = None,
-    lease: timedelta = DEFAULT_LEASE,
-    batch_size: int = 20,
-    timeout: float = DEFAULT_TIMEOUT,
-    client: httpx.Client | None = None,
-    rng: random.Random | None = None,
-) -> DeliveryStats:
-    """Deliver what is due, then poll every `poll_interval` seconds until `stop` is set
-    (or after one pass with `once`). A database outage is logged and waited out, except
-    with `once`, where it raises `StorageError`. Options as for `Deliverer`."""
-    stop = stop or threading.Event()
-    total = DeliveryStats()
-    with Deliverer(
-        outbox,
-        targets,
-        clock=clock,
-        policy=policy,
-        lease=lease,
-        batch_size=batch_size,
-        timeout=timeout,
-        client=client,
-        rng=rng,
-    ) as deliverer:
-
-        def one_pass() -> None:
-            nonlocal total
-            total = total + deliverer.deliver_due()
-
-        poll(one_pass, once=once, poll_interval=poll_interval, stop=stop, name="webhook worker")
-    return total
-
-
-def poll(
-    one_pass: Callable[[], None],
-    *,
-    once: bool,
-    poll_interval: float,
-    stop: threading.Event,
-    name: str,
-) -> None:
-    """Run `one_pass` every `poll_interval` seconds until `stop` is set (or once). A
-    database outage is logged and waited out, except with `once`, where it raises."""
-    while not stop.is_set():
-        try:
-            one_pass()
-        except StorageError:
-            if once:
-                raise
-            log.exception("%s: database error; trying again in %gs", name, poll_interval)
-        if once:
-            break
-        stop.wait(poll_interval)

@@ -30,7 +30,7 @@ from recovery.bootstrap import over_engine
 from recovery.domain.playbook import VOUCHER_ALPHABET, VoucherDef
 from recovery.letters import FileMailer, MailError, QueuedLetter, new_voucher_code
 from recovery.service.letter_delivery import MAIL_WORKER, deliver_letters
-from recovery.service.letters import HOLD
+from recovery.service.letter_drafts import HOLD
 from recovery.storage.database import create_db_engine
 from tests.conftest import FRONT_DESK, MANAGER, Clock
 from tests.contract.support import refused

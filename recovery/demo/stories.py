@@ -1,105 +1,37 @@
-"""Demo data: the five stories of the mission, recorded as incidents for a newcomer to explore.
-
-`seed_demo(rec)` records them through the public engine API (so they verify and replay like
-any incident), back-dated so each timeline reads like the real story: the hotel story done
-the right way (no push, closed) and the old way (a push before every step), the transit
-pass handed off with its context, the loyal customer released honestly with a referral,
-and the energy complaint whose written answer is still in progress (left open).
-
-Letters are drafted and sent through `Recovery`'s letter commands and mailed by a file
-mailer: the demo never sends e-mail. They land in RECOVERY_MAIL_DIR, else beside the SQLite
-file (`<name>-mail/`), else in the temporary folder's `recovery-demo-mail/`.
-"""
+"""The five stories of the demo as data: who did what, through which channel, and when."""
 
 from __future__ import annotations
 
-import tempfile
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
-from recovery.config import Settings
+from recovery.demo.cast import (
+    ANA,
+    HENRIK,
+    JESPER,
+    JONAS,
+    KARIM,
+    KARIN,
+    LINE,
+    MADS,
+    NIELS,
+    SARA,
+    Act,
+    DraftLetter,
+    MailerPass,
+    SendLetter,
+    Story,
+    push,
+    step,
+)
 from recovery.domain.commands import (
-    Actor,
     AddNote,
     Close,
     CustomerProfile,
     HandOff,
-    IncidentCommand,
     OpenIncident,
     RecordContact,
-    RecordPush,
     Release,
-    StepAction,
 )
-from recovery.letters import FileMailer, Mailer
-from recovery.service.engine import Recovery
-from recovery.service.letter_delivery import deliver_letters
-
-# Ribe Central hotel: the right way, and the old way on another day.
-ANA = Actor(id="ana.holm", role="front_desk")
-MADS = Actor(id="mads.kristensen", role="manager")
-JESPER = Actor(id="jesper.lund", role="front_desk")
-HENRIK = Actor(id="henrik.bach", role="manager")
-# The transit operator's phone line and pass team.
-JONAS = Actor(id="jonas.berg", role="front_desk")
-KARIN = Actor(id="karin.dahl", role="front_desk")
-# The mobile carrier's retention desk.
-LINE = Actor(id="line.moller", role="front_desk")
-SARA = Actor(id="sara.friis", role="manager")
-NIELS = Actor(id="niels.bak", role="loyalty_team")
-# The energy supplier's complaints team.
-KARIM = Actor(id="karim.haddad", role="complaints_team")
-
-
-@dataclass(frozen=True)
-class DraftLetter:
-    """Draft a written step's letter (issuing its voucher) with a personal note."""
-
-    step: str
-    note: str
-
-
-@dataclass(frozen=True)
-class SendLetter:
-    """Queue the letter for the mailer (to the customer's contact)."""
-
-    step: str
-
-
-@dataclass(frozen=True)
-class MailerPass:
-    """The mail worker runs: the letter is accepted and the step recorded as sent."""
-
-
-@dataclass(frozen=True)
-class Act:
-    """One thing that happens in a story, `minutes` after the incident was opened."""
-
-    minutes: float
-    actor: Actor
-    channel: str
-    command: IncidentCommand | DraftLetter | SendLetter | MailerPass
-
-
-@dataclass(frozen=True)
-class Story:
-    key: str
-    title: str
-    started_minutes_ago: float
-    opener: Actor
-    channel: str
-    incident: OpenIncident
-    acts: tuple[Act, ...]
-
-
-def _step(step: str, action: str = "complete", **evidence: Any) -> StepAction:
-    return StepAction(step=step, name=action, evidence=evidence)
-
-
-def _push(asked_for: str, step: str) -> RecordPush:
-    return RecordPush(asked_for=asked_for, step=step)
 
 
 def demo_stories(now: datetime) -> list[Story]:
@@ -121,19 +53,19 @@ def demo_stories(now: datetime) -> list[Story]:
                 "hours before a friend's wedding.",
             ),
             acts=(
-                Act(2, ANA, "desk", _step("apologise", apology_by="Ana Holm, front desk")),
+                Act(2, ANA, "desk", step("apologise", apology_by="Ana Holm, front desk")),
                 Act(
                     9,
                     ANA,
                     "desk",
-                    _step("rebook_local", hotel="Hotel Dagmar, Ribe", distance_km=0.4),
+                    step("rebook_local", hotel="Hotel Dagmar, Ribe", distance_km=0.4),
                 ),
-                Act(11, ANA, "desk", _step("pay_room", amount=185, reference="RC-PAY-20417")),
+                Act(11, ANA, "desk", step("pay_room", amount=185, reference="RC-PAY-20417")),
                 Act(
                     14,
                     ANA,
                     "desk",
-                    _step(
+                    step(
                         "ask_what_else",
                         answer="A taxi to the wedding venue at 15:30; booked and paid",
                     ),
@@ -142,7 +74,7 @@ def demo_stories(now: datetime) -> list[Story]:
                     16,
                     ANA,
                     "desk",
-                    _step("dinner", amount=96, restaurant="Restaurant Backhaus, Ribe"),
+                    step("dinner", amount=96, restaurant="Restaurant Backhaus, Ribe"),
                 ),
                 Act(20, ANA, "desk", AddNote(text="Guests left for the wedding on time.")),
                 Act(
@@ -180,36 +112,36 @@ def demo_stories(now: datetime) -> list[Story]:
                 "one push at a time.",
             ),
             acts=(
-                Act(1, JESPER, "desk", _step("apologise", apology_by="Jesper Lund, a quick sorry")),
+                Act(1, JESPER, "desk", step("apologise", apology_by="Jesper Lund, a quick sorry")),
                 Act(
                     20,
                     JESPER,
                     "desk",
-                    _push("a room in Ribe, not the sister hotel 32 km away", "rebook_local"),
+                    push("a room in Ribe, not the sister hotel 32 km away", "rebook_local"),
                 ),
                 Act(
                     75,
                     JESPER,
                     "desk",
-                    _step("rebook_local", hotel="Hotel Fru Mathies, Ribe", distance_km=1.2),
+                    step("rebook_local", hotel="Hotel Fru Mathies, Ribe", distance_km=1.2),
                 ),
-                Act(80, JESPER, "desk", _push("that the hotel pays for the room", "pay_room")),
-                Act(95, JESPER, "desk", _step("pay_room", amount=210)),
-                Act(100, JESPER, "desk", _push("dinner: we missed the wedding dinner", "dinner")),
-                Act(200, JESPER, "desk", _step("dinner", amount=80, restaurant="Saelhunden, Ribe")),
+                Act(80, JESPER, "desk", push("that the hotel pays for the room", "pay_room")),
+                Act(95, JESPER, "desk", step("pay_room", amount=210)),
+                Act(100, JESPER, "desk", push("dinner: we missed the wedding dinner", "dinner")),
+                Act(200, JESPER, "desk", step("dinner", amount=80, restaurant="Saelhunden, Ribe")),
                 Act(
                     210,
                     JESPER,
                     "desk",
-                    _push("that someone asks what we need", "ask_what_else"),
+                    push("that someone asks what we need", "ask_what_else"),
                 ),
                 Act(
                     212,
                     JESPER,
                     "desk",
-                    _step("ask_what_else", answer="An early breakfast before the drive home"),
+                    step("ask_what_else", answer="An early breakfast before the drive home"),
                 ),
-                Act(3 * day, HENRIK, "email", _push("a written apology", "written_apology")),
+                Act(3 * day, HENRIK, "email", push("a written apology", "written_apology")),
                 Act(
                     4 * day,
                     HENRIK,
@@ -244,7 +176,7 @@ def demo_stories(now: datetime) -> list[Story]:
                     1,
                     JONAS,
                     "phone",
-                    _step("apologise", apology_by="Jonas Berg, customer service"),
+                    step("apologise", apology_by="Jonas Berg, customer service"),
                 ),
                 Act(
                     4,
@@ -262,7 +194,7 @@ def demo_stories(now: datetime) -> list[Story]:
                     9,
                     KARIN,
                     "phone",
-                    _step(
+                    step(
                         "change_now",
                         new_product="Monthly pass, zones 1-4",
                         channel="phone",
@@ -273,7 +205,7 @@ def demo_stories(now: datetime) -> list[Story]:
                     10,
                     KARIN,
                     "phone",
-                    _step(
+                    step(
                         "status_and_eta",
                         status_given="Upgrade done on the card; nothing else to do",
                         active_from=tomorrow,
@@ -315,7 +247,7 @@ def demo_stories(now: datetime) -> list[Story]:
                     2,
                     LINE,
                     "phone",
-                    _step(
+                    step(
                         "acknowledge",
                         member_since="2014-05-01",
                         upset_heard="US roaming was cut from his plan without notice; "
@@ -326,7 +258,7 @@ def demo_stories(now: datetime) -> list[Story]:
                     10,
                     LINE,
                     "phone",
-                    _step(
+                    step(
                         "recommended_offer",
                         offer="Travel Plus: 30 GB including US roaming, 39 EUR a month",
                         accepted=False,
@@ -336,7 +268,7 @@ def demo_stories(now: datetime) -> list[Story]:
                     40,
                     SARA,
                     "phone",
-                    _step(
+                    step(
                         "manager_call",
                         outcome="Apologised that nobody told him; we cannot sell unlimited "
                         "US data any more",
@@ -346,7 +278,7 @@ def demo_stories(now: datetime) -> list[Story]:
                     60,
                     NIELS,
                     "phone",
-                    _step(
+                    step(
                         "loyalty_team_contact",
                         contact_by="Niels Bak, loyalty team",
                         outcome="He will move his number; thanked him for his years with us",
@@ -385,7 +317,7 @@ def demo_stories(now: datetime) -> list[Story]:
                     30,
                     KARIM,
                     "email",
-                    _step(
+                    step(
                         "acknowledge",
                         acknowledged_by="Karim Haddad, complaints team",
                         channel="email",
@@ -395,7 +327,7 @@ def demo_stories(now: datetime) -> list[Story]:
                     35,
                     KARIM,
                     "email",
-                    _step("offer_call", accepted=True, call_time="the same day at 16:00"),
+                    step("offer_call", accepted=True, call_time="the same day at 16:00"),
                 ),
                 Act(
                     300,
@@ -411,7 +343,7 @@ def demo_stories(now: datetime) -> list[Story]:
                     320,
                     KARIM,
                     "phone",
-                    _step(
+                    step(
                         "investigate",
                         findings="Three estimated readings in a row; the actual reading is "
                         "1 140 kWh below the estimates",
@@ -437,62 +369,3 @@ def demo_stories(now: datetime) -> list[Story]:
             ),
         ),
     ]
-
-
-class _ScriptClock:
-    """The clock the stories are recorded with: set to each scripted moment in turn."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def demo_mail_dir(rec: Recovery) -> Path:
-    """Where the demo's letters go: RECOVERY_MAIL_DIR, else beside the SQLite file."""
-    settings = Settings.from_env()
-    if settings.mail_dir_configured:
-        return Path(settings.mail_dir)
-    database = rec.storage.file_path()
-    if database is not None:
-        return database.with_name(f"{database.stem}-mail")
-    return Path(tempfile.gettempdir()) / "recovery-demo-mail"
-
-
-def seed_demo(rec: Recovery, *, force: bool = False, mailer: Mailer | None = None) -> list[str]:
-    """Record the five stories; return their incident ids (none if incidents already exist,
-    unless `force`). Times are back-dated from `rec`'s clock; `rec` itself is not changed.
-    Letters are mailed by `mailer` (default: a file mailer, see `demo_mail_dir`)."""
-    if not force and rec.list_incidents(active_only=False, limit=1):
-        return []
-    mailer = mailer or FileMailer(demo_mail_dir(rec))
-    now = rec.clock()
-    clock = _ScriptClock(now)
-    scripted = Recovery(rec.storage, rec.catalog, clock=clock, new_id=rec.new_id)
-    ids: list[str] = []
-    for story in demo_stories(now):
-        start = now - timedelta(minutes=story.started_minutes_ago)
-        clock.now = start
-        opened = scripted.open(story.incident, actor=story.opener, channel=story.channel)
-        for act in story.acts:
-            clock.now = start + timedelta(minutes=act.minutes)
-            command = act.command
-            if isinstance(command, DraftLetter):
-                scripted.draft_letter(
-                    opened.id,
-                    command.step,
-                    note=command.note,
-                    actor=act.actor,
-                    channel=act.channel,
-                )
-            elif isinstance(command, SendLetter):
-                scripted.request_letter(
-                    opened.id, command.step, actor=act.actor, channel=act.channel
-                )
-            elif isinstance(command, MailerPass):
-                deliver_letters(scripted, mailer)
-            else:
-                scripted.execute(opened.id, command, actor=act.actor, channel=act.channel)
-        ids.append(opened.id)
-    return ids
