@@ -20,12 +20,10 @@ from sqlalchemy import exc as sa_exc
 
 from recovery.errors import StorageError
 from recovery.letters.ports import (
-    CANCELLED,
     DEAD,
     FAILED,
     PENDING,
     SENDING,
-    SENT,
     STATUSES,
     LetterClaim,
     QueuedLetter,
@@ -34,6 +32,7 @@ from recovery.letters.ports import (
 from recovery.storage import leases
 from recovery.storage.database import reading
 from recovery.storage.moments import from_column, utc
+from recovery.storage.outcomes import LetterOutcomes
 from recovery.storage.tables import letters, vouchers
 
 _CLAIMABLE = (PENDING, FAILED, SENDING)
@@ -62,7 +61,7 @@ def _letter(row: Any) -> QueuedLetter:
     )
 
 
-class SqlLetterStore:
+class SqlLetterStore(LetterOutcomes):
     """Every method is one short transaction (or one read)."""
 
     def __init__(self, engine: Engine) -> None:
@@ -199,27 +198,8 @@ class SqlLetterStore:
         dead = [replace(_letter(r), status=DEAD, last_error=given_up[r.id]) for r in abandoned]
         return claims, dead
 
-    def mark_accepted(self, claim: LetterClaim, message_id: str, now: datetime) -> bool:
-        """The mail server accepted the letter: remember that before anything else, so a
-        worker that dies now never sends it twice (the next claim only records it)."""
-        return self._finish(claim, message_id=message_id, accepted_at=utc(now))
-
-    def mark_sent(self, claim: LetterClaim, recorded_seq: int | None, note: str | None) -> bool:
-        values: dict[str, Any] = {"status": SENT, "recorded_seq": recorded_seq}
-        if note:
-            values["last_error"] = leases.clip(note)
-        return self._finish(claim, **values)
-
-    def mark_failed(self, claim: LetterClaim, error: str, retry_at: datetime | None) -> bool:
-        """A failed attempt: retry at `retry_at`, or dead when it is None."""
-        if retry_at is None:
-            return self._finish(claim, status=DEAD, last_error=leases.clip(error))
-        return self._finish(
-            claim, status=FAILED, last_error=leases.clip(error), next_attempt_at=utc(retry_at)
-        )
-
-    def mark_cancelled(self, claim: LetterClaim, reason: str) -> bool:
-        return self._finish(claim, status=CANCELLED, last_error=leases.clip(reason))
+    def _moment(self, moment: datetime) -> Any:
+        return utc(moment)
 
     def _finish(self, claim: LetterClaim, **values: Any) -> bool:
         with self._transaction() as conn:

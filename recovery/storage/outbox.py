@@ -19,8 +19,6 @@ from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, selec
 from sqlalchemy import exc as sa_exc
 
 from recovery.delivery.ports import (
-    DEAD,
-    DELIVERED,
     DELIVERING,
     FAILED,
     PENDING,
@@ -33,12 +31,13 @@ from recovery.storage import leases
 from recovery.storage.database import reading
 from recovery.storage.incident_reads import plain
 from recovery.storage.moments import from_column, utc
+from recovery.storage.outcomes import MessageOutcomes
 from recovery.storage.tables import incidents, outbox
 
 _CLAIMABLE = (PENDING, FAILED, DELIVERING)
 
 
-class SqlOutbox:
+class SqlOutbox(MessageOutcomes):
     """The delivery state transitions of outbox rows (`delivery.ports.OutboxStore`);
     every method is one transaction."""
 
@@ -114,34 +113,10 @@ class SqlOutbox:
         ]
         return claims, len(dead)
 
-    def mark_delivered(
-        self, claim: Claim, now: datetime, accepted_by: Collection[str] = ()
-    ) -> bool:
-        return self._finish(
-            claim, status=DELIVERED, delivered_at=utc(now), accepted_by=_targets(accepted_by)
-        )
+    def _moment(self, moment: datetime) -> Any:
+        return utc(moment)
 
-    def mark_failed(
-        self,
-        claim: Claim,
-        error: str,
-        retry_at: datetime | None,
-        accepted_by: Collection[str] = (),
-    ) -> bool:
-        accepted = _targets(accepted_by)
-        if retry_at is None:
-            return self._finish(
-                claim, status=DEAD, last_error=leases.clip(error), accepted_by=accepted
-            )
-        return self._finish(
-            claim,
-            status=FAILED,
-            last_error=leases.clip(error),
-            next_attempt_at=utc(retry_at),
-            accepted_by=accepted,
-        )
-
-    def _finish(self, claim: Claim, **values: object) -> bool:
+    def _finish(self, claim: Claim, **values: Any) -> bool:
         with self._transaction() as conn:
             return leases.finish(
                 conn, outbox, claim.id, holding=DELIVERING, attempt=claim.attempt, **values
@@ -203,7 +178,3 @@ def _covers(kinds: Collection[str] | None, sites: Collection[str] | None) -> Col
     if sites is not None:
         conditions.append(incidents.c.site.in_(sorted(sites)))
     return and_(*conditions)
-
-
-def _targets(urls: Collection[str]) -> str | None:
-    return orjson.dumps(sorted(urls)).decode() if urls else None

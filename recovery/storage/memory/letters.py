@@ -13,23 +13,22 @@ from typing import Any
 from recovery.domain.state import iso, parse_iso
 from recovery.errors import StorageError
 from recovery.letters.ports import (
-    CANCELLED,
     DEAD,
     FAILED,
     PENDING,
     SENDING,
-    SENT,
     STATUSES,
     LetterClaim,
     QueuedLetter,
     Voucher,
 )
 from recovery.storage import leases
+from recovery.storage.outcomes import LetterOutcomes
 
 _CLAIMABLE = (PENDING, FAILED, SENDING)
 
 
-class MemoryLetterStore:
+class MemoryLetterStore(LetterOutcomes):
     """Gone when the process ends; safe to share between threads."""
 
     def __init__(self) -> None:
@@ -122,24 +121,8 @@ class MemoryLetterStore:
                 claims.append(LetterClaim(letter, letter.attempts + 1, lease_until))
         return claims, dead
 
-    def mark_accepted(self, claim: LetterClaim, message_id: str, now: datetime) -> bool:
-        return self._finish(claim, message_id=message_id, accepted_at=iso(now))
-
-    def mark_sent(self, claim: LetterClaim, recorded_seq: int | None, note: str | None) -> bool:
-        values: dict[str, Any] = {"status": SENT, "recorded_seq": recorded_seq}
-        if note:
-            values["last_error"] = leases.clip(note)
-        return self._finish(claim, **values)
-
-    def mark_failed(self, claim: LetterClaim, error: str, retry_at: datetime | None) -> bool:
-        if retry_at is None:
-            return self._finish(claim, status=DEAD, last_error=leases.clip(error))
-        return self._finish(
-            claim, status=FAILED, last_error=leases.clip(error), next_attempt_at=iso(retry_at)
-        )
-
-    def mark_cancelled(self, claim: LetterClaim, reason: str) -> bool:
-        return self._finish(claim, status=CANCELLED, last_error=leases.clip(reason))
+    def _moment(self, moment: datetime) -> Any:
+        return iso(moment)
 
     def _finish(self, claim: LetterClaim, **values: Any) -> bool:
         """Record an outcome if this claim still holds the letter; False if not."""

@@ -3,7 +3,7 @@ memory log queues, with the SQL adapter's claim and lease rules."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,7 +11,6 @@ import orjson
 
 from recovery.delivery.ports import (
     DEAD,
-    DELIVERED,
     DELIVERING,
     FAILED,
     PENDING,
@@ -20,11 +19,12 @@ from recovery.delivery.ports import (
     Wanted,
 )
 from recovery.domain.state import iso
-from recovery.storage.leases import clip, given_up
+from recovery.storage.leases import given_up
 from recovery.storage.memory.incidents import MemoryIncidentLog
+from recovery.storage.outcomes import MessageOutcomes
 
 
-class MemoryOutbox:
+class MemoryOutbox(MessageOutcomes):
     """`delivery.ports.OutboxStore` over the rows the memory log queues."""
 
     def __init__(self, log: MemoryIncidentLog) -> None:
@@ -85,35 +85,15 @@ class MemoryOutbox:
             for kinds, sites in wanted
         )
 
-    def mark_delivered(
-        self, claim: Claim, now: datetime, accepted_by: Collection[str] = ()
-    ) -> bool:
-        return self._finish(claim, status=DELIVERED, delivered_at=now, accepted_by=accepted_by)
+    def _moment(self, moment: datetime) -> Any:
+        return moment
 
-    def mark_failed(
-        self,
-        claim: Claim,
-        error: str,
-        retry_at: datetime | None,
-        accepted_by: Collection[str] = (),
-    ) -> bool:
-        if retry_at is None:
-            return self._finish(claim, status=DEAD, last_error=clip(error), accepted_by=accepted_by)
-        return self._finish(
-            claim,
-            status=FAILED,
-            last_error=clip(error),
-            next_attempt_at=retry_at,
-            accepted_by=accepted_by,
-        )
-
-    def _finish(self, claim: Claim, accepted_by: Collection[str], **values: Any) -> bool:
+    def _finish(self, claim: Claim, **values: Any) -> bool:
         with self._log.lock:
             row = self._log.outbox[claim.id - 1]
             if row["status"] != DELIVERING or row["attempts"] != claim.attempt:
                 return False
             row.update(values)
-            row["accepted_by"] = orjson.dumps(sorted(accepted_by)).decode() if accepted_by else None
             return True
 
     def status(
