@@ -14,9 +14,9 @@ import orjson
 from sqlalchemy import Engine, select, update
 from sqlalchemy import exc as sa_exc
 
-from recovery.errors import CommandRejectedError
+from recovery.errors import CommandRejectedError, StorageError
 from recovery.service.ports.accounts import TokenRow, UserRow
-from recovery.storage.database import reading, writing
+from recovery.storage.database import first_line, reading, writing
 from recovery.storage.moments import aware
 from recovery.storage.tables import api_tokens, sessions, users
 
@@ -182,16 +182,19 @@ class SqlAccountStore:
     def add_session(
         self, token_hash: str, username: str, now: datetime, expires_at: datetime
     ) -> None:
-        with writing(self.engine) as conn:
-            conn.execute(
-                sessions.insert().values(
-                    token_hash=token_hash,
-                    username=username,
-                    created_at=now,
-                    expires_at=expires_at,
-                    revoked_at=None,
+        try:
+            with writing(self.engine) as conn:
+                conn.execute(
+                    sessions.insert().values(
+                        token_hash=token_hash,
+                        username=username,
+                        created_at=now,
+                        expires_at=expires_at,
+                        revoked_at=None,
+                    )
                 )
-            )
+        except sa_exc.IntegrityError as exc:  # a reused token or an unknown user
+            raise StorageError(f"sessions: database error: {first_line(exc)}") from exc
 
     def session_user(self, token_hash: str, now: datetime) -> tuple[UserRow, datetime] | None:
         """The active user of a live session, and when the session expires."""

@@ -143,6 +143,11 @@ def test_sessions(adapters: Adapters) -> None:
     assert store.revoke_session("s2", T1) is False
     store.add_session("s3", "ana", T1, T1 + HOUR)
     assert store.session_user("s3", T1) == (ana, T1 + HOUR)
+    # a reused token or an unknown user is a storage error, never a driver's own
+    with pytest.raises(StorageError, match="sessions"):
+        store.add_session("s3", "ana", T1, T1 + HOUR)
+    with pytest.raises(StorageError, match="sessions"):
+        store.add_session("s4", "nobody", T1, T1 + HOUR)
 
 
 def test_idempotency_keys(adapters: Adapters) -> None:
