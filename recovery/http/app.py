@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from recovery.bootstrap import Services, services
-from recovery.http.api import admin, incidents, playbooks, reports, sessions
+from recovery.http.api import admin, incident_commands, incidents, playbooks, reports, sessions
 from recovery.http.api.examples import DESCRIPTION
 from recovery.http.api.schemas import ErrorRead, HealthRead
 from recovery.http.auth.deps import install_session_cookie_docs
@@ -62,6 +62,7 @@ def create_app(target: Services | Recovery, *, dispose_on_shutdown: bool = False
 
     app.openapi = openapi  # type: ignore[method-assign]
     install_error_handlers(app)
+    app.include_router(incident_commands.router)  # then the queries (the API document order)
     app.include_router(incidents.router)
     app.include_router(playbooks.router)
     app.include_router(reports.router)

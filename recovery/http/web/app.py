@@ -4,13 +4,34 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from recovery.config import Settings
 from recovery.http.context import ApiContext
-from recovery.http.web import audit, pages, playbooks, status
-from recovery.http.web.core import STATIC, WebContext, asset_version, make_environment
+from recovery.http.web import (
+    audit,
+    board,
+    incident,
+    incident_actions,
+    letters,
+    new_incident,
+    playbooks,
+    signin,
+    status,
+)
+from recovery.http.web.context import STATIC, WebContext, asset_version, make_environment
+from recovery.http.web.errors import not_found
+from recovery.http.web.responses import WebRoute
+
+fallback = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+
+@fallback.api_route("/web/{rest:path}", methods=["GET", "POST"], response_model=None)
+async def no_such_page(request: Request, rest: str) -> Response:
+    """Any other address under /web: a page that says so (the JSON API keeps its 404s)."""
+    raise not_found("page")
 
 
 def install(app: FastAPI, *, zone: ZoneInfo | None = None) -> None:
@@ -23,9 +44,16 @@ def install(app: FastAPI, *, zone: ZoneInfo | None = None) -> None:
         zone=display_zone,
         asset_version=asset_version(),
     )
-    app.include_router(pages.router)
+    # In this order: the first route that matches answers (`/web/incidents/new` before
+    # `/web/incidents/{incident_id}`, the status links before `/{command}`).
+    app.include_router(signin.router)
+    app.include_router(board.router)
+    app.include_router(new_incident.router)
+    app.include_router(incident.router)
+    app.include_router(incident_actions.router)
+    app.include_router(letters.router)
     app.include_router(audit.router)
     app.include_router(playbooks.router)
     app.include_router(status.router)
-    app.include_router(pages.fallback)  # last: any other /web/... page is "not found"
+    app.include_router(fallback)  # last: any other /web/... page is "not found"
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -21,16 +21,12 @@ from recovery.audit import ExportFilter
 from recovery.domain.apply import replay
 from recovery.domain.queries import resolved_states
 from recovery.domain.state import IncidentState, iso
-from recovery.http.web.core import (
-    PageError,
-    WebRoute,
-    not_found,
-    render,
-    signed_in,
-    web,
-)
-from recovery.http.web.pages import _visible
-from recovery.http.web.present import STEP_STATUS, describe, humanise, step_evidence
+from recovery.http.web.context import signed_in, web
+from recovery.http.web.errors import PageError, not_found
+from recovery.http.web.present import STEP_STATUS, describe, humanise
+from recovery.http.web.present_steps import step_evidence
+from recovery.http.web.responses import WebRoute, render
+from recovery.http.web.shared import visible_incident
 from recovery.service.engine import Recovery
 from recovery.service.principal import Permission
 from recovery.service.reports import recovery_score
@@ -80,7 +76,7 @@ async def audit_incident(
     viewer = await signed_in(request, Permission.READ)
     ctx = web(request)
     rec = ctx.api.rec
-    view = await _visible(request, viewer, incident_id)
+    view = await visible_incident(request, viewer, incident_id)
     compiled = rec.playbook_of(view.state)
     events = await ctx.api.runner.read(rec.timeline, incident_id)
     verification = await ctx.api.runner.read(rec.verify, incident_id)
@@ -157,7 +153,7 @@ async def export_incident(request: Request, incident_id: str, fmt: str) -> Respo
     viewer = await signed_in(request, Permission.READ)
     if fmt not in ("jsonl", "csv"):
         raise not_found("export")
-    await _visible(request, viewer, incident_id)
+    await visible_incident(request, viewer, incident_id)
     ctx = web(request)
     where = ExportFilter(incident_id=incident_id)
     spool = await ctx.api.runner.read(_spool, ctx.api.rec, fmt, where)
@@ -167,7 +163,7 @@ async def export_incident(request: Request, incident_id: str, fmt: str) -> Respo
 @router.get("/web/audit/{incident_id}/verification.json", response_model=None)
 async def export_verification(request: Request, incident_id: str) -> Response:
     viewer = await signed_in(request, Permission.READ)
-    await _visible(request, viewer, incident_id)
+    await visible_incident(request, viewer, incident_id)
     ctx = web(request)
     result = await ctx.api.runner.read(ctx.api.rec.verify, incident_id)
     body = {**result.to_dict(), "verified_at": iso(ctx.now()), "verified_by": viewer.name}

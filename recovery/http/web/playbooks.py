@@ -13,9 +13,11 @@ from recovery.domain.compiler import INCIDENT_STATES, INCIDENT_TRANSITIONS, SYST
 from recovery.domain.playbook import FINISHING_ACTIONS, format_duration
 from recovery.domain.queries import resolved_states
 from recovery.domain.validation import kinds_of
-from recovery.http.web.core import PageError, WebRoute, render, signed_in, web
+from recovery.http.web.context import signed_in, web
 from recovery.http.web.diagram import Transition, lifecycle_svg
+from recovery.http.web.errors import PageError
 from recovery.http.web.present import humanise
+from recovery.http.web.responses import WebRoute, render
 from recovery.service.principal import Permission
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)

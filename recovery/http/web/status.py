@@ -21,8 +21,9 @@ from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.queries import resolved_states
 from recovery.domain.state import IncidentState, iso, parse_iso
 from recovery.errors import IncidentNotFoundError
-from recovery.http.web.core import WebRoute, render, web
+from recovery.http.web.context import web
 from recovery.http.web.i18n import LANGUAGE_NAMES, LOCALES, pick_locale, step_text, words
+from recovery.http.web.responses import WebRoute, render
 from recovery.letters.i18n import format_datetime
 from recovery.service.engine import IncidentView
 

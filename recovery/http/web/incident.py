@@ -1,0 +1,130 @@
+"""The incident page: the checklist of every step with the forms allowed now, the
+timeline, and, when a form was refused, what the engine said and what is allowed instead."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import HTMLResponse, Response
+
+from recovery.domain.compiler import CompiledPlaybook
+from recovery.domain.state import iso
+from recovery.http.web.context import Viewer, signed_in, web
+from recovery.http.web.present import ACTION_LABELS, cue_choices, describe, humanise
+from recovery.http.web.present_forms import incident_forms
+from recovery.http.web.present_steps import step_views
+from recovery.http.web.responses import WebRoute, render
+from recovery.http.web.shared import incident_url, visible_incident
+from recovery.service.engine import IncidentView
+from recovery.service.principal import Permission
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+INCIDENT_ACTIONS = {
+    "record_contact": "record a contact",
+    "add_note": "add a note",
+    "report_cues": "report dissatisfaction cues",
+    "record_push": "record that the customer had to ask",
+    "hand_off": "hand off",
+    "escalate": "escalate",
+    "release": "release (an honest ending)",
+    "close": "close",
+    "reopen": "reopen",
+}
+
+
+def _step_of(problem: Problem) -> str | None:
+    kind, _, rest = problem.form.partition(":")
+    return rest.partition(":")[0] if kind == "step" else None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A refused form: what the engine said, on which form, and what is allowed now."""
+
+    form: str
+    message: str
+    field: str | None = None
+    status: int = 422
+
+
+def allowed_labels(
+    view: IncidentView, compiled: CompiledPlaybook, step_first: str | None = None
+) -> tuple[list[str], list[str]]:
+    """What can be done now, in words: on the step the form was about, then the rest."""
+    here: list[str] = []
+    rest: list[str] = []
+    for action in view.allowed:
+        step_id, dot, name = action.partition(".")
+        if dot:
+            definition = compiled.steps.get(step_id)
+            title = definition.title if definition else humanise(step_id)
+            label = f"{title}: {ACTION_LABELS.get(name, (humanise(name),))[0].lower()}"
+            (here if step_id == step_first else rest).append(label)
+        else:
+            rest.append(INCIDENT_ACTIONS.get(action, humanise(action)))
+    return here, rest
+
+
+async def incident_page(
+    request: Request,
+    viewer: Viewer,
+    incident_id: str,
+    *,
+    problem: Problem | None = None,
+    values: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    ctx = web(request)
+    rec = ctx.api.rec
+    view = await visible_incident(request, viewer, incident_id)
+    state = view.state
+    compiled = rec.playbook_of(state)
+    events = await ctx.api.runner.read(rec.timeline, incident_id)
+    links = await ctx.api.runner.read(ctx.links.active_count, incident_id)
+    users: list[str] = []
+    if viewer.can_write:
+        found = await ctx.api.runner.read(ctx.api.accounts.list_users)
+        users = [
+            u.username
+            for u in found
+            if u.active and u.username != state.owner and ("*" in u.sites or state.site in u.sites)
+        ]
+    now_iso = iso(ctx.now())
+    base = incident_url(incident_id)
+    steps = step_views(
+        view, compiled, now_iso, role=viewer.role, can_write=viewer.can_write, base=base
+    )
+    roles = sorted({s.owner for s in compiled.steps.values()} | {"front_desk", "manager"})
+    cues = cue_choices([compiled]) or cue_choices(rec.catalog.latest())
+    forms = (
+        incident_forms(view, base, users=users, roles=roles, channel=viewer.channel, cues=cues)
+        if viewer.can_write
+        else {}
+    )
+    return render(
+        request,
+        "incident.html",
+        viewer,
+        problem.status if problem else 200,
+        view=view,
+        state=state,
+        playbook=compiled.playbook,
+        steps=steps,
+        entries=[describe(e, compiled) for e in reversed(events)],
+        pending=[compiled.steps[s].title for s in view.pending_for_close if s in compiled.steps],
+        problem=problem,
+        problem_allowed=allowed_labels(view, compiled, _step_of(problem)) if problem else ([], []),
+        values=values or {},
+        base=base,
+        links=links,
+        forms=forms,
+        now_iso=now_iso,
+    )
+
+
+@router.get("/web/incidents/{incident_id}", response_model=None)
+async def incident(request: Request, incident_id: str) -> Response:
+    viewer = await signed_in(request, Permission.READ)
+    return await incident_page(request, viewer, incident_id)

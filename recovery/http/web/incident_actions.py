@@ -1,0 +1,257 @@
+"""What the staff do on an incident: act on a step, the incident-level commands (contacts,
+notes, hand-offs, escalation, closing...), and the customer's status links.
+
+Every form posts to a route here that runs the engine command (through the API's runner,
+so SQLite writes queue on one thread), then redirects to the incident with a message
+(post/redirect/get). A refused command shows the incident again with the engine's own
+message, what is allowed now, and the form still filled in as it was sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from recovery.domain.commands import (
+    AddNote,
+    Close,
+    Escalate,
+    HandOff,
+    IncidentCommand,
+    RecordContact,
+    RecordPush,
+    Release,
+    Reopen,
+    ReportCues,
+)
+from recovery.errors import (
+    CommandRejectedError,
+    ConflictError,
+    NotAllowedNowError,
+    PermissionDeniedError,
+)
+from recovery.http.web.context import Viewer, signed_in, web
+from recovery.http.web.errors import BadForm, not_found
+from recovery.http.web.forms import Form, check_code, check_id, read_form
+from recovery.http.web.incident import Problem, incident_page
+from recovery.http.web.present import STEP_STATUS, humanise
+from recovery.http.web.responses import WebRoute, redirect
+from recovery.http.web.shared import incident_url, validation_message, visible_incident
+from recovery.service.engine import Outcome, Recovery
+from recovery.service.principal import Permission
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+# (who, the form, the incident version the page showed) -> the command to run
+Build = Callable[[Viewer, Form, int | None], Callable[[], Outcome]]
+
+
+async def _act(
+    request: Request,
+    incident_id: str,
+    form_key: str,
+    build: Build,
+    success: Callable[[Outcome], str],
+    anchor: str = "",
+) -> Response:
+    viewer = await signed_in(request, Permission.WRITE)
+    form = await read_form(request, viewer.csrf)
+    ctx = web(request)
+    check_id(incident_id)
+    await ctx.api.runner.read(ctx.api.check_scope, viewer.principal, incident_id)
+    problem: Problem | None = None
+    try:
+        outcome = await ctx.api.runner.write(build(viewer, form, _shown_version(form)))
+    except ValidationError as exc:
+        message, where = validation_message(exc)
+        problem = Problem(form_key, message, where)
+    except BadForm as exc:
+        problem = Problem(form_key, str(exc), exc.field)
+    except ConflictError as exc:
+        problem = Problem(
+            form_key,
+            "Someone else recorded something on this incident after you opened the page "
+            f"(it is now at version {exc.current_version}). Check the steps and the timeline "
+            "below, then send the form again: what you typed is still in it.",
+            status=409,
+        )
+    except PermissionDeniedError as exc:
+        problem = Problem(form_key, str(exc), exc.field, status=403)
+    except NotAllowedNowError as exc:
+        problem = Problem(form_key, str(exc), exc.field, status=409)
+    except CommandRejectedError as exc:
+        problem = Problem(form_key, str(exc), exc.field)
+    if problem is not None:
+        return await incident_page(
+            request, viewer, incident_id, problem=problem, values=form.values()
+        )
+    return redirect(f"{incident_url(incident_id)}{anchor}", success(outcome))
+
+
+def _shown_version(form: Form) -> int | None:
+    raw = form.text("version")
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        raise BadForm(f"The page's incident version must be a number, not {raw!r}", "version")
+    return int(raw)
+
+
+def _command(rec: Recovery, incident_id: str, make: Callable[[Form], IncidentCommand]) -> Build:
+    def build(viewer: Viewer, form: Form, version: int | None) -> Callable[[], Outcome]:
+        command = make(form)  # a ValidationError here is shown on the form
+        return lambda: rec.execute(
+            incident_id,
+            command,
+            actor=viewer.principal.actor(),
+            channel=viewer.channel,
+            expected_version=version,
+        )
+
+    return build
+
+
+@router.post("/web/incidents/{incident_id}/steps/{step}/{action}", response_model=None)
+async def step_action(request: Request, incident_id: str, step: str, action: str) -> Response:
+    check_code(step, "step")
+    check_code(action, "action")
+    rec = web(request).api.rec
+
+    def build(viewer: Viewer, form: Form, version: int | None) -> Callable[[], Outcome]:
+        actor = viewer.principal.actor()
+        evidence = {k[3:]: v for k, v in form.pairs if k.startswith("ev.")}
+        raw_amount = form.text("amount")
+        try:
+            amount = float(raw_amount) if raw_amount else None
+        except ValueError:
+            raise BadForm(f"Amount must be a number, not {raw_amount!r}", field="amount") from None
+        alternatives = _lines(form.get("alternatives"))
+        reason = form.text("reason")
+        note, recipient, locale = form.text("note"), form.text("recipient"), form.text("locale")
+
+        def run() -> Outcome:
+            return rec.act_on_step(
+                incident_id,
+                step,
+                action,
+                actor=actor,
+                channel=viewer.channel,
+                evidence=evidence,
+                reason=reason,
+                amount=amount,
+                alternatives=alternatives,
+                note=note,
+                recipient=recipient,
+                locale=locale,
+                expected_version=version,
+            )
+
+        return run
+
+    def success(outcome: Outcome) -> str:
+        after = outcome.incident.state.steps.get(step)
+        title = after.title if after else step
+        status = STEP_STATUS.get(after.status, humanise(after.status)) if after else "updated"
+        return f"{title}: {status}."
+
+    return await _act(
+        request, incident_id, f"step:{step}:{action}", build, success, f"#step-{step}"
+    )
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+COMMANDS: dict[str, tuple[Callable[[Form], IncidentCommand], str, str]] = {
+    "pushes": (
+        lambda f: RecordPush(asked_for=f.get("asked_for"), step=f.text("step")),
+        "Recorded: the customer had to ask. It counts as a push.",
+        "#timeline",
+    ),
+    "contacts": (
+        lambda f: RecordContact(
+            channel=f.get("channel"),
+            direction=f.get("direction"),
+            summary=f.get("summary"),
+        ),
+        "Contact recorded.",
+        "#contacts",
+    ),
+    "handoffs": (
+        lambda f: HandOff(
+            to=f.get("to").strip(), to_role=f.text("to_role"), context=f.get("context")
+        ),
+        "Handed off, with its context.",
+        "",
+    ),
+    "notes": (lambda f: AddNote(text=f.get("text")), "Note added.", "#timeline"),
+    "cues": (
+        lambda f: ReportCues(cues=f.getlist("cues")),
+        "Cues recorded.",
+        "",
+    ),
+    "escalate": (
+        lambda f: Escalate(reason=f.get("reason")),
+        "Escalated: a manager is notified.",
+        "",
+    ),
+    "release": (
+        lambda f: Release(reason=f.get("reason"), referral=f.get("referral")),
+        "Released, with a referral.",
+        "",
+    ),
+    "close": (lambda f: Close(summary=f.text("summary")), "Incident closed.", ""),
+    "reopen": (lambda f: Reopen(reason=f.get("reason")), "Incident reopened.", ""),
+}
+
+
+# ---------------------------------------------------------------------------- status links
+# (declared before `/{command}` below, which would otherwise take `status-links`)
+
+
+@router.post("/web/incidents/{incident_id}/status-links", response_model=None)
+async def create_status_link(request: Request, incident_id: str) -> Response:
+    viewer = await signed_in(request, Permission.WRITE)
+    await read_form(request, viewer.csrf)
+    ctx = web(request)
+    await visible_incident(request, viewer, incident_id)
+    token = await ctx.api.runner.write(ctx.links.create, incident_id, viewer.name, ctx.now())
+    link = f"{str(request.base_url).rstrip('/')}/status/{token}"
+    return redirect(
+        f"{incident_url(incident_id)}#customer-link",
+        "A status link for the customer: send it now, it is shown only this once.",
+        link=link,
+    )
+
+
+@router.post("/web/incidents/{incident_id}/status-links/revoke", response_model=None)
+async def revoke_status_links(request: Request, incident_id: str) -> Response:
+    viewer = await signed_in(request, Permission.WRITE)
+    await read_form(request, viewer.csrf)
+    ctx = web(request)
+    await visible_incident(request, viewer, incident_id)
+    count = await ctx.api.runner.write(ctx.links.revoke_all, incident_id, ctx.now())
+    return redirect(
+        f"{incident_url(incident_id)}#customer-link",
+        f"{count} status link(s) revoked: they no longer open the status page.",
+    )
+
+
+@router.post("/web/incidents/{incident_id}/{command}", response_model=None)
+async def incident_command(request: Request, incident_id: str, command: str) -> Response:
+    found = COMMANDS.get(command)
+    if found is None:
+        raise not_found("page")
+    make, message, anchor = found
+    return await _act(
+        request,
+        incident_id,
+        f"cmd:{command}",
+        _command(web(request).api.rec, incident_id, make),
+        lambda _outcome: message,
+        anchor,
+    )

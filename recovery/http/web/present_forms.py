@@ -1,0 +1,193 @@
+"""The forms of the incident page as data: each labelled control, each form that posts one
+action, and the incident-level forms (close, hand off, notes...) allowed now."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from recovery.domain.describe import humanise
+from recovery.service.engine import IncidentView
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One labelled form control (`name` is the form field's name)."""
+
+    name: str
+    label: str
+    type: str = "text"  # text, textarea, number, money, bool, choice, multi, date, email, hidden
+    required: bool = False
+    help: str | None = None
+    choices: tuple[tuple[str, str], ...] = ()
+    min: float | None = None
+    max: float | None = None
+    suffix: str | None = None
+    default: str = ""
+    options: tuple[str, ...] = ()  # suggestions (a datalist) for a text field
+
+
+@dataclass(frozen=True)
+class ActionForm:
+    """A form that posts one action: where, what it asks, and how its button reads."""
+
+    key: str
+    url: str
+    label: str
+    button: str
+    fields: tuple[FieldSpec, ...] = ()
+    note: str | None = None
+    danger: bool = False
+    # The incident version the page showed: sent back, so that a decision taken on a page
+    # someone else has since changed is refused rather than applied to what it did not see.
+    version: int | None = None
+
+
+# Incident actions decided on what the page shows: refused if the incident moved on since.
+# Notes, contacts and pushes only add to the record, whatever else happened meanwhile.
+DECIDED_ON_THE_PAGE = frozenset(
+    {"close", "reopen", "hand_off", "escalate", "release", "report_cues"}
+)
+
+
+def incident_forms(
+    view: IncidentView,
+    base: str,
+    *,
+    users: Sequence[str],
+    roles: Sequence[str],
+    channel: str,
+    cues: Sequence[str],
+) -> dict[str, ActionForm]:
+    """The incident-level forms allowed now, by action (close, hand_off, ...)."""
+    allowed = set(view.allowed)
+    forms: dict[str, ActionForm] = {}
+
+    def add(
+        action: str, command: str, label: str, button: str, *fields: FieldSpec, **kw: Any
+    ) -> None:
+        if action in allowed:
+            version = view.version if action in DECIDED_ON_THE_PAGE else None
+            forms[action] = ActionForm(
+                f"cmd:{command}", f"{base}/{command}", label, button, fields, version=version, **kw
+            )
+
+    add(
+        "close",
+        "close",
+        "Close the incident",
+        "Close incident",
+        FieldSpec("summary", "Closing summary", "text"),
+    )
+    add(
+        "reopen",
+        "reopen",
+        "Reopen",
+        "Reopen incident",
+        FieldSpec("reason", "Why it is reopened", "textarea", required=True),
+    )
+    add(
+        "hand_off",
+        "handoffs",
+        "Hand off",
+        "Hand off with context",
+        FieldSpec("to", "Hand off to", required=True, options=tuple(users)),
+        FieldSpec(
+            "to_role",
+            "Their role",
+            "choice",
+            choices=tuple((r, humanise(r)) for r in roles),
+        ),
+        FieldSpec(
+            "context",
+            "Context for the next owner",
+            "textarea",
+            required=True,
+            help="at least 10 characters: what they need to know, so the customer never "
+            "has to tell the story again",
+        ),
+        note="Every handoff is counted.",
+    )
+    contact_channels = tuple(
+        dict.fromkeys((channel, "phone", "email", "desk", "chat", "sms", "letter"))
+    )
+    add(
+        "record_contact",
+        "contacts",
+        "Record a contact",
+        "Record contact",
+        FieldSpec(
+            "channel",
+            "Channel",
+            "choice",
+            required=True,
+            choices=tuple((c, c) for c in contact_channels),
+            default=channel,
+        ),
+        FieldSpec(
+            "direction",
+            "Direction",
+            "choice",
+            required=True,
+            choices=(
+                ("inbound", "the customer contacted us"),
+                ("outbound", "we contacted the customer"),
+            ),
+            default="outbound",
+        ),
+        FieldSpec("summary", "What was said", "textarea", required=True),
+    )
+    add(
+        "record_push",
+        "pushes",
+        "The customer had to ask for something else",
+        "Record that the customer asked",
+        FieldSpec("asked_for", "What the customer asked for", required=True),
+        note="Something the bundle should have given unasked. Recorded honestly: it counts "
+        "against the recovery score.",
+    )
+    add(
+        "add_note",
+        "notes",
+        "Add a note",
+        "Add note",
+        FieldSpec(
+            "text",
+            "Note",
+            "textarea",
+            required=True,
+            help="internal: never shown to the customer",
+        ),
+    )
+    if cues:
+        add(
+            "report_cues",
+            "cues",
+            "Report dissatisfaction cues",
+            "Report cues",
+            FieldSpec(
+                "cues",
+                "Cues heard",
+                "multi",
+                required=True,
+                choices=tuple((c, humanise(c)) for c in cues),
+            ),
+        )
+    add(
+        "escalate",
+        "escalate",
+        "Escalate",
+        "Escalate to a manager",
+        FieldSpec("reason", "Why", "textarea", required=True),
+    )
+    add(
+        "release",
+        "release",
+        "Release (an honest ending)",
+        "Release with referral",
+        FieldSpec("reason", "Why we cannot serve the customer well", "textarea", required=True),
+        FieldSpec("referral", "Who can, and how", "textarea", required=True),
+        danger=True,
+    )
+    return forms

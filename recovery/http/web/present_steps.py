@@ -1,0 +1,264 @@
+"""What a step of the checklist shows, computed from the engine's state: its status, its
+evidence in words, and the form for each action allowed on it now (plain data for the
+templates, which escape it all)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from recovery.domain.checks import APPROVER_ROLES
+from recovery.domain.compiler import CompiledPlaybook
+from recovery.domain.describe import humanise, label_of, money_fields, show_value
+from recovery.domain.playbook import EvidenceField
+from recovery.domain.queries import resolved_states
+from recovery.domain.state import IncidentState, StepState
+from recovery.http.web.i18n import LANGUAGE_NAMES, LOCALES, pick_locale
+from recovery.http.web.present import ACTION_LABELS, STEP_STATUS
+from recovery.http.web.present_forms import ActionForm, FieldSpec
+from recovery.letters import sends_letters
+from recovery.service.engine import IncidentView
+
+MANAGER_ACTIONS = frozenset({"waive", "grant_approval", "deny_approval"})
+
+
+@dataclass(frozen=True)
+class StepView:
+    id: str
+    title: str
+    description: str | None
+    kind: str
+    owner: str
+    status: str
+    status_label: str
+    resolved: bool
+    required: bool
+    due_at: str
+    overdue: bool
+    late: bool
+    missed: bool
+    pushed: int
+    added_by: str | None
+    evidence: list[tuple[str, str]]
+    approval: str | None
+    forms: list[ActionForm]
+    push_form: ActionForm | None
+    letter_url: str | None
+
+
+def evidence_fields(
+    compiled: CompiledPlaybook, step_id: str, action: str
+) -> tuple[EvidenceField, ...]:
+    return compiled.evidence_for(step_id, action)
+
+
+def field_spec(
+    f: EvidenceField, currency: str, siblings: Sequence[EvidenceField] = ()
+) -> FieldSpec:
+    ftype: str = f.type
+    if ftype == "text" and f.name in ("body", "answer", "outcome", "findings"):
+        ftype = "textarea"
+    help_text = f.help
+    if f.unless is not None and f.max is not None:
+        labels = {s.name: s.label for s in siblings if s.label}
+        extra = f"up to {f.max:g}, unless “{labels.get(f.unless, humanise(f.unless))}” is ticked"
+        help_text = f"{help_text}; {extra}" if help_text else extra
+    return FieldSpec(
+        name=f"ev.{f.name}",
+        label=f.label or humanise(f.name).capitalize(),
+        type=ftype,
+        required=f.required and f.type != "bool",
+        help=help_text,
+        choices=tuple((c, c) for c in (f.choices or ())),
+        min=f.min,
+        # with `unless`, the server decides (and says why); the browser must not block it
+        max=None if f.unless is not None else f.max,
+        suffix=currency if f.type == "money" else None,
+    )
+
+
+def step_evidence(compiled: CompiledPlaybook, step: StepState) -> list[tuple[str, str]]:
+    currency = compiled.playbook.currency
+    money = money_fields(compiled, step.id)
+    return [
+        (
+            label_of(compiled, step.id, name),
+            show_value(value, money=currency if name in money else None),
+        )
+        for name, value in step.evidence.items()
+        if value not in (None, "")
+    ]
+
+
+def _step_form(
+    compiled: CompiledPlaybook,
+    state: IncidentState,
+    step: StepState,
+    action: str,
+    base: str,
+) -> ActionForm:
+    currency = compiled.playbook.currency
+    label, button = ACTION_LABELS.get(action, (humanise(action).capitalize(),) * 2)
+    url = f"{base}/steps/{step.id}/{action}"
+    key = f"step:{step.id}:{action}"
+    written = sends_letters(compiled, step.kind)
+    if written and action == "draft":
+        voucher = compiled.steps[step.id].voucher
+        note = (
+            f"Drafting issues the {humanise(voucher.kind)} certificate's code."
+            if voucher is not None
+            else None
+        )
+        fields: tuple[FieldSpec, ...] = (
+            FieldSpec(
+                "note",
+                "A personal paragraph for the letter",
+                "textarea",
+                help="optional: the rest of the letter comes from the playbook's template",
+            ),
+        )
+        return ActionForm(key, url, label, button, fields, note)
+    if written and action == "request_send":
+        contact = str(state.customer.get("contact") or "")
+        language = pick_locale(str(state.customer.get("language") or "en"))
+        fields = (
+            FieldSpec(
+                "recipient",
+                "Send to (e-mail address)",
+                "email",
+                help="empty: the customer's contact" + (f" ({contact})" if contact else ""),
+                default=str(step.evidence.get("recipient") or ""),
+            ),
+            FieldSpec(
+                "locale",
+                "Language of the letter",
+                "choice",
+                required=True,
+                choices=tuple((code, LANGUAGE_NAMES[code]) for code in LOCALES),
+                default=language,
+            ),
+        )
+        note = "The mail worker sends it and records it as sent once the mail server accepts it."
+        return ActionForm(key, url, label, button, fields, note)
+    if action == "waive":
+        fields = (FieldSpec("reason", "Why this step is waived", "textarea", required=True),)
+        return ActionForm(key, url, label, button, fields, danger=True)
+    if action == "request_approval":
+        fields = (
+            FieldSpec(
+                "amount", "Amount to approve", "money", required=True, min=0, suffix=currency
+            ),
+            FieldSpec("reason", "Why (for the manager)", "textarea"),
+        )
+        return ActionForm(key, url, label, button, fields)
+    if action == "grant_approval":
+        requested = (step.approval or {}).get("requested_amount")
+        note = f"Requested: {show_value(requested, money=currency)}" if requested else None
+        return ActionForm(key, url, label, button, (FieldSpec("reason", "Note", "text"),), note)
+    if action == "deny_approval":
+        fields = (
+            FieldSpec(
+                "alternatives",
+                "Alternatives offered to the customer (one per line)",
+                "textarea",
+                required=True,
+                help="a decline is never a bare no",
+            ),
+            FieldSpec("reason", "Why", "text"),
+        )
+        return ActionForm(key, url, label, button, fields)
+    asked = evidence_fields(compiled, step.id, action)
+    fields = tuple(field_spec(f, currency, asked) for f in asked)
+    return ActionForm(key, url, label, button, fields)
+
+
+def step_views(
+    view: IncidentView,
+    compiled: CompiledPlaybook,
+    now_iso: str,
+    *,
+    role: str,
+    can_write: bool,
+    base: str,
+) -> list[StepView]:
+    state = view.state
+    resolved = resolved_states(compiled)
+    out: list[StepView] = []
+    for step in state.steps.values():
+        done = step.status in resolved[step.kind]
+        definition = compiled.steps.get(step.id)
+        forms: list[ActionForm] = []
+        if can_write:
+            for allowed in view.allowed:
+                step_id, _, action = allowed.partition(".")
+                if step_id != step.id or not action:
+                    continue
+                if action in MANAGER_ACTIONS and role not in APPROVER_ROLES:
+                    continue
+                form = _step_form(compiled, state, step, action, base)
+                forms.append(dataclasses.replace(form, version=state.version))
+        push_form = None
+        if can_write and not done and view.status in ("open", "escalated"):
+            push_form = ActionForm(
+                f"step:{step.id}:push",
+                f"{base}/pushes",
+                "The customer had to ask for this",
+                "Record that the customer asked",
+                (
+                    FieldSpec(
+                        "asked_for",
+                        "What the customer asked for",
+                        required=True,
+                        default=step.title,
+                    ),
+                    FieldSpec("step", "Step", "hidden", default=step.id),
+                ),
+                note="Recorded honestly: it counts against the recovery score.",
+            )
+        approval = None
+        if step.approval:
+            a = step.approval
+            currency = compiled.playbook.currency
+            if a.get("status") == "requested":
+                approval = (
+                    f"{show_value(a.get('requested_amount'), money=currency)} requested by "
+                    f"{a.get('requested_by')}, waiting for a manager"
+                )
+            elif a.get("status") == "granted":
+                approval = (
+                    f"{show_value(a.get('granted_amount'), money=currency)} approved by "
+                    f"{a.get('decided_by')}"
+                )
+            elif a.get("status") == "denied":
+                approval = f"declined by {a.get('decided_by')}; alternatives offered: " + "; ".join(
+                    str(x) for x in a.get("alternatives", [])
+                )
+        letter_url = None
+        if sends_letters(compiled, step.kind) and step.status != "open":
+            letter_url = f"{base}/letters/{step.id}"
+        out.append(
+            StepView(
+                id=step.id,
+                title=step.title,
+                description=definition.description if definition else None,
+                kind=step.kind,
+                owner=humanise(step.owner),
+                status=step.status,
+                status_label=STEP_STATUS.get(step.status, humanise(step.status)),
+                resolved=done,
+                required=step.required,
+                due_at=step.due_at,
+                overdue=not done and step.due_at <= now_iso,
+                late=step.late,
+                missed=step.missed,
+                pushed=step.pushed,
+                added_by=step.added_by,
+                evidence=step_evidence(compiled, step),
+                approval=approval,
+                forms=forms,
+                push_form=push_form,
+                letter_url=letter_url,
+            )
+        )
+    return out

@@ -1,0 +1,203 @@
+"""How every page answers: flash messages, redirects, rendering a template with what every
+page shows, and one error page for whatever goes wrong (never a stack trace)."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+from collections.abc import Callable, Coroutine, Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from recovery.domain.state import parse_iso
+from recovery.errors import (
+    IncidentNotFoundError,
+    RecoveryError,
+    StorageError,
+    UnknownPlaybookError,
+)
+from recovery.http.web.context import Viewer, current_viewer, web
+from recovery.http.web.errors import BadForm, CsrfError, NotSignedIn, PageError, not_found
+
+log = logging.getLogger("recovery.web")
+
+FLASH_COOKIE = "recovery_flash"
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def set_flash(response: Response, message: str, *, link: str | None = None) -> None:
+    payload = orjson.dumps({"message": message, "link": link})
+    response.set_cookie(
+        FLASH_COOKIE,
+        base64.urlsafe_b64encode(payload).decode(),
+        max_age=120,
+        httponly=True,
+        samesite="strict",
+        path="/",
+    )
+
+
+def read_flash(request: Request) -> dict[str, Any] | None:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = orjson.loads(base64.urlsafe_b64decode(raw.encode()))
+    except (ValueError, orjson.JSONDecodeError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("message"), str):
+        return None
+    link = data.get("link")
+    return {"message": data["message"], "link": link if isinstance(link, str) else None}
+
+
+def redirect(url: str, flash: str | None = None, *, link: str | None = None) -> Response:
+    response = RedirectResponse(url, status_code=303)
+    if flash:
+        set_flash(response, flash, link=link)
+    return response
+
+
+def relative(due_iso: str, now: datetime) -> str:
+    """'in 25 min' or '12 min overdue': what the countdown script shows, rendered first."""
+    seconds = (parse_iso(due_iso) - now).total_seconds()
+    late = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 60:
+        amount = "less than a minute"
+    elif seconds < 3600:
+        amount = f"{int(seconds // 60)} min"
+    elif seconds < 86400:
+        hours, rest = divmod(int(seconds), 3600)
+        amount = f"{hours} h {rest // 60} min" if rest >= 60 else f"{hours} h"
+    else:
+        days, rest = divmod(int(seconds), 86400)
+        amount = f"{days} d {rest // 3600} h" if rest >= 3600 else f"{days} d"
+    return f"{amount} overdue" if late else f"in {amount}"
+
+
+def render(
+    request: Request,
+    template: str,
+    viewer: Viewer | None,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    ctx = web(request)
+    flash = read_flash(request)
+    now = ctx.now()
+    html = ctx.env.get_template(template).render(
+        viewer=viewer,
+        csrf=viewer.csrf if viewer else "",
+        flash=flash,
+        path=request.url.path,
+        asset_version=ctx.asset_version,
+        now=now,
+        relative=lambda due: relative(due, now),
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status, headers=dict(headers or {}))
+    if flash is not None:
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    return response
+
+
+async def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+    viewer: Viewer | None = None
+    if status < 500:
+        try:
+            viewer = await current_viewer(request)
+        except Exception:  # the error page must render even when the database is down
+            viewer = None
+    return render(request, "error.html", viewer, status, title=title, message=message)
+
+
+def _next_after_sign_in(request: Request) -> str:
+    path = request.url.path
+    if request.method != "GET":
+        match = re.match(r"^(/web/incidents/[A-Za-z0-9_.:-]{1,64})/", path)
+        return match[1] if match else "/"
+    query = request.url.query
+    return path + (f"?{query}" if query else "")
+
+
+class WebRoute(APIRoute):
+    """Routes of the web page: every error becomes a page that says what happened and what
+    to do, every response carries the security headers, and no page is cached."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            response: Response
+            try:
+                response = await original(request)
+            except NotSignedIn:
+                target = quote(_next_after_sign_in(request), safe="/?=&")
+                response = RedirectResponse(f"/login?next={target}", status_code=303)
+            except CsrfError:
+                response = await error_page(
+                    request,
+                    403,
+                    "This form has expired",
+                    "The form was not sent from a page of this session (or the session "
+                    "changed). Go back, reload the page and send it again.",
+                )
+            except PageError as exc:
+                response = await error_page(request, exc.status, exc.title, exc.message)
+            except (IncidentNotFoundError, UnknownPlaybookError):
+                err = not_found("incident or playbook")
+                response = await error_page(request, 404, err.title, err.message)
+            except BadForm as exc:
+                response = await error_page(request, 400, "The form could not be read", str(exc))
+            except RequestValidationError:
+                response = await error_page(
+                    request, 400, "Bad address", "The address of this page is not valid."
+                )
+            except StarletteHTTPException as exc:
+                response = await error_page(request, exc.status_code, "Error", str(exc.detail))
+            except StorageError as exc:
+                log.error("web: storage error: %s", exc)
+                response = await error_page(
+                    request,
+                    503,
+                    "The database does not answer",
+                    "Nothing could be read or recorded just now. Try again in a moment.",
+                )
+            except RecoveryError as exc:
+                response = await error_page(request, 422, "Not possible", str(exc))
+            except Exception:
+                log.exception("web: unexpected error on %s %s", request.method, request.url.path)
+                response = await error_page(
+                    request,
+                    500,
+                    "Something went wrong on our side",
+                    "The error has been logged. Go back and try again; if it happens again, "
+                    "tell your administrator the time it happened.",
+                )
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
+            response.headers.setdefault("Cache-Control", "no-store")
+            return response
+
+        return handler
