@@ -14,7 +14,7 @@ as an append-only, hash-chained event log that replays to the exact state.
 """
 
 from recovery.audit import Verification
-from recovery.bootstrap import connect, over_engine
+from recovery.bootstrap import connect, in_memory, over_engine
 from recovery.catalog import Catalog
 from recovery.domain.commands import (
     Actor,
@@ -83,5 +83,6 @@ __all__ = [
     "UnknownPlaybookError",
     "Verification",
     "connect",
+    "in_memory",
     "over_engine",
 ]

@@ -16,9 +16,8 @@ import psycopg
 import pytest
 
 from recovery import Actor, Catalog, Recovery
-from recovery.bootstrap import over_engine
+from recovery.bootstrap import in_memory, over_engine
 from recovery.storage.database import create_db_engine
-from recovery.storage.memory import MemoryStorage
 
 PG_URL = os.environ.get("RECOVERY_TEST_PG_URL", "postgresql://root@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("RECOVERY_REQUIRE_PG") == "1"
@@ -114,7 +113,7 @@ def rec(
     backend: str, catalog: Catalog, clock: Clock, request: pytest.FixtureRequest
 ) -> Iterator[Recovery]:
     if backend == "memory":
-        engine_api = Recovery(MemoryStorage(), catalog, clock=clock)
+        engine_api = in_memory(catalog, clock=clock)
     else:
         engine_api = over_engine(
             create_db_engine(request.getfixturevalue("db_url")), catalog, clock=clock

@@ -1,7 +1,8 @@
 """`Recovery`: the engine's public Python API, one method per command or query.
 
-Each command is one transaction: load the incident's row, decide through the pinned
-compiled playbook, append the event and update the row, or change nothing and raise.
+Each command is one unit of work (`unit_of_work.py`): read the incident's head, decide
+through the pinned compiled playbook, seal the event into the hash chain and append it with
+the new state, in one transaction of the storage it was given; or change nothing and raise.
 """
 
 from __future__ import annotations
