@@ -222,6 +222,17 @@ class Accounts:
     ) -> tuple[str, datetime, UserRow] | None:
         """A new session token for a valid, enabled user; None otherwise (same cost).
         `SignInThrottled` after too many failures for this username from `client`."""
+        user = self.check_sign_in(username, password, client)
+        if user is None:
+            return None
+        secret, expires_at = self.open_session(user)
+        return secret, expires_at, user
+
+    def check_sign_in(self, username: str, password: str, client: str = "") -> UserRow | None:
+        """The valid, enabled user a username and password stand for; None otherwise, at
+        the same cost. Slow on purpose (the password hash): a server runs it on a worker
+        thread, never on its event loop. `SignInThrottled` after too many failures for
+        this username from `client`."""
         key = (username, client)
         self._sign_ins.check(key, self.clock())
         user = self.store.user(username)
@@ -232,11 +243,15 @@ class Accounts:
         self._sign_ins.succeeded(key)
         if secrets.needs_rehash(user.password_hash):
             self.store.set_password(username, secrets.hash_password(password))
+        return user
+
+    def open_session(self, user: UserRow) -> tuple[str, datetime]:
+        """A new session of a user `check_sign_in` accepted: its token and expiry."""
         now = self.clock()
         secret = secrets.new_token(secrets.SESSION_PREFIX)
         expires_at = now + SESSION_LIFETIME
-        self.store.add_session(secrets.token_hash(secret), username, now, expires_at)
-        return secret, expires_at, user
+        self.store.add_session(secrets.token_hash(secret), user.username, now, expires_at)
+        return secret, expires_at
 
     def logout(self, secret: str) -> bool:
         digest = secrets.token_hash(secret)

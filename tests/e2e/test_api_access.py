@@ -13,12 +13,13 @@ import pytest
 from sqlalchemy import select
 
 from recovery import Catalog
+from recovery.service import secrets
 from recovery.service.accounts import Accounts, SignInThrottled
 from recovery.storage.accounts import SqlAccountStore
 from recovery.storage.database import create_db_engine, upgrade
 from recovery.storage.tables import api_tokens, users
 from tests.conftest import Clock
-from tests.e2e.test_api_helpers import HOTEL, Api, running_api
+from tests.e2e.test_api_helpers import HOTEL, Api, asyncio_loop_running, running_api
 
 ROLES = ["desk", "manager", "auditor", "pms", "admin"]
 READERS = {"desk": 200, "manager": 200, "auditor": 200, "pms": 200, "admin": 403}
@@ -384,6 +385,32 @@ def test_people_log_in_act_as_themselves_and_log_out(api: Api) -> None:
     assert admin.post("/admin/users/ana/enable").json()["active"] is True
     credentials = {"username": "ana", "password": "correct horse"}
     assert again.post("/auth/login", json=credentials).status_code == 200
+
+
+def test_the_password_check_never_runs_on_the_servers_event_loop(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It costs ~100 ms on purpose: on the loop, a few guessers would stall every request."""
+    admin = api.client("admin")
+    body = {"username": "di", "password": "right horse", "role": "front_desk", "sites": ["ribe"]}
+    assert admin.post("/admin/users", json=body).status_code == 201
+    on_loop: list[bool] = []
+    real = secrets.verify_password
+
+    def watched(stored: str | None, password: str) -> bool:
+        on_loop.append(asyncio_loop_running())
+        return real(stored, password)
+
+    monkeypatch.setattr(secrets, "verify_password", watched)
+    guesser = api.client()
+    for username, password, status in [
+        ("di", "a guess", 401),
+        ("nobody", "x", 401),  # an unknown username costs the same check
+        ("di", "right horse", 200),
+    ]:
+        credentials = {"username": username, "password": password}
+        assert guesser.post("/auth/login", json=credentials).status_code == status
+    assert on_loop == [False, False, False]
 
 
 def test_repeated_wrong_passwords_stop_being_heard_for_that_username(api: Api) -> None:

@@ -3,6 +3,7 @@ with one API token per role, and httpx clients that present them."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -77,3 +78,12 @@ def running_api(db_url: str, catalog: Catalog) -> Iterator[Api]:
                     client.close()
     finally:
         engine.dispose()
+
+
+def asyncio_loop_running() -> bool:
+    """Whether the calling thread is running an event loop (a server's, in these tests)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

@@ -47,16 +47,19 @@ ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorRead}, 422: {"mod
 async def login(ctx: Ctx, request: Request, body: LoginCreate) -> Response:
     client = request.client.host if request.client else ""
     try:
-        found = await ctx.runner.write(ctx.accounts.login, body.username, body.password, client)
+        # The password check is slow on purpose: a worker thread, never the event loop.
+        user = await ctx.runner.read(
+            ctx.accounts.check_sign_in, body.username, body.password, client
+        )
     except SignInThrottled as exc:
         raise ApiError(
             429,
             {"error": "too_many_attempts", "message": str(exc)},
             {"Retry-After": str(int(exc.retry_after.total_seconds()) + 1)},
         ) from None
-    if found is None:
+    if user is None:
         raise unauthorized("wrong username or password, or the account is disabled")
-    secret, expires_at, user = found
+    secret, expires_at = await ctx.runner.write(ctx.accounts.open_session, user)
     principal = Principal("user", user.username, user.role, user.sites)
     response = JSON(
         {

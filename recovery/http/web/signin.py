@@ -77,12 +77,13 @@ async def login(request: Request) -> Response:
         )
     client = request.client.host if request.client else ""
     try:
-        found = await ctx.api.runner.write(ctx.api.accounts.login, username, password, client)
+        # The password check is slow on purpose: a worker thread, never the event loop.
+        user = await ctx.api.runner.read(ctx.api.accounts.check_sign_in, username, password, client)
     except SignInThrottled as exc:
         page = _login_page(request, next=target, error=f"{exc}.", username=username, status=429)
         page.headers["Retry-After"] = str(int(exc.retry_after.total_seconds()) + 1)
         return page
-    if found is None:
+    if user is None:
         return _login_page(
             request,
             next=target,
@@ -90,7 +91,7 @@ async def login(request: Request) -> Response:
             username=username,
             status=401,
         )
-    secret, expires_at, _user = found
+    secret, expires_at = await ctx.api.runner.write(ctx.api.accounts.open_session, user)
     response = redirect(target)
     response.set_cookie(
         SESSION_COOKIE,
