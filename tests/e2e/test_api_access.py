@@ -13,13 +13,12 @@ import pytest
 from sqlalchemy import select
 
 from recovery import Catalog
-from recovery.service import secrets
 from recovery.service.accounts import Accounts, SignInThrottled
 from recovery.storage.accounts import SqlAccountStore
 from recovery.storage.database import create_db_engine, upgrade
 from recovery.storage.tables import api_tokens, users
 from tests.conftest import Clock
-from tests.e2e.test_api_helpers import HOTEL, Api, asyncio_loop_running, running_api
+from tests.e2e.test_api_helpers import HOTEL, Api, running_api, watch_password_checks
 
 ROLES = ["desk", "manager", "auditor", "pms", "admin"]
 READERS = {"desk": 200, "manager": 200, "auditor": 200, "pms": 200, "admin": 403}
@@ -394,14 +393,7 @@ def test_the_password_check_never_runs_on_the_servers_event_loop(
     admin = api.client("admin")
     body = {"username": "di", "password": "right horse", "role": "front_desk", "sites": ["ribe"]}
     assert admin.post("/admin/users", json=body).status_code == 201
-    on_loop: list[bool] = []
-    real = secrets.verify_password
-
-    def watched(stored: str | None, password: str) -> bool:
-        on_loop.append(asyncio_loop_running())
-        return real(stored, password)
-
-    monkeypatch.setattr(secrets, "verify_password", watched)
+    on_loop = watch_password_checks(monkeypatch)
     guesser = api.client()
     for username, password, status in [
         ("di", "a guess", 401),

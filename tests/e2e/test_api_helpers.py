@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import Engine
 
 from recovery import Catalog, Recovery
 from recovery.bootstrap import over_engine
 from recovery.http import create_app
 from recovery.http.server import serve_in_thread
+from recovery.service import secrets
 from recovery.storage.database import create_db_engine
 
 # label: (role, sites)
@@ -80,10 +82,20 @@ def running_api(db_url: str, catalog: Catalog) -> Iterator[Api]:
         engine.dispose()
 
 
-def asyncio_loop_running() -> bool:
-    """Whether the calling thread is running an event loop (a server's, in these tests)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
+def watch_password_checks(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """From now on, each password check appends whether it ran on an event loop's thread
+    (a server's, in these tests) to the list returned."""
+    on_loop: list[bool] = []
+    real = secrets.verify_password
+
+    def watched(stored: str | None, password: str) -> bool:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            on_loop.append(False)
+        else:
+            on_loop.append(True)
+        return real(stored, password)
+
+    monkeypatch.setattr(secrets, "verify_password", watched)
+    return on_loop

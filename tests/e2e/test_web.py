@@ -17,9 +17,8 @@ from sqlalchemy import text
 from recovery import Catalog
 from recovery.demo import seed_demo
 from recovery.domain.chain import event_hash
-from recovery.service import secrets
 from tests.conftest import Clock
-from tests.e2e.test_api_helpers import asyncio_loop_running
+from tests.e2e.test_api_helpers import watch_password_checks
 from tests.e2e.test_web_helpers import HOTEL_FORM, PASSWORD, Person, Site, running_site, text_of
 
 
@@ -90,14 +89,7 @@ def test_sign_in_sets_the_api_session_cookie_and_sign_out_ends_it(lite: Site) ->
 def test_the_sign_in_page_checks_passwords_off_the_event_loop(
     lite: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    on_loop: list[bool] = []
-    real = secrets.verify_password
-
-    def watched(stored: str | None, password: str) -> bool:
-        on_loop.append(asyncio_loop_running())
-        return real(stored, password)
-
-    monkeypatch.setattr(secrets, "verify_password", watched)
+    on_loop = watch_password_checks(monkeypatch)
     Person(lite.client()).sign_in("ana")
     assert on_loop == [False]
 
