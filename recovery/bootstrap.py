@@ -54,15 +54,13 @@ def connect(
     """The engine on the database at `url` (default: the settings' RECOVERY_DB), with the
     playbooks of a folder (default: the settings', else the shipped ones) or a catalog."""
     settings = settings or Settings.from_env()
-    storage = SqlStorage.from_url(
-        url or settings.db_url,
-        sqlite_synchronous=sqlite_synchronous or settings.sqlite_synchronous,
-        migrate=migrate,
-    )
-    catalog = (
+    catalog = (  # first: a bad playbook file leaves no database connection behind
         playbooks
         if isinstance(playbooks, Catalog)
         else Catalog.from_directory(playbooks or settings.playbook_dir)
+    )
+    storage = open_storage(
+        url, settings=settings, sqlite_synchronous=sqlite_synchronous, migrate=migrate
     )
     return Recovery(storage, catalog, clock=clock, new_id=new_id)
 
@@ -108,21 +106,21 @@ def services(
 
 
 def open_storage(
-    url: str | None = None, *, settings: Settings | None = None, migrate: bool = True
+    url: str | None = None,
+    *,
+    settings: Settings | None = None,
+    sqlite_synchronous: str | None = None,
+    migrate: bool = True,
 ) -> Storage:
-    """The storage at `url` (default: the settings' RECOVERY_DB), without the engine's
-    playbooks: for commands on the database itself and on accounts."""
+    """The storage at `url` (default: the settings' RECOVERY_DB), created and migrated on
+    first use unless `migrate` is false: what `connect` builds the engine on, and what the
+    commands on the database itself and on accounts use."""
     settings = settings or Settings.from_env()
-    storage = SqlStorage.from_url(
-        url or settings.db_url, sqlite_synchronous=settings.sqlite_synchronous, migrate=False
+    return SqlStorage.from_url(
+        url or settings.db_url,
+        sqlite_synchronous=sqlite_synchronous or settings.sqlite_synchronous,
+        migrate=migrate,
     )
-    if migrate:
-        try:
-            storage.migrate()
-        except BaseException:
-            storage.dispose()
-            raise
-    return storage
 
 
 @contextmanager

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 from rich.text import Text
 
-from recovery.bootstrap import open_storage
-from recovery.cli.options import DbOption, JsonOption, db_url, masked, settings
+from recovery.bootstrap import masked_url, open_storage
+from recovery.cli.options import DbOption, JsonOption, db_url, settings
 from recovery.cli.output import console, print_json
 
 app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
@@ -21,7 +21,7 @@ def upgrade(db: DbOption = None, json_output: JsonOption = False) -> None:
         revision = storage.current_revision()
     finally:
         storage.dispose()
-    url = masked(db_url(db))
+    url = masked_url(db_url(db))
     if json_output:
         print_json({"db": url, "revision": revision})
         return

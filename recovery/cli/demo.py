@@ -6,12 +6,12 @@ from typing import Annotated
 
 import typer
 
+from recovery.bootstrap import masked_url
 from recovery.cli.options import (
     DbOption,
     JsonOption,
     PlaybooksOption,
     db_url,
-    masked,
     open_recovery,
 )
 from recovery.cli.output import console, print_json
@@ -38,7 +38,7 @@ def demo(
     out = console()
     if not ids:
         out.print(
-            f"{masked(db_url(db))} already has incidents; nothing recorded "
+            f"{masked_url(db_url(db))} already has incidents; nothing recorded "
             "(use --force to record the demo stories again)",
             markup=False,
         )

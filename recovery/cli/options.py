@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from recovery.bootstrap import connect, masked_url
+from recovery.bootstrap import connect
 from recovery.catalog import Catalog
 from recovery.cli.output import console, print_json, remember_json
 from recovery.cli.render import outcome_line
@@ -83,11 +83,6 @@ def parse_moment(value: str | None, option: str) -> datetime | None:
 
 def db_url(db: str | None) -> str:
     return db or settings().db_url
-
-
-def masked(url: str) -> str:
-    """The URL with any password hidden, for printing."""
-    return masked_url(url)
 
 
 def load_catalog(playbooks: Path | None) -> Catalog:

@@ -25,11 +25,6 @@ class SqlStorage:
     (cheap when it is there already)."""
 
     def __init__(self, engine: Engine, *, migrate: bool = True) -> None:
-        if migrate:
-            try:
-                upgrade(engine)
-            except sa_exc.SQLAlchemyError as exc:
-                raise StorageError(f"cannot prepare the database: {first_line(exc)}") from exc
         self.engine = engine
         self.incidents = SqlIncidentLog(engine)
         self.outbox = SqlOutbox(engine)
@@ -38,12 +33,20 @@ class SqlStorage:
         self.accounts = SqlAccountStore(engine)
         self.idempotency = SqlIdempotencyKeys(engine)
         self.links = SqlStatusLinkStore(engine)
+        if migrate:
+            self.migrate()
 
     @classmethod
     def from_url(
         cls, url: str, *, sqlite_synchronous: str = "full", migrate: bool = True
     ) -> SqlStorage:
-        return cls(create_db_engine(url, sqlite_synchronous=sqlite_synchronous), migrate=migrate)
+        """The storage on a new engine for `url` (disposed again if migrating fails)."""
+        engine = create_db_engine(url, sqlite_synchronous=sqlite_synchronous)
+        try:
+            return cls(engine, migrate=migrate)
+        except BaseException:
+            engine.dispose()
+            raise
 
     @property
     def name(self) -> str:
@@ -64,7 +67,7 @@ class SqlStorage:
         try:
             upgrade(self.engine)
         except sa_exc.SQLAlchemyError as exc:
-            raise StorageError(f"database error: {first_line(exc)}") from exc
+            raise StorageError(f"cannot prepare the database: {first_line(exc)}") from exc
 
     def current_revision(self) -> str | None:
         with reading(self.engine) as conn:
