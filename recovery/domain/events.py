@@ -77,7 +77,7 @@ class Stored:
     # Field names are stored without a keyword's underscore (`key_of`) in the schema too;
     # field docstrings become the schema's descriptions.
     __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(
-        alias_generator=key_of, use_attribute_docstrings=True
+        alias_generator=key_of, use_attribute_docstrings=True, extra="forbid"
     )
 
     def as_data(self) -> dict[str, Any]:

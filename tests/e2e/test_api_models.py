@@ -16,6 +16,7 @@ from pydantic import TypeAdapter
 from starlette.routing import BaseRoute
 
 from recovery import Catalog
+from recovery.domain.events import PAYLOADS
 from recovery.http import create_app
 from recovery.http.api.schemas import ErrorRead
 from recovery.letters import FileMailer
@@ -182,8 +183,15 @@ def test_the_openapi_document_forbids_keys_the_server_does_not_send(api: Api) ->
     document = api.client("desk").get("/openapi.json").json()
     schemas = document["components"]["schemas"]
     assert schemas["StepRead"]["properties"]["missed"]["type"] == "boolean"
-    for name in ("IncidentRead", "StepRead", "EventRead", "OutcomeRead", "UserRead"):
+    for name in ("IncidentRead", "StepRead", "OutcomeRead", "UserRead"):
         assert schemas[name]["additionalProperties"] is False, name
+    # an event is documented per type: its fields, and its type's payload as `data`
+    for event_type, payload in PAYLOADS.items():
+        event = schemas[f"{payload.__name__}EventRead"]
+        assert event["additionalProperties"] is False, event_type
+        assert event["properties"]["type"]["const"] == event_type
+        assert event["properties"]["data"] == {"$ref": f"#/components/schemas/{payload.__name__}"}
+        assert schemas[payload.__name__]["additionalProperties"] is False, payload.__name__
     operation = document["paths"]["/incidents/{incident_id}/notes"]["post"]
     documented = operation["responses"]["200"]
     assert documented["content"]["application/json"]["schema"] == {

@@ -10,11 +10,20 @@ exactly what is sent: a `ReadModel` lists every key (no others are sent), and
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    create_model,
+)
 
 from recovery.domain.commands import Text
+from recovery.domain.events import PAYLOADS, Payload
 from recovery.service.accounts import NAME_PATTERN
 
 # Evidence values: text, a finite number, a flag or nothing (bounded, so that any value the
@@ -133,10 +142,11 @@ class IncidentRead(StateRead):
     pending_for_close: list[str] = Field(description="steps that must be done before closing")
 
 
-class EventRead(ReadModel):
+class EventFields(ReadModel):
+    """What every recorded event carries; `data` is its type's payload."""
+
     incident_id: str
     seq: int
-    type: str
     schema_version: int
     playbook_id: str
     playbook_version: int
@@ -144,9 +154,28 @@ class EventRead(ReadModel):
     actor_role: str
     channel: str
     recorded_at: str
-    data: dict[str, Any]
     prev_hash: str
     hash: str
+
+
+def _event_read(payload: type[Payload]) -> Any:
+    """The event model of one type: `type` names it, `data` is its payload class."""
+    return create_model(
+        f"{payload.__name__}EventRead",
+        __base__=EventFields,
+        type=(Literal[payload.type], ...),  # type: ignore[arg-type]
+        data=(payload, ...),
+    )
+
+
+if TYPE_CHECKING:
+    EventRead = EventFields
+else:
+    # One model per event type, told apart by `type`: the OpenAPI documents each payload.
+    EventRead = Annotated[
+        Union[tuple(_event_read(payload) for payload in PAYLOADS.values())],  # noqa: UP007
+        Field(discriminator="type"),
+    ]
 
 
 class OutcomeRead(ReadModel):
