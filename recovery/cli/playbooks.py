@@ -14,6 +14,7 @@ from recovery.cli.options import JsonOption, PlaybooksOption, load_catalog, sett
 from recovery.cli.output import console, fail, print_json, styled
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.playbook import CueCondition, EvidenceField, StepDef, format_duration
+from recovery.domain.validation import lint_playbook
 from recovery.errors import PlaybookError, Problem
 
 app = typer.Typer(help="List, validate and show playbooks.", no_args_is_help=True)
@@ -103,7 +104,7 @@ def _validate_files(files: list[Path]) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     seen: dict[tuple[str, int], str] = {}
     for path in files:
-        result: dict[str, Any] = {"path": str(path), "ok": False, "problems": []}
+        result: dict[str, Any] = {"path": str(path), "ok": False, "problems": [], "warnings": []}
         problems: list[Problem] = []
         if path.is_dir():
             problems.append(Problem(str(path), "", "no playbook files (*.yaml, *.yml) here"))
@@ -116,6 +117,10 @@ def _validate_files(files: list[Path]) -> list[dict[str, Any]]:
                 problems.extend(exc.problems)
             else:
                 result.update(id=playbook.id, version=playbook.version, title=playbook.title)
+                result["warnings"] = [
+                    {"source": w.source, "location": w.location, "message": w.message}
+                    for w in lint_playbook(playbook, str(path))
+                ]
                 if playbook.key in seen:
                     problems.append(
                         Problem(
@@ -146,7 +151,15 @@ def _print_results(results: list[dict[str, Any]]) -> None:
                 ),
                 soft_wrap=True,
             )
-            continue
+        for warning in result["warnings"]:
+            out.print(
+                Text.assemble(
+                    ("warn  ", "yellow"),
+                    (f"{warning['source']}: {warning['location']}: ", "bold"),
+                    warning["message"],
+                ),
+                soft_wrap=True,
+            )
         for problem in result["problems"]:
             where = f"{problem['source']}: " + (
                 f"{problem['location']}: " if problem["location"] else ""

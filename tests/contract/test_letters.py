@@ -156,7 +156,9 @@ steps:
   - id: resend
     title: Send the order again
     customer_text: We sent your order again.
-    translations: {da: {customer_text: Vi sendte din ordre igen.}}
+    customer_next: We will send your order again.
+    translations:
+      da: {customer_text: Vi sendte din ordre igen., customer_next: Vi sender din ordre igen.}
     owner: front_desk
     due: 1d
   - id: letter

@@ -94,14 +94,12 @@ def words(locale: str) -> dict[str, str]:
 
 def step_text(step: StepDef, locale: str, *, done: bool) -> str | None:
     """What the customer reads for a step: done (`customer_text`) or still to do
-    (`customer_next`, else `customer_text`), in `locale` when the playbook has it."""
+    (`customer_next`), in `locale` when the playbook has it. A step still to do is never
+    worded as done: without a `customer_next` there is no text (the page says it plainly)."""
     locale = pick_locale(locale)
-    english_next = step.customer_next or step.customer_text
-    english = step.customer_text if done else english_next
+    english = step.customer_text if done else step.customer_next
     translated = step.translations.get(locale)
     if locale == DEFAULT_LOCALE or translated is None:
         return english
-    local = (
-        translated.customer_text if done else (translated.customer_next or translated.customer_text)
-    )
+    local = translated.customer_text if done else translated.customer_next
     return local or english

@@ -87,7 +87,8 @@ def customer_status(
             ]
             when = step.resolved_at or state.updated_at
             done.append((when, CustomerStep(text, at(when))))
-        elif state.status in ("open", "escalated"):
+        elif state.status in ("open", "escalated") and step.required:
+            # An optional step (a credit "where it is due") is no promise until it is done.
             text = (step_text(definition, locale, done=False) if definition else None) or w[
                 "generic_next"
             ]
