@@ -53,6 +53,10 @@ def open_incident(
     summary: Annotated[
         str | None, typer.Option("--summary", help="What went wrong, in a sentence.")
     ] = None,
+    customer_summary: Annotated[
+        str | None,
+        typer.Option("--customer-summary", help="What the customer may read (letters quote it)."),
+    ] = None,
     owner: Annotated[
         str | None, typer.Option("--owner", help="Who owns it (default: the actor).")
     ] = None,
@@ -81,6 +85,7 @@ def open_incident(
             "customer": {k: v for k, v in customer_data.items() if v is not None},
             "cues": cues or [],
             "summary": summary,
+            "customer_summary": customer_summary,
             "owner": owner,
             "playbook": playbook,
         }

@@ -53,6 +53,11 @@ class OpenIncident(_Command):
     customer: CustomerProfile
     cues: list[Code] = Field(default_factory=list, description="dissatisfaction cues heard")
     summary: Text | None = Field(default=None, description="what went wrong, in a sentence")
+    customer_summary: Text | None = Field(
+        default=None,
+        description="what the customer may read about it: letters quote this, never `summary` "
+        "(which is for colleagues)",
+    )
     owner: Name | None = Field(default=None, description="who owns it (default: the opener)")
     playbook: Slug | None = Field(
         default=None, description="a playbook id, when several fit the incident type"

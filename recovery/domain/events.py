@@ -204,6 +204,8 @@ class Opened(Payload):
     steps: dict[str, str]
     """the steps opened at once, with their due time"""
     effects: list[Effect] = field(metadata=EFFECTS)
+    customer_summary: str | None = field(default=None, metadata=OPTIONAL)
+    """what the customer may read about it (`summary` is for colleagues)"""
 
 
 @dataclass(frozen=True)

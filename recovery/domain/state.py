@@ -108,6 +108,7 @@ class IncidentState:
     escalations: int = 0
     release: dict[str, Any] | None = None
     version: int = 0
+    customer_summary: str | None = None
 
     def to_json(self) -> bytes:
         return orjson.dumps(self)

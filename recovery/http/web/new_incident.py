@@ -83,6 +83,7 @@ async def new_incident(request: Request) -> Response:
             customer={k: v for k, v in customer.items() if v is not None},
             cues=form.getlist("cues"),
             summary=form.text("summary"),
+            customer_summary=form.text("customer_summary"),
         )
     except ValidationError as exc:
         message, where = validation_message(exc)
