@@ -16,6 +16,7 @@ from recovery.cli import (
     demo,
     incidents,
     letters,
+    links,
     playbooks,
     report,
     serve,
@@ -37,6 +38,7 @@ app.add_typer(playbooks.app, name="playbooks")
 app.add_typer(incidents.app, name="incident")
 app.add_typer(audit.app, name="audit")
 app.add_typer(letters.app, name="letters")
+app.add_typer(links.app, name="links")
 app.command()(demo.demo)
 app.command()(report.report)
 app.command()(worker.worker)

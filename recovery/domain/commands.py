@@ -154,6 +154,20 @@ class MissDeadlines(_Command):
     action: ClassVar[str] = "miss_deadlines"
 
 
+class SendStatusLink(_Command):
+    """Recorded by the status links service once a new link went out to the customer."""
+
+    action: ClassVar[str] = "send_status_link"
+
+    link: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
+    via: Code
+    recipient: Name
+    message_id: Name | None = None
+    url: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
+        default=None, description="other channels: the link, for the back office to deliver"
+    )
+
+
 IncidentCommand = (
     StepAction
     | ReportCues
@@ -166,5 +180,6 @@ IncidentCommand = (
     | Close
     | Reopen
     | MissDeadlines
+    | SendStatusLink
 )
 Command = OpenIncident | IncidentCommand

@@ -67,12 +67,9 @@ from recovery.domain.evidence import check_evidence
 from recovery.domain.playbook import FINISHING_ACTIONS
 from recovery.domain.queries import allowed_actions, open_steps, pending_for_close
 from recovery.domain.state import EVENT_SCHEMA_VERSION, Event, IncidentState, iso
+from recovery.domain.updates import SERVICE_DECIDERS
 from recovery.domain.validation import kinds_of
-from recovery.errors import (
-    CommandRejectedError,
-    NotAllowedNowError,
-    PermissionDeniedError,
-)
+from recovery.errors import CommandRejectedError, NotAllowedNowError, PermissionDeniedError
 
 MAX_TIER = 5
 
@@ -398,4 +395,5 @@ _DECIDERS: dict[type, Callable[[CompiledPlaybook, IncidentState, Any, Context], 
     Release: _decide_release,
     Close: _decide_close,
     Reopen: _decide_reopen,
+    **SERVICE_DECIDERS,
 }

@@ -20,6 +20,7 @@ from recovery.domain.events import (
     PushRecorded,
     Released,
     Reopened,
+    StatusLinkSent,
     StepActed,
 )
 from recovery.domain.state import Event
@@ -137,6 +138,8 @@ def describe(event: Event, compiled: CompiledPlaybook) -> Description:
         case Reopened():
             title = "Reopened"
             text = str(payload.reason)
+        case StatusLinkSent():
+            title = f"Status link sent by {payload.via} to {payload.recipient}"
         case _:
             title = humanise(event.type).capitalize()
     effects = getattr(payload, "effects", [])

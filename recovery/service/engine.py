@@ -52,6 +52,7 @@ from recovery.errors import (
     NotAllowedNowError,
 )
 from recovery.letters.written import LETTER_ACTIONS
+from recovery.service.customers import CustomerQueries
 from recovery.service.letters import LetterCommands
 from recovery.service.playbooks import PinnedPlaybooks
 from recovery.service.ports import Storage
@@ -85,7 +86,7 @@ def new_incident_id() -> str:
     return f"inc_{uuid.uuid4().hex}"
 
 
-class Recovery(LetterCommands):
+class Recovery(LetterCommands, CustomerQueries):
     """The service-recovery engine bound to one database and one playbook catalog.
 
     >>> rec = recovery.connect("sqlite:///recovery.db")

@@ -114,8 +114,13 @@ async def new_incident(request: Request) -> Response:
         )
     ctx.api.sites.put(outcome.id, command.site)
     steps = len(outcome.incident.state.steps)
+    # The customer's status link, shown where staff land: give it now, not later.
+    token = await ctx.api.runner.write(ctx.links.create, outcome.id, viewer.name, ctx.now())
     response = redirect(
-        incident_url(outcome.id), f"Incident opened: all {steps} steps are open at once."
+        incident_url(outcome.id),
+        f"Incident opened: all {steps} steps are open at once. The customer's status page "
+        "(shown this once; send it from the Customer status page panel):",
+        link=f"{ctx.links.public_url or str(request.base_url).rstrip('/')}/status/{token}",
     )
     response.set_cookie(
         CHANNEL_COOKIE, channel, max_age=86400 * 365, httponly=True, samesite="strict", path="/"
