@@ -286,4 +286,8 @@ def _condition(when: CueCondition) -> str:
         parts.append(f"order value {when.order_value_at_least:g}+")
     if when.segment_in is not None:
         parts.append("segment in " + ", ".join(when.segment_in))
+    if when.repeat_within_days is not None:
+        parts.append(f"another incident within {when.repeat_within_days:g} days")
+    if when.compensated_within_months is not None:
+        parts.append(f"compensated within {when.compensated_within_months:g} months")
     return " and ".join(parts)

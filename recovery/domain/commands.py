@@ -37,6 +37,11 @@ class CustomerProfile(BaseModel):
 
     name: Name
     contact: Name | None = None
+    key: Name | None = Field(
+        default=None,
+        description="the back office's own reference for this customer (loyalty, account or "
+        "booking-profile number) that links their incidents; default: the contact",
+    )
     member_since: date | None = Field(default=None, description="when the customer joined")
     segment: Name | None = None
     order_value: float | None = Field(

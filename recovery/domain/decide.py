@@ -43,7 +43,8 @@ from recovery.domain.commands import (
     StepAction,
 )
 from recovery.domain.compiler import CompiledPlaybook
-from recovery.domain.cues import fired_rules, notify_effects, tenure_years, tier_steps
+from recovery.domain.cues import fired_rules, notify_effects, rules_at_open, tier_steps
+from recovery.domain.customers import CustomerHistory
 from recovery.domain.events import (
     Closed,
     ContactRecorded,
@@ -83,7 +84,11 @@ class Context(NamedTuple):
 
 
 def decide_open(
-    compiled: CompiledPlaybook, incident_id: str, command: OpenIncident, ctx: Context
+    compiled: CompiledPlaybook,
+    incident_id: str,
+    command: OpenIncident,
+    ctx: Context,
+    history: CustomerHistory | None = None,
 ) -> tuple[IncidentState, Event]:
     check_may_write(ctx.actor)
     playbook = compiled.playbook
@@ -92,15 +97,7 @@ def decide_open(
             f"playbook {playbook.id!r} does not handle incident type {command.incident_type!r}",
             field="incident_type",
         )
-    tenure = tenure_years(command.customer, ctx.now)
-    fired = fired_rules(
-        playbook.cue_rules,
-        set(),
-        command.cues,
-        tenure,
-        command.customer.order_value,
-        command.customer.segment,
-    )
+    fired, tenure = rules_at_open(playbook.cue_rules, command, ctx.now, history)
     steps = [*playbook.steps, *tier_steps(compiled, fired)]
     payload = Opened(
         incident_type=command.incident_type,

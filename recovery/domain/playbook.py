@@ -199,6 +199,15 @@ class CueCondition(_Strict):
     cues_any: list[Identifier] | None = None
     order_value_at_least: float | None = Field(default=None, ge=0)
     segment_in: list[str] | None = None
+    repeat_within_days: float | None = Field(
+        default=None, gt=0, description="another incident of this customer in the last N days"
+    )
+    compensated_within_months: float | None = Field(
+        default=None,
+        gt=0,
+        description="compensation already given to this customer in the last N months "
+        "(a month counts as 30 days)",
+    )
 
 
 class CueRule(_Strict):

@@ -122,7 +122,8 @@ class Recovery(LetterCommands, CustomerQueries):
             compiled = self.catalog.for_incident_type(command.incident_type)
         self.playbooks.register(compiled)
         ctx = Context(actor=actor, channel=channel, now=self.clock())
-        state, event = decide_open(compiled, self.new_id(), command, ctx)
+        history = self.history_for(compiled, command)
+        state, event = decide_open(compiled, self.new_id(), command, ctx, history)
         recorded = self.unit_of_work.create(Decision(state, event, next_due(compiled, state)))
         return Outcome(self._view(compiled, state), recorded)
 
