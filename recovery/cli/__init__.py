@@ -12,6 +12,7 @@ import typer
 from recovery.cli import (
     accounts,
     audit,
+    customers,
     db,
     demo,
     incidents,
@@ -39,6 +40,7 @@ app.add_typer(incidents.app, name="incident")
 app.add_typer(audit.app, name="audit")
 app.add_typer(letters.app, name="letters")
 app.add_typer(links.app, name="links")
+app.add_typer(customers.app, name="customers")
 app.command()(demo.demo)
 app.command()(report.report)
 app.command()(worker.worker)

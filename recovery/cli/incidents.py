@@ -42,6 +42,10 @@ def open_incident(
     contact: Annotated[
         str | None, typer.Option("--contact", help="E-mail, phone or address.")
     ] = None,
+    customer_key: Annotated[
+        str | None,
+        typer.Option("--customer-key", help="The back office's customer number (links incidents)."),
+    ] = None,
     order_value: Annotated[
         float | None, typer.Option("--order-value", help="Business at stake.")
     ] = None,
@@ -75,6 +79,7 @@ def open_incident(
         "name": customer,
         "member_since": member_since,
         "contact": contact,
+        "key": customer_key,
         "order_value": order_value,
         "segment": segment,
     }

@@ -121,6 +121,7 @@ def play_the_hotel_story(api: Api, record: Recorder, mail_dir: Path) -> None:
     ok(desk.get(links))
     ok(desk.delete(f"{links}/{made['id']}"))
     ok(desk.get(f"/incidents/{iid}/score"))
+    ok(desk.get("/customers/mette@example.com"))
     ok(desk.get(f"/incidents/{iid}/letters/written_apology/preview"))
     for playbook in ok(desk.get("/playbooks")):
         ok(desk.get(f"/playbooks/{playbook['id']}"))

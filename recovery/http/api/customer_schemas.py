@@ -74,3 +74,59 @@ class LetterPreviewRead(ReadModel):
 def link_dict(info: Any) -> dict[str, Any]:
     data: dict[str, Any] = info.to_dict()
     return data
+
+
+class PromiseRead(ReadModel):
+    incident_id: str
+    step: str
+    title: str
+    due_at: str
+    late: bool
+
+
+class CompensationRead(ReadModel):
+    incident_id: str
+    step: str
+    title: str
+    amount: float
+    currency: str
+    at: str
+
+
+class EntryRead(ReadModel):
+    at: str
+    incident_id: str
+    playbook: str
+    actor: str
+    channel: str
+    type: str
+    title: str
+    text: str | None
+
+
+class IncidentLineRead(ReadModel):
+    incident_id: str
+    opened_at: str
+    site: str
+    playbook: str
+    status: str
+    summary: str | None
+    owner: str
+    pushes: int
+    recovery_score: int
+    next_promise: PromiseRead | None
+
+
+class CustomerRead(ReadModel):
+    """One customer across their incidents at the caller's properties."""
+
+    key: str
+    name: str | None
+    contact: str | None
+    member_since: str | None
+    incidents: list[IncidentLineRead] = Field(description="newest first")
+    timeline: list[EntryRead] = Field(description="every incident's events, newest first")
+    compensation: list[CompensationRead]
+    compensation_total: dict[str, float] = Field(description="by currency")
+    pushes: int
+    open_promises: list[PromiseRead] = Field(description="nearest deadline first")

@@ -1,5 +1,5 @@
-"""The customer's side of an incident, for back offices: status links (create, list,
-revoke, send), the letter preview and the recovery score."""
+"""The customer's side, for back offices: an incident's status links (create, list,
+revoke, send), its letter preview and recovery score, and the customer across incidents."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from recovery.http.api.commands import (
     etag,
 )
 from recovery.http.api.customer_schemas import (
+    CustomerRead,
     LetterPreviewRead,
     LinkList,
     LinkRead,
@@ -43,6 +44,13 @@ from recovery.service.principal import Permission, Principal
 router = APIRouter(tags=["customers"])
 Writer = Annotated[Principal, Depends(require(Permission.WRITE))]
 LinkId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="the link's id")]
+CustomerKey = Annotated[
+    str,
+    Path(
+        pattern=r"^[^\x00-\x1f/]{1,200}$",
+        description="the customer's key (loyalty, account or booking-profile number) or contact",
+    ),
+]
 StepId = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 
 
@@ -193,3 +201,17 @@ async def preview_letter(
             "recipient": letter.recipient,
         }
     )
+
+
+@router.get(
+    "/customers/{key}",
+    summary="One customer (by the back office's key, or the contact): every incident at the "
+    "caller's properties in one timeline, compensation given, pushes, open promises",
+    response_model=CustomerRead,
+    responses=ERRORS,
+)
+async def customer(ctx: Ctx, principal: Reader, key: CustomerKey) -> Response:
+    sites = None if principal.all_sites else list(principal.sites)
+    now = iso(ctx.clock())
+    view = await ctx.runner.read(lambda: ctx.rec.customer(key, sites=sites, now=now))
+    return JSON(view.to_dict())

@@ -13,6 +13,7 @@ from recovery.http.context import ApiContext
 from recovery.http.web import (
     audit,
     board,
+    customers,
     incident,
     incident_actions,
     letters,
@@ -55,5 +56,6 @@ def install(app: FastAPI, *, zone: ZoneInfo | None = None) -> None:
     app.include_router(audit.router)
     app.include_router(playbooks.router)
     app.include_router(status.router)
+    app.include_router(customers.router)
     app.include_router(fallback)  # last: any other /web/... page is "not found"
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

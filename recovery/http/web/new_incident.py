@@ -73,6 +73,7 @@ async def new_incident(request: Request) -> Response:
         customer: dict[str, Any] = {
             "name": form.get("customer.name"),
             "contact": form.text("customer.contact"),
+            "key": form.text("customer.key"),
             "member_since": form.text("customer.member_since"),
             "language": form.get("customer.language", "en") or "en",
             "order_value": form.text("customer.order_value"),
