@@ -4,13 +4,14 @@ owner, a promised deadline moved), worded without staff names or notes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from recovery.domain.commands import SendStatusLink
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.events import CustomerMessage, Effect, Payload, StatusLinkSent
-from recovery.domain.state import IncidentState
+from recovery.domain.state import Event, IncidentState
 from recovery.errors import CommandRejectedError
 
 NOTIFY_CUSTOMER = "notify_customer"
@@ -38,3 +39,21 @@ def _decide_link_sent(
 SERVICE_DECIDERS: dict[type, Callable[[CompiledPlaybook, IncidentState, Any, Any], Payload]] = {
     SendStatusLink: _decide_link_sent,
 }
+
+
+@dataclass(frozen=True)
+class CustomerUpdate:
+    """Something the customer is told happened: only what and when, never who or why
+    (a hand-off's names and context are for staff)."""
+
+    kind: Literal["new_owner"]
+    at: str
+
+
+# The events that mean something changed for the customer, and how it is told.
+_UPDATES: dict[str, Literal["new_owner"]] = {"handed_off": "new_owner"}
+
+
+def customer_updates(events: Iterable[Event]) -> list[CustomerUpdate]:
+    """The customer-facing updates of an incident's timeline, oldest first."""
+    return [CustomerUpdate(_UPDATES[e.type], e.recorded_at) for e in events if e.type in _UPDATES]

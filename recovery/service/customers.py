@@ -24,6 +24,7 @@ from recovery.domain.customers import (
 from recovery.domain.describe import describe
 from recovery.domain.queries import open_steps
 from recovery.domain.state import Event, IncidentState
+from recovery.domain.updates import CustomerUpdate, customer_updates
 from recovery.errors import CommandRejectedError
 from recovery.service.ports import Storage
 from recovery.service.reports import recovery_score
@@ -135,6 +136,11 @@ class CustomerQueries:
             "missed_deadlines": sum(1 for s in state.steps.values() if s.missed),
             "late_steps": sum(1 for s in state.steps.values() if s.late and not s.missed),
         }
+
+    def customer_updates(self: _Engine, incident_id: str) -> list[CustomerUpdate]:
+        """What the customer is told changed (a new owner, ...), oldest first: for the
+        status page, without staff names or notes."""
+        return customer_updates(self.timeline(incident_id))
 
     def history_for(
         self: _Engine, compiled: CompiledPlaybook, command: OpenIncident

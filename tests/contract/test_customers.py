@@ -97,3 +97,16 @@ def test_compensation_in_the_last_months_raises_the_tier(rec: Recovery, clock: C
     again = telecom(rec, key="SUB-9").incident.state
     assert again.cue_rules_fired == ["compensated_recently"]
     assert again.tier == 2 and "retention_call" in again.steps
+
+
+def test_a_hand_off_produces_a_customer_update(rec: Recovery, clock: Clock) -> None:
+    incident = open_hotel(rec, key="LOY-8").id
+    assert rec.customer_updates(incident) == []
+    clock.advance(minutes=20)
+    rec.hand_off(incident, "jesper", "Guest is upset about the late check-in", actor=FRONT_DESK)
+    (update,) = rec.customer_updates(incident)
+    assert update.kind == "new_owner"
+    assert update.at == rec.timeline(incident)[-1].recorded_at
+    assert "jesper" not in repr(update) and "upset" not in repr(update), "no staff words"
+    rec.add_note(incident, "a note is no news for the customer", actor=FRONT_DESK)
+    assert len(rec.customer_updates(incident)) == 1

@@ -183,6 +183,9 @@ def test_the_customer_page_claims_nothing_that_did_not_happen(
     rec.escalate(done_way, "ESCALATESECRET", actor=BOSS)
     rec.hand_off(done_way, "ygrittestaff", "HANDOFFSECRET the whole story", actor=BOSS)
     check_page(api, token, rec, done_way)
+    for locale in LOCALES:  # the customer is told of the new owner, never who it is
+        page = text_of(api.client().get(f"/status/{token}?lang={locale}").text)
+        assert words(locale)["new_owner"] in page, locale
     for step in rec.get(done_way).state.steps.values():
         for move in moves_through(rec, mailer, done_way, compiled.steps[step.id]):
             move()

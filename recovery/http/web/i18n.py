@@ -37,6 +37,9 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found_title": "Link not valid",
         "not_found": "This link is not valid or no longer active. Please ask us for a new one.",
         "private": "This page is for you only: please do not share the link.",
+        "updates": "Updates",
+        "new_owner": "Someone new is now looking after your case. They have the whole "
+        "story: you do not need to tell it again.",
     },
     "da": {
         "title": "Din sag",
@@ -59,6 +62,9 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found_title": "Linket er ikke gyldigt",
         "not_found": "Linket er ikke gyldigt eller ikke længere aktivt. Bed os om et nyt.",
         "private": "Siden er kun til dig: del venligst ikke linket.",
+        "updates": "Nyt i din sag",
+        "new_owner": "En ny medarbejder tager sig nu af din sag. Vedkommende kender hele "
+        "historien: du behøver ikke fortælle den igen.",
     },
     "id": {
         "title": "Kasus Anda",
@@ -84,6 +90,9 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found": "Tautan ini tidak berlaku atau sudah tidak aktif. Silakan minta tautan "
         "baru kepada kami.",
         "private": "Halaman ini hanya untuk Anda: mohon jangan bagikan tautannya.",
+        "updates": "Kabar terbaru",
+        "new_owner": "Kasus Anda kini ditangani oleh petugas baru. Ia sudah mengetahui "
+        "seluruh ceritanya: Anda tidak perlu menceritakannya lagi.",
     },
 }
 

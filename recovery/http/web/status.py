@@ -10,7 +10,8 @@ is kept, records it: keep such logs as private as the database.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,7 @@ from starlette.responses import Response
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.queries import resolved_states
 from recovery.domain.state import IncidentState, iso, parse_iso
+from recovery.domain.updates import CustomerUpdate
 from recovery.errors import IncidentNotFoundError
 from recovery.http.web.context import web
 from recovery.http.web.i18n import LANGUAGE_NAMES, LOCALES, pick_locale, step_text, words
@@ -56,6 +58,7 @@ class CustomerStatus:
     next: list[CustomerStep]
     eta: str | None
     referral: str | None
+    updates: list[CustomerStep] = field(default_factory=list)
 
 
 def place_name(site: str) -> str:
@@ -64,7 +67,12 @@ def place_name(site: str) -> str:
 
 
 def customer_status(
-    view: IncidentView, compiled: CompiledPlaybook, locale: str, zone: ZoneInfo, now: datetime
+    view: IncidentView,
+    compiled: CompiledPlaybook,
+    locale: str,
+    zone: ZoneInfo,
+    now: datetime,
+    updates: Sequence[CustomerUpdate] = (),
 ) -> CustomerStatus:
     state: IncidentState = view.state
     w = words(locale)
@@ -110,6 +118,7 @@ def customer_status(
         next=[s for _, s in upcoming],
         eta=at(view.eta) if view.eta and state.status in ("open", "escalated") else None,
         referral=(state.release or {}).get("referral") if state.status == "released" else None,
+        updates=[CustomerStep(w[u.kind], at(u.at)) for u in reversed(updates)],
     )
 
 
@@ -144,7 +153,8 @@ async def status_page(request: Request, token: str, lang: str | None = None) -> 
         )
     compiled = ctx.api.rec.playbook_of(view.state)
     locale = _chosen(lang, str(view.state.customer.get("language") or "en"))
-    status = customer_status(view, compiled, locale, ctx.zone, ctx.now())
+    updates = await ctx.api.runner.read(ctx.api.rec.customer_updates, view.id)
+    status = customer_status(view, compiled, locale, ctx.zone, ctx.now(), updates)
     return render(
         request,
         "status.html",
