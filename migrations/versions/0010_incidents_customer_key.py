@@ -51,6 +51,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("incidents", schema=None) as batch_op:
-        batch_op.drop_index("ix_incidents_customer_key")
-        batch_op.drop_column("customer_key")
+    # Not in batch mode: SQLite (3.35+) drops the column in place, where a batch would copy
+    # the table, which the events' foreign key to it refuses.
+    op.drop_index("ix_incidents_customer_key", table_name="incidents")
+    op.drop_column("incidents", "customer_key")

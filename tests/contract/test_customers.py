@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from alembic import command
+from sqlalchemy import text
+
 from recovery import CustomerProfile, OpenIncident, Outcome, Recovery
+from recovery.bootstrap import over_engine
+from recovery.storage.database import alembic_config, create_db_engine, upgrade
 from tests.conftest import FRONT_DESK, Clock
 from tests.contract.support import open_hotel
 
@@ -110,3 +115,21 @@ def test_a_hand_off_produces_a_customer_update(rec: Recovery, clock: Clock) -> N
     assert "jesper" not in repr(update) and "upset" not in repr(update), "no staff words"
     rec.add_note(incident, "a note is no news for the customer", actor=FRONT_DESK)
     assert len(rec.customer_updates(incident)) == 1
+
+
+def test_migration_0010_back_fills_the_key_from_the_recorded_customer(db_url: str) -> None:
+    engine = create_db_engine(db_url)
+    rec = over_engine(engine)
+    by_key = open_hotel(rec, key="LOY-1", contact="a@example.com").id
+    by_contact = open_hotel(rec, contact=" B@Example.com").id
+    nobody = open_hotel(rec).id
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0005")  # as a database written before customers
+    upgrade(engine)
+    with engine.connect() as conn:
+        rows = dict(conn.execute(text("SELECT id, customer_key FROM incidents")).all())
+    assert rows == {by_key: "LOY-1", by_contact: "b@example.com", nobody: None}
+    assert [i.incident_id for i in rec.customer("b@example.com").incidents] == [by_contact]
+    rec.dispose()

@@ -297,3 +297,8 @@ def test_staff_land_on_the_customer_link_and_send_it(
         assert "Din sag" in mail.read_text()
         types = [e.type for e in site.rec.timeline(incident_id)]
         assert types.count("status_link_sent") == 1
+        listed = site.app.state.web.links.list(incident_id)
+        assert len(listed) == 2 and all(link.id in desk.page for link in listed)
+        desk.follow(desk.post(f"/web/incidents/{incident_id}/status-links/{listed[0].id}/revoke"))
+        assert f"Status link {listed[0].id} revoked" in text_of(desk.page)
+        assert site.client().get(link).status_code == 404, "the link shown at open is revoked"

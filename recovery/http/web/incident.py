@@ -83,7 +83,8 @@ async def incident_page(
     state = view.state
     compiled = rec.playbook_of(state)
     events = await ctx.api.runner.read(rec.timeline, incident_id)
-    links = await ctx.api.runner.read(ctx.links.active_count, incident_id)
+    link_list = await ctx.api.runner.read(ctx.links.list, incident_id)
+    links = sum(1 for link in link_list if link.active)
     history = await recent_history(request, viewer, state)
     users: list[str] = []
     if viewer.can_write:
@@ -121,6 +122,7 @@ async def incident_page(
         values=values or {},
         base=base,
         links=links,
+        link_list=link_list,
         history=history,
         forms=forms,
         now_iso=now_iso,

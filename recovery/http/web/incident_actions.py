@@ -256,6 +256,22 @@ async def send_status_link(request: Request, incident_id: str) -> Response:
     )
 
 
+@router.post("/web/incidents/{incident_id}/status-links/{link_id}/revoke", response_model=None)
+async def revoke_status_link(request: Request, incident_id: str, link_id: str) -> Response:
+    viewer = await signed_in(request, Permission.WRITE)
+    await read_form(request, viewer.csrf)
+    ctx = web(request)
+    await visible_incident(request, viewer, incident_id)
+    try:
+        info = await ctx.api.runner.write(ctx.links.revoke, incident_id, link_id, ctx.now())
+    except CommandRejectedError as exc:
+        return redirect(f"{incident_url(incident_id)}#customer-link", f"Not revoked: {exc}")
+    return redirect(
+        f"{incident_url(incident_id)}#customer-link",
+        f"Status link {info.id} revoked: it no longer opens the status page.",
+    )
+
+
 @router.post("/web/incidents/{incident_id}/status-links/revoke", response_model=None)
 async def revoke_status_links(request: Request, incident_id: str) -> Response:
     viewer = await signed_in(request, Permission.WRITE)
