@@ -21,10 +21,12 @@ from typing import Any
 
 from recovery.config import Settings
 from recovery.domain.commands import Actor, SendStatusLink
+from recovery.domain.state import IncidentState
 from recovery.errors import CommandRejectedError, IncidentNotFoundError
 from recovery.letters.i18n import pick_locale
 from recovery.letters.mailers import Mailer, MailError, mailer_from_settings
 from recovery.letters.render import humanise
+from recovery.service.engine import Recovery
 from recovery.service.ports.links import StatusLinkStore, StoredLink
 from recovery.service.secrets import token_hash
 from recovery.service.views import Outcome
@@ -120,7 +122,7 @@ class StatusLinks:
         self,
         store: StatusLinkStore,
         *,
-        rec: Any = None,
+        rec: Recovery | None = None,
         mailer: Mailer | None = None,
         public_url: str | None = None,
         sender: str | None = None,
@@ -230,7 +232,7 @@ class StatusLinks:
             raise
         return SentLink(link, outcome)
 
-    def _email(self, state: Any, recipient: str, url: str, link: str) -> EmailMessage:
+    def _email(self, state: IncidentState, recipient: str, url: str, link: str) -> EmailMessage:
         locale = pick_locale(state.customer.get("language"))
         subject, body = _MAIL[locale]
         site = humanise(state.site)
