@@ -169,8 +169,8 @@ class BusinessCalendar:
         raise ValueError(f"calendar {self.label} is not open within {SEARCH_DAYS} days")
 
     def subtract_hours(self, end: datetime, span: timedelta) -> datetime:
-        """The moment `span` of open time before `end` (the inverse of `add_hours`)."""
-        if self.always_open:
+        """The latest moment `span` of open time before `end` (undoes `add_hours`)."""
+        if self.always_open or span <= ZERO:
             return end - span
         remaining = span
         day = self.local_date(end) + ONE_DAY

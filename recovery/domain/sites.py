@@ -129,7 +129,7 @@ def _hours(hours: Mapping[str, str | list[str]] | str) -> tuple[dict[int, Hours]
             if day in week:
                 problems.append(Problem("", f"hours.{key}", f"{WEEKDAYS[day]} is given twice"))
             week[day] = periods
-    if not any(week.values()):
+    if not problems and not any(week.values()):
         problems.append(Problem("", "hours", "the site must be open on some day"))
     return week, problems
 
