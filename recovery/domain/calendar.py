@@ -209,7 +209,7 @@ class BusinessCalendar:
         local = begin.astimezone(self.zone)
         day = local.date()
         for _ in range(days):
-            day = self._next_working_day(day)
+            day = self.next_working_day(day)
         candidate = datetime.combine(day, local.time(), tzinfo=self.zone).astimezone(UTC)
         periods = self.intervals(day)
         for opens, closes in periods:
@@ -219,7 +219,7 @@ class BusinessCalendar:
                 return candidate
         return periods[-1][1]
 
-    def _next_working_day(self, day: date) -> date:
+    def next_working_day(self, day: date) -> date:
         for _ in range(SEARCH_DAYS):
             day += ONE_DAY
             if self.is_working_day(day):
