@@ -322,6 +322,10 @@ def test_the_thin_wrappers_record_their_events(db: str) -> None:
     run("incident", "cues", incident, "upset", *common)
     run("incident", "handoff", incident, "--to", "mads", "--context", "guests at desk", *common)
     run("incident", "escalate", incident, "--reason", "wedding in 2 hours", *common)
+    held = run_json(
+        "incident", "hold", incident, "--step", "dinner", "--reason", "the guest's receipt", *common
+    )
+    resumed = run_json("incident", "resume", incident, *common)
     released = run_json(
         "incident",
         "release",
@@ -341,6 +345,8 @@ def test_the_thin_wrappers_record_their_events(db: str) -> None:
     assert (state["pushes"], state["notes"], state["contacts"], state["handoffs"]) == (1, 1, 1, 1)
     assert state["escalations"] == 1 and "manager_call" in state["steps"]
     assert "version" in stale.stderr
+    assert held["incident"]["holds"]["dinner"]["reason"] == "the guest's receipt"
+    assert resumed["incident"]["holds"] is None and resumed["event"]["type"] == "resumed"
 
 
 # ---------------------------------------------------------------------------- audit
