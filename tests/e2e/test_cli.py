@@ -132,6 +132,17 @@ def test_playbooks_validate_names_the_file_and_field_of_each_problem(tmp_path: P
     assert report["files"][0]["problems"][0]["location"] == "steps[0].due"
 
 
+def test_sites_list_and_validate_name_the_file_and_field(tmp_path: Path) -> None:
+    shipped = run_json("sites", "list")
+    jakarta = next(s for s in shipped if s["site"] == "jakarta-thamrin")
+    assert jakarta["time_zone"] == "Asia/Jakarta" and jakarta["holidays_of"] == "ID"
+    assert jakarta["hours"]["sat"] == ["09:00-13:00"]
+    bad = tmp_path / "desk.yaml"
+    bad.write_text("site: desk\nversion: 1\ntime_zone: UTC\nhours: {mon-fri: '16:00-08:00'}\n")
+    result = run("sites", "validate", str(tmp_path), code=3)
+    assert f"{bad}: hours.mon-fri: '16:00-08:00' closes before it opens" in result.stderr
+
+
 def test_playbooks_show_lists_steps_limits_and_cue_rules() -> None:
     shown = run("playbooks", "show", "hotel-walked-guest").stdout
     data = run_json("playbooks", "show", "hotel-walked-guest", "--version", "1")
