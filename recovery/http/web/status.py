@@ -103,6 +103,7 @@ def customer_status(
 
     done: list[tuple[str, CustomerStep]] = []
     upcoming: list[tuple[str, CustomerStep]] = []
+    upcoming_dues: list[tuple[str, str]] = []
     now_iso = iso(now)
     for step in state.steps.values():
         definition = compiled.steps.get(step.id)
@@ -119,6 +120,7 @@ def customer_status(
             text = (step_text(definition, locale, done=False) if definition else None) or w[
                 "generic_next"
             ]
+            upcoming_dues.append((step.id, step.due_at))
             upcoming.append(
                 (
                     step.due_at,
@@ -132,6 +134,8 @@ def customer_status(
     done.sort(key=lambda pair: pair[0])
     upcoming.sort(key=lambda pair: pair[0])
     active = state.status in ("open", "escalated")
+    # "everything by": what is on hold waits on the customer, so it is not ours to promise
+    running = sorted(due for step_id, due in upcoming_dues if step_id not in holds)
     return CustomerStatus(
         locale=locale,
         place=place_name(state.site),
@@ -140,8 +144,7 @@ def customer_status(
         updated=at(state.updated_at),
         done=[s for _, s in done],
         next=[s for _, s in upcoming],
-        # while we wait on the customer, "everything by" is not ours to promise
-        eta=at(view.eta) if view.eta and active and not holds else None,
+        eta=at(running[-1]) if running and active else None,
         referral=(state.release or {}).get("referral") if state.status == "released" else None,
         waiting=list(dict.fromkeys(h["reason"] for h in holds.values())) if active else [],
         zone=str(now.astimezone(zone).tzname()),
