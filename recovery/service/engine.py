@@ -29,8 +29,10 @@ from recovery.domain.commands import (
     Actor,
     AddNote,
     Close,
+    Context,
     Escalate,
     HandOff,
+    Hold,
     IncidentCommand,
     MissDeadlines,
     OpenIncident,
@@ -39,10 +41,11 @@ from recovery.domain.commands import (
     Release,
     Reopen,
     ReportCues,
+    Resume,
     StepAction,
 )
 from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
-from recovery.domain.decide import Context, decide, decide_open
+from recovery.domain.decide import decide, decide_open
 from recovery.domain.queries import next_due
 from recovery.domain.state import Event, IncidentState, iso
 from recovery.errors import (
@@ -58,6 +61,7 @@ from recovery.service.ports import Storage
 from recovery.service.reports import GroupBy, ReportRow, build_report, in_period
 from recovery.service.unit_of_work import Decision, IncidentUnitOfWork
 from recovery.service.views import IncidentView, Outcome
+from recovery.sites import Sites
 
 __all__ = ["IncidentView", "Outcome", "Recovery"]  # with the views of service.views
 
@@ -99,9 +103,11 @@ class Recovery(LetterCommands):
         *,
         clock: Clock = utc_now,
         new_id: Callable[[], str] = new_incident_id,
+        sites: Sites | None = None,
     ) -> None:
         self.storage = storage
         self.catalog = catalog if catalog is not None else Catalog.from_directory()
+        self.sites = sites if sites is not None else Sites.from_directory()
         self.log = storage.incidents
         self.unit_of_work = IncidentUnitOfWork(storage.incidents)
         self.clock = clock
@@ -120,7 +126,7 @@ class Recovery(LetterCommands):
         else:
             compiled = self.catalog.for_incident_type(command.incident_type)
         self.playbooks.register(compiled)
-        ctx = Context(actor=actor, channel=channel, now=self.clock())
+        ctx = Context(actor, channel, self.clock(), self.sites.calendar(command.site))
         state, event = decide_open(compiled, self.new_id(), command, ctx)
         recorded = self.unit_of_work.create(Decision(state, event, next_due(compiled, state)))
         return Outcome(self._view(compiled, state), recorded)
@@ -141,7 +147,7 @@ class Recovery(LetterCommands):
         def decider(state: IncidentState) -> Decision:
             compiled = self.playbook_of(state)
             compiled_of.append(compiled)
-            ctx = Context(actor=actor, channel=channel, now=self.clock())
+            ctx = Context(actor, channel, self.clock(), self.sites.calendar(state.site))
             new_state, event = decide(compiled, state, command, ctx)
             return Decision(new_state, event, next_due(compiled, new_state))
 
@@ -248,6 +254,14 @@ class Recovery(LetterCommands):
 
     def reopen(self, incident_id: str, reason: str, **kw: Any) -> Outcome:
         return self.execute(incident_id, build(Reopen, reason=reason), **kw)
+
+    def hold(self, incident_id: str, reason: str, step: str | None = None, **kw: Any) -> Outcome:
+        """Stop the clock of a step (or every open step) while we wait for the customer."""
+        return self.execute(incident_id, build(Hold, reason=reason, step=step), **kw)
+
+    def resume(self, incident_id: str, step: str | None = None, **kw: Any) -> Outcome:
+        """Start it again: each deadline moves by the time held (business time if it is)."""
+        return self.execute(incident_id, build(Resume, step=step), **kw)
 
     def sweep_deadlines(self, *, limit: int = 100) -> list[Outcome]:
         """Record every passed deadline once and escalate as each playbook says.
