@@ -485,3 +485,25 @@ def test_the_old_way_shows_in_the_report_as_pushes_and_a_worse_score(api: Api) -
     manager = api.client("manager").get("/reports/recovery", params={"by": "site"}).json()
     assert [r["group"] for r in manager["rows"]] == ["ribe"]  # its own property only
     assert desk.get("/reports/recovery").status_code == 403
+
+
+def test_duplicates_with_one_key_and_if_match_all_get_the_first_answer(api: Api) -> None:
+    iid = api.open()["id"]
+    headers = {"Idempotency-Key": "precise-1", "If-Match": '"1"'}
+    replies: list[httpx.Response] = []
+    barrier = threading.Barrier(3)
+
+    def post() -> None:
+        client = api.client("desk")
+        barrier.wait()
+        replies.append(client.post(f"/incidents/{iid}/notes", json={"text": "x"}, headers=headers))
+
+    threads = [threading.Thread(target=post) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # the later ones find the incident past version 1, but their key was answered already
+    assert [r.status_code for r in replies] == [200] * 3
+    assert len({r.content for r in replies}) == 1
+    assert len(api.client("desk").get(f"/incidents/{iid}/timeline").json()["events"]) == 2
