@@ -2,7 +2,8 @@
 keys: the retry (to a restarted server) is answered with the first answer, and the log
 holds every command once. The server is made to die at exactly that moment by the fault
 hook `RECOVERY_FAULT_DIE_AFTER_COMMIT` (a key prefix): it SIGKILLs itself right after the
-command's transaction committed (and, on SQLite, was synced), before the reply is sent."""
+command's transaction committed, before the reply is sent (on SQLite before the group
+commit's fsync too: a killed process loses nothing the operating system already holds)."""
 
 from __future__ import annotations
 
