@@ -56,6 +56,7 @@ from recovery.errors import (
 )
 from recovery.letters.written import LETTER_ACTIONS
 from recovery.service.letters import LetterCommands
+from recovery.service.once import Once
 from recovery.service.playbooks import PinnedPlaybooks
 from recovery.service.ports import Storage
 from recovery.service.reports import GroupBy, ReportRow, build_report, in_period
@@ -119,8 +120,11 @@ class Recovery(LetterCommands):
 
     # ------------------------------------------------------------------ commands
 
-    def open(self, command: OpenIncident, *, actor: Actor, channel: str = "api") -> Outcome:
-        """Open an incident: every step of its playbook's bundle opens at once."""
+    def open(
+        self, command: OpenIncident, *, actor: Actor, channel: str = "api", once: Once | None = None
+    ) -> Outcome:
+        """Open an incident: every step of its playbook's bundle opens at once. `once`: the
+        idempotency key it runs under (its reply is stored with the event)."""
         if command.playbook is not None:
             compiled = self.catalog.get(command.playbook)
         else:
@@ -128,7 +132,9 @@ class Recovery(LetterCommands):
         self.playbooks.register(compiled)
         ctx = Context(actor, channel, self.clock(), self.sites.calendar(command.site))
         state, event = decide_open(compiled, self.new_id(), command, ctx)
-        recorded = self.unit_of_work.create(Decision(state, event, next_due(compiled, state)))
+        keyed = once.keyed(lambda s, e: Outcome(self._view(compiled, s), e)) if once else None
+        decision = Decision(state, event, next_due(compiled, state))
+        recorded = self.unit_of_work.create(decision, keyed)
         return Outcome(self._view(compiled, state), recorded)
 
     def execute(
@@ -139,9 +145,11 @@ class Recovery(LetterCommands):
         actor: Actor,
         channel: str = "api",
         expected_version: int | None = None,
+        once: Once | None = None,
     ) -> Outcome:
         """Run one command on an incident. `expected_version` refuses it if the incident
-        moved on since the caller looked (optimistic concurrency)."""
+        moved on since the caller looked (optimistic concurrency); `once`: the idempotency
+        key it runs under."""
         compiled_of: list[CompiledPlaybook] = []
 
         def decider(state: IncidentState) -> Decision:
@@ -151,7 +159,10 @@ class Recovery(LetterCommands):
             new_state, event = decide(compiled, state, command, ctx)
             return Decision(new_state, event, next_due(compiled, new_state))
 
-        state, event = self.unit_of_work.execute(incident_id, decider, expected_version)
+        keyed = None
+        if once is not None:
+            keyed = once.keyed(lambda s, e: Outcome(self._view(compiled_of[-1], s), e))
+        state, event = self.unit_of_work.execute(incident_id, decider, expected_version, keyed)
         return Outcome(self._view(compiled_of[-1], state), event)
 
     def act_on_step(
@@ -170,6 +181,7 @@ class Recovery(LetterCommands):
         note: str | None = None,
         recipient: str | None = None,
         locale: str | None = None,
+        once: Once | None = None,
     ) -> Outcome:
         """Any step action, for every caller. On a step whose kind sends letters, `draft`
         and `request_send` are the letter's commands (`draft_letter` with `note`,
@@ -187,6 +199,7 @@ class Recovery(LetterCommands):
                 note=note,
                 recipient=recipient,
                 locale=locale,
+                once=once,
             )
             if letter is not None:
                 return letter
@@ -200,7 +213,12 @@ class Recovery(LetterCommands):
             alternatives=list(alternatives),
         )
         return self.execute(
-            incident_id, command, actor=actor, channel=channel, expected_version=expected_version
+            incident_id,
+            command,
+            actor=actor,
+            channel=channel,
+            expected_version=expected_version,
+            once=once,
         )
 
     def complete_step(
