@@ -15,19 +15,37 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Deadlines and validity periods: more than nothing, at most a year (and a leap day).
+MAX_DURATION = timedelta(days=366)
+# The roles the engine's users and tokens have (`recovery.service.principal.ROLES`);
+# a playbook may name others (teams) by declaring them in `roles`.
+STAFF_ROLES = ("front_desk", "manager", "auditor", "integration", "admin")
+# Amounts, limits and evidence bounds in a playbook (the API's evidence bound too).
+MAX_AMOUNT = 1e12
 
 
 def parse_duration(value: Any) -> timedelta:
     """'90s', '30m', '4h', '2d', '1w' (or a number of seconds) to a timedelta."""
     if isinstance(value, timedelta):
-        return value
+        return _bounded(value.total_seconds(), value)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
+        return _bounded(value, value)
     if isinstance(value, str):
         match = _DURATION.match(value)
         if match:
-            return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
+            return _bounded(float(match[1]) * _UNIT_SECONDS[match[2]], value)
     raise ValueError(f"{value!r} is not a duration; write e.g. '30m', '4h', '2d' or '1w'")
+
+
+def _bounded(seconds: float, value: Any) -> timedelta:
+    """A duration of `seconds`, if more than zero and at most `MAX_DURATION` (checked
+    before timedelta is built: `99999999999999w` would overflow it)."""
+    if not 0 < seconds <= MAX_DURATION.total_seconds():  # also NaN
+        raise ValueError(
+            f"{value!r} is out of range: a duration is more than 0 and at most "
+            f"{MAX_DURATION.days} days"
+        )
+    return timedelta(seconds=seconds)
 
 
 def format_duration(value: timedelta) -> str:
@@ -54,7 +72,13 @@ VOUCHER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: `max_amount: true` or `version: "2"` is a mistake, not a 1 or a 2
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+Amount = Annotated[float, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=False)]
+Label = Annotated[str, Field(max_length=200)]
+Prose = Annotated[str, Field(max_length=4000)]
 
 
 class EvidenceField(_Strict):
@@ -62,17 +86,17 @@ class EvidenceField(_Strict):
 
     name: Identifier
     type: Literal["text", "number", "money", "bool", "choice", "date"] = "text"
-    label: str | None = None
-    help: str | None = None
+    label: Label | None = None
+    help: Prose | None = None
     required: bool = True
-    min: float | None = None
-    max: float | None = None
+    min: Amount | None = None
+    max: Amount | None = None
     unless: Identifier | None = Field(
         default=None,
         description="a bool field of the same evidence that, when true, lifts `max` "
         "(e.g. the guest consents to a hotel further away)",
     )
-    choices: list[str] | None = None
+    choices: list[Label] | None = Field(default=None, max_length=200)
 
 
 class TransitionDef(_Strict):
@@ -138,19 +162,19 @@ class VoucherDef(_Strict):
 class StepTranslation(_Strict):
     """A step's customer-facing texts in one more language."""
 
-    customer_text: str | None = None
-    customer_next: str | None = None
+    customer_text: Prose | None = None
+    customer_next: Prose | None = None
 
 
 class StepDef(_Strict):
     id: Identifier
     kind: Identifier = "plain"
-    title: str = Field(min_length=1)
-    description: str | None = None
-    customer_text: str | None = Field(
+    title: str = Field(min_length=1, max_length=200)
+    description: Prose | None = None
+    customer_text: Prose | None = Field(
         default=None, description="how the step is described to the customer"
     )
-    customer_next: str | None = Field(
+    customer_next: Prose | None = Field(
         default=None,
         description="how the step is promised to the customer while it is still to do "
         "(letters list it under 'what happens next', with its deadline)",
@@ -189,15 +213,22 @@ class StepDef(_Strict):
 
 
 class RoleLimit(_Strict):
-    max_amount: float = Field(ge=0, description="what this role may pay without approval")
+    max_amount: float = Field(
+        ge=0,
+        le=MAX_AMOUNT,
+        allow_inf_nan=False,
+        description="what this role may pay without approval",
+    )
 
 
 class CueCondition(_Strict):
     """All given conditions must hold."""
 
-    tenure_years_at_least: float | None = Field(default=None, ge=0)
+    tenure_years_at_least: float | None = Field(default=None, ge=0, le=200, allow_inf_nan=False)
     cues_any: list[Identifier] | None = None
-    order_value_at_least: float | None = Field(default=None, ge=0)
+    order_value_at_least: float | None = Field(
+        default=None, ge=0, le=MAX_AMOUNT, allow_inf_nan=False
+    )
     segment_in: list[str] | None = None
 
 
@@ -221,11 +252,16 @@ class EscalationPolicy(_Strict):
 
 class Playbook(_Strict):
     id: Slug
-    version: int = Field(ge=1)
-    title: str = Field(min_length=1)
-    description: str | None = None
+    version: int = Field(ge=1, le=1_000_000)
+    title: str = Field(min_length=1, max_length=200)
+    description: Prose | None = None
     incident_types: list[Slug] = Field(min_length=1)
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    roles: list[Identifier] = Field(
+        default_factory=list,
+        description="teams this playbook names as owners or to notify, besides the staff "
+        f"roles ({', '.join(STAFF_ROLES)}); a name neither declared nor known is refused",
+    )
     limits: dict[Identifier, RoleLimit] = Field(default_factory=dict)
     kinds: dict[Identifier, KindDef] = Field(
         default_factory=dict, description="extra or refined step lifecycles"
