@@ -147,7 +147,7 @@ class Catalog:
     def add_definition(self, definition: dict[str, Any], source: str) -> CompiledPlaybook:
         """Compile a stored definition to replay incidents pinned to it. It is never served
         to new incidents: what a process reads must not change what it opens."""
-        playbook = validate_playbook(definition, source)  # as stored: no authoring checks
+        playbook = validate_playbook(definition, source, stored=True)
         with self._lock:
             if playbook.key not in self._compiled:
                 self._replay_only.add(playbook.key)

@@ -182,7 +182,7 @@ def drift(rec: Recovery, playbook: Playbook, source: str) -> list[Problem]:
     if stored is None:
         return []
     try:
-        digest = playbook_digest(validate_playbook(stored, f"database:{playbook.id}"))
+        digest = playbook_digest(validate_playbook(stored, f"database:{playbook.id}", stored=True))
     except RecoveryError as exc:
         return [Problem(source, "version", f"the stored v{playbook.version} is unreadable: {exc}")]
     if digest == playbook_digest(playbook):

@@ -86,9 +86,7 @@ class StepAction(_Command):
     name: Code = Field(description="the step action, e.g. complete, waive, send")
     evidence: dict[str, Any] = Field(default_factory=dict, max_length=50)
     reason: Text | None = None
-    amount: ApprovalAmount | None = Field(
-        default=None, description="request_approval: amount"
-    )
+    amount: ApprovalAmount | None = Field(default=None, description="request_approval: amount")
     alternatives: list[Text] = Field(
         default_factory=list,
         max_length=50,

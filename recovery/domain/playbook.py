@@ -11,12 +11,24 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    model_validator,
+)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-# Deadlines and validity periods: more than nothing, at most a year (and a leap day).
+# Deadlines: more than nothing, at most a year (and a leap day); a voucher's validity at
+# most ten years. Past PARSEABLE a duration is nonsense (and timedelta would overflow).
 MAX_DURATION = timedelta(days=366)
+MAX_VALIDITY = timedelta(days=3653)
+PARSEABLE = timedelta(days=36525)
 # The roles the engine's users and tokens have (`recovery.service.principal.ROLES`);
 # a playbook may name others (teams) by declaring them in `roles`.
 STAFF_ROLES = ("front_desk", "manager", "auditor", "integration", "admin")
@@ -38,14 +50,27 @@ def parse_duration(value: Any) -> timedelta:
 
 
 def _bounded(seconds: float, value: Any) -> timedelta:
-    """A duration of `seconds`, if more than zero and at most `MAX_DURATION` (checked
-    before timedelta is built: `99999999999999w` would overflow it)."""
-    if not 0 < seconds <= MAX_DURATION.total_seconds():  # also NaN
-        raise ValueError(
-            f"{value!r} is out of range: a duration is more than 0 and at most "
-            f"{MAX_DURATION.days} days"
-        )
+    """A duration of `seconds` if at least 0 and at most `PARSEABLE` (checked before
+    timedelta is built: `99999999999999w` would overflow it)."""
+    if not 0 <= seconds <= PARSEABLE.total_seconds():  # also NaN
+        raise ValueError(f"{value!r} is out of range: a duration is at most 100 years")
     return timedelta(seconds=seconds)
+
+
+def _within(most: timedelta) -> Any:
+    """A duration field's rule: more than 0, at most `most`. Definitions stored by earlier
+    releases (validated with context `stored`) replay with what they said."""
+
+    def check(value: timedelta, info: ValidationInfo) -> timedelta:
+        stored = bool(info.context and info.context.get("stored"))
+        if not stored and not timedelta(0) < value <= most:
+            raise ValueError(
+                f"{format_duration(value)!r} is out of range: more than 0 and at most "
+                f"{most.days} days"
+            )
+        return value
+
+    return AfterValidator(check)
 
 
 def format_duration(value: timedelta) -> str:
@@ -60,6 +85,8 @@ def format_duration(value: timedelta) -> str:
 Duration = Annotated[
     timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)
 ]
+Deadline = Annotated[Duration, _within(MAX_DURATION)]
+Validity = Annotated[Duration, _within(MAX_VALIDITY)]
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.-]*$", max_length=80)]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2}$")]
@@ -144,7 +171,7 @@ class VoucherDef(_Strict):
     kind: Identifier = Field(description="what it is worth, e.g. free_night, voucher, credit")
     prefix: str = Field(pattern=r"^[A-Z][A-Z0-9]{0,7}$", description="e.g. FN for a free night")
     length: int = Field(default=12, ge=10, le=32, description="random symbols in the code")
-    valid_for: Duration | None = Field(
+    valid_for: Validity | None = Field(
         default=None, description="how long it is valid after it is issued, e.g. 365d"
     )
 
@@ -184,7 +211,7 @@ class StepDef(_Strict):
         description="the customer's texts in other languages, by language code (da, id, ...)",
     )
     owner: Identifier = Field(description="the role that owns the step")
-    due: Duration = Field(description="deadline relative to the incident's opening")
+    due: Deadline = Field(description="deadline relative to the incident's opening")
     required: bool = True
     evidence: list[EvidenceField] = Field(
         default_factory=list, description="what completing (or sending) the step needs"

@@ -61,16 +61,19 @@ def format_location(loc: Iterable[Any]) -> str:
 PAYING_ROLES = ("front_desk", "manager")
 
 
-def validate_playbook(data: Any, source: str, *, authoring: bool = False) -> Playbook:
+def validate_playbook(
+    data: Any, source: str, *, authoring: bool = False, stored: bool = False
+) -> Playbook:
     """Validate one playbook's data; raise `PlaybookError` listing every problem found.
 
-    `authoring` adds checks for what a person writes (role names, kinds that can finish);
-    definitions stored by earlier releases are replayed without them."""
+    `authoring` adds checks for what a person writes (role names, kinds that can finish).
+    `stored`: a definition an earlier release stored for its incidents, which must replay
+    as it was recorded (a deadline bound added later does not apply to it)."""
     if not isinstance(data, Mapping):
         raise PlaybookError([Problem(source, "", "a playbook must be a mapping of fields")])
     problems = list(_waiting_problems(data, source))
     try:
-        playbook = Playbook.model_validate(data)
+        playbook = Playbook.model_validate(data, context={"stored": stored})
     except ValidationError as exc:
         for err in exc.errors():
             loc = format_location(err["loc"])

@@ -252,3 +252,18 @@ def test_an_edited_file_without_a_version_bump_is_refused_by_validate(tmp_path: 
         rec.dispose()
     path.write_text(GOOD.replace("due: 5m", "due: 10m").replace("version: 1", "version: 2"))
     assert _cli("playbooks", "validate", str(folder), "--db", db, cwd=tmp_path).returncode == 0
+
+
+def test_a_definition_stored_by_an_earlier_release_still_replays() -> None:
+    """Bounds added to files do not strand incidents recorded under older rules."""
+    stored = {
+        "id": "old",
+        "version": 3,
+        "title": "Old",
+        "incident_types": ["old.case"],
+        "steps": [{"id": "now", "title": "Now", "owner": "desk", "due": "0s"}],
+    }
+    catalog = Catalog()
+    compiled = catalog.add_definition(stored, "database:old@v3")
+    assert compiled.playbook.step("now").due.total_seconds() == 0
+    assert catalog.latest() == []  # replay only: never served to new incidents
