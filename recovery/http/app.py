@@ -19,7 +19,7 @@ from recovery.http.auth.deps import install_session_cookie_docs
 from recovery.http.context import ApiContext
 from recovery.http.errors import JSON, api_error, install_error_handlers
 from recovery.http.idempotency import Idempotency
-from recovery.http.limits import BodyLimit
+from recovery.http.limits import BodyLimit, document_body_limit
 from recovery.http.runner import Runner
 from recovery.http.web.app import install as install_web
 from recovery.service.engine import Recovery
@@ -68,7 +68,8 @@ def create_app(
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = install_session_cookie_docs(FastAPI.openapi(app))
+            schema = install_session_cookie_docs(FastAPI.openapi(app))
+            app.openapi_schema = document_body_limit(schema, max_body_bytes)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -85,3 +85,23 @@ def _content_length(scope: Scope) -> int | None:
             text = value.decode("latin-1").strip()
             return int(text) if text.isdigit() and len(text) < 20 else None
     return None
+
+
+def document_body_limit(schema: dict[str, Any], max_bytes: int) -> dict[str, Any]:
+    """Every operation that takes a body may answer 413 (an `ErrorRead`)."""
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation.setdefault("responses", {}).setdefault(
+                    "413",
+                    {
+                        "description": f"the body is over {max_bytes:,} bytes "
+                        "(RECOVERY_MAX_BODY_BYTES)",
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/ErrorRead"}
+                            }
+                        },
+                    },
+                )
+    return schema

@@ -183,7 +183,9 @@ def test_a_flag_or_text_is_not_an_amount(server: Server) -> None:
 
 
 def test_the_openapi_shows_the_limits(server: Server) -> None:
-    schema = httpx.get(f"{server.base}/openapi.json").json()["components"]["schemas"]
+    document = httpx.get(f"{server.base}/openapi.json").json()
+    assert "413" in document["paths"]["/incidents"]["post"]["responses"]
+    schema = document["components"]["schemas"]
     assert schema["OpenIncident"]["properties"]["cues"]["maxItems"] == 50
     assert schema["ReportCues"]["properties"]["cues"]["maxItems"] == 50
     action = schema["StepActionCreate"]["properties"]
