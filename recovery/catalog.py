@@ -38,6 +38,8 @@ def load_file(path: Path) -> Playbook:
 def read_text(path: Path) -> str:
     """The file's text, refused before parsing when it is too big or not UTF-8 text."""
     source = str(path)
+    if path.exists() and not path.is_file():  # a pipe or a device would never end
+        raise PlaybookError([Problem(source, "", "not a regular file")])
     try:
         with path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)  # never more, whatever the file claims

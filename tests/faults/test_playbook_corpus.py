@@ -267,3 +267,10 @@ def test_a_definition_stored_by_an_earlier_release_still_replays() -> None:
     compiled = catalog.add_definition(stored, "database:old@v3")
     assert compiled.playbook.step("now").due.total_seconds() == 0
     assert catalog.latest() == []  # replay only: never served to new incidents
+
+
+def test_a_pipe_named_like_a_playbook_is_refused_not_waited_on(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.yaml")
+    with pytest.raises(PlaybookError) as caught:
+        Catalog.from_directory(tmp_path)
+    assert [p.message for p in caught.value.problems] == ["not a regular file"]

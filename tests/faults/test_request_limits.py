@@ -209,3 +209,13 @@ def test_the_session_cookie_carries_no_change_from_another_site(server: Server) 
     with server.bearer() as client:  # a token is not a cookie: no browser sends it by itself
         answer = client.post("/incidents", json=HOTEL, headers={"Origin": "https://evil.test"})
         assert answer.status_code == 201
+
+
+def test_a_deeply_nested_body_under_the_cap_is_refused_not_a_crash(server: Server) -> None:
+    with server.bearer() as client:
+        deep = "[" * 200_000 + "]" * 200_000
+        answer = client.post(
+            "/incidents", content=deep, headers={"Content-Type": "application/json"}
+        )
+        assert 400 <= answer.status_code < 500, answer.text
+        assert client.get("/health").status_code == 200
