@@ -11,6 +11,8 @@ RECOVERY_SMTP_URL   where letters are mailed: smtp://user:password@host:587?star
 RECOVERY_MAIL_DIR   folder of the file mailer (default: mail-outbox in the working folder)
 RECOVERY_MAIL_FROM  the letters' sender address (default: recovery@localhost)
 RECOVERY_LETTER_TIMEZONE  time zone of the dates in letters, e.g. Europe/Copenhagen (UTC)
+RECOVERY_MAX_BODY_BYTES  the largest request body the server reads (default 1048576, 1 MiB);
+                    a larger one is refused with 413 before it is read
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from recovery.errors import ConfigurationError
 DEFAULT_DB_URL = "sqlite:///recovery.db"
 DEFAULT_MAIL_DIR = "mail-outbox"
 DEFAULT_MAIL_FROM = "recovery@localhost"
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 SqliteSynchronous = Literal["full", "normal"]
 
@@ -41,6 +44,7 @@ class Settings:
     letter_timezone: str = "UTC"
     mail_dir_configured: bool = False
     webhooks: str | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -56,6 +60,12 @@ class Settings:
             raise ConfigurationError(
                 f"RECOVERY_LETTER_TIMEZONE: {zone!r} is not a known time zone"
             ) from None
+        max_body = os.environ.get("RECOVERY_MAX_BODY_BYTES") or str(DEFAULT_MAX_BODY_BYTES)
+        if not max_body.strip().isdigit() or not 1024 <= int(max_body) <= 1024**3:
+            raise ConfigurationError(
+                f"RECOVERY_MAX_BODY_BYTES must be a number of bytes from 1024 to "
+                f"1073741824, not {max_body!r}"
+            )
         return cls(
             db_url=os.environ.get("RECOVERY_DB", DEFAULT_DB_URL),
             playbook_dir=os.environ.get("RECOVERY_PLAYBOOKS") or None,
@@ -67,4 +77,5 @@ class Settings:
             letter_timezone=zone,
             mail_dir_configured=bool(os.environ.get("RECOVERY_MAIL_DIR")),
             webhooks=os.environ.get("RECOVERY_WEBHOOKS") or None,
+            max_body_bytes=int(max_body),
         )

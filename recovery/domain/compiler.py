@@ -123,8 +123,10 @@ def _compile_kind(name: str, kind: KindDef) -> Lifecycle:
 
 def playbook_digest(playbook: Playbook) -> str:
     """sha256 of what the author wrote (defaults left out, so a new optional field in a
-    later release does not make an unchanged file look edited)."""
+    later release does not make an unchanged file look edited). `roles` only declares
+    names for validation and changes no incident: declaring them is not an edit."""
     definition = playbook.model_dump(mode="json", exclude_defaults=True)
+    definition.pop("roles", None)
     canonical = orjson.dumps(definition, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()
 
