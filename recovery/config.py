@@ -2,6 +2,7 @@
 
 RECOVERY_DB         database URL (default: sqlite:///recovery.db in the working folder)
 RECOVERY_PLAYBOOKS  folder of playbook files (default: the shipped playbooks/)
+RECOVERY_SITES      folder of site calendar files (default: the shipped sites/)
 RECOVERY_SQLITE_SYNCHRONOUS  full (default: no acknowledged command lost on power
                     loss) or normal (faster; a power cut may lose the last commits)
 RECOVERY_SMTP_URL   where letters are mailed: smtp://user:password@host:587?starttls=true
@@ -11,6 +12,8 @@ RECOVERY_MAIL_DIR   folder of the file mailer (default: mail-outbox in the worki
 RECOVERY_PUBLIC_URL the address customers reach the server at (for status links sent)
 RECOVERY_MAIL_FROM  the letters' sender address (default: recovery@localhost)
 RECOVERY_LETTER_TIMEZONE  time zone of the dates in letters, e.g. Europe/Copenhagen (UTC)
+RECOVERY_MAX_BODY_BYTES  the largest request body the server reads (default 1048576, 1 MiB);
+                    a larger one is refused with 413 before it is read
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from recovery.errors import ConfigurationError
 DEFAULT_DB_URL = "sqlite:///recovery.db"
 DEFAULT_MAIL_DIR = "mail-outbox"
 DEFAULT_MAIL_FROM = "recovery@localhost"
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 SqliteSynchronous = Literal["full", "normal"]
 
@@ -33,6 +37,7 @@ SqliteSynchronous = Literal["full", "normal"]
 class Settings:
     db_url: str = DEFAULT_DB_URL
     playbook_dir: str | None = None
+    sites_dir: str | None = None
     sqlite_synchronous: SqliteSynchronous = "full"
     smtp_url: str | None = None
     mail_dir: str = DEFAULT_MAIL_DIR
@@ -41,6 +46,7 @@ class Settings:
     mail_dir_configured: bool = False
     webhooks: str | None = None
     public_url: str | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -56,9 +62,16 @@ class Settings:
             raise ConfigurationError(
                 f"RECOVERY_LETTER_TIMEZONE: {zone!r} is not a known time zone"
             ) from None
+        max_body = os.environ.get("RECOVERY_MAX_BODY_BYTES") or str(DEFAULT_MAX_BODY_BYTES)
+        if not max_body.strip().isdigit() or not 1024 <= int(max_body) <= 1024**3:
+            raise ConfigurationError(
+                f"RECOVERY_MAX_BODY_BYTES must be a number of bytes from 1024 to "
+                f"1073741824, not {max_body!r}"
+            )
         return cls(
             db_url=os.environ.get("RECOVERY_DB", DEFAULT_DB_URL),
             playbook_dir=os.environ.get("RECOVERY_PLAYBOOKS") or None,
+            sites_dir=os.environ.get("RECOVERY_SITES") or None,
             sqlite_synchronous="full" if sync == "full" else "normal",
             smtp_url=os.environ.get("RECOVERY_SMTP_URL") or None,
             mail_dir=os.environ.get("RECOVERY_MAIL_DIR") or DEFAULT_MAIL_DIR,
@@ -67,4 +80,5 @@ class Settings:
             mail_dir_configured=bool(os.environ.get("RECOVERY_MAIL_DIR")),
             webhooks=os.environ.get("RECOVERY_WEBHOOKS") or None,
             public_url=os.environ.get("RECOVERY_PUBLIC_URL") or None,
+            max_body_bytes=int(max_body),
         )

@@ -10,6 +10,7 @@ import typer
 
 from recovery.bootstrap import connect, services
 from recovery.cli.options import DbOption
+from recovery.cli.playbooks import drifted
 from recovery.demo import seed_demo
 from recovery.errors import RecoveryError
 from recovery.service.accounts import Accounts
@@ -34,6 +35,8 @@ def serve(
     from recovery.http import create_app
 
     rec = connect(db, playbooks=playbooks)
+    for problem in drifted(rec):  # opening such an incident is refused (422) with this text
+        typer.echo(f"warning: {problem}", err=True)
     built = services(rec)
     if demo:
         try:

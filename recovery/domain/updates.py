@@ -41,17 +41,21 @@ SERVICE_DECIDERS: dict[type, Callable[[CompiledPlaybook, IncidentState, Any, Any
 }
 
 
+UpdateKind = Literal["new_owner", "deadlines_moved"]
+
+
 @dataclass(frozen=True)
 class CustomerUpdate:
     """Something the customer is told happened: only what and when, never who or why
     (a hand-off's names and context are for staff)."""
 
-    kind: Literal["new_owner"]
+    kind: UpdateKind
     at: str
 
 
-# The events that mean something changed for the customer, and how it is told.
-_UPDATES: dict[str, Literal["new_owner"]] = {"handed_off": "new_owner"}
+# The events that mean something changed for the customer, and how it is told: a hand-off,
+# and a resumed hold (its promised deadlines moved by the time held).
+_UPDATES: dict[str, UpdateKind] = {"handed_off": "new_owner", "resumed": "deadlines_moved"}
 
 
 def customer_updates(events: Iterable[Event]) -> list[CustomerUpdate]:

@@ -13,6 +13,7 @@ office delivers. Either way the sending is recorded in the incident's timeline.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from email.message import EmailMessage
@@ -27,6 +28,7 @@ from recovery.letters.i18n import pick_locale
 from recovery.letters.mailers import Mailer, MailError, mailer_from_settings
 from recovery.letters.render import humanise
 from recovery.service.engine import Recovery
+from recovery.service.once import Once
 from recovery.service.ports.links import StatusLinkStore, StoredLink
 from recovery.service.secrets import token_hash
 from recovery.service.views import Outcome
@@ -185,11 +187,14 @@ class StatusLinks:
         actor: Actor,
         channel: str = "api",
         base_url: str | None = None,
+        once: Once | None = None,
+        on_link: Callable[[NewLink], None] | None = None,
     ) -> SentLink:
         """Make a new link and give it to the customer: `via` email (the mailer sends it
         now; default recipient: the customer's e-mail contact) or any other channel (the
         back office delivers it from a `notify_customer` webhook). Recorded in the
-        timeline; a link that could not be sent is revoked at once."""
+        timeline; a link that could not be sent is revoked at once. `once`: the API's
+        idempotency key, stored with the event; `on_link` hears of the link before that."""
         if self.rec is None:
             raise CommandRejectedError("sending links needs the engine", field="via")
         view = self.rec.get(incident_id)  # IncidentNotFoundError for an unknown id
@@ -222,7 +227,11 @@ class StatusLinks:
                 message_id=message_id,
                 url=None if via == "email" else link.url,
             )
-            outcome = self.rec.execute(incident_id, command, actor=actor, channel=channel)
+            if on_link is not None:
+                on_link(link)
+            outcome = self.rec.execute(
+                incident_id, command, actor=actor, channel=channel, once=once
+            )
         except (MailError, CommandRejectedError, IncidentNotFoundError) as exc:
             self.store.revoke(token_hash(link.token), now)
             if isinstance(exc, MailError):

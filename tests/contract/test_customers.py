@@ -133,3 +133,13 @@ def test_migration_0010_back_fills_the_key_from_the_recorded_customer(db_url: st
     assert rows == {by_key: "LOY-1", by_contact: "b@example.com", nobody: None}
     assert [i.incident_id for i in rec.customer("b@example.com").incidents] == [by_contact]
     rec.dispose()
+
+
+def test_a_moved_deadline_produces_a_customer_update(rec: Recovery, clock: Clock) -> None:
+    incident = open_hotel(rec, key="LOY-9").id
+    rec.hold(incident, "the guest's bank details", step="pay_room", actor=FRONT_DESK)
+    assert rec.customer_updates(incident) == [], "a hold is shown as what we wait for"
+    clock.advance(hours=2)
+    rec.resume(incident, actor=FRONT_DESK)
+    (update,) = rec.customer_updates(incident)
+    assert update.kind == "deadlines_moved"

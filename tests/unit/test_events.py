@@ -23,12 +23,14 @@ from recovery.domain.commands import (
     Command,
     Escalate,
     HandOff,
+    Hold,
     MissDeadlines,
     RecordContact,
     RecordPush,
     Release,
     Reopen,
     ReportCues,
+    Resume,
     SendStatusLink,
 )
 from recovery.domain.describe import describe
@@ -81,6 +83,10 @@ def every_kind_of_event() -> list[Event]:
     )
     url = "https://example.com/status/t"
     inc.do(SendStatusLink(link="fedcba9876543210", via="sms", recipient="+45 20", url=url))
+    inc.do(Hold(reason="waiting for the guest's bank details", step="dinner"))
+    inc.do(Hold(reason="the guest is travelling until Monday"))  # every other open step
+    inc.do(Resume(step="dinner"))
+    inc.do(Resume())
     inc.do(Escalate(reason="guest upset"))
     inc.do(MissDeadlines(), MAILER, at=NOW + timedelta(days=30))
     inc.do(Release(reason="fully booked town", referral="Hotel Dagmar, Ribe"))

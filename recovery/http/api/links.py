@@ -11,6 +11,7 @@ from starlette.responses import Response
 from recovery.domain.state import iso
 from recovery.errors import ConflictError
 from recovery.http.api.commands import (
+    IF_MATCH_DOC,
     CommandOptions,
     _once,
     check_text,
@@ -38,8 +39,10 @@ from recovery.http.auth.deps import require
 from recovery.http.context import ApiContext
 from recovery.http.errors import JSON
 from recovery.http.idempotency import Reply
-from recovery.service.links import LinkInfo
+from recovery.service.links import LinkInfo, NewLink
+from recovery.service.once import Once
 from recovery.service.principal import Permission, Principal
+from recovery.service.views import Outcome
 
 router = APIRouter(tags=["customers"])
 Writer = Annotated[Principal, Depends(require(Permission.WRITE))]
@@ -83,9 +86,10 @@ def _at_version(ctx: ApiContext, incident_id: str, options: CommandOptions) -> N
 @router.post(
     "/incidents/{incident_id}/status-links",
     status_code=201,
-    summary="A new status link for the customer (its token is in this response only)",
+    summary="A new status link for the customer (its token is in this response only; "
+    "nothing is recorded in the timeline, so a retry makes another link)",
     response_model=NewLinkRead,
-    openapi_extra=COMMAND_PARAMETERS,
+    openapi_extra={"parameters": [IF_MATCH_DOC]},
     responses=COMMAND_ERRORS,
 )
 async def create_link(request: Request, call: Command, incident_id: IncidentId) -> Response:
@@ -93,13 +97,12 @@ async def create_link(request: Request, call: Command, incident_id: IncidentId) 
     await _scope(ctx, principal, incident_id)
     base = ctx.links.public_url or _base(request)
 
-    def produce() -> Reply:
+    def make() -> NewLink:
         _at_version(ctx, incident_id, options)
-        made = ctx.links.make(incident_id, principal.actor().id, ctx.clock(), base)
-        return Reply.json(201, made.to_dict())
+        return ctx.links.make(incident_id, principal.actor().id, ctx.clock(), base)
 
-    parts = ("POST", incident_id, "status-links", options.expected_version)
-    return respond(await ctx.runner.write(_once, ctx, principal, options, parts, produce))
+    made = await ctx.runner.write(make)
+    return JSON(made.to_dict(), status_code=201)
 
 
 @router.get(
@@ -145,7 +148,9 @@ async def send_link(
     check_text(body.model_dump(mode="json"))
     base = ctx.links.public_url or _base(request)
 
-    def produce() -> Reply:
+    made: list[NewLink] = []
+
+    def produce(once: Once | None) -> Outcome:
         _at_version(ctx, incident_id, options)
         sent = ctx.links.send(
             incident_id,
@@ -154,12 +159,17 @@ async def send_link(
             actor=principal.actor(),
             channel=options.channel,
             base_url=base,
+            once=once,
+            on_link=made.append,
         )
-        content = {"link": sent.link.to_dict(), "outcome": sent.outcome.to_dict()}
-        return Reply.json(201, content, {"ETag": etag(sent.outcome.incident.version)})
+        return sent.outcome
+
+    def reply_of(outcome: Outcome) -> Reply:
+        content = {"link": made[-1].to_dict(), "outcome": outcome.to_dict()}
+        return Reply.json(201, content, {"ETag": etag(outcome.incident.version)})
 
     parts = ("POST", incident_id, "send", body.model_dump(mode="json"), options.expected_version)
-    return respond(await ctx.runner.write(_once, ctx, principal, options, parts, produce))
+    return respond(await ctx.runner.write(_once, ctx, principal, options, parts, produce, reply_of))
 
 
 @router.get(

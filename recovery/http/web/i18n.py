@@ -40,6 +40,11 @@ WORDS: dict[str, dict[str, str]] = {
         "updates": "Updates",
         "new_owner": "Someone new is now looking after your case. They have the whole "
         "story: you do not need to tell it again.",
+        "deadlines_moved": "We are working on your case again; the times below are the new ones.",
+        "next_working_day": "next working day, {when}",
+        "waiting": "We are waiting for: {reason}",
+        "waiting_step": "on hold, waiting for: {reason}",
+        "times_in": "Times are {place} time ({zone}).",
     },
     "da": {
         "title": "Din sag",
@@ -65,6 +70,11 @@ WORDS: dict[str, dict[str, str]] = {
         "updates": "Nyt i din sag",
         "new_owner": "En ny medarbejder tager sig nu af din sag. Vedkommende kender hele "
         "historien: du behøver ikke fortælle den igen.",
+        "deadlines_moved": "Vi arbejder på din sag igen; tidspunkterne nedenfor er de nye.",
+        "next_working_day": "næste arbejdsdag, {when}",
+        "waiting": "Vi venter på: {reason}",
+        "waiting_step": "sat i bero, vi venter på: {reason}",
+        "times_in": "Tidspunkter er lokal tid i {place} ({zone}).",
     },
     "id": {
         "title": "Kasus Anda",
@@ -93,6 +103,12 @@ WORDS: dict[str, dict[str, str]] = {
         "updates": "Kabar terbaru",
         "new_owner": "Kasus Anda kini ditangani oleh petugas baru. Ia sudah mengetahui "
         "seluruh ceritanya: Anda tidak perlu menceritakannya lagi.",
+        "deadlines_moved": "Kami kembali menangani kasus Anda; waktu di bawah ini adalah "
+        "waktu yang baru.",
+        "next_working_day": "hari kerja berikutnya, {when}",
+        "waiting": "Kami sedang menunggu: {reason}",
+        "waiting_step": "ditunda, menunggu: {reason}",
+        "times_in": "Waktu yang tertera adalah waktu {place} ({zone}).",
     },
 }
 

@@ -25,6 +25,7 @@ from recovery.errors import (
     StorageError,
     UnknownPlaybookError,
 )
+from recovery.http.errors import UNAVAILABLE_HEADERS
 from recovery.http.web.context import Viewer, current_viewer, web
 from recovery.http.web.errors import BadForm, CsrfError, NotSignedIn, PageError, not_found
 
@@ -184,6 +185,7 @@ class WebRoute(APIRoute):
                     "The database does not answer",
                     "Nothing could be read or recorded just now. Try again in a moment.",
                 )
+                response.headers.update(UNAVAILABLE_HEADERS)
             except RecoveryError as exc:
                 response = await error_page(request, 422, "Not possible", str(exc))
             except Exception:
