@@ -67,7 +67,7 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found_title": "Linket er ikke gyldigt",
         "not_found": "Linket er ikke gyldigt eller ikke længere aktivt. Bed os om et nyt.",
         "private": "Siden er kun til dig: del venligst ikke linket.",
-        "updates": "Nyt i din sag",
+        "updates": "Opdateringer",
         "new_owner": "En ny medarbejder tager sig nu af din sag. Vedkommende kender hele "
         "historien: du behøver ikke fortælle den igen.",
         "deadlines_moved": "Vi arbejder på din sag igen; tidspunkterne nedenfor er de nye.",
