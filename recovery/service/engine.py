@@ -313,8 +313,8 @@ class Recovery(LetterCommands):
         )
         return build_report(states, self.playbook_of, by=by)
 
-    def timeline(self, incident_id: str) -> list[Event]:
-        found = self.log.events(incident_id)
+    def timeline(self, incident_id: str, *, upto_seq: int | None = None) -> list[Event]:
+        found = self.log.events(incident_id, upto_seq=upto_seq)
         if not found:
             raise IncidentNotFoundError(incident_id)
         return found

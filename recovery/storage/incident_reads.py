@@ -67,7 +67,7 @@ class IncidentReads:
             ).one_or_none()
         if row is None:
             raise IncidentNotFoundError(incident_id)
-        return IncidentState.from_json(row.state), row.head_hash
+        return IncidentState.from_json(row.state, incident_id), row.head_hash
 
     def list_states(
         self,
@@ -109,7 +109,7 @@ class IncidentReads:
             with self._reading() as conn:
                 rows = conn.execute(query.order_by(incidents.c.id).limit(chunk)).all()
             for row in rows:
-                yield IncidentState.from_json(row.state)
+                yield IncidentState.from_json(row.state, row.id)
             if len(rows) < chunk:
                 return
             after = rows[-1].id
