@@ -34,7 +34,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorRead}, 422: {"mod
         **ERRORS,
         429: {
             "model": ErrorRead,
-            "description": "too many failed sign-ins for this username from this address",
+            "description": "too many failed sign-ins lately for this username, from this "
+            "address, or both (shared by every server process)",
             "headers": {
                 "Retry-After": {
                     "description": "seconds until an attempt is heard again",
