@@ -195,6 +195,10 @@ class Accounts:
         self.clock = clock
         self._cache = _Cache(cache_ttl)
         self._sign_ins = _SignInThrottle(store, sign_in_limits or SignInLimits())
+        # One password check at a time per process: each already keeps a core busy, and
+        # more at once would leave the server's event loop none (a storm then waits here,
+        # on worker threads, while everything else is served).
+        self._hashing = threading.Lock()
 
     # ------------------------------------------------------------------ users
 
@@ -270,7 +274,8 @@ class Accounts:
         this username from `client`."""
         self._sign_ins.check(username, client, self.clock())
         user = self.store.user(username)
-        ok = secrets.verify_password(user.password_hash if user else None, password)
+        with self._hashing:
+            ok = secrets.verify_password(user.password_hash if user else None, password)
         if user is None or not ok or not user.active:
             self._sign_ins.failed(username, client, self.clock())
             return None
