@@ -20,6 +20,7 @@ from recovery.audit import (
     ExportSummary,
     Format,
     Verification,
+    check_chain,
     export_events,
     verify_incident,
 )
@@ -49,6 +50,7 @@ from recovery.errors import (
     CommandRejectedError,
     ConflictError,
     IncidentNotFoundError,
+    IntegrityError,
     NotAllowedNowError,
 )
 from recovery.letters.written import LETTER_ACTIONS
@@ -335,7 +337,16 @@ class Recovery(LetterCommands):
         return replay(compiled, found)
 
     def verify(self, incident_id: str) -> Verification:
-        state, head_hash = self.log.load(incident_id)
+        try:
+            state, head_hash = self.log.load(incident_id)
+        except IntegrityError as exc:  # the state row is unreadable: say so, and where
+            rows = self.log.raw_events(incident_id)
+            chained = check_chain(incident_id, rows)
+            return (
+                chained
+                if not chained.ok
+                else Verification(incident_id, False, len(rows), None, str(exc))
+            )
         rows = self.log.raw_events(incident_id)
         compiled = self.playbook_of(state)
         return verify_incident(incident_id, rows, state, head_hash, compiled)

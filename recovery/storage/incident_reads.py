@@ -82,14 +82,15 @@ class IncidentReads:
     ) -> list[IncidentState]:
         conditions = _incident_filters(statuses, site, sites, playbook_id, owner)
         query = (
-            select(incidents.c.state)
+            select(incidents.c.id, incidents.c.state)
             .where(*conditions)
             .order_by(incidents.c.next_due_at.is_(None), incidents.c.next_due_at, incidents.c.id)
             .limit(limit)
             .offset(offset)
         )
         with self._reading() as conn:
-            return [IncidentState.from_json(raw) for raw in conn.execute(query).scalars()]
+            rows = conn.execute(query).all()
+        return [IncidentState.from_json(row.state, row.id) for row in rows]
 
     def iter_states(
         self,

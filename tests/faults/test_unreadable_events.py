@@ -110,3 +110,24 @@ def test_the_web_pages_name_the_break(site: Site) -> None:
     shown = text_of(audit.text)
     assert "broken" in shown and "from event 1" in shown
     assert auditor.get("/web/audit").status_code == 200
+
+
+def test_an_unreadable_state_row_names_its_incident(api: Api, db_url: str) -> None:
+    incident_id = str(api.open()["id"])
+    with api.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE incidents SET state = '#' || substr(state, 2) WHERE id = :id"),
+            {"id": incident_id},
+        )
+    auditor = api.client("auditor")
+    for path in (f"/incidents/{incident_id}", "/incidents"):
+        answer = auditor.get(path)
+        assert answer.status_code == 500, (path, answer.text)
+        assert answer.json()["error"] == "integrity_error"
+        assert answer.json()["incident_id"] == incident_id
+    verified = auditor.get(f"/incidents/{incident_id}/verify")
+    assert verified.status_code == 200 and verified.json()["ok"] is False
+    assert "stored state" in verified.json()["problem"]
+    shown = CliRunner().invoke(cli, ["incident", "show", incident_id, "--db", db_url])
+    assert shown.exit_code == 7, (shown.stdout, shown.stderr)
+    assert shown.stderr.count("\n") == 1 and incident_id in shown.stderr
