@@ -4,12 +4,16 @@ per username from anywhere and per address, shared by every `Accounts` over one 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from recovery import Recovery
 from recovery.service.accounts import Accounts, SignInLimits, SignInThrottled
+from recovery.storage.accounts import SqlAccountStore
+from recovery.storage.database import create_db_engine, upgrade
+from recovery.storage.tables import sign_in_failures
 from tests.conftest import Clock
 
 LIMITS = SignInLimits(per_user_and_address=3, per_user=6, per_address=8)
@@ -64,3 +68,28 @@ def test_the_count_survives_a_restart_and_lifts_after_the_window(
     assert timedelta(minutes=9) < refused.value.retry_after <= timedelta(minutes=10)
     clock.advance(minutes=10, seconds=1)
     assert restarted.check_sign_in("cy", "right horse", "10.3.0.1") is not None
+
+
+def test_old_failures_are_purged_in_bounded_batches(db_url: str) -> None:
+    engine = create_db_engine(db_url)
+    upgrade(engine)
+    store = SqlAccountStore(engine)
+    long_ago = datetime(2026, 1, 1, tzinfo=UTC)
+    for n in range(600):  # 1,800 rows of old failures
+        store.record_sign_in_failure(
+            [f"u:old{n}", f"a:10.0.{n // 250}.{n % 250}", "x"], long_ago, long_ago
+        )
+    now = long_ago + timedelta(days=1)
+
+    def rows() -> int:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(select(func.count()).select_from(sign_in_failures)).scalar_one()
+            )
+
+    before = rows()
+    for _ in range(32):  # one of any 32 failures recorded also purges up to 500 old rows
+        store.record_sign_in_failure(["u:new"], now, now - timedelta(minutes=15))
+    assert rows() == before + 32 - 500
+    assert store.sign_in_failures(["u:new"], now - timedelta(minutes=15)) == {"u:new": (32, now)}
+    engine.dispose()
