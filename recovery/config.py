@@ -2,6 +2,7 @@
 
 RECOVERY_DB         database URL (default: sqlite:///recovery.db in the working folder)
 RECOVERY_PLAYBOOKS  folder of playbook files (default: the shipped playbooks/)
+RECOVERY_SITES      folder of site calendar files (default: the shipped sites/)
 RECOVERY_SQLITE_SYNCHRONOUS  full (default: no acknowledged command lost on power
                     loss) or normal (faster; a power cut may lose the last commits)
 RECOVERY_SMTP_URL   where letters are mailed: smtp://user:password@host:587?starttls=true
@@ -32,6 +33,7 @@ SqliteSynchronous = Literal["full", "normal"]
 class Settings:
     db_url: str = DEFAULT_DB_URL
     playbook_dir: str | None = None
+    sites_dir: str | None = None
     sqlite_synchronous: SqliteSynchronous = "full"
     smtp_url: str | None = None
     mail_dir: str = DEFAULT_MAIL_DIR
@@ -57,6 +59,7 @@ class Settings:
         return cls(
             db_url=os.environ.get("RECOVERY_DB", DEFAULT_DB_URL),
             playbook_dir=os.environ.get("RECOVERY_PLAYBOOKS") or None,
+            sites_dir=os.environ.get("RECOVERY_SITES") or None,
             sqlite_synchronous="full" if sync == "full" else "normal",
             smtp_url=os.environ.get("RECOVERY_SMTP_URL") or None,
             mail_dir=os.environ.get("RECOVERY_MAIL_DIR") or DEFAULT_MAIL_DIR,

@@ -13,7 +13,7 @@ from recovery.catalog import PLAYBOOK_SUFFIXES, default_playbook_dir, load_file
 from recovery.cli.options import JsonOption, PlaybooksOption, load_catalog, settings
 from recovery.cli.output import console, fail, print_json, styled
 from recovery.domain.compiler import CompiledPlaybook
-from recovery.domain.playbook import CueCondition, EvidenceField, StepDef, format_duration
+from recovery.domain.playbook import CueCondition, EvidenceField, StepDef, format_due
 from recovery.errors import PlaybookError, Problem
 
 app = typer.Typer(help="List, validate and show playbooks.", no_args_is_help=True)
@@ -230,7 +230,7 @@ def _steps_table(title: str, compiled: CompiledPlaybook, steps: list[StepDef]) -
             step.kind,
             styled(step.title),
             step.owner,
-            format_duration(step.due),
+            format_due(step.due),
             "yes" if step.required else "no",
             styled(_step_evidence(compiled, step)),
         )

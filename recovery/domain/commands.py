@@ -7,10 +7,12 @@ Each one maps to exactly one incident-level action (`action`) and one recorded e
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any, ClassVar, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from recovery.domain.calendar import ALWAYS_OPEN, BusinessCalendar
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -143,6 +145,25 @@ class Reopen(_Command):
     reason: Text
 
 
+class Hold(_Command):
+    """Stop the clock while we wait for the customer: one step, or every open step."""
+
+    action: ClassVar[str] = "hold"
+
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)
+    ] = Field(description="what we are waiting for, e.g. the guest's bank details")
+    step: Code | None = Field(default=None, description="the step (default: the whole incident)")
+
+
+class Resume(_Command):
+    """Start the clock again: each held deadline moves by the time it was held."""
+
+    action: ClassVar[str] = "resume"
+
+    step: Code | None = Field(default=None, description="the step (default: every held step)")
+
+
 class MissDeadlines(_Command):
     """Recorded by the deadline worker (system role) when open steps pass their due time."""
 
@@ -160,6 +181,18 @@ IncidentCommand = (
     | Release
     | Close
     | Reopen
+    | Hold
+    | Resume
     | MissDeadlines
 )
 Command = OpenIncident | IncidentCommand
+
+
+class Context(NamedTuple):
+    """Who acts, through which channel, at what moment (injected: no clock in the domain),
+    and the site's calendar that business-time deadlines are counted in."""
+
+    actor: Actor
+    channel: str
+    now: datetime
+    calendar: BusinessCalendar = ALWAYS_OPEN

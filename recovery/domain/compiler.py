@@ -32,6 +32,8 @@ INCIDENT_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "report_cues", "source": list(ACTIVE_STATES), "dest": None},
     {"trigger": "record_push", "source": list(ACTIVE_STATES), "dest": None},
     {"trigger": "hand_off", "source": list(ACTIVE_STATES), "dest": None},
+    {"trigger": "hold", "source": list(ACTIVE_STATES), "dest": None},
+    {"trigger": "resume", "source": list(ACTIVE_STATES), "dest": None},
     {"trigger": "record_contact", "source": list(INCIDENT_STATES), "dest": None},
     {"trigger": "add_note", "source": list(INCIDENT_STATES), "dest": None},
     {"trigger": "escalate", "source": list(ACTIVE_STATES), "dest": "escalated"},

@@ -11,7 +11,17 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
+
+from recovery.domain.calendar import BusinessTime
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -30,6 +40,34 @@ def parse_duration(value: Any) -> timedelta:
     raise ValueError(f"{value!r} is not a duration; write e.g. '30m', '4h', '2d' or '1w'")
 
 
+_BUSINESS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*business\s+(hour|day)s?\s*$", re.IGNORECASE)
+MAX_BUSINESS = {"hours": 2000.0, "days": 250.0}
+
+
+def parse_due(value: Any) -> timedelta | BusinessTime:
+    """A step's deadline: '4 business hours', '2 business days' (counted in the site's
+    open hours, `domain/calendar.py`), else elapsed time as `parse_duration` reads it."""
+    if isinstance(value, BusinessTime):
+        return value
+    if isinstance(value, str):
+        match = _BUSINESS.match(value)
+        if match:
+            amount, unit = float(match[1]), f"{match[2].lower()}s"
+            if not 0 < amount <= MAX_BUSINESS[unit]:
+                raise ValueError(
+                    f"{value!r}: business {unit} must be more than 0 and at most "
+                    f"{MAX_BUSINESS[unit]:g}"
+                )
+            if unit == "days" and not amount.is_integer():
+                raise ValueError(f"{value!r}: count business days whole, or use business hours")
+            return BusinessTime(amount, "hours" if unit == "hours" else "days")
+    return parse_duration(value)
+
+
+def format_due(value: timedelta | BusinessTime) -> str:
+    return str(value) if isinstance(value, BusinessTime) else format_duration(value)
+
+
 def format_duration(value: timedelta) -> str:
     seconds = int(value.total_seconds())
     for unit in ("w", "d", "h", "m"):
@@ -41,6 +79,12 @@ def format_duration(value: timedelta) -> str:
 
 Duration = Annotated[
     timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)
+]
+StepDue = Annotated[
+    timedelta | BusinessTime,
+    BeforeValidator(parse_due),
+    PlainSerializer(format_due, return_type=str),
+    WithJsonSchema({"type": "string", "examples": ["4h", "4 business hours", "2 business days"]}),
 ]
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.-]*$", max_length=80)]
@@ -160,7 +204,10 @@ class StepDef(_Strict):
         description="the customer's texts in other languages, by language code (da, id, ...)",
     )
     owner: Identifier = Field(description="the role that owns the step")
-    due: Duration = Field(description="deadline relative to the incident's opening")
+    due: StepDue = Field(
+        description="deadline from the step's opening: elapsed ('4h') or in the site's "
+        "business time ('4 business hours', '2 business days')"
+    )
     required: bool = True
     evidence: list[EvidenceField] = Field(
         default_factory=list, description="what completing (or sending) the step needs"

@@ -109,6 +109,12 @@ class IncidentState:
     escalations: int = 0
     release: dict[str, Any] | None = None
     version: int = 0
+    holds: dict[str, dict[str, str]] | None = None
+    """steps on hold: step id -> {"since": moment, "reason": what we wait for}"""
+    held_since: str | None = None
+    """since when something has been on hold (None when nothing is)"""
+    held_seconds: float = 0.0
+    """time something was on hold, holds that ended"""
 
     def to_json(self) -> bytes:
         return orjson.dumps(self)

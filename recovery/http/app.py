@@ -16,7 +16,7 @@ from recovery.http.api.examples import DESCRIPTION
 from recovery.http.api.schemas import ErrorRead, HealthRead
 from recovery.http.auth.deps import install_session_cookie_docs
 from recovery.http.context import ApiContext
-from recovery.http.errors import JSON, api_error, install_error_handlers
+from recovery.http.errors import JSON, UNAVAILABLE_HEADERS, api_error, install_error_handlers
 from recovery.http.idempotency import Idempotency
 from recovery.http.runner import Runner
 from recovery.http.web.app import install as install_web
@@ -85,7 +85,9 @@ def create_app(target: Services | Recovery, *, dispose_on_shutdown: bool = False
         try:
             await ctx.runner.read(storage.ping)
         except Exception:
-            raise api_error(503, "unavailable", "the database does not answer") from None
+            error = api_error(503, "unavailable", "the database does not answer")
+            error.headers.update(UNAVAILABLE_HEADERS)
+            raise error from None
         return JSON({"status": "ok", "database": storage.name})
 
     return app

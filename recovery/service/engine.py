@@ -20,8 +20,8 @@ from recovery.audit import (
     ExportSummary,
     Format,
     Verification,
-    check_chain,
     export_events,
+    state_unreadable,
     verify_incident,
 )
 from recovery.catalog import Catalog
@@ -30,8 +30,10 @@ from recovery.domain.commands import (
     Actor,
     AddNote,
     Close,
+    Context,
     Escalate,
     HandOff,
+    Hold,
     IncidentCommand,
     MissDeadlines,
     OpenIncident,
@@ -40,10 +42,11 @@ from recovery.domain.commands import (
     Release,
     Reopen,
     ReportCues,
+    Resume,
     StepAction,
 )
 from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
-from recovery.domain.decide import Context, decide, decide_open
+from recovery.domain.decide import decide, decide_open
 from recovery.domain.queries import next_due
 from recovery.domain.state import Event, IncidentState, iso
 from recovery.errors import (
@@ -55,11 +58,13 @@ from recovery.errors import (
 )
 from recovery.letters.written import LETTER_ACTIONS
 from recovery.service.letters import LetterCommands
+from recovery.service.once import Once
 from recovery.service.playbooks import PinnedPlaybooks
 from recovery.service.ports import Storage
 from recovery.service.reports import GroupBy, ReportRow, build_report, in_period
 from recovery.service.unit_of_work import Decision, IncidentUnitOfWork
 from recovery.service.views import IncidentView, Outcome
+from recovery.sites import Sites
 
 __all__ = ["IncidentView", "Outcome", "Recovery"]  # with the views of service.views
 
@@ -101,9 +106,11 @@ class Recovery(LetterCommands):
         *,
         clock: Clock = utc_now,
         new_id: Callable[[], str] = new_incident_id,
+        sites: Sites | None = None,
     ) -> None:
         self.storage = storage
         self.catalog = catalog if catalog is not None else Catalog.from_directory()
+        self.sites = sites if sites is not None else Sites.from_directory()
         self.log = storage.incidents
         self.unit_of_work = IncidentUnitOfWork(storage.incidents)
         self.clock = clock
@@ -115,16 +122,21 @@ class Recovery(LetterCommands):
 
     # ------------------------------------------------------------------ commands
 
-    def open(self, command: OpenIncident, *, actor: Actor, channel: str = "api") -> Outcome:
-        """Open an incident: every step of its playbook's bundle opens at once."""
+    def open(
+        self, command: OpenIncident, *, actor: Actor, channel: str = "api", once: Once | None = None
+    ) -> Outcome:
+        """Open an incident: every step of its playbook's bundle opens at once. `once`: the
+        idempotency key it runs under (its reply is stored with the event)."""
         if command.playbook is not None:
             compiled = self.catalog.get(command.playbook)
         else:
             compiled = self.catalog.for_incident_type(command.incident_type)
         self.playbooks.register(compiled)
-        ctx = Context(actor=actor, channel=channel, now=self.clock())
+        ctx = Context(actor, channel, self.clock(), self.sites.calendar(command.site))
         state, event = decide_open(compiled, self.new_id(), command, ctx)
-        recorded = self.unit_of_work.create(Decision(state, event, next_due(compiled, state)))
+        keyed = once.keyed(lambda s, e: Outcome(self._view(compiled, s), e)) if once else None
+        decision = Decision(state, event, next_due(compiled, state))
+        recorded = self.unit_of_work.create(decision, keyed)
         return Outcome(self._view(compiled, state), recorded)
 
     def execute(
@@ -135,19 +147,24 @@ class Recovery(LetterCommands):
         actor: Actor,
         channel: str = "api",
         expected_version: int | None = None,
+        once: Once | None = None,
     ) -> Outcome:
         """Run one command on an incident. `expected_version` refuses it if the incident
-        moved on since the caller looked (optimistic concurrency)."""
+        moved on since the caller looked (optimistic concurrency); `once`: the idempotency
+        key it runs under."""
         compiled_of: list[CompiledPlaybook] = []
 
         def decider(state: IncidentState) -> Decision:
             compiled = self.playbook_of(state)
             compiled_of.append(compiled)
-            ctx = Context(actor=actor, channel=channel, now=self.clock())
+            ctx = Context(actor, channel, self.clock(), self.sites.calendar(state.site))
             new_state, event = decide(compiled, state, command, ctx)
             return Decision(new_state, event, next_due(compiled, new_state))
 
-        state, event = self.unit_of_work.execute(incident_id, decider, expected_version)
+        keyed = None
+        if once is not None:
+            keyed = once.keyed(lambda s, e: Outcome(self._view(compiled_of[-1], s), e))
+        state, event = self.unit_of_work.execute(incident_id, decider, expected_version, keyed)
         return Outcome(self._view(compiled_of[-1], state), event)
 
     def act_on_step(
@@ -166,6 +183,7 @@ class Recovery(LetterCommands):
         note: str | None = None,
         recipient: str | None = None,
         locale: str | None = None,
+        once: Once | None = None,
     ) -> Outcome:
         """Any step action, for every caller. On a step whose kind sends letters, `draft`
         and `request_send` are the letter's commands (`draft_letter` with `note`,
@@ -183,6 +201,7 @@ class Recovery(LetterCommands):
                 note=note,
                 recipient=recipient,
                 locale=locale,
+                once=once,
             )
             if letter is not None:
                 return letter
@@ -196,7 +215,12 @@ class Recovery(LetterCommands):
             alternatives=list(alternatives),
         )
         return self.execute(
-            incident_id, command, actor=actor, channel=channel, expected_version=expected_version
+            incident_id,
+            command,
+            actor=actor,
+            channel=channel,
+            expected_version=expected_version,
+            once=once,
         )
 
     def complete_step(
@@ -250,6 +274,14 @@ class Recovery(LetterCommands):
 
     def reopen(self, incident_id: str, reason: str, **kw: Any) -> Outcome:
         return self.execute(incident_id, build(Reopen, reason=reason), **kw)
+
+    def hold(self, incident_id: str, reason: str, step: str | None = None, **kw: Any) -> Outcome:
+        """Stop the clock of a step (or every open step) while we wait for the customer."""
+        return self.execute(incident_id, build(Hold, reason=reason, step=step), **kw)
+
+    def resume(self, incident_id: str, step: str | None = None, **kw: Any) -> Outcome:
+        """Start it again: each deadline moves by the time held (business time if it is)."""
+        return self.execute(incident_id, build(Resume, step=step), **kw)
 
     def sweep_deadlines(self, *, limit: int = 100) -> list[Outcome]:
         """Record every passed deadline once and escalate as each playbook says.
@@ -340,13 +372,7 @@ class Recovery(LetterCommands):
         try:
             state, head_hash = self.log.load(incident_id)
         except IntegrityError as exc:  # the state row is unreadable: say so, and where
-            rows = self.log.raw_events(incident_id)
-            chained = check_chain(incident_id, rows)
-            return (
-                chained
-                if not chained.ok
-                else Verification(incident_id, False, len(rows), None, str(exc))
-            )
+            return state_unreadable(incident_id, self.log.raw_events(incident_id), exc)
         rows = self.log.raw_events(incident_id)
         compiled = self.playbook_of(state)
         return verify_incident(incident_id, rows, state, head_hash, compiled)

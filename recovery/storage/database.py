@@ -60,6 +60,10 @@ def create_db_engine(url: str, *, sqlite_synchronous: str = "full", **kwargs: An
             return engine
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
+        # A server restart leaves every pooled connection dead: test each one as it is
+        # checked out (one round trip) and replace it, so that no command fails on a stale
+        # connection; the first dead one found invalidates the rest of the pool at once.
+        kwargs.setdefault("pool_pre_ping", True)
         return create_engine(url, **kwargs)
     except sa_exc.SQLAlchemyError as exc:
         raise StorageError(f"database error: {first_line(exc)}") from exc

@@ -14,7 +14,7 @@ from recovery.domain.chain import canonical
 from recovery.domain.compiler import ACTIVE_STATES
 from recovery.domain.state import Event, IncidentState, parse_iso
 from recovery.errors import IncidentNotFoundError
-from recovery.storage.database import reading
+from recovery.storage.database import reading, writing
 from recovery.storage.moments import from_column
 from recovery.storage.tables import events, incidents, playbook_versions
 
@@ -39,7 +39,7 @@ class IncidentReads:
         if stored is not None:
             return str(stored)
         try:
-            with self.engine.begin() as conn:
+            with writing(self.engine) as conn:  # driver errors as StorageError
                 conn.execute(
                     playbook_versions.insert().values(
                         playbook_id=playbook_id,

@@ -22,9 +22,10 @@ from sqlalchemy import exc as sa_exc
 
 from recovery.domain.state import EVENT_FIELDS, IncidentState
 from recovery.errors import ConflictError, IncidentNotFoundError, RecoveryError, StorageError
-from recovery.service.ports import Head, Record
+from recovery.service.ports import Head, KeyedReply, KeyTaken, Record
 from recovery.storage.database import first_line
 from recovery.storage.durability import SyncFailure, WalSync, sync_failure
+from recovery.storage.idempotency import UPSERT_KEY, key_row
 from recovery.storage.incident_reads import IncidentReads
 from recovery.storage.moments import to_column
 
@@ -84,6 +85,7 @@ class _Sql:
         self.insert_incident = fix(_INSERT_INCIDENT)
         self.insert_outbox = fix(_INSERT_OUTBOX)
         self.record = fix(_RECORD_PG)
+        self.upsert_key = fix(UPSERT_KEY)
 
     def moment(self, text: str | None) -> Any:
         return to_column(text, postgres=self.postgres)
@@ -115,12 +117,13 @@ class _Transaction:
     Leaving it commits (SQLite: and syncs the log before returning, the writer lock
     released first), or rolls back on an error, raised as ours."""
 
-    __slots__ = ("_autocommit", "_cursor", "_driver", "_incident_id", "_locked", "_log")
+    __slots__ = ("_autocommit", "_cursor", "_driver", "_incident_id", "_keyed", "_locked", "_log")
 
-    def __init__(self, log: SqlIncidentLog, incident_id: str, locked: bool) -> None:
+    def __init__(self, log: SqlIncidentLog, incident_id: str, locked: bool, keyed: bool) -> None:
         self._log = log
         self._incident_id = incident_id
         self._locked = locked
+        self._keyed = keyed
         self._driver: Any = None
         self._cursor: Any = None
         self._autocommit = False
@@ -129,11 +132,16 @@ class _Transaction:
         log = self._log
         if log.sql.postgres:
             self._driver = log.pg_connection(self._incident_id)
-            # Unlocked: each statement commits itself, and the append is ONE statement.
-            self._autocommit = not self._locked
-            if self._autocommit:
-                self._driver.driver_connection.autocommit = True
-            self._cursor = self._driver.driver_connection.cursor()
+            # Unlocked: each statement commits itself, and the append is ONE statement
+            # (with an idempotency key's row it is two, which must commit together).
+            self._autocommit = not self._locked and not self._keyed
+            try:
+                if self._autocommit:
+                    self._driver.driver_connection.autocommit = True
+                self._cursor = self._driver.driver_connection.cursor()
+            except BaseException as exc:
+                self._driver.invalidate()
+                _reraise(log.error(exc, self._incident_id), exc)
             return self
         log.sync_failure.check()  # after a failed sync, no write until a restart
         log.writer_lock.acquire()
@@ -178,6 +186,7 @@ class _Transaction:
     def _exit_pg(self, exc: BaseException | None) -> None:
         log, pooled = self._log, self._driver
         driver = pooled.driver_connection
+        lost = False
         try:
             if exc is None and not self._autocommit:
                 try:
@@ -185,13 +194,20 @@ class _Transaction:
                 except BaseException as failed:
                     exc = failed
             if exc is not None:
-                _reraise(log.failed(driver, exc, self._incident_id), exc)
+                error = log.failed(driver, exc, self._incident_id)
+                lost = isinstance(error, StorageError)
+                _reraise(error, exc)
         finally:
+            # Cleaning up a dead connection fails too: that must not replace the error.
             with contextlib.suppress(*log.driver_errors):
                 self._cursor.close()
+            with contextlib.suppress(*log.driver_errors):
                 if self._autocommit:
                     driver.autocommit = False
-            pooled.close()
+            if lost:
+                pooled.invalidate()  # perhaps dead: never handed out again
+            else:
+                pooled.close()
 
     def read_head(self, incident_id: str, expected_version: int | None, known: Head | None) -> Head:
         """The row as it is now; the snapshot text is parsed only if not already held."""
@@ -218,7 +234,17 @@ class _Transaction:
             raw_state = cursor.fetchone()[0]
         return Head(version, head_hash, IncidentState.from_json(raw_state))
 
-    def append(self, record: Record, head: Head | None) -> bool:
+    def append(self, record: Record, head: Head | None, reply: KeyedReply | None = None) -> bool:
+        if not self._append(record, head):
+            return False
+        if reply is not None:
+            sql = self._log.sql
+            self._cursor.execute(sql.upsert_key, key_row(reply, postgres=sql.postgres))
+            if self._cursor.rowcount != 1:
+                raise KeyTaken(reply.key)  # rolled back on leaving: the event with it
+        return True
+
+    def _append(self, record: Record, head: Head | None) -> bool:
         sql, cursor = self._log.sql, self._cursor
         state, event = record.state, record.event
         at = sql.moment(event.recorded_at)
@@ -304,8 +330,8 @@ class SqlIncidentLog(IncidentReads):
         self._writer: Any = None
         self.wal: WalSync | None = None
 
-    def transaction(self, incident_id: str, *, locked: bool) -> _Transaction:
-        return _Transaction(self, incident_id, locked)
+    def transaction(self, incident_id: str, *, locked: bool, keyed: bool = False) -> _Transaction:
+        return _Transaction(self, incident_id, locked, keyed)
 
     # ------------------------------------------------------------------ connections
 

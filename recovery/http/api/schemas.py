@@ -130,6 +130,13 @@ class StateRead(ReadModel):
     escalations: int = 0
     release: dict[str, Any] | None = None
     version: int = Field(description="the number of recorded events; also the ETag")
+    holds: dict[str, dict[str, str]] | None = Field(
+        default=None,
+        description="steps on hold, their clock stopped: step id -> since, reason "
+        "(what we are waiting for)",
+    )
+    held_since: str | None = Field(default=None, description="on hold since (None: not held)")
+    held_seconds: float = Field(default=0.0, description="time held, holds that ended")
 
 
 class IncidentRead(StateRead):

@@ -26,6 +26,7 @@ from recovery.errors import (
     StorageError,
     UnknownPlaybookError,
 )
+from recovery.http.errors import UNAVAILABLE_HEADERS
 from recovery.http.web.context import Viewer, current_viewer, web
 from recovery.http.web.errors import BadForm, CsrfError, NotSignedIn, PageError, not_found
 
@@ -185,6 +186,7 @@ class WebRoute(APIRoute):
                     "The database does not answer",
                     "Nothing could be read or recorded just now. Try again in a moment.",
                 )
+                response.headers.update(UNAVAILABLE_HEADERS)
             except IntegrityError as exc:
                 log.error("web: %s", exc)
                 response = await error_page(

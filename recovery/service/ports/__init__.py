@@ -24,7 +24,7 @@ from typing import Protocol
 from recovery.audit.ports import AuditRows
 from recovery.delivery.ports import OutboxStore
 from recovery.letters.ports import LetterStore
-from recovery.service.ports.accounts import AccountStore, IdempotencyKeys
+from recovery.service.ports.accounts import AccountStore, IdempotencyKeys, KeyedReply, KeyTaken
 from recovery.service.ports.incidents import (
     Head,
     IncidentLog,
@@ -114,6 +114,8 @@ __all__ = [
     "IdempotencyKeys",
     "IncidentLog",
     "IncidentTransaction",
+    "KeyTaken",
+    "KeyedReply",
     "LetterStore",
     "OutboxMessage",
     "PendingSync",

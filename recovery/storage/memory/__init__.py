@@ -13,8 +13,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from recovery.service.ports import PendingSync
-from recovery.storage.memory.accounts import MemoryAccountStore, MemoryIdempotencyKeys
+from recovery.storage.memory.accounts import MemoryAccountStore
 from recovery.storage.memory.audit import MemoryAuditRows
+from recovery.storage.memory.idempotency import MemoryIdempotencyKeys
 from recovery.storage.memory.incidents import MemoryIncidentLog
 from recovery.storage.memory.letters import MemoryLetterStore
 from recovery.storage.memory.links import MemoryStatusLinkStore
@@ -33,7 +34,7 @@ class MemoryStorage:
         self.letters = MemoryLetterStore()
         self.audit = MemoryAuditRows(self.incidents)
         self.accounts = MemoryAccountStore()
-        self.idempotency = MemoryIdempotencyKeys()
+        self.idempotency = self.incidents.keys  # written in the log's transactions
         self.links = MemoryStatusLinkStore(self.incidents)
 
     def ping(self) -> None:
