@@ -145,6 +145,18 @@ sessions = Table(
     Index("ix_sessions_username", "username"),
 )
 
+# Failed sign-ins, one row per key (`u:` username, `a:` client address, `ua:` both) and
+# failure, shared by every server process and kept across restarts; counted over a window.
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("key", String(320), nullable=False),
+    Column("failed_at", Timestamp, nullable=False),
+    Index("ix_sign_in_failures_key", "key", "failed_at"),
+    Index("ix_sign_in_failures_failed_at", "failed_at"),
+)
+
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
