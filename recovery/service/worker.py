@@ -11,6 +11,7 @@ PostgreSQL, and a killed one loses nothing.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from recovery.delivery import Deliverer, DeliveryStats, WebhookTarget, poll
 from recovery.letters.mailers import Mailer
 from recovery.service.engine import Recovery
 from recovery.service.letter_delivery import LetterDeliverer, LetterStats
+
+log = logging.getLogger("recovery.worker")
 
 
 @dataclass(frozen=True)
@@ -66,3 +69,54 @@ def run(
 
         poll(one_pass, once=once, poll_interval=poll_interval, stop=stop, name="worker")
     return WorkerPass(missed, delivered, mailed)
+
+
+class BackgroundWorker:
+    """`run` on a thread of a server process (`recovery serve`), started and stopped with
+    it. Its work is the same as a `recovery worker`'s and claims the same leases, so any
+    number of servers and workers share it, each piece done once."""
+
+    def __init__(
+        self,
+        rec: Recovery,
+        targets: Sequence[WebhookTarget],
+        *,
+        mailer: Mailer | None,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self._args = (rec, list(targets))
+        self._mailer = mailer
+        self._poll_interval = poll_interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.failure: BaseException | None = None
+
+    @property
+    def running(self) -> bool:
+        """True while the thread works (false once stopped, or if it died)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="recovery-worker", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            rec, targets = self._args
+            run(
+                rec,
+                targets,
+                mailer=self._mailer,
+                poll_interval=self._poll_interval,
+                stop=self._stop,
+            )
+        except Exception as exc:  # logged; the page then says that no worker runs
+            self.failure = exc
+            log.exception("the in-process worker stopped")
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Ask the thread to finish its current piece of work and wait for it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)

@@ -121,6 +121,7 @@ async def incident_page(
         links=links,
         forms=forms,
         now_iso=now_iso,
+        worker_running=getattr(getattr(request.app.state, "worker", None), "running", False),
     )
 
 

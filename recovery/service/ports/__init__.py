@@ -12,6 +12,7 @@ implements these on SQLAlchemy (SQLite, PostgreSQL), `recovery.storage.memory` i
       .accounts   AccountStore      users, API tokens, login sessions  (ports.accounts)
       .idempotency IdempotencyKeys  idempotency keys of HTTP commands  (ports.accounts)
       .audit      AuditRows         streamed rows for verification and export (audit.ports)
+      .changes()  ChangeSource      what anyone committed since the last look  (ports.changes)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from recovery.audit.ports import AuditRows
 from recovery.delivery.ports import OutboxStore
 from recovery.letters.ports import LetterStore
 from recovery.service.ports.accounts import AccountStore, IdempotencyKeys
+from recovery.service.ports.changes import Change, ChangeSource
 from recovery.service.ports.incidents import (
     Head,
     IncidentLog,
@@ -89,6 +91,11 @@ class Storage(Protocol):
         every commit is durable on its own."""
         ...
 
+    def changes(self) -> ChangeSource:
+        """A new reader of the changes committed from now on (it holds a connection:
+        one per process, closed by its owner)."""
+        ...
+
     def migrate(self) -> None:
         """Bring the schema to the newest version (creating the database if needed)."""
         ...
@@ -110,6 +117,8 @@ class Storage(Protocol):
 
 __all__ = [
     "AccountStore",
+    "Change",
+    "ChangeSource",
     "Head",
     "IdempotencyKeys",
     "IncidentLog",

@@ -13,8 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from recovery.service.ports import PendingSync
+from recovery.service.ports.changes import ChangeSource
 from recovery.storage.memory.accounts import MemoryAccountStore, MemoryIdempotencyKeys
 from recovery.storage.memory.audit import MemoryAuditRows
+from recovery.storage.memory.changes import MemoryChangeSource
 from recovery.storage.memory.incidents import MemoryIncidentLog
 from recovery.storage.memory.letters import MemoryLetterStore
 from recovery.storage.memory.links import MemoryStatusLinkStore
@@ -42,6 +44,9 @@ class MemoryStorage:
     @contextmanager
     def deferred_sync(self) -> Iterator[list[tuple[PendingSync, int]]]:
         yield []  # nothing to wait for: memory is as durable as it gets
+
+    def changes(self) -> ChangeSource:
+        return MemoryChangeSource(self.incidents)
 
     def migrate(self) -> None:
         """Memory has no schema."""
