@@ -75,7 +75,8 @@ def serve(
     # and stall every request in flight.
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    # open live pages (server-sent events) never finish by themselves: cut them at exit
+    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=3)
 
 
 def with_worker(app: FastAPI, background: BackgroundWorker) -> None:

@@ -43,6 +43,9 @@ class ChangeFeed:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.generation = 0
+        """How many batches this process has heard: a page rendered at one generation
+        and listening from a later one missed something, and looks again."""
 
     @property
     def listeners(self) -> int:
@@ -100,6 +103,7 @@ class ChangeFeed:
 
     def _publish(self, changes: Sequence[Change]) -> None:
         with self._lock:
+            self.generation += 1
             listeners = list(self._listeners.values())
         for listener in listeners:
             try:

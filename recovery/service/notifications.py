@@ -83,6 +83,10 @@ class PendingApprovals:
                 self._by_incident = self._scan()
             return self._by_incident
 
+    def warm(self) -> None:
+        """Listen and build the index now rather than on the first page."""
+        self._ensure()
+
     def _scan(self) -> dict[str, list[Waiting]]:
         found: dict[str, list[Waiting]] = {}
         for view in self._rec.list_incidents(limit=SCAN_LIMIT):

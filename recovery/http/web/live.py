@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import orjson
 from fastapi import APIRouter, FastAPI, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from recovery.domain.checks import APPROVER_ROLES
@@ -53,12 +54,17 @@ def install(app: FastAPI) -> None:
     """The change feed and the approvals index over the app's engine; closed with it."""
     rec = app.state.ctx.rec
     feed = ChangeFeed(rec.storage.changes, max_listeners=MAX_STREAMS + 8)
-    app.state.live = Live(feed, PendingApprovals(rec, feed))
+    approvals = PendingApprovals(rec, feed)
+    app.state.live = Live(feed, approvals)
+    # the feed's generation at render: `?since=` tells a page that connects late what it missed
+    app.state.web.env.globals["live_since"] = lambda: feed.generation
     inner = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(target: FastAPI) -> AsyncIterator[None]:
         async with inner(target):
+            # start hearing changes (and count approvals) before the first page renders
+            await run_in_threadpool(approvals.warm)
             try:
                 yield
             finally:
@@ -85,7 +91,9 @@ def _events(
     return out
 
 
-async def _stream(request: Request, viewer: Viewer, incident_id: str | None) -> Response:
+async def _stream(
+    request: Request, viewer: Viewer, incident_id: str | None, since: int
+) -> Response:
     state = live(request)
     if state.streams >= MAX_STREAMS:
         return Response(
@@ -110,6 +118,8 @@ async def _stream(request: Request, viewer: Viewer, incident_id: str | None) -> 
     if stop is None:
         return Response("live updates are off", status_code=503, headers={"Retry-After": "30"})
     state.streams += 1
+    if since != state.feed.generation:  # heard something between the page and now
+        offer([("change", incident_id or "*")])
 
     async def body() -> AsyncIterator[bytes]:
         try:
@@ -138,15 +148,15 @@ async def _stream(request: Request, viewer: Viewer, incident_id: str | None) -> 
 
 
 @router.get("/live/board", response_model=None)
-async def board_changes(request: Request) -> Response:
+async def board_changes(request: Request, since: int = -1) -> Response:
     viewer = await signed_in(request, Permission.READ)
-    return await _stream(request, viewer, None)
+    return await _stream(request, viewer, None, since)
 
 
 @router.get("/live", response_model=None)
-async def incident_changes(request: Request, incident: str = "") -> Response:
+async def incident_changes(request: Request, incident: str = "", since: int = -1) -> Response:
     viewer = await signed_in(request, Permission.READ)
     if not incident:
         raise PageError(400, "Which incident?", "Give ?incident=ID, or use /live/board.")
     view = await visible_incident(request, viewer, incident)  # 404 outside the viewer's scope
-    return await _stream(request, viewer, view.state.id)
+    return await _stream(request, viewer, view.state.id, since)
