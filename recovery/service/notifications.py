@@ -1,180 +1,151 @@
-"""What needs whom: the approvals waiting for a manager, kept current by the change feed.
+"""Notifications: what each person is told, derived from the events by the worker, once.
 
-`PendingApprovals` holds, per process, every step awaiting approval in an active incident
-(built by one scan on first use, then kept current from the change feed: each changed
-incident is read again). The page header counts a manager's from it without a database
-read, and the queue page lists them with what a decision needs (amount, limit, reason,
-requester) read from the incident's log.
+Who is told what:
+
+- an approval requested, a cue rule fired, deadlines missed: everyone whose role the
+  playbook names in the event's `notify` effect (managers, the loyalty team, ...), at the
+  incident's property;
+- deadlines missed: also the incident's owner, and whoever owns a missed step's role;
+- an approval granted or declined: the person who asked for it;
+- an incident handed off: the person it was handed to.
+
+Nobody is told of what they did themselves. `Notifier.tell` works through one incident's
+new events in one transaction of the notification store (which holds the incident's mark,
+so several workers never tell twice); `Notifier.catch_up` finds incidents with untold
+events (after a restart), the change feed the rest.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
-from recovery.domain.checks import APPROVER_ROLES, payment_limit
 from recovery.domain.compiler import ACTIVE_STATES
-from recovery.errors import IncidentNotFoundError, RecoveryError
-from recovery.service.changes import EVERYTHING, ChangeFeed
+from recovery.domain.events import Notice, effects_of
+from recovery.domain.state import Event, IncidentState
+from recovery.errors import IncidentNotFoundError
 from recovery.service.engine import Recovery
-from recovery.service.ports.changes import Change
+from recovery.service.ports.accounts import UserRow
+from recovery.service.ports.notifications import NewNotice, NotificationStore
 
 log = logging.getLogger("recovery.notifications")
 
-AWAITING = "awaiting_approval"
-SCAN_LIMIT = 100_000
+KINDS = {
+    "approval_requested": "approval requested",
+    "approval_granted": "your request was approved",
+    "approval_denied": "your request was declined",
+    "handed_to_you": "handed to you",
+    "step_overdue": "deadline missed",
+    "tier_raised": "tier raised",
+}
 
 
-@dataclass(frozen=True)
-class Waiting:
-    """One step of one incident awaiting a manager's decision."""
-
-    incident_id: str
-    site: str
-    step_id: str
-
-
-@dataclass(frozen=True)
-class ApprovalRequest:
-    """What a manager decides on: the request as recorded."""
-
-    incident_id: str
-    site: str
-    customer: str
-    step_id: str
-    step_title: str
-    amount: float | None
-    currency: str
-    requester: str
-    requester_role: str
-    requester_limit: float | None
-    reason: str | None
-    requested_at: str
-    version: int
-
-
-def waiting_in(rec: Recovery, incident_id: str) -> tuple[str, list[Waiting]]:
-    """The incident's site and its steps awaiting approval (none once it is not active)."""
-    state = rec.get(incident_id).state
-    if state.status not in ACTIVE_STATES:
-        return state.site, []
-    return state.site, [
-        Waiting(state.id, state.site, s.id) for s in state.steps.values() if s.status == AWAITING
+def _people(users: Iterable[UserRow], roles: set[str], site: str) -> list[str]:
+    return [
+        u.username
+        for u in users
+        if u.active and u.role in roles and ("*" in u.sites or site in u.sites)
     ]
 
 
-class PendingApprovals:
-    """Steps awaiting approval, in memory, current to within the change feed's delay."""
-
-    def __init__(self, rec: Recovery, feed: ChangeFeed) -> None:
-        self._rec = rec
-        self._feed = feed
-        self._lock = threading.Lock()
-        self._by_incident: dict[str, list[Waiting]] | None = None
-        self._stop_listening: object = None
-
-    def _ensure(self) -> dict[str, list[Waiting]]:
-        with self._lock:
-            if self._by_incident is None:
-                # listen first: a change made during the scan is then read again
-                self._stop_listening = self._feed.listen(self._on_changes)
-                self._by_incident = self._scan()
-            return self._by_incident
-
-    def warm(self) -> None:
-        """Listen and build the index now rather than on the first page."""
-        self._ensure()
-
-    def _scan(self) -> dict[str, list[Waiting]]:
-        found: dict[str, list[Waiting]] = {}
-        for view in self._rec.list_incidents(limit=SCAN_LIMIT):
-            steps = [
-                Waiting(view.state.id, view.state.site, s.id)
-                for s in view.state.steps.values()
-                if s.status == AWAITING
-            ]
-            if steps:
-                found[view.state.id] = steps
-        return found
-
-    def _on_changes(self, changes: Sequence[Change]) -> None:
-        if EVERYTHING in changes:
-            fresh = self._scan()
-            with self._lock:
-                self._by_incident = fresh
-            return
-        for change in changes:
-            try:
-                _site, steps = waiting_in(self._rec, change.incident_id)
-            except IncidentNotFoundError:
-                steps = []
-            except RecoveryError:
-                log.exception("approvals: cannot read incident %s", change.incident_id)
-                continue
-            with self._lock:
-                if self._by_incident is None:
-                    return
-                if steps:
-                    self._by_incident[change.incident_id] = steps
-                else:
-                    self._by_incident.pop(change.incident_id, None)
-
-    def for_manager(self, role: str, sites: Sequence[str]) -> list[Waiting]:
-        """What waits for someone of `role` at `sites` (["*"]: every property)."""
-        if role not in APPROVER_ROLES:
-            return []
-        every = "*" in sites
-        found = self._ensure()
-        with self._lock:
-            return [w for steps in found.values() for w in steps if every or w.site in sites]
-
-    def count(self, role: str, sites: Sequence[str]) -> int:
-        return len(self.for_manager(role, sites))
-
-
-def approval_requests(rec: Recovery, waiting: Sequence[Waiting]) -> list[ApprovalRequest]:
-    """The requests behind `waiting`, as recorded (the newest request of each step)."""
-    out: list[ApprovalRequest] = []
-    for incident_id in dict.fromkeys(w.incident_id for w in waiting):
-        try:
-            view = rec.get(incident_id)
-        except IncidentNotFoundError:
+def notices_for(
+    state: IncidentState, events: Sequence[Event], users: Sequence[UserRow], after: int
+) -> list[NewNotice]:
+    """What the events after seq `after` tell whom (pure: the incident, its events and
+    the users)."""
+    customer = str(state.customer.get("name") or state.id)
+    titles = {s.id: s.title for s in state.steps.values()}
+    found: list[NewNotice] = []
+    requester: dict[str, str] = {}  # step -> who asked for its approval
+    for event in events:
+        data = event.data
+        if event.type == "step_action" and data.get("action") == "request_approval":
+            requester[str(data.get("step"))] = event.actor
+        if event.seq <= after:
             continue
-        state = view.state
-        compiled = rec.playbook_of(state)
-        events = rec.timeline(incident_id)
-        for step in state.steps.values():
-            if step.status != AWAITING:
+        wanted: list[tuple[Iterable[str], str, str]] = []  # (people, kind, message)
+        tell = wanted.append
+
+        for effect in effects_of(data):
+            if not isinstance(effect, Notice) or effect.kind != "notify":
                 continue
-            request = next(
-                (
-                    e
-                    for e in reversed(events)
-                    if e.data.get("step") == step.id and e.data.get("action") == "request_approval"
-                ),
-                None,
-            )
-            amount = (step.approval or {}).get("requested_amount")
-            out.append(
-                ApprovalRequest(
-                    incident_id=state.id,
-                    site=state.site,
-                    customer=str(state.customer.get("name", "")),
-                    step_id=step.id,
-                    step_title=step.title,
-                    amount=None if amount is None else float(amount),
-                    currency=compiled.playbook.currency,
-                    requester=str((step.approval or {}).get("requested_by", "")),
-                    requester_role=request.actor_role if request else "",
-                    requester_limit=(
-                        payment_limit(compiled, request.actor_role) if request else None
-                    ),
-                    reason=(request.data.get("reason") if request else None) or None,
-                    requested_at=request.recorded_at if request else state.updated_at,
-                    version=state.version,
+            if effect.reason == "approval_requested":
+                step = titles.get(str(data.get("step")), str(data.get("step")))
+                amount = data.get("amount")
+                what = f"{amount:g} for {step}" if isinstance(amount, int | float) else step
+                message = f"{customer}: {event.actor} asks for approval of {what}"
+                tell((_people(users, {effect.role}, state.site), "approval_requested", message))
+            elif effect.reason == "deadline_missed":
+                missed = effect.steps or []
+                message = f"{customer}: deadline missed for " + ", ".join(
+                    titles.get(s, s) for s in missed
                 )
+                tell((_people(users, {effect.role}, state.site), "step_overdue", message))
+            elif effect.reason.startswith("cue:"):
+                message = f"{customer}: tier raised to {state.tier} ({effect.reason[4:]})"
+                tell((_people(users, {effect.role}, state.site), "tier_raised", message))
+        if event.type == "deadline_missed":
+            missed = [str(s) for s in data.get("steps", [])]
+            owners = {state.steps[s].owner for s in missed if s in state.steps}
+            message = f"{customer}: deadline missed for " + ", ".join(
+                titles.get(s, s) for s in missed
             )
-    out.sort(key=lambda r: r.requested_at)
-    return out
+            tell(([state.owner, *_people(users, owners, state.site)], "step_overdue", message))
+        elif event.type == "step_action" and data.get("action") in (
+            "grant_approval",
+            "deny_approval",
+        ):
+            step_id = str(data.get("step"))
+            asked = requester.get(step_id)
+            if asked:
+                granted = data.get("action") == "grant_approval"
+                word = "approved" if granted else "declined"
+                message = f"{customer}: {event.actor} {word} {titles.get(step_id, step_id)}"
+                kind = "approval_granted" if granted else "approval_denied"
+                tell(([asked], kind, message))
+        elif event.type == "handed_off":
+            message = f"{customer}: {event.actor} handed this incident to you"
+            tell(([str(data.get("to"))], "handed_to_you", message))
+        told: dict[str, tuple[str, str]] = {}  # recipient -> (kind, message): the first
+        for people, kind, message in wanted:
+            for person in people:
+                if person and person != event.actor:
+                    told.setdefault(person, (kind, message))
+        found += [
+            NewNotice(person, state.id, event.seq, kind, state.site, message)
+            for person, (kind, message) in told.items()
+        ]
+    return found
+
+
+class Notifier:
+    """Tells people what the events ask for (the worker runs it)."""
+
+    def __init__(self, rec: Recovery, store: NotificationStore | None = None) -> None:
+        self.rec = rec
+        self.store = store or rec.storage.notifications
+
+    def tell(self, incident_id: str, now: datetime | None = None) -> int:
+        """Tell what the incident's untold events ask for; how many notices were stored."""
+        rec = self.rec
+
+        def derive(after: int) -> tuple[int, list[NewNotice]]:
+            state = rec.get(incident_id).state
+            if state.version <= after:
+                return after, []
+            events = rec.timeline(incident_id)
+            users = rec.storage.accounts.list_users()
+            return events[-1].seq, notices_for(state, events, users, after)
+
+        try:
+            return self.store.tell(incident_id, derive, now or rec.clock())
+        except IncidentNotFoundError:
+            return 0
+
+    def catch_up(self, limit: int = 500) -> int:
+        """Tell the untold events of active incidents (after a restart, or an outage)."""
+        told = 0
+        for incident_id in self.store.untold(sorted(ACTIVE_STATES), limit):
+            told += self.tell(incident_id)
+        return told

@@ -1,5 +1,5 @@
-"""The background worker: records missed deadlines, mails letters and delivers webhooks,
-in one loop.
+"""The background worker: records missed deadlines, tells people what needs them
+(notifications), mails letters and delivers webhooks, in one loop.
 
 It only composes: `Recovery` sweeps the deadlines, the letter deliverer mails the letters
 queue and the webhook `Deliverer` works the outbox store of the same storage
@@ -17,9 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from recovery.delivery import Deliverer, DeliveryStats, WebhookTarget, poll
+from recovery.errors import StorageError
 from recovery.letters.mailers import Mailer
 from recovery.service.engine import Recovery
 from recovery.service.letter_delivery import LetterDeliverer, LetterStats
+from recovery.service.notifications import Notifier
+from recovery.service.ports.changes import ChangeSource
 
 log = logging.getLogger("recovery.worker")
 
@@ -29,6 +32,7 @@ class WorkerPass:
     deadlines_missed: int
     deliveries: DeliveryStats
     letters: LetterStats = field(default_factory=LetterStats)
+    notified: int = 0
 
 
 def run(
@@ -49,12 +53,34 @@ def run(
     delivered = DeliveryStats()
     mailed = LetterStats()
     letters = LetterDeliverer(rec, mailer) if mailer is not None else None
+    notifier = Notifier(rec)
+    notified = 0
+    changes: ChangeSource | None = None
     with contextlib.ExitStack() as stack:
+        stack.callback(lambda: changes.close() if changes is not None else None)
         deliverer = (
             stack.enter_context(Deliverer(rec.storage.outbox, targets, clock=rec.clock))
             if targets
             else None
         )
+
+        def tell() -> None:
+            """Notifications: every incident the change feed names (after a (re)start,
+            every active one with untold events first)."""
+            nonlocal changes, notified
+            try:
+                if changes is None:
+                    changes = rec.storage.changes()
+                    notified += notifier.catch_up()
+                for incident_id in dict.fromkeys(
+                    c.incident_id for c in changes.wait(0) if not c.recipient
+                ):
+                    notified += notifier.tell(incident_id)
+            except StorageError:
+                if changes is not None:
+                    changes.close()
+                    changes = None  # reopened, with a catch-up, on the next pass
+                raise
 
         def one_pass() -> None:
             nonlocal missed, mailed, delivered
@@ -62,13 +88,14 @@ def run(
                 missed += len(swept)
                 if stop.is_set():
                     break
+            tell()
             if letters is not None:
                 mailed = mailed + letters.deliver_due()
             if deliverer is not None:
                 delivered = delivered + deliverer.deliver_due()
 
         poll(one_pass, once=once, poll_interval=poll_interval, stop=stop, name="worker")
-    return WorkerPass(missed, delivered, mailed)
+    return WorkerPass(missed, delivered, mailed, notified)
 
 
 class BackgroundWorker:

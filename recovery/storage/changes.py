@@ -22,7 +22,7 @@ from sqlalchemy import exc as sa_exc
 from recovery.errors import StorageError
 from recovery.service.ports.changes import Change
 from recovery.storage.database import READ_ONLY, first_line
-from recovery.storage.tables import incidents
+from recovery.storage.tables import incidents, notifications
 
 CHANNEL = "recovery_changes"
 
@@ -67,8 +67,7 @@ class PgChangeSource:
 
 
 def _parse(payload: str) -> Change:
-    incident_id, site = orjson.loads(payload)
-    return Change(str(incident_id), str(site))
+    return Change(*(str(part) for part in orjson.loads(payload)))
 
 
 class SqliteChangeSource:
@@ -84,6 +83,11 @@ class SqliteChangeSource:
             self._conn = engine.connect().execution_options(**{READ_ONLY: True})
             self._data_version = self._counter()
             self._take(self._read(None))
+            self._last_notice = int(
+                self._conn.execute(
+                    select(func.coalesce(func.max(notifications.c.id), 0))
+                ).scalar_one()
+            )
         except sa_exc.SQLAlchemyError as exc:
             raise StorageError(f"change feed: {first_line(exc)}") from exc
         finally:
@@ -106,6 +110,17 @@ class SqliteChangeSource:
         else:
             query = query.where(incidents.c.updated_at >= since)
         return list(self._conn.execute(query).all())
+
+    def _notices(self) -> list[Change]:
+        n = notifications
+        rows = self._conn.execute(
+            select(n.c.id, n.c.incident_id, n.c.site, n.c.recipient)
+            .where(n.c.id > self._last_notice)
+            .order_by(n.c.id)
+        ).all()
+        if rows:
+            self._last_notice = rows[-1][0]
+        return [Change(incident_id, site, who) for _id, incident_id, site, who in rows]
 
     def _take(self, rows: list[Any]) -> list[Change]:
         """Remember the rows' versions; the changes among them."""
@@ -130,7 +145,7 @@ class SqliteChangeSource:
                 if counter != self._data_version:
                     self._data_version = counter
                     since = None if self._newest is None else self._newest - WINDOW
-                    changes = self._take(self._read(since))
+                    changes = self._take(self._read(since)) + self._notices()
                     if changes:
                         return changes
             except sa_exc.SQLAlchemyError as exc:

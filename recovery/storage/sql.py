@@ -19,6 +19,7 @@ from recovery.storage.idempotency import SqlIdempotencyKeys
 from recovery.storage.incidents import SqlIncidentLog
 from recovery.storage.letters import SqlLetterStore
 from recovery.storage.links import SqlStatusLinkStore
+from recovery.storage.notifications import SqlNotificationStore
 from recovery.storage.outbox import SqlOutbox
 
 
@@ -35,6 +36,7 @@ class SqlStorage:
         self.accounts = SqlAccountStore(engine)
         self.idempotency = SqlIdempotencyKeys(engine)
         self.links = SqlStatusLinkStore(engine)
+        self.notifications = SqlNotificationStore(engine)
         if migrate:
             self.migrate()
 

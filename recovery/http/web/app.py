@@ -19,6 +19,7 @@ from recovery.http.web import (
     letters,
     live,
     new_incident,
+    notifications,
     playbooks,
     signin,
     status,
@@ -58,10 +59,7 @@ def install(app: FastAPI, *, zone: ZoneInfo | None = None) -> None:
     app.include_router(playbooks.router)
     app.include_router(status.router)
     app.include_router(approvals.router)
+    app.include_router(notifications.router)
     live.install(app)  # the change feed, /live streams, and what the header counts
-    pending = app.state.live.approvals
-    app.state.web.env.globals["awaiting_me"] = lambda viewer: pending.count(
-        viewer.role, viewer.sites
-    )
     app.include_router(fallback)  # last: any other /web/... page is "not found"
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -18,7 +18,7 @@ from recovery.http.web.present_forms import ActionForm, FieldSpec
 from recovery.http.web.present_steps import _step_form
 from recovery.http.web.responses import WebRoute, render
 from recovery.http.web.shared import incident_url
-from recovery.service.notifications import ApprovalRequest, approval_requests
+from recovery.service.approvals import ApprovalRequest, approval_requests
 from recovery.service.principal import Permission
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)

@@ -23,10 +23,11 @@ from starlette.responses import Response, StreamingResponse
 from recovery.domain.checks import APPROVER_ROLES
 from recovery.http.web.context import Viewer, signed_in
 from recovery.http.web.errors import PageError
+from recovery.http.web.notifications import UnreadCounts
 from recovery.http.web.responses import WebRoute
 from recovery.http.web.shared import visible_incident
+from recovery.service.approvals import PendingApprovals
 from recovery.service.changes import EVERYTHING, ChangeFeed
-from recovery.service.notifications import PendingApprovals
 from recovery.service.ports.changes import Change
 from recovery.service.principal import Permission
 
@@ -55,15 +56,29 @@ def install(app: FastAPI) -> None:
     rec = app.state.ctx.rec
     feed = ChangeFeed(rec.storage.changes, max_listeners=MAX_STREAMS + 8)
     approvals = PendingApprovals(rec, feed)
+    unread = app.state.unread = UnreadCounts(rec.storage.notifications)
     app.state.live = Live(feed, approvals)
+    env = app.state.web.env.globals
     # the feed's generation at render: `?since=` tells a page that connects late what it missed
-    app.state.web.env.globals["live_since"] = lambda: feed.generation
+    env["live_since"] = lambda: feed.generation
+    env["awaiting_me"] = lambda viewer: approvals.count(viewer.role, viewer.sites)
+    env["unread_notices"] = lambda viewer: unread.count(viewer.name)
+
+    def told(changes: Sequence[Change]) -> None:
+        for change in changes:
+            if change == EVERYTHING:
+                unread.clear()
+            elif change.recipient:
+                unread.forget(change.recipient)
+
     inner = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(target: FastAPI) -> AsyncIterator[None]:
         async with inner(target):
-            # start hearing changes (and count approvals) before the first page renders
+            # start hearing changes (and count approvals) before the first page renders;
+            # the counts first: a page told of a change then reads them fresh
+            feed.listen(told)
             await run_in_threadpool(approvals.warm)
             try:
                 yield
@@ -79,6 +94,10 @@ def _events(
 ) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for change in changes:
+        if change.recipient:  # someone was notified: their header changes
+            if change.recipient == viewer.name:
+                out.append(("header", change.incident_id))
+            continue
         everywhere = change == EVERYTHING
         at_my_site = everywhere or viewer.may_see(change.site)
         if incident_id is None:

@@ -12,6 +12,7 @@ implements these on SQLAlchemy (SQLite, PostgreSQL), `recovery.storage.memory` i
       .accounts   AccountStore      users, API tokens, login sessions  (ports.accounts)
       .idempotency IdempotencyKeys  idempotency keys of HTTP commands  (ports.accounts)
       .audit      AuditRows         streamed rows for verification and export (audit.ports)
+      .notifications NotificationStore  who was told what, read or not   (ports.notifications)
       .changes()  ChangeSource      what anyone committed since the last look  (ports.changes)
 """
 
@@ -35,6 +36,7 @@ from recovery.service.ports.incidents import (
     Record,
 )
 from recovery.service.ports.links import StatusLinkStore
+from recovery.service.ports.notifications import NotificationStore
 
 
 class PendingSync(Protocol):
@@ -69,6 +71,9 @@ class Storage(Protocol):
 
     @property
     def links(self) -> StatusLinkStore: ...
+
+    @property
+    def notifications(self) -> NotificationStore: ...
 
     @property
     def name(self) -> str:
@@ -124,6 +129,7 @@ __all__ = [
     "IncidentLog",
     "IncidentTransaction",
     "LetterStore",
+    "NotificationStore",
     "OutboxMessage",
     "PendingSync",
     "Record",

@@ -12,10 +12,12 @@ from typing import NamedTuple, Protocol
 
 
 class Change(NamedTuple):
-    """One incident recorded something (its id and property)."""
+    """One incident recorded something (its id and property); with `recipient`, that
+    person was notified of something about it."""
 
     incident_id: str
     site: str
+    recipient: str = ""
 
 
 class ChangeSource(Protocol):

@@ -20,6 +20,7 @@ from recovery.storage.memory.changes import MemoryChangeSource
 from recovery.storage.memory.incidents import MemoryIncidentLog
 from recovery.storage.memory.letters import MemoryLetterStore
 from recovery.storage.memory.links import MemoryStatusLinkStore
+from recovery.storage.memory.notifications import MemoryNotificationStore
 from recovery.storage.memory.outbox import MemoryOutbox
 
 
@@ -37,6 +38,7 @@ class MemoryStorage:
         self.accounts = MemoryAccountStore()
         self.idempotency = MemoryIdempotencyKeys()
         self.links = MemoryStatusLinkStore(self.incidents)
+        self.notifications = MemoryNotificationStore(self.incidents)
 
     def ping(self) -> None:
         """Memory always answers."""
@@ -46,7 +48,7 @@ class MemoryStorage:
         yield []  # nothing to wait for: memory is as durable as it gets
 
     def changes(self) -> ChangeSource:
-        return MemoryChangeSource(self.incidents)
+        return MemoryChangeSource(self.incidents, self.notifications)
 
     def migrate(self) -> None:
         """Memory has no schema."""
@@ -70,6 +72,7 @@ __all__ = [
     "MemoryIdempotencyKeys",
     "MemoryIncidentLog",
     "MemoryLetterStore",
+    "MemoryNotificationStore",
     "MemoryOutbox",
     "MemoryStatusLinkStore",
     "MemoryStorage",

@@ -7,11 +7,20 @@ from collections.abc import Sequence
 
 from recovery.service.ports.changes import Change
 from recovery.storage.memory.incidents import MemoryIncidentLog
+from recovery.storage.memory.notifications import MemoryNotificationStore
 
 
 class MemoryChangeSource:
-    def __init__(self, log: MemoryIncidentLog, *, poll_interval: float = 0.05) -> None:
+    def __init__(
+        self,
+        log: MemoryIncidentLog,
+        notices: MemoryNotificationStore,
+        *,
+        poll_interval: float = 0.05,
+    ) -> None:
         self._log = log
+        self._notices = notices
+        self._told = len(notices.rows)
         self._interval = poll_interval
         self._stop = threading.Event()
         self._seen = self._versions()
@@ -30,6 +39,9 @@ class MemoryChangeSource:
                 if self._seen.get(key, (None,))[0] != version
             ]
             self._seen = now
+            told = self._notices.rows[self._told :]
+            self._told += len(told)
+            found += [Change(n.incident_id, n.site, n.recipient) for n in told]
             if found or waited >= timeout or self._stop.wait(self._interval):
                 return found
             waited += self._interval

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from recovery import Actor, CustomerProfile, OpenIncident
+from recovery.service.notifications import Notifier
 from tests.e2e.browser.test_web_browser import TABLET, expect, flash, shot, sign_in, submit_step
 from tests.e2e.test_api_cli import free_port
 from tests.e2e.test_web_helpers import Site
@@ -116,9 +117,9 @@ def test_a_manager_sees_an_approval_waiting_and_decides_it_from_the_queue(
     manager_context = browser.new_context(viewport=TABLET)
     desk = live_page(desk_context, site, "ana", f"/web/incidents/{incident_id}")
     manager = live_page(manager_context, site, "mads", "/")
-    waiting = manager.locator("#needs-me")
+    waiting = manager.locator("#awaiting-me")
     check(waiting).to_contain_text("0")
-    check(desk.locator("#needs-me")).to_have_count(0)  # a front desk approves nothing
+    check(desk.locator("#awaiting-me")).to_have_count(0)  # a front desk approves nothing
 
     submit_step(
         desk,
@@ -146,13 +147,28 @@ def test_a_manager_sees_an_approval_waiting_and_decides_it_from_the_queue(
     manager.wait_for_url(re.compile("/web/approvals$"))
     flash(manager, "approved")
     check(manager.locator("main")).to_contain_text("Nothing waits for your approval")
-    check(manager.locator("#needs-me")).to_contain_text("0")
+    check(manager.locator("#awaiting-me")).to_contain_text("0")
 
     # the desk's page shows the decision without a reload
     badge = desk.locator("#step-pay_room .badge").first
     check(badge).to_have_text("approved", timeout=LIVE)
     assert still_same_document(desk)
     assert site.rec.get(incident_id).state.steps["pay_room"].status == "approved"
+
+    # the worker tells the desk; her header shows it, and she marks it read
+    notices = desk.locator("#notices-link")
+    check(notices).to_contain_text("0")
+    assert Notifier(site.rec).tell(incident_id) >= 1  # what the worker does between clicks
+    check(notices).to_contain_text("1", timeout=LIVE)
+    assert still_same_document(desk)
+    notices.click()
+    mine = desk.locator("#notices li", has_text="Jens Holm")
+    check(mine).to_contain_text("your request was approved")
+    check(mine).to_contain_text("mads approved")
+    shot(desk, artifacts, "live-04-notified-of-the-approval")
+    mine.get_by_role("button", name="Mark read").click()
+    flash(desk, "Marked read.")
+    check(desk.locator("#notices-link")).to_contain_text("0")
     desk_context.close()
     manager_context.close()
 
@@ -270,5 +286,5 @@ def test_the_hotel_story_closes_under_recovery_serve_alone(
     page.get_by_role("button", name="Close incident").click()
     flash(page, "Incident closed.")
     check(page.locator("#incident-title + .badge")).to_have_text("closed")
-    shot(page, artifacts, "live-04-closed-under-serve-alone")
+    shot(page, artifacts, "live-05-closed-under-serve-alone")
     context.close()
