@@ -111,7 +111,7 @@ def _events(
 
 
 async def _stream(
-    request: Request, viewer: Viewer, incident_id: str | None, since: int
+    request: Request, viewer: Viewer, incident_id: str | None, since: int | None
 ) -> Response:
     state = live(request)
     if state.streams >= MAX_STREAMS:
@@ -137,7 +137,7 @@ async def _stream(
     if stop is None:
         return Response("live updates are off", status_code=503, headers={"Retry-After": "30"})
     state.streams += 1
-    if since != state.feed.generation:  # heard something between the page and now
+    if since is not None and since != state.feed.generation:  # missed since the render
         offer([("change", incident_id or "*")])
 
     async def body() -> AsyncIterator[bytes]:
@@ -167,13 +167,15 @@ async def _stream(
 
 
 @router.get("/live/board", response_model=None)
-async def board_changes(request: Request, since: int = -1) -> Response:
+async def board_changes(request: Request, since: int | None = None) -> Response:
     viewer = await signed_in(request, Permission.READ)
     return await _stream(request, viewer, None, since)
 
 
 @router.get("/live", response_model=None)
-async def incident_changes(request: Request, incident: str = "", since: int = -1) -> Response:
+async def incident_changes(
+    request: Request, incident: str = "", since: int | None = None
+) -> Response:
     viewer = await signed_in(request, Permission.READ)
     if not incident:
         raise PageError(400, "Which incident?", "Give ?incident=ID, or use /live/board.")
