@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from recovery.delivery import Deliverer, DeliveryStats, WebhookTarget, poll
-from recovery.errors import StorageError
+from recovery.errors import RecoveryError, StorageError
 from recovery.letters.mailers import Mailer
 from recovery.service.engine import Recovery
 from recovery.service.letter_delivery import LetterDeliverer, LetterStats
@@ -75,7 +75,12 @@ def run(
                 for incident_id in dict.fromkeys(
                     c.incident_id for c in changes.wait(0) if not c.recipient
                 ):
-                    notified += notifier.tell(incident_id)
+                    try:
+                        notified += notifier.tell(incident_id)
+                    except StorageError:
+                        raise
+                    except RecoveryError:  # one incident's trouble stops no one else's
+                        log.exception("worker: cannot notify for incident %s", incident_id)
             except StorageError:
                 if changes is not None:
                     changes.close()

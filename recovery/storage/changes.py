@@ -29,6 +29,7 @@ CHANNEL = "recovery_changes"
 # A row committed late with an older `updated_at` (another process's clock, a slow
 # commit) is still seen if it is within this much of the newest seen.
 WINDOW = timedelta(seconds=30)
+EPOCH = datetime(1970, 1, 1)
 
 
 def change_source(
@@ -144,7 +145,8 @@ class SqliteChangeSource:
                 counter = self._counter()
                 if counter != self._data_version:
                     self._data_version = counter
-                    since = None if self._newest is None else self._newest - WINDOW
+                    # nothing there at the start: every row is news
+                    since = EPOCH if self._newest is None else self._newest - WINDOW
                     changes = self._take(self._read(since)) + self._notices()
                     if changes:
                         return changes

@@ -120,3 +120,8 @@ def test_marked_read_per_person(rec: Recovery, clock: Clock) -> None:
     assert store.mark_read("mads", None, clock()) == 2
     assert store.unread_count("mads") == 0
     assert all(n.read_at is not None for n in store.list("mads"))
+
+
+def test_an_incident_that_is_not_there_tells_nobody(rec: Recovery) -> None:
+    # (a change heard from elsewhere, e.g. another schema on the same PostgreSQL channel)
+    assert Notifier(rec).tell("inc_0000000000000000000000000000dead") == 0
