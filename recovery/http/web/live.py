@@ -2,10 +2,13 @@
 
 `GET /live/board` streams a `change` event for every incident recorded at the viewer's
 properties; `GET /live?incident=ID` for that incident, plus `header` events when an
-approval may have come or gone for a manager. `static/app.js` then fetches the page
-again and swaps the regions that changed (never a form being typed in). The process has
-ONE reader of the database's changes (`service.changes.ChangeFeed`); pages without
-JavaScript work as before.
+approval may have come or gone for a manager. Both send `header` when the viewer was
+notified of something. `static/app.js` then fetches the page again and swaps the regions
+that changed (never a form being typed in). The process has ONE reader of the database's
+changes (`service.changes.ChangeFeed`); pages without JavaScript work as before.
+
+The header's counts are kept here too, from the same feed: steps awaiting approval
+(`service.approvals.PendingApprovals`) and unread notifications per person.
 """
 
 from __future__ import annotations
