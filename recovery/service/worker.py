@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from recovery.delivery import Deliverer, DeliveryStats, WebhookTarget, poll
-from recovery.errors import RecoveryError, StorageError
+from recovery.errors import StorageError
 from recovery.letters.mailers import Mailer
 from recovery.service.engine import Recovery
 from recovery.service.letter_delivery import LetterDeliverer, LetterStats
@@ -72,15 +72,9 @@ def run(
                 if changes is None:
                     changes = rec.storage.changes()
                     notified += notifier.catch_up()
-                for incident_id in dict.fromkeys(
-                    c.incident_id for c in changes.wait(0) if not c.recipient
-                ):
-                    try:
-                        notified += notifier.tell(incident_id)
-                    except StorageError:
-                        raise
-                    except RecoveryError:  # one incident's trouble stops no one else's
-                        log.exception("worker: cannot notify for incident %s", incident_id)
+                changed = [c.incident_id for c in changes.wait(0) if not c.recipient]
+                if changed:
+                    notified += notifier.tell(*changed)
             except StorageError:
                 if changes is not None:
                     changes.close()

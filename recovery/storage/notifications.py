@@ -7,13 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, select, update
-from sqlalchemy import exc as sa_exc
+from sqlalchemy import Engine, and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from recovery.errors import IncidentNotFoundError
-from recovery.service.ports.notifications import Derive, StoredNotice
+from recovery.service.ports.notifications import StoredNotice, Told
 from recovery.storage.database import reading, writing
 from recovery.storage.tables import incidents, notification_marks, notifications
 
@@ -23,38 +21,47 @@ class SqlNotificationStore:
         self.engine = engine
         self._insert: Any = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
 
-    def tell(self, incident_id: str, derive: Derive, now: datetime) -> int:
-        try:
-            with writing(self.engine) as conn:  # SQLite: BEGIN IMMEDIATE, one writer at once
-                return self._tell(conn, incident_id, derive, now)
-        except sa_exc.IntegrityError:  # the mark's key: no such incident (here)
-            raise IncidentNotFoundError(incident_id) from None
+    def marks(self, incident_ids: Sequence[str]) -> dict[str, int]:
+        m = notification_marks
+        found = dict.fromkeys(incident_ids, 0)
+        with reading(self.engine) as conn:
+            for key, seq in conn.execute(
+                select(m.c.incident_id, m.c.seq).where(m.c.incident_id.in_(list(found)))
+            ):
+                found[key] = seq
+        return found
 
-    def _tell(self, conn: Connection, incident_id: str, derive: Derive, now: datetime) -> int:
-        marks = notification_marks
-        conn.execute(
-            self._insert(marks)
-            .values(incident_id=incident_id, seq=0)
-            .on_conflict_do_nothing(index_elements=["incident_id"])
-        )
-        told = conn.execute(
-            select(marks.c.seq).where(marks.c.incident_id == incident_id).with_for_update()
-        ).scalar_one()
-        upto, notices = derive(told)
-        if upto <= told:
-            return 0
-        stored = 0
-        if notices:
-            rows = [{**n._asdict(), "created_at": now} for n in notices]
-            result = conn.execute(
-                self._insert(notifications)
-                .values(rows)
-                .on_conflict_do_nothing(index_elements=["recipient", "incident_id", "seq", "kind"])
-                .returning(notifications.c.id)
-            )
-            stored = len(result.all())
-        conn.execute(update(marks).where(marks.c.incident_id == incident_id).values(seq=upto))
-        return stored
+    def record(self, told: Sequence[Told], now: datetime) -> tuple[int, list[str]]:
+        m = notification_marks
+        stored, moved_on = 0, []
+        with writing(self.engine) as conn:  # one short write for a whole pass
+            for item in told:
+                if item.after == 0:
+                    conn.execute(
+                        self._insert(m)
+                        .values(incident_id=item.incident_id, seq=0)
+                        .on_conflict_do_nothing(index_elements=["incident_id"])
+                    )
+                moved = conn.execute(
+                    update(m)
+                    .where(m.c.incident_id == item.incident_id, m.c.seq == item.after)
+                    .values(seq=item.upto)
+                )
+                if moved.rowcount != 1:  # another worker told them first
+                    moved_on.append(item.incident_id)
+                    continue
+                if item.notices:
+                    rows = [{**n._asdict(), "created_at": now} for n in item.notices]
+                    result = conn.execute(
+                        self._insert(notifications)
+                        .values(rows)
+                        .on_conflict_do_nothing(
+                            index_elements=["recipient", "incident_id", "seq", "kind"]
+                        )
+                        .returning(notifications.c.id)
+                    )
+                    stored += len(result.all())
+        return stored, moved_on
 
     def untold(self, statuses: Sequence[str], limit: int) -> list[str]:
         marks = notification_marks

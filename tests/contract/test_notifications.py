@@ -7,6 +7,7 @@ import threading
 
 from recovery import Recovery
 from recovery.service.notifications import Notifier
+from recovery.service.ports.notifications import NewNotice, Told
 from tests.conftest import FRONT_DESK, MANAGER, Clock
 from tests.contract.support import open_hotel
 
@@ -125,3 +126,23 @@ def test_marked_read_per_person(rec: Recovery, clock: Clock) -> None:
 def test_an_incident_that_is_not_there_tells_nobody(rec: Recovery) -> None:
     # (a change heard from elsewhere, e.g. another schema on the same PostgreSQL channel)
     assert Notifier(rec).tell("inc_0000000000000000000000000000dead") == 0
+
+
+def test_a_catch_up_goes_through_every_batch(rec: Recovery, clock: Clock) -> None:
+    add_users(rec, clock)
+    for _ in range(5):
+        iid = open_hotel(rec).id
+        rec.act_on_step(iid, "pay_room", "request_approval", actor=FRONT_DESK, amount=450)
+    assert Notifier(rec).catch_up(batch=2) == 10  # mads and mia, five times
+    assert rec.storage.notifications.untold(["open", "escalated"], 100) == []
+
+
+def test_a_worker_that_derived_from_an_old_mark_stores_nothing(rec: Recovery, clock: Clock) -> None:
+    iid = open_hotel(rec).id
+    store = rec.storage.notifications
+    notice = NewNotice("mads", iid, 1, "approval_requested", "ribe", "asks for approval")
+    assert store.record([Told(iid, 0, 1, [notice])], clock()) == (1, [])
+    assert store.marks([iid]) == {iid: 1}
+    late = Told(iid, 0, 1, [notice._replace(kind="tier_raised")])
+    assert store.record([late], clock()) == (0, [iid])  # the mark moved on: told already
+    assert [n.kind for n in store.list("mads")] == ["approval_requested"]

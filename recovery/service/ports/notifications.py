@@ -3,7 +3,7 @@ how far each incident's events have been told (so each is told once)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
@@ -31,15 +31,26 @@ class StoredNotice(NamedTuple):
     read_at: datetime | None
 
 
-# Given how far the incident's events were told: how far they are now, and the notices.
-Derive = Callable[[int], tuple[int, Sequence[NewNotice]]]
+class Told(NamedTuple):
+    """What one incident's events from `after` (exclusive) to `upto` tell."""
+
+    incident_id: str
+    after: int
+    upto: int
+    notices: Sequence[NewNotice]
 
 
 class NotificationStore(Protocol):
-    def tell(self, incident_id: str, derive: Derive, now: datetime) -> int:
-        """In ONE transaction holding the incident's mark (other workers wait): call
-        `derive` with the seq told so far, store its notices (one per recipient, event and
-        kind, whatever happens) and move the mark on. How many were stored."""
+    def marks(self, incident_ids: Sequence[str]) -> dict[str, int]:
+        """How far each incident's events have been told (0: not at all)."""
+        ...
+
+    def record(self, told: Sequence[Told], now: datetime) -> tuple[int, list[str]]:
+        """In ONE transaction, for each: move the incident's mark from `after` to `upto`
+        and store its notices, only if the mark is still at `after` (another worker may
+        have told them meanwhile; a notice is stored once per recipient, event and kind
+        whatever happens). How many notices were stored, and the incidents whose mark
+        had moved on (to be derived again)."""
         ...
 
     def untold(self, statuses: Sequence[str], limit: int) -> list[str]:

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 
-from recovery.service.ports.notifications import Derive, StoredNotice
+from recovery.service.ports.notifications import StoredNotice, Told
 from recovery.storage.memory.incidents import MemoryIncidentLog
 
 
@@ -18,22 +18,25 @@ class MemoryNotificationStore:
         self._keys: set[tuple[str, str, int, str]] = set()
         self._marks: dict[str, int] = {}
 
-    def tell(self, incident_id: str, derive: Derive, now: datetime) -> int:
+    def marks(self, incident_ids: Sequence[str]) -> dict[str, int]:
         with self._lock:
-            told = self._marks.get(incident_id, 0)
-            upto, notices = derive(told)
-            if upto <= told:
-                return 0
-            stored = 0
-            for n in notices:
-                key = (n.recipient, n.incident_id, n.seq, n.kind)
-                if key in self._keys:
+            return {key: self._marks.get(key, 0) for key in incident_ids}
+
+    def record(self, told: Sequence[Told], now: datetime) -> tuple[int, list[str]]:
+        stored, moved_on = 0, []
+        with self._lock:
+            for item in told:
+                if self._marks.get(item.incident_id, 0) != item.after:
+                    moved_on.append(item.incident_id)
                     continue
-                self._keys.add(key)
-                self.rows.append(StoredNotice(len(self.rows) + 1, *n, now, None))
-                stored += 1
-            self._marks[incident_id] = upto
-            return stored
+                self._marks[item.incident_id] = item.upto
+                for n in item.notices:
+                    key = (n.recipient, n.incident_id, n.seq, n.kind)
+                    if key not in self._keys:
+                        self._keys.add(key)
+                        self.rows.append(StoredNotice(len(self.rows) + 1, *n, now, None))
+                        stored += 1
+        return stored, moved_on
 
     def untold(self, statuses: Sequence[str], limit: int) -> list[str]:
         with self._log.lock:
