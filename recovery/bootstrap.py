@@ -102,12 +102,13 @@ def services(
     rec: Recovery,
     *,
     clock: Clock | None = None,
-    token_cache_seconds: float = 30.0,
+    token_cache_seconds: float = 0.9,
     mailer: Mailer | None = None,
     public_url: str | None = None,
 ) -> Services:
     """The services over `rec`'s storage. `token_cache_seconds`: how long a presented
-    token's check is remembered in process (a revocation elsewhere takes that long).
+    token's check is remembered in process (a revocation made through another process
+    takes that long here; one indexed read per token per interval is what it costs).
     `mailer` sends status links by e-mail (default: the settings' mailer); `public_url`
     is where customers reach this server (default: RECOVERY_PUBLIC_URL)."""
     now = clock or rec.clock

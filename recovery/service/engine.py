@@ -21,6 +21,7 @@ from recovery.audit import (
     Format,
     Verification,
     export_events,
+    state_unreadable,
     verify_incident,
 )
 from recovery.catalog import Catalog
@@ -52,6 +53,7 @@ from recovery.errors import (
     CommandRejectedError,
     ConflictError,
     IncidentNotFoundError,
+    IntegrityError,
     NotAllowedNowError,
 )
 from recovery.letters.written import LETTER_ACTIONS
@@ -347,8 +349,8 @@ class Recovery(LetterCommands, CustomerQueries):
         )
         return build_report(states, self.playbook_of, by=by)
 
-    def timeline(self, incident_id: str) -> list[Event]:
-        found = self.log.events(incident_id)
+    def timeline(self, incident_id: str, *, upto_seq: int | None = None) -> list[Event]:
+        found = self.log.events(incident_id, upto_seq=upto_seq)
         if not found:
             raise IncidentNotFoundError(incident_id)
         return found
@@ -369,7 +371,10 @@ class Recovery(LetterCommands, CustomerQueries):
         return replay(compiled, found)
 
     def verify(self, incident_id: str) -> Verification:
-        state, head_hash = self.log.load(incident_id)
+        try:
+            state, head_hash = self.log.load(incident_id)
+        except IntegrityError as exc:  # the state row is unreadable: say so, and where
+            return state_unreadable(incident_id, self.log.raw_events(incident_id), exc)
         rows = self.log.raw_events(incident_id)
         compiled = self.playbook_of(state)
         return verify_incident(incident_id, rows, state, head_hash, compiled)

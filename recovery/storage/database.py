@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from recovery.errors import RecoveryError, StorageError
+from recovery.storage.durability import guard_writes
 
 # Execution option marking a connection that only reads.
 READ_ONLY = "recovery_read_only"
@@ -71,6 +72,8 @@ def create_db_engine(url: str, *, sqlite_synchronous: str = "full", **kwargs: An
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     if synchronous not in ("full", "normal"):
         raise ValueError(f"sqlite synchronous must be full or normal, not {synchronous!r}")
+    # A failed sync stops every write of this engine (see `durability`); reads go on.
+    guard_writes(engine, lambda conn: conn.get_execution_options().get(READ_ONLY, False))
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -25,7 +25,7 @@ from recovery.domain.state import EVENT_FIELDS, IncidentState
 from recovery.errors import ConflictError, IncidentNotFoundError, RecoveryError, StorageError
 from recovery.service.ports import Head, KeyedReply, KeyTaken, Record
 from recovery.storage.database import first_line
-from recovery.storage.durability import WalSync
+from recovery.storage.durability import SyncFailure, WalSync, sync_failure
 from recovery.storage.idempotency import UPSERT_KEY, key_row
 from recovery.storage.incident_reads import IncidentReads
 from recovery.storage.moments import to_column
@@ -93,7 +93,7 @@ class _Sql:
         return to_column(text, postgres=self.postgres)
 
 
-def _own_durability(connection: Any) -> WalSync | None:
+def _own_durability(connection: Any, failure: SyncFailure) -> WalSync | None:
     """On a file database set to `synchronous=FULL`, the writer connection commits without
     syncing and the log syncs the WAL itself (see `durability`); else None."""
     if connection.execute("PRAGMA synchronous").fetchone()[0] < 2:  # NORMAL: speed chosen
@@ -104,7 +104,7 @@ def _own_durability(connection: Any) -> WalSync | None:
     if not path or connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         return None
     connection.execute("PRAGMA synchronous=NORMAL")
-    return WalSync(f"{path}-wal")
+    return WalSync(f"{path}-wal", failure)
 
 
 def _reraise(error: BaseException, cause: BaseException) -> NoReturn:
@@ -145,6 +145,7 @@ class _Transaction:
                 self._driver.invalidate()
                 _reraise(log.error(exc, self._incident_id), exc)
             return self
+        log.sync_failure.check()  # after a failed sync, no write until a restart
         log.writer_lock.acquire()
         try:
             self._driver = log.sqlite_writer(self._incident_id)
@@ -177,7 +178,9 @@ class _Transaction:
             sync = log.wal
             ticket = sync.committed() if sync is not None else 0
         finally:
-            self._cursor.close()
+            # after a failed commit the writer may be closed already: its error stands
+            with contextlib.suppress(*log.driver_errors):
+                self._cursor.close()
             log.writer_lock.release()
         if sync is not None:
             sync.settle(ticket)  # on disk before it is acknowledged; the lock is free
@@ -326,6 +329,7 @@ class SqlIncidentLog(IncidentReads):
         )
         self.driver_errors: tuple[type[BaseException], ...] = (dbapi.Error, sa_exc.DBAPIError)
         self.writer_lock = threading.Lock()
+        self.sync_failure = sync_failure(engine)
         self._writer: Any = None
         self.wal: WalSync | None = None
 
@@ -358,7 +362,7 @@ class SqlIncidentLog(IncidentReads):
             pooled = self.engine.raw_connection()
             pooled.detach()  # ours for the life of this log, pragmas and all
             self._writer = pooled.dbapi_connection
-            self.wal = _own_durability(self._writer)
+            self.wal = _own_durability(self._writer, self.sync_failure)
         return self._writer
 
     def pg_connection(self, incident_id: str) -> Any:
@@ -369,6 +373,8 @@ class SqlIncidentLog(IncidentReads):
 
     def failed(self, driver: Any, exc: BaseException, incident_id: str) -> BaseException:
         """Roll back after `exc`; the error to raise (ours for a driver error)."""
+        if not self.sql.postgres:
+            self.sync_failure.note(exc)  # a COMMIT SQLite could not sync: no more writes
         with contextlib.suppress(*self.driver_errors):
             driver.rollback()
         error = self.error(exc, incident_id)

@@ -128,7 +128,16 @@ async def incident_page(
         history=history,
         forms=forms,
         now_iso=now_iso,
+        worker=_worker_state(request),
     )
+
+
+def _worker_state(request: Request) -> str:
+    """Whether this server runs the worker: running, stopped (it failed) or none."""
+    worker = getattr(request.app.state, "worker", None)
+    if worker is None:
+        return "none"
+    return "running" if worker.running else "stopped"
 
 
 @router.get("/web/incidents/{incident_id}", response_model=None)

@@ -90,6 +90,8 @@ async def _act(
         return await incident_page(
             request, viewer, incident_id, problem=problem, values=form.values()
         )
+    if form.text("back") == "/web/approvals":  # decided from the queue: back to it
+        return redirect("/web/approvals", success(outcome))
     return redirect(f"{incident_url(incident_id)}{anchor}", success(outcome))
 
 

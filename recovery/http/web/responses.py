@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from recovery.domain.state import parse_iso
 from recovery.errors import (
     IncidentNotFoundError,
+    IntegrityError,
     RecoveryError,
     StorageError,
     UnknownPlaybookError,
@@ -186,6 +187,14 @@ class WebRoute(APIRoute):
                     "Nothing could be read or recorded just now. Try again in a moment.",
                 )
                 response.headers.update(UNAVAILABLE_HEADERS)
+            except IntegrityError as exc:
+                log.error("web: %s", exc)
+                response = await error_page(
+                    request,
+                    500,
+                    "The stored history of this incident is broken",
+                    f"{exc} The auditor's page shows where the log breaks.",
+                )
             except RecoveryError as exc:
                 response = await error_page(request, 422, "Not possible", str(exc))
             except Exception:

@@ -130,6 +130,27 @@ class AccountStore(Protocol):
 
     def revoke_session(self, token_hash: str, now: datetime) -> bool: ...
 
+    # Failed sign-ins, one row per key (a username, an address, or both) and failure,
+    # shared by every process on the database.
+
+    def sign_in_failures(
+        self, keys: Sequence[str], since: datetime
+    ) -> dict[str, tuple[int, datetime]]:
+        """For each of these keys with failures after `since`: how many, and the oldest
+        of them. One read."""
+        ...
+
+    def record_sign_in_failure(
+        self, keys: Sequence[str], now: datetime, forget_before: datetime
+    ) -> None:
+        """Record one failure for each key (one statement). Now and then also forgets a
+        bounded number of failures from before `forget_before`."""
+        ...
+
+    def clear_sign_in_failures(self, key: str) -> None:
+        """Forget the failures of one key (its owner signed in)."""
+        ...
+
 
 class IdempotencyKeys(Protocol):
     """Idempotency keys per caller. A key's row is written only by the transaction that

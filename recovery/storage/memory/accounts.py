@@ -32,6 +32,7 @@ class MemoryAccountStore:
         self._tokens: dict[str, TokenRow] = {}  # by id, in the order they were added
         self._token_hashes: dict[str, str] = {}  # token hash -> token id
         self._sessions: dict[str, _Session] = {}  # by token hash
+        self._failures: dict[str, list[datetime]] = {}  # key -> failed sign-ins
 
     # ------------------------------------------------------------------ users
 
@@ -163,3 +164,31 @@ class MemoryAccountStore:
                 return False
             session.revoked_at = utc(now)
             return True
+
+    # ------------------------------------------------------------------ failed sign-ins
+
+    def sign_in_failures(
+        self, keys: Sequence[str], since: datetime
+    ) -> dict[str, tuple[int, datetime]]:
+        found: dict[str, tuple[int, datetime]] = {}
+        with self._lock:
+            for key in keys:
+                recent = [at for at in self._failures.get(key, ()) if at > since]
+                if recent:
+                    found[key] = (len(recent), min(recent))
+        return found
+
+    def record_sign_in_failure(
+        self, keys: Sequence[str], now: datetime, forget_before: datetime
+    ) -> None:
+        with self._lock:
+            if len(self._failures) > 10_000:  # bounded: forget the keys with nothing recent
+                for stale in [k for k, ats in self._failures.items() if ats[-1] < forget_before]:
+                    del self._failures[stale]
+            for key in keys:
+                kept = [at for at in self._failures.get(key, ()) if at >= forget_before]
+                self._failures[key] = [*kept, now]
+
+    def clear_sign_in_failures(self, key: str) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
