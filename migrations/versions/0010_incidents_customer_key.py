@@ -1,7 +1,7 @@
 """incidents: the customer key that links a customer's incidents
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0009
 Create Date: 2026-12-02 03:20:00.000000
 
 Back-fills the key from each incident's recorded customer: its `key` when one was given,
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0005"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

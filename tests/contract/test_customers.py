@@ -126,7 +126,7 @@ def test_migration_0010_back_fills_the_key_from_the_recorded_customer(db_url: st
     config = alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.downgrade(config, "0005")  # as a database written before customers
+        command.downgrade(config, "0009")  # as a database written before customers
     upgrade(engine)
     with engine.connect() as conn:
         rows = dict(conn.execute(text("SELECT id, customer_key FROM incidents")).all())
