@@ -14,7 +14,7 @@ as an append-only, hash-chained event log that replays to the exact state.
 """
 
 from recovery.audit import Verification
-from recovery.bootstrap import connect, in_memory, over_engine
+from recovery.bootstrap import Services, connect, in_memory, over_engine, services
 from recovery.catalog import Catalog
 from recovery.domain.commands import (
     Actor,
@@ -84,6 +84,7 @@ __all__ = [
     "Reopen",
     "ReportCues",
     "Resume",
+    "Services",
     "Sites",
     "StepAction",
     "StepState",
@@ -93,4 +94,5 @@ __all__ = [
     "connect",
     "in_memory",
     "over_engine",
+    "services",
 ]

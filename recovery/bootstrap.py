@@ -19,6 +19,7 @@ from typing import Any
 
 from recovery.catalog import Catalog
 from recovery.config import Settings
+from recovery.letters.mailers import Mailer
 from recovery.service.accounts import Accounts
 from recovery.service.engine import Recovery, new_incident_id, utc_now
 from recovery.service.links import StatusLinks
@@ -98,16 +99,23 @@ class Services:
 
 
 def services(
-    rec: Recovery, *, clock: Clock | None = None, token_cache_seconds: float = 0.9
+    rec: Recovery,
+    *,
+    clock: Clock | None = None,
+    token_cache_seconds: float = 0.9,
+    mailer: Mailer | None = None,
+    public_url: str | None = None,
 ) -> Services:
     """The services over `rec`'s storage. `token_cache_seconds`: how long a presented
     token's check is remembered in process (a revocation made through another process
-    takes that long here; one indexed read per token per interval is what it costs)."""
+    takes that long here; one indexed read per token per interval is what it costs).
+    `mailer` sends status links by e-mail (default: the settings' mailer); `public_url`
+    is where customers reach this server (default: RECOVERY_PUBLIC_URL)."""
     now = clock or rec.clock
     return Services(
         recovery=rec,
         accounts=Accounts(rec.storage.accounts, now, cache_ttl=token_cache_seconds),
-        links=StatusLinks(rec.storage.links),
+        links=StatusLinks(rec.storage.links, rec=rec, mailer=mailer, public_url=public_url),
         clock=now,
     )
 

@@ -9,6 +9,7 @@ RECOVERY_SMTP_URL   where letters are mailed: smtp://user:password@host:587?star
                     or smtps://host:465 (default: none, letters are written as .eml files
                     to RECOVERY_MAIL_DIR, as the demo does)
 RECOVERY_MAIL_DIR   folder of the file mailer (default: mail-outbox in the working folder)
+RECOVERY_PUBLIC_URL the address customers reach the server at (for status links sent)
 RECOVERY_MAIL_FROM  the letters' sender address (default: recovery@localhost)
 RECOVERY_LETTER_TIMEZONE  time zone of the dates in letters, e.g. Europe/Copenhagen (UTC)
 RECOVERY_MAX_BODY_BYTES  the largest request body the server reads (default 1048576, 1 MiB);
@@ -44,6 +45,7 @@ class Settings:
     letter_timezone: str = "UTC"
     mail_dir_configured: bool = False
     webhooks: str | None = None
+    public_url: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     @classmethod
@@ -77,5 +79,6 @@ class Settings:
             letter_timezone=zone,
             mail_dir_configured=bool(os.environ.get("RECOVERY_MAIL_DIR")),
             webhooks=os.environ.get("RECOVERY_WEBHOOKS") or None,
+            public_url=os.environ.get("RECOVERY_PUBLIC_URL") or None,
             max_body_bytes=int(max_body),
         )

@@ -12,10 +12,12 @@ import typer
 from recovery.cli import (
     accounts,
     audit,
+    customers,
     db,
     demo,
     incidents,
     letters,
+    links,
     playbooks,
     report,
     serve,
@@ -39,6 +41,8 @@ app.add_typer(sites.app, name="sites")
 app.add_typer(incidents.app, name="incident")
 app.add_typer(audit.app, name="audit")
 app.add_typer(letters.app, name="letters")
+app.add_typer(links.app, name="links")
+app.add_typer(customers.app, name="customers")
 app.command()(demo.demo)
 app.command()(report.report)
 app.command()(worker.worker)

@@ -42,6 +42,10 @@ def open_incident(
     contact: Annotated[
         str | None, typer.Option("--contact", help="E-mail, phone or address.")
     ] = None,
+    customer_key: Annotated[
+        str | None,
+        typer.Option("--customer-key", help="The back office's customer number (links incidents)."),
+    ] = None,
     order_value: Annotated[
         float | None, typer.Option("--order-value", help="Business at stake.")
     ] = None,
@@ -52,6 +56,10 @@ def open_incident(
     ] = None,
     summary: Annotated[
         str | None, typer.Option("--summary", help="What went wrong, in a sentence.")
+    ] = None,
+    customer_summary: Annotated[
+        str | None,
+        typer.Option("--customer-summary", help="What the customer may read (letters quote it)."),
     ] = None,
     owner: Annotated[
         str | None, typer.Option("--owner", help="Who owns it (default: the actor).")
@@ -71,6 +79,7 @@ def open_incident(
         "name": customer,
         "member_since": member_since,
         "contact": contact,
+        "key": customer_key,
         "order_value": order_value,
         "segment": segment,
     }
@@ -81,6 +90,7 @@ def open_incident(
             "customer": {k: v for k, v in customer_data.items() if v is not None},
             "cues": cues or [],
             "summary": summary,
+            "customer_summary": customer_summary,
             "owner": owner,
             "playbook": playbook,
         }

@@ -15,7 +15,7 @@ from recovery.cli.options import JsonOption, PlaybooksOption, load_catalog, sett
 from recovery.cli.output import console, fail, print_json, styled
 from recovery.domain.compiler import CompiledPlaybook, playbook_digest
 from recovery.domain.playbook import CueCondition, EvidenceField, Playbook, StepDef, format_due
-from recovery.domain.validation import validate_playbook
+from recovery.domain.validation import lint_playbook, validate_playbook
 from recovery.errors import PlaybookError, Problem, RecoveryError
 from recovery.service.engine import Recovery
 
@@ -120,7 +120,7 @@ def _validate_files(files: list[Path], rec: Recovery | None = None) -> list[dict
     results: list[dict[str, Any]] = []
     seen: dict[tuple[str, int], str] = {}
     for path in files:
-        result: dict[str, Any] = {"path": str(path), "ok": False, "problems": []}
+        result: dict[str, Any] = {"path": str(path), "ok": False, "problems": [], "warnings": []}
         problems: list[Problem] = []
         if path.is_dir():
             problems.append(Problem(str(path), "", "no playbook files (*.yaml, *.yml) here"))
@@ -133,6 +133,10 @@ def _validate_files(files: list[Path], rec: Recovery | None = None) -> list[dict
                 problems.extend(exc.problems)
             else:
                 result.update(id=playbook.id, version=playbook.version, title=playbook.title)
+                result["warnings"] = [
+                    {"source": w.source, "location": w.location, "message": w.message}
+                    for w in lint_playbook(playbook, str(path))
+                ]
                 if playbook.key in seen:
                     problems.append(
                         Problem(
@@ -165,7 +169,15 @@ def _print_results(results: list[dict[str, Any]]) -> None:
                 ),
                 soft_wrap=True,
             )
-            continue
+        for warning in result["warnings"]:
+            out.print(
+                Text.assemble(
+                    ("warn  ", "yellow"),
+                    (f"{warning['source']}: {warning['location']}: ", "bold"),
+                    warning["message"],
+                ),
+                soft_wrap=True,
+            )
         for problem in result["problems"]:
             where = f"{problem['source']}: " + (
                 f"{problem['location']}: " if problem["location"] else ""
@@ -322,4 +334,8 @@ def _condition(when: CueCondition) -> str:
         parts.append(f"order value {when.order_value_at_least:g}+")
     if when.segment_in is not None:
         parts.append("segment in " + ", ".join(when.segment_in))
+    if when.repeat_within_days is not None:
+        parts.append(f"another incident within {when.repeat_within_days:g} days")
+    if when.compensated_within_months is not None:
+        parts.append(f"compensated within {when.compensated_within_months:g} months")
     return " and ".join(parts)

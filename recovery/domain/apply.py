@@ -36,6 +36,7 @@ STEP, ACTION, TO, AMOUNT, ALTERNATIVES, EVIDENCE, LATE = StepActed.data_keys(
 INCIDENT_TYPE, SITE, CUSTOMER, CUES, SUMMARY, OWNER, TENURE_YEARS = Opened.data_keys(
     "incident_type", "site", "customer", "cues", "summary", "owner", "tenure_years"
 )
+(CUSTOMER_SUMMARY,) = Opened.data_keys("customer_summary")
 TIER, RULES_FIRED, DUES = Opened.data_keys("tier", "cue_rules_fired", "steps")  # as CuesReported
 NEW_CUES, ORDER_VALUE = CuesReported.data_keys("cues", "order_value")
 (PUSHED_STEP,) = PushRecorded.data_keys("step")
@@ -259,6 +260,8 @@ def _apply_opened(compiled: CompiledPlaybook, event: Event) -> IncidentState:
         summary=data.get(SUMMARY),
         version=1,
     )
+    if CUSTOMER_SUMMARY in data:
+        state.customer_summary = data[CUSTOMER_SUMMARY]
     _add_tier_steps(compiled, state, data)
     return state
 

@@ -57,6 +57,11 @@ class CustomerProfile(BaseModel):
 
     name: Name
     contact: Name | None = None
+    key: Name | None = Field(
+        default=None,
+        description="the back office's own reference for this customer (loyalty, account or "
+        "booking-profile number) that links their incidents; default: the contact",
+    )
     member_since: date | None = Field(default=None, description="when the customer joined")
     segment: Name | None = None
     order_value: OrderValue | None = Field(default=None, description="business at stake")
@@ -73,6 +78,11 @@ class OpenIncident(_Command):
         default_factory=list, max_length=MAX_CUES, description="dissatisfaction cues heard"
     )
     summary: Text | None = Field(default=None, description="what went wrong, in a sentence")
+    customer_summary: Text | None = Field(
+        default=None,
+        description="what the customer may read about it: letters quote this, never `summary` "
+        "(which is for colleagues)",
+    )
     owner: Name | None = Field(default=None, description="who owns it (default: the opener)")
     playbook: Slug | None = Field(
         default=None, description="a playbook id, when several fit the incident type"
@@ -188,6 +198,20 @@ class MissDeadlines(_Command):
     action: ClassVar[str] = "miss_deadlines"
 
 
+class SendStatusLink(_Command):
+    """Recorded by the status links service once a new link went out to the customer."""
+
+    action: ClassVar[str] = "send_status_link"
+
+    link: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
+    via: Code
+    recipient: Name
+    message_id: Name | None = None
+    url: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
+        default=None, description="other channels: the link, for the back office to deliver"
+    )
+
+
 IncidentCommand = (
     StepAction
     | ReportCues
@@ -202,6 +226,7 @@ IncidentCommand = (
     | Hold
     | Resume
     | MissDeadlines
+    | SendStatusLink
 )
 Command = OpenIncident | IncidentCommand
 

@@ -25,6 +25,8 @@ ACTIVE_STATES = ("open", "escalated")
 ENDED_STATES = ("closed", "released")
 # Actions only the engine's own workers take; never offered to people as "allowed".
 SYSTEM_ACTIONS = frozenset({"miss_deadlines"})
+# Actions taken through their own service (the status links'), never offered as "allowed".
+SERVICE_ACTIONS = frozenset({"send_status_link"})
 
 # Incident-level actions. `dest: None` is an internal transition: allowed, state unchanged.
 INCIDENT_TRANSITIONS: list[dict[str, Any]] = [
@@ -36,6 +38,7 @@ INCIDENT_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "resume", "source": list(ACTIVE_STATES), "dest": None},
     {"trigger": "record_contact", "source": list(INCIDENT_STATES), "dest": None},
     {"trigger": "add_note", "source": list(INCIDENT_STATES), "dest": None},
+    {"trigger": "send_status_link", "source": list(INCIDENT_STATES), "dest": None},
     {"trigger": "escalate", "source": list(ACTIVE_STATES), "dest": "escalated"},
     {"trigger": "miss_deadlines", "source": list(ACTIVE_STATES), "dest": "escalated"},
     {"trigger": "release", "source": list(ACTIVE_STATES), "dest": "released"},

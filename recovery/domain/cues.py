@@ -4,12 +4,14 @@ segment fire, and what they add (a tier, steps, people to notify).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from recovery.domain.commands import CustomerProfile
+from recovery.domain.commands import CustomerProfile, OpenIncident
 from recovery.domain.compiler import CompiledPlaybook
+from recovery.domain.customers import CustomerHistory
 from recovery.domain.events import Effect, Notice
-from recovery.domain.playbook import CueRule, StepDef
+from recovery.domain.playbook import CueCondition, CueRule, StepDef
+from recovery.domain.state import iso
 
 
 def tenure_years(customer: CustomerProfile, now: datetime) -> float | None:
@@ -40,7 +42,11 @@ def fired_rules(
     tenure: float | None,
     order_value: float | None,
     segment: str | None,
+    history: CustomerHistory | None = None,
+    now: datetime | None = None,
 ) -> list[CueRule]:
+    """The rules that fire. The repeat-contact conditions need the customer's `history`
+    (given only at open) and `now`; without them those rules do not fire."""
     fired = []
     for rule in rules:
         if rule.id in already:
@@ -58,6 +64,8 @@ def fired_rules(
             continue
         if when.segment_in is not None and segment not in when.segment_in:
             continue
+        if not _history_holds(when, history, now):
+            continue
         fired.append(rule)
     return fired
 
@@ -69,3 +77,34 @@ def tier_steps(compiled: CompiledPlaybook, fired: list[CueRule]) -> list[StepDef
 
 def notify_effects(fired: list[CueRule]) -> list[Effect]:
     return [Notice("notify", role, f"cue:{rule.id}") for rule in fired for role in rule.notify]
+
+
+def _history_holds(
+    when: CueCondition, history: CustomerHistory | None, now: datetime | None
+) -> bool:
+    checks = (
+        (when.repeat_within_days, "opened", 1),
+        (when.compensated_within_months, "compensated", 30),
+    )
+    for limit, facts, days in checks:
+        if limit is None:
+            continue
+        if history is None or now is None:
+            return False
+        since = iso(now - timedelta(days=limit * days))
+        if not any(moment >= since for moment in getattr(history, facts)):
+            return False
+    return True
+
+
+def rules_at_open(
+    rules: list[CueRule], command: OpenIncident, now: datetime, history: CustomerHistory | None
+) -> tuple[list[CueRule], float | None]:
+    """The rules that fire when the incident opens, and the customer's tenure: the
+    customer's earlier incidents (`history`) count only here."""
+    customer = command.customer
+    tenure = tenure_years(customer, now)
+    fired = fired_rules(
+        rules, set(), command.cues, tenure, customer.order_value, customer.segment, history, now
+    )
+    return fired, tenure

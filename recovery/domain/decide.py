@@ -43,7 +43,8 @@ from recovery.domain.commands import (
     StepAction,
 )
 from recovery.domain.compiler import CompiledPlaybook
-from recovery.domain.cues import fired_rules, notify_effects, tenure_years, tier_steps
+from recovery.domain.cues import fired_rules, notify_effects, rules_at_open, tier_steps
+from recovery.domain.customers import CustomerHistory
 from recovery.domain.deadlines import (
     MAX_TIER,
     decide_hold,
@@ -73,16 +74,17 @@ from recovery.domain.evidence import check_evidence
 from recovery.domain.playbook import FINISHING_ACTIONS
 from recovery.domain.queries import allowed_actions, pending_for_close
 from recovery.domain.state import EVENT_SCHEMA_VERSION, Event, IncidentState, iso
+from recovery.domain.updates import SERVICE_DECIDERS
 from recovery.domain.validation import kinds_of
-from recovery.errors import (
-    CommandRejectedError,
-    NotAllowedNowError,
-    PermissionDeniedError,
-)
+from recovery.errors import CommandRejectedError, NotAllowedNowError, PermissionDeniedError
 
 
 def decide_open(
-    compiled: CompiledPlaybook, incident_id: str, command: OpenIncident, ctx: Context
+    compiled: CompiledPlaybook,
+    incident_id: str,
+    command: OpenIncident,
+    ctx: Context,
+    history: CustomerHistory | None = None,
 ) -> tuple[IncidentState, Event]:
     check_may_write(ctx.actor)
     playbook = compiled.playbook
@@ -91,15 +93,7 @@ def decide_open(
             f"playbook {playbook.id!r} does not handle incident type {command.incident_type!r}",
             field="incident_type",
         )
-    tenure = tenure_years(command.customer, ctx.now)
-    fired = fired_rules(
-        playbook.cue_rules,
-        set(),
-        command.cues,
-        tenure,
-        command.customer.order_value,
-        command.customer.segment,
-    )
+    fired, tenure = rules_at_open(playbook.cue_rules, command, ctx.now, history)
     dues, calendar = due_moments([*playbook.steps, *tier_steps(compiled, fired)], ctx)
     payload = Opened(
         incident_type=command.incident_type,
@@ -114,6 +108,7 @@ def decide_open(
         steps=dues,
         effects=notify_effects(fired),
         calendar=calendar,
+        customer_summary=command.customer_summary,
     )
     event = _event(compiled, incident_id, 1, payload, ctx)
     return apply(compiled, None, event), event
@@ -371,4 +366,5 @@ _DECIDERS: dict[type, Callable[[CompiledPlaybook, IncidentState, Any, Context], 
     Release: _decide_release,
     Close: _decide_close,
     Reopen: _decide_reopen,
+    **SERVICE_DECIDERS,
 }

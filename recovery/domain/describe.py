@@ -22,6 +22,7 @@ from recovery.domain.events import (
     Released,
     Reopened,
     Resumed,
+    StatusLinkSent,
     StepActed,
 )
 from recovery.domain.state import Event
@@ -139,6 +140,8 @@ def describe(event: Event, compiled: CompiledPlaybook) -> Description:
         case Reopened():
             title = "Reopened"
             text = str(payload.reason)
+        case StatusLinkSent():
+            title = f"Status link sent by {payload.via} to {payload.recipient}"
         case Held():
             title = "On hold: " + ", ".join(step_title(compiled, s) for s in payload.steps)
             text = f"Waiting for: {payload.reason}"

@@ -154,7 +154,18 @@ class DeadlineEffect(Stored):
     steps: list[str]
 
 
-Effect = Notice | StepEffect | DeadlineEffect
+@dataclass(frozen=True)
+class CustomerMessage(Stored):
+    """A message for the back office to give the customer (SMS, chat, ...): `notify_customer`
+    with the customer's status link (revocable: it opens that page until revoked)."""
+
+    kind: str
+    channel: str
+    recipient: str
+    url: str
+
+
+Effect = Notice | StepEffect | DeadlineEffect | CustomerMessage
 
 
 def effect_of(data: Mapping[str, Any]) -> Effect:
@@ -162,6 +173,8 @@ def effect_of(data: Mapping[str, Any]) -> Effect:
     playbook's own names)."""
     if "role" in data:
         return Notice.from_data(data)
+    if "recipient" in data:
+        return CustomerMessage.from_data(data)
     if "step" in data:
         return StepEffect.from_data(data)
     return DeadlineEffect.from_data(data)
@@ -206,6 +219,8 @@ class Opened(Payload):
     effects: list[Effect] = field(metadata=EFFECTS)
     calendar: str | None = field(default=None, metadata=OPTIONAL)
     """business-time deadlines: the site calendar (`site@vN`) they were counted in"""
+    customer_summary: str | None = field(default=None, metadata=OPTIONAL)
+    """what the customer may read about it (`summary` is for colleagues)"""
 
 
 @dataclass(frozen=True)
@@ -354,6 +369,21 @@ class Resumed(Payload):
     calendar: str | None = field(default=None, metadata=OPTIONAL)
 
 
+@dataclass(frozen=True)
+class StatusLinkSent(Payload):
+    type: ClassVar[str] = "status_link_sent"
+    trigger: ClassVar[str] = "send_status_link"
+
+    link: str
+    """the link's id (never its token)"""
+    via: str
+    """email (sent by the mailer), or a channel the back office delivers (sms, ...)"""
+    recipient: str
+    message_id: str | None = field(default=None, metadata=OPTIONAL)
+    """email: the id the mail server accepted"""
+    effects: list[Effect] = field(default_factory=list, metadata=OPTIONAL_EFFECTS)
+
+
 EventPayload = (
     Opened
     | StepActed
@@ -369,6 +399,7 @@ EventPayload = (
     | Reopened
     | Held
     | Resumed
+    | StatusLinkSent
 )
 PAYLOADS: dict[str, type[Payload]] = {cls.type: cls for cls in get_args(EventPayload)}
 """Event type -> its payload class."""

@@ -298,6 +298,15 @@ class CueCondition(_Strict):
         default=None, ge=0, le=MAX_AMOUNT, allow_inf_nan=False
     )
     segment_in: list[str] | None = None
+    repeat_within_days: float | None = Field(
+        default=None, gt=0, description="another incident of this customer in the last N days"
+    )
+    compensated_within_months: float | None = Field(
+        default=None,
+        gt=0,
+        description="compensation already given to this customer in the last N months "
+        "(a month counts as 30 days)",
+    )
 
 
 class CueRule(_Strict):

@@ -6,7 +6,12 @@ the deadline sweep alike.
 
 from __future__ import annotations
 
-from recovery.domain.compiler import ACTIVE_STATES, SYSTEM_ACTIONS, CompiledPlaybook
+from recovery.domain.compiler import (
+    ACTIVE_STATES,
+    SERVICE_ACTIONS,
+    SYSTEM_ACTIONS,
+    CompiledPlaybook,
+)
 from recovery.domain.state import IncidentState, StepState
 from recovery.domain.validation import kinds_of
 
@@ -41,7 +46,7 @@ def allowed_actions(compiled: CompiledPlaybook, state: IncidentState) -> list[st
 
 def _allowed_actions(compiled: CompiledPlaybook, state: IncidentState) -> tuple[str, ...]:
     incident_actions = compiled.incident.allowed[state.status]
-    hidden = ("act_on_step", "resume", *SYSTEM_ACTIONS)  # resume: only while held
+    hidden = ("act_on_step", "resume", *SYSTEM_ACTIONS, *SERVICE_ACTIONS)  # resume: only while held
     out = [a for a in incident_actions if a not in hidden]
     if "close" in out and pending_for_close(compiled, state):
         out.remove("close")

@@ -109,6 +109,7 @@ class IncidentState:
     escalations: int = 0
     release: dict[str, Any] | None = None
     version: int = 0
+    customer_summary: str | None = None
     holds: dict[str, dict[str, str]] | None = None
     """steps on hold: step id -> {"since": moment, "reason": what we wait for}"""
     held_since: str | None = None

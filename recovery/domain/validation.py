@@ -135,6 +135,7 @@ def _cross_problems(playbook: Playbook, source: str) -> Iterable[Problem]:
             )
             continue
         yield from _evidence_problems(step, where, source)
+        yield from _customer_text_problems(step, where, source)
         if step.kind == "compensation":
             names = {f.name: f for f in step.evidence}
             field = names.get(step.amount_field)
@@ -166,6 +167,43 @@ def _cross_problems(playbook: Playbook, source: str) -> Iterable[Problem]:
     for i, step_id in enumerate(playbook.close_requires or ()):
         if step_id not in seen:
             yield Problem(source, f"close_requires[{i}]", f"no step {step_id!r} in this playbook")
+
+
+def _customer_text_problems(step: StepDef, where: str, source: str) -> Iterable[Problem]:
+    """A step the customer is told about once done must also be told while still to do:
+    otherwise a page or letter would word a step that has not happened as done."""
+    if step.customer_text and not step.customer_next:
+        yield Problem(
+            source,
+            f"{where}.customer_next",
+            "a step with a customer_text (what was done) needs a customer_next (what we "
+            "will do), so a step still to do is never told to the customer as done",
+        )
+    for language, translated in step.translations.items():
+        if translated.customer_text and not translated.customer_next:
+            yield Problem(
+                source,
+                f"{where}.translations.{language}.customer_next",
+                f"the {language!r} customer_text needs a {language!r} customer_next too",
+            )
+
+
+def lint_playbook(playbook: Playbook, source: str) -> list[Problem]:
+    """Warnings: what a valid playbook probably should say but need not (the playbook
+    still loads). A compensation step without an effect never reaches the back office."""
+    warnings = []
+    for section, steps in (("steps", playbook.steps), ("tier_steps", playbook.tier_steps)):
+        for i, step in enumerate(steps):
+            if step.kind == "compensation" and step.effect is None:
+                warnings.append(
+                    Problem(
+                        source,
+                        f"{section}[{i}].effect",
+                        f"compensation step {step.id!r} has no effect: what is paid never "
+                        "reaches the back office (e.g. effect: post_payment)",
+                    )
+                )
+    return warnings
 
 
 def _kind_problems(kind: KindDef, where: str, source: str) -> Iterable[Problem]:

@@ -12,7 +12,15 @@ from starlette.responses import Response
 
 from recovery.bootstrap import Services, services
 from recovery.config import Settings
-from recovery.http.api import admin, incident_commands, incidents, playbooks, reports, sessions
+from recovery.http.api import (
+    admin,
+    incident_commands,
+    incidents,
+    links,
+    playbooks,
+    reports,
+    sessions,
+)
 from recovery.http.api.examples import DESCRIPTION
 from recovery.http.api.schemas import ErrorRead, HealthRead
 from recovery.http.auth.deps import install_session_cookie_docs
@@ -76,6 +84,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(incident_commands.router)  # then the queries (the API document order)
     app.include_router(incidents.router)
+    app.include_router(links.router)
     app.include_router(playbooks.router)
     app.include_router(reports.router)
     app.include_router(sessions.router)

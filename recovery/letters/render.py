@@ -139,7 +139,8 @@ def letter_facts(
             "contact": state.customer.get("contact"),
         },
         "recipient": recipient,
-        "summary": state.summary,
+        # Only what the customer may read: the internal summary is for colleagues.
+        "summary": state.customer_summary,
         "site": state.site,
         "site_name": humanise(state.site),
         "signer": humanise(signer) if signer and _NAME_LIKE.match(signer) else None,

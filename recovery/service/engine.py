@@ -57,6 +57,7 @@ from recovery.errors import (
     NotAllowedNowError,
 )
 from recovery.letters.written import LETTER_ACTIONS
+from recovery.service.customers import CustomerQueries
 from recovery.service.letters import LetterCommands
 from recovery.service.once import Once
 from recovery.service.playbooks import PinnedPlaybooks
@@ -92,7 +93,7 @@ def new_incident_id() -> str:
     return f"inc_{uuid.uuid4().hex}"
 
 
-class Recovery(LetterCommands):
+class Recovery(LetterCommands, CustomerQueries):
     """The service-recovery engine bound to one database and one playbook catalog.
 
     >>> rec = recovery.connect("sqlite:///recovery.db")
@@ -133,7 +134,8 @@ class Recovery(LetterCommands):
             compiled = self.catalog.for_incident_type(command.incident_type)
         self.playbooks.register(compiled)
         ctx = Context(actor, channel, self.clock(), self.sites.calendar(command.site))
-        state, event = decide_open(compiled, self.new_id(), command, ctx)
+        history = self.history_for(compiled, command)
+        state, event = decide_open(compiled, self.new_id(), command, ctx, history)
         keyed = once.keyed(lambda s, e: Outcome(self._view(compiled, s), e)) if once else None
         decision = Decision(state, event, next_due(compiled, state))
         recorded = self.unit_of_work.create(decision, keyed)

@@ -115,6 +115,19 @@ class IncidentReads:
                 return
             after = rows[-1].id
 
+    def customer_states(
+        self, customer_key: str, *, sites: Sequence[str] | None = None, limit: int = 100
+    ) -> list[IncidentState]:
+        conditions = _incident_filters(None, None, sites, None, None)
+        query = (
+            select(incidents.c.state)
+            .where(incidents.c.customer_key == customer_key, *conditions)
+            .order_by(incidents.c.opened_at.desc(), incidents.c.id)
+            .limit(limit)
+        )
+        with self._reading() as conn:
+            return [IncidentState.from_json(raw) for raw in conn.execute(query).scalars()]
+
     def events(
         self, incident_id: str, *, upto_seq: int | None = None, upto_time: str | None = None
     ) -> list[Event]:

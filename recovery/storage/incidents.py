@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
+from recovery.domain.customers import customer_key_of
 from recovery.domain.state import EVENT_FIELDS, IncidentState
 from recovery.errors import ConflictError, IncidentNotFoundError, RecoveryError, StorageError
 from recovery.service.ports import Head, KeyedReply, KeyTaken, Record
@@ -48,7 +49,8 @@ _UPDATE_INCIDENT = f"UPDATE incidents {_SET_INCIDENT}"
 _INSERT_INCIDENT = (
     "INSERT INTO incidents (id, playbook_id, playbook_version, incident_type, site, opened_at, "
     "status, tier, owner, updated_at, ended_at, next_due_at, pushes, handoffs, version, "
-    "head_hash, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "head_hash, state, customer_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    "?)"
 )
 _INSERT_OUTBOX = (
     "INSERT INTO outbox (incident_id, seq, kind, payload, created_at, status, attempts, "
@@ -288,6 +290,7 @@ class _Transaction:
                     state.site,
                     sql.moment(state.opened_at),
                     *update[:-1],  # the columns every command sets, minus the key
+                    customer_key_of(state.customer),
                 ),
             )
         elif sql.postgres:

@@ -12,7 +12,9 @@ from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy import exc as sa_exc
 
 from recovery.errors import StorageError
+from recovery.service.ports.links import StoredLink
 from recovery.storage.database import reading
+from recovery.storage.moments import utc
 from recovery.storage.tables import status_links
 
 
@@ -69,3 +71,32 @@ class SqlStatusLinkStore:
                 .values(revoked_at=now)
             )
         return int(result.rowcount)
+
+    def list_links(self, incident_id: str) -> list[StoredLink]:
+        c = status_links.c
+        query = (
+            select(c.token_hash, c.incident_id, c.created_by, c.created_at, c.revoked_at)
+            .where(c.incident_id == incident_id)
+            .order_by(c.created_at, c.token_hash)
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return [
+            StoredLink(
+                r.token_hash,
+                r.incident_id,
+                r.created_by,
+                utc(r.created_at),
+                utc(r.revoked_at) if r.revoked_at is not None else None,
+            )
+            for r in rows
+        ]
+
+    def revoke(self, token_hash: str, now: datetime) -> bool:
+        with self._write() as conn:
+            result = conn.execute(
+                update(status_links)
+                .where(status_links.c.token_hash == token_hash, status_links.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+        return bool(result.rowcount)

@@ -66,6 +66,8 @@ incidents = Table(
     Column("state", Text, nullable=False),
     Index("ix_incidents_status_next_due_at", "status", "next_due_at"),
     Index("ix_incidents_site", "site"),
+    Column("customer_key", String(200), nullable=True),
+    Index("ix_incidents_customer_key", "customer_key"),
 )
 
 events = Table(

@@ -116,7 +116,7 @@ def test_story_1_the_walked_guest_gets_everything_without_pushing(
     assert {s.status for s in final.steps.values()} == {"done", "sent"}
     assert [e.type for e in rec.timeline(incident)].count("push_recorded") == 0
     effects = [m["kind"] for m in rec.outbox(incident)]
-    assert effects == ["book_room", "post_payment", "send_letter"]
+    assert effects == ["book_room", "post_payment", "post_payment", "send_letter"]  # room, dinner
     verification = rec.verify(incident)
     assert verification.ok and verification.events == 10
 

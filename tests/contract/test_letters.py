@@ -36,6 +36,7 @@ from tests.conftest import FRONT_DESK, MANAGER, Clock
 from tests.contract.support import refused
 
 SUMMARY = "Reservation booked for June instead of July <the wedding weekend>"
+INTERNAL = "Jesper mis-keyed the month; guest was short with the desk"
 DONE_BEFORE_LETTER = [
     ("apologise", {"apology_by": "Ana"}),
     ("rebook_local", {"hotel": "Hotel Dagmar", "distance_km": 0.4}),
@@ -82,7 +83,8 @@ def open_guest(
         incident_type="hotel.walked_guest",
         site="ribe-central",
         customer=CustomerProfile(name="Mette Jensen", language=language, contact=contact),
-        summary=SUMMARY,
+        summary=INTERNAL,
+        customer_summary=SUMMARY,
     )
     incident = rec.open(command, actor=FRONT_DESK, channel="desk").id
     for step, evidence in DONE_BEFORE_LETTER:
@@ -99,6 +101,23 @@ def drafted_guest(rec: Recovery, language: str = "en") -> tuple[str, str]:
 # ---------------------------------------------------------------------------- rendering
 
 
+def test_a_letter_never_quotes_the_internal_summary(rec: Recovery) -> None:
+    """An incident opened with only the colleagues' summary (as every incident recorded
+    before the customer's summary existed): its letter quotes no summary at all."""
+    command = OpenIncident(
+        incident_type="hotel.walked_guest",
+        site="ribe-central",
+        customer=CustomerProfile(name="Mette Jensen", contact="mette@example.dk"),
+        summary=INTERNAL,
+    )
+    incident = rec.open(command, actor=FRONT_DESK).id
+    assert rec.get(incident).state.customer_summary is None
+    letter = rec.render_letter(incident, "written_apology", preview=True)
+    assert "Jesper" not in letter.text and "Jesper" not in letter.html
+    opened = rec.timeline(incident)[0]
+    assert "customer_summary" not in opened.data, "absent, so old events hash as before"
+
+
 @pytest.mark.parametrize("language", ["en", "da", "id"])
 def test_a_letter_in_each_locale_renders_with_the_incidents_facts(
     rec: Recovery, language: str
@@ -112,7 +131,8 @@ def test_a_letter_in_each_locale_renders_with_the_incidents_facts(
     assert letter.text.count(salutation) == 1
     assert today in letter.text, "the letter is dated the locale's way"
     assert valid_until in letter.text
-    assert SUMMARY in letter.text, "what happened, in the staff's words"
+    assert SUMMARY in letter.text, "what happened, in the words the customer may read"
+    assert INTERNAL not in letter.text and INTERNAL not in letter.html, "colleagues' words"
     for done in DONE_TEXTS[language]:
         assert done in letter.text, f"a step done, in {language}"
     assert NEXT_TEXTS[language] in letter.text, "what happens next, with its deadline"
@@ -156,7 +176,9 @@ steps:
   - id: resend
     title: Send the order again
     customer_text: We sent your order again.
-    translations: {da: {customer_text: Vi sendte din ordre igen.}}
+    customer_next: We will send your order again.
+    translations:
+      da: {customer_text: Vi sendte din ordre igen., customer_next: Vi sender din ordre igen.}
     owner: front_desk
     due: 1d
   - id: letter

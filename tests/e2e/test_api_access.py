@@ -85,6 +85,22 @@ def playbook(_api: Api) -> dict[str, str]:
     return {"playbook_id": "hotel-walked-guest"}
 
 
+def a_link(api: Api) -> dict[str, str]:
+    iid = api.open("manager")["id"]
+    made = api.client("manager").post(f"/incidents/{iid}/status-links")
+    assert made.status_code == 201
+    return {"incident_id": iid, "link_id": made.json()["id"]}
+
+
+def a_written_step(api: Api) -> dict[str, str]:
+    return {**fresh(api), "step_id": "written_apology"}
+
+
+def a_customer(api: Api) -> dict[str, str]:
+    fresh(api)
+    return {"key": "mette@example.com"}
+
+
 def step_action(step: str, action: str) -> Prepare:
     def prepare(api: Api) -> dict[str, str]:
         return {**fresh(api), "step": step, "action": action}
@@ -225,6 +241,29 @@ MATRIX = [
         body=lambda: {"cues": ["upset"]},
         prepare=fresh,
     ),
+    Case(
+        "POST",
+        "/incidents/{incident_id}/status-links",
+        with_status(WRITERS, 201),
+        prepare=fresh,
+    ),
+    Case("GET", "/incidents/{incident_id}/status-links", READERS, prepare=fresh),
+    Case("DELETE", "/incidents/{incident_id}/status-links/{link_id}", WRITERS, prepare=a_link),
+    Case(
+        "POST",
+        "/incidents/{incident_id}/status-links/send",
+        with_status(WRITERS, 201),
+        body=lambda: {"via": "sms", "recipient": "+45 20 30 40 50"},
+        prepare=fresh,
+    ),
+    Case("GET", "/incidents/{incident_id}/score", READERS, prepare=fresh),
+    Case(
+        "GET",
+        "/incidents/{incident_id}/letters/{step_id}/preview",
+        READERS,
+        prepare=a_written_step,
+    ),
+    Case("GET", "/customers/{key}", READERS, prepare=a_customer),
     Case("GET", "/reports/recovery", REPORTERS),
     Case("GET", "/admin/users", ADMINS),
     Case(

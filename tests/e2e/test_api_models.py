@@ -115,6 +115,14 @@ def play_the_hotel_story(api: Api, record: Recorder, mail_dir: Path) -> None:
         ok(reader.get(f"/incidents/{iid}/replay", params={"at": "2100-01-01T00:00:00Z"}))
         ok(reader.get(f"/incidents/{iid}/verify"))
         ok(reader.get(f"/incidents/{iid}/deliveries"))
+    links = f"/incidents/{iid}/status-links"
+    made = ok(desk.post(links))
+    ok(desk.post(f"{links}/send", json={"via": "sms", "recipient": "+45 20 30 40 50"}))
+    ok(desk.get(links))
+    ok(desk.delete(f"{links}/{made['id']}"))
+    ok(desk.get(f"/incidents/{iid}/score"))
+    ok(desk.get("/customers/mette@example.com"))
+    ok(desk.get(f"/incidents/{iid}/letters/written_apology/preview"))
     for playbook in ok(desk.get("/playbooks")):
         ok(desk.get(f"/playbooks/{playbook['id']}"))
     for by in ("site", "playbook", "site_playbook", "all"):

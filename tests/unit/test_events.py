@@ -31,6 +31,7 @@ from recovery.domain.commands import (
     Reopen,
     ReportCues,
     Resume,
+    SendStatusLink,
 )
 from recovery.domain.describe import describe
 from recovery.domain.events import (
@@ -38,6 +39,7 @@ from recovery.domain.events import (
     PAYLOADS,
     TRIGGER_OF_EVENT,
     CuesReported,
+    CustomerMessage,
     DeadlineEffect,
     Effect,
     Notice,
@@ -76,6 +78,11 @@ def every_kind_of_event() -> list[Event]:
     inc.do(HandOff(to="bo", context="guest needs a room in Ribe tonight"))
     inc.do(HandOff(to="cy", to_role="manager", context="the manager takes it from here"))
     inc.do(AddNote(text="guest calm again"))
+    inc.do(
+        SendStatusLink(link="0123456789abcdef", via="email", recipient="m@x.dk", message_id="<1@x>")
+    )
+    url = "https://example.com/status/t"
+    inc.do(SendStatusLink(link="fedcba9876543210", via="sms", recipient="+45 20", url=url))
     inc.do(Hold(reason="waiting for the guest's bank details", step="dinner"))
     inc.do(Hold(reason="the guest is travelling until Monday"))  # every other open step
     inc.do(Resume(step="dinner"))
@@ -97,7 +104,12 @@ EVENTS = every_kind_of_event()
 def test_the_story_records_every_event_type_and_effect() -> None:
     assert {e.type for e in EVENTS} == set(PAYLOADS)
     effects = [effect for e in EVENTS for effect in effects_of(e.data)]
-    assert {type(effect) for effect in effects} == {Notice, StepEffect, DeadlineEffect}
+    assert {type(effect) for effect in effects} == {
+        Notice,
+        StepEffect,
+        DeadlineEffect,
+        CustomerMessage,
+    }
     reasons = [e.data.get("reason", "absent") for e in EVENTS if e.type == "step_action"]
     assert None in reasons and "absent" in reasons  # null and left out are both stored
 

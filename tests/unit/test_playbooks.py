@@ -17,7 +17,7 @@ from recovery.catalog import Catalog, load_file, parse_playbook
 from recovery.domain.calendar import BusinessTime
 from recovery.domain.commands import Actor, CustomerProfile, OpenIncident
 from recovery.domain.decide import Context, decide_open
-from recovery.domain.validation import WAITING_KEYS, kinds_of
+from recovery.domain.validation import WAITING_KEYS, kinds_of, lint_playbook, validate_playbook
 from recovery.errors import PlaybookError, Problem
 
 PLAYBOOK_DIR = Path(__file__).resolve().parents[2] / "playbooks"
@@ -357,3 +357,44 @@ def test_a_kind_with_a_bad_initial_or_resolved_state_is_located(tmp_path: Path) 
     data = with_step(1, kind="callback") | {"kinds": {"callback": kind}}
     locations = {p.location for p in problems_of(write(tmp_path, "bad.yaml", data))}
     assert {"kinds.callback.initial", "kinds.callback.resolved"} <= locations
+
+
+def test_a_step_told_as_done_must_be_told_as_still_to_do_too(tmp_path: Path) -> None:
+    """Without a future-tense text a page would word a step not yet done as done."""
+    data = with_step(
+        0,
+        customer_text="We apologised.",
+        translations={
+            "da": {"customer_text": "Vi undskyldte.", "customer_next": "Vi undskylder."},
+            "id": {"customer_text": "Kami telah meminta maaf."},
+        },
+    )
+    problems = problems_of(write(tmp_path, "p.yaml", data))
+    assert "customer_next" in problem_at(problems, "steps[0].customer_next").message
+    assert problem_at(problems, "steps[0].translations.id.customer_next")
+    assert not [p for p in problems if "translations.da" in p.location]
+
+
+def test_shipped_playbooks_promise_every_step_they_tell() -> None:
+    for path in SHIPPED:
+        playbook_def = load_file(path)
+        for step in (*playbook_def.steps, *playbook_def.tier_steps):
+            assert step.customer_next, (path.name, step.id)
+            assert set(step.translations) == {"da", "id"}, (path.name, step.id)
+            for translated in step.translations.values():
+                assert translated.customer_text and translated.customer_next, (path.name, step.id)
+
+
+def test_a_compensation_step_without_an_effect_is_warned_about() -> None:
+    data = with_step(
+        1,
+        kind="compensation",
+        evidence=[{"name": "amount", "type": "money"}],
+    )
+    parsed = validate_playbook(data, "p.yaml")
+    (warning,) = lint_playbook(parsed, "p.yaml")
+    assert warning.location == "steps[1].effect" and "back office" in warning.message
+    data["steps"][1]["effect"] = "post_payment"
+    assert lint_playbook(validate_playbook(data, "p.yaml"), "p.yaml") == []
+    for path in SHIPPED:
+        assert lint_playbook(load_file(path), str(path)) == [], path.name

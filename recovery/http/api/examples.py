@@ -12,8 +12,13 @@ OPEN: dict[str, Example] = {
         "value": {
             "incident_type": "hotel.walked_guest",
             "site": "ribe",
-            "customer": {"name": "Mette Jensen", "contact": "mette@example.com"},
+            "customer": {
+                "name": "Mette Jensen",
+                "contact": "mette@example.com",
+                "key": "LOY-118204",
+            },
             "summary": "Booked for June instead of July; arrived 2 hours before a wedding",
+            "customer_summary": "Your reservation was booked for June instead of July",
         },
     },
     "loyal_upset_guest": {

@@ -141,6 +141,9 @@ class StateRead(ReadModel):
     escalations: int = 0
     release: dict[str, Any] | None = None
     version: int = Field(description="the number of recorded events; also the ETag")
+    customer_summary: str | None = Field(
+        default=None, description="what the customer may read (letters quote only this)"
+    )
     holds: dict[str, dict[str, str]] | None = Field(
         default=None,
         description="steps on hold, their clock stopped: step id -> since, reason "

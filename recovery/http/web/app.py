@@ -14,6 +14,7 @@ from recovery.http.web import (
     approvals,
     audit,
     board,
+    customers,
     incident,
     incident_actions,
     letters,
@@ -58,6 +59,7 @@ def install(app: FastAPI, *, zone: ZoneInfo | None = None) -> None:
     app.include_router(audit.router)
     app.include_router(playbooks.router)
     app.include_router(status.router)
+    app.include_router(customers.router)
     app.include_router(approvals.router)
     app.include_router(notifications.router)
     live.install(app)  # the change feed, /live streams, and what the header counts

@@ -37,6 +37,10 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found_title": "Link not valid",
         "not_found": "This link is not valid or no longer active. Please ask us for a new one.",
         "private": "This page is for you only: please do not share the link.",
+        "updates": "Updates",
+        "new_owner": "Someone new is now looking after your case. They have the whole "
+        "story: you do not need to tell it again.",
+        "deadlines_moved": "We are working on your case again; the times below are the new ones.",
         "next_working_day": "next working day, {when}",
         "waiting": "We are waiting for: {reason}",
         "waiting_step": "on hold, waiting for: {reason}",
@@ -63,6 +67,10 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found_title": "Linket er ikke gyldigt",
         "not_found": "Linket er ikke gyldigt eller ikke længere aktivt. Bed os om et nyt.",
         "private": "Siden er kun til dig: del venligst ikke linket.",
+        "updates": "Opdateringer",
+        "new_owner": "En ny medarbejder tager sig nu af din sag. Vedkommende kender hele "
+        "historien: du behøver ikke fortælle den igen.",
+        "deadlines_moved": "Vi arbejder på din sag igen; tidspunkterne nedenfor er de nye.",
         "next_working_day": "næste arbejdsdag, {when}",
         "waiting": "Vi venter på: {reason}",
         "waiting_step": "sat i bero, vi venter på: {reason}",
@@ -92,6 +100,11 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found": "Tautan ini tidak berlaku atau sudah tidak aktif. Silakan minta tautan "
         "baru kepada kami.",
         "private": "Halaman ini hanya untuk Anda: mohon jangan bagikan tautannya.",
+        "updates": "Kabar terbaru",
+        "new_owner": "Kasus Anda kini ditangani oleh petugas baru. Ia sudah mengetahui "
+        "seluruh ceritanya: Anda tidak perlu menceritakannya lagi.",
+        "deadlines_moved": "Kami kembali menangani kasus Anda; waktu di bawah ini adalah "
+        "waktu yang baru.",
         "next_working_day": "hari kerja berikutnya, {when}",
         "waiting": "Kami sedang menunggu: {reason}",
         "waiting_step": "ditunda, menunggu: {reason}",
@@ -106,14 +119,12 @@ def words(locale: str) -> dict[str, str]:
 
 def step_text(step: StepDef, locale: str, *, done: bool) -> str | None:
     """What the customer reads for a step: done (`customer_text`) or still to do
-    (`customer_next`, else `customer_text`), in `locale` when the playbook has it."""
+    (`customer_next`), in `locale` when the playbook has it. A step still to do is never
+    worded as done: without a `customer_next` there is no text (the page says it plainly)."""
     locale = pick_locale(locale)
-    english_next = step.customer_next or step.customer_text
-    english = step.customer_text if done else english_next
+    english = step.customer_text if done else step.customer_next
     translated = step.translations.get(locale)
     if locale == DEFAULT_LOCALE or translated is None:
         return english
-    local = (
-        translated.customer_text if done else (translated.customer_next or translated.customer_text)
-    )
+    local = translated.customer_text if done else translated.customer_next
     return local or english

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, Response
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.state import iso
 from recovery.http.web.context import Viewer, signed_in, web
+from recovery.http.web.customers import recent_history
 from recovery.http.web.present import ACTION_LABELS, cue_choices, describe, humanise
 from recovery.http.web.present_forms import incident_forms
 from recovery.http.web.present_steps import step_views
@@ -84,7 +85,9 @@ async def incident_page(
     state = view.state
     compiled = rec.playbook_of(state)
     events = await ctx.api.runner.read(rec.timeline, incident_id)
-    links = await ctx.api.runner.read(ctx.links.active_count, incident_id)
+    link_list = await ctx.api.runner.read(ctx.links.list, incident_id)
+    links = sum(1 for link in link_list if link.active)
+    history = await recent_history(request, viewer, state)
     users: list[str] = []
     if viewer.can_write:
         found = await ctx.api.runner.read(ctx.api.accounts.list_users)
@@ -121,6 +124,8 @@ async def incident_page(
         values=values or {},
         base=base,
         links=links,
+        link_list=link_list,
+        history=history,
         forms=forms,
         now_iso=now_iso,
         worker=_worker_state(request),

@@ -242,6 +242,50 @@ async def create_status_link(request: Request, incident_id: str) -> Response:
     )
 
 
+@router.post("/web/incidents/{incident_id}/status-links/send", response_model=None)
+async def send_status_link(request: Request, incident_id: str) -> Response:
+    viewer = await signed_in(request, Permission.WRITE)
+    form = await read_form(request, viewer.csrf)
+    ctx = web(request)
+    await visible_incident(request, viewer, incident_id)
+    via = form.get("via", "email") or "email"
+    if via not in ("email", "sms"):
+        via = "email"
+    try:
+        sent = await ctx.api.runner.write(
+            lambda: ctx.links.send(
+                incident_id,
+                via=via,
+                recipient=form.text("recipient"),
+                actor=viewer.principal.actor(),
+                channel=viewer.channel,
+                base_url=ctx.links.public_url or str(request.base_url).rstrip("/"),
+            )
+        )
+    except CommandRejectedError as exc:
+        return redirect(f"{incident_url(incident_id)}#customer-link", f"Not sent: {exc}")
+    return redirect(
+        f"{incident_url(incident_id)}#customer-link",
+        f"Status link sent by {via} to {sent.outcome.event.data['recipient']}.",
+    )
+
+
+@router.post("/web/incidents/{incident_id}/status-links/{link_id}/revoke", response_model=None)
+async def revoke_status_link(request: Request, incident_id: str, link_id: str) -> Response:
+    viewer = await signed_in(request, Permission.WRITE)
+    await read_form(request, viewer.csrf)
+    ctx = web(request)
+    await visible_incident(request, viewer, incident_id)
+    try:
+        info = await ctx.api.runner.write(ctx.links.revoke, incident_id, link_id, ctx.now())
+    except CommandRejectedError as exc:
+        return redirect(f"{incident_url(incident_id)}#customer-link", f"Not revoked: {exc}")
+    return redirect(
+        f"{incident_url(incident_id)}#customer-link",
+        f"Status link {info.id} revoked: it no longer opens the status page.",
+    )
+
+
 @router.post("/web/incidents/{incident_id}/status-links/revoke", response_model=None)
 async def revoke_status_links(request: Request, incident_id: str) -> Response:
     viewer = await signed_in(request, Permission.WRITE)

@@ -73,6 +73,7 @@ async def new_incident(request: Request) -> Response:
         customer: dict[str, Any] = {
             "name": form.get("customer.name"),
             "contact": form.text("customer.contact"),
+            "key": form.text("customer.key"),
             "member_since": form.text("customer.member_since"),
             "language": form.get("customer.language", "en") or "en",
             "order_value": form.text("customer.order_value"),
@@ -83,6 +84,7 @@ async def new_incident(request: Request) -> Response:
             customer={k: v for k, v in customer.items() if v is not None},
             cues=form.getlist("cues"),
             summary=form.text("summary"),
+            customer_summary=form.text("customer_summary"),
         )
     except ValidationError as exc:
         message, where = validation_message(exc)
@@ -113,8 +115,13 @@ async def new_incident(request: Request) -> Response:
         )
     ctx.api.sites.put(outcome.id, command.site)
     steps = len(outcome.incident.state.steps)
+    # The customer's status link, shown where staff land: give it now, not later.
+    token = await ctx.api.runner.write(ctx.links.create, outcome.id, viewer.name, ctx.now())
     response = redirect(
-        incident_url(outcome.id), f"Incident opened: all {steps} steps are open at once."
+        incident_url(outcome.id),
+        f"Incident opened: all {steps} steps are open at once. The customer's status page "
+        "(shown this once; send it from the Customer status page panel):",
+        link=f"{ctx.links.public_url or str(request.base_url).rstrip('/')}/status/{token}",
     )
     response.set_cookie(
         CHANNEL_COOKIE, channel, max_age=86400 * 365, httponly=True, samesite="strict", path="/"

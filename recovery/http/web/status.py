@@ -10,7 +10,8 @@ is kept, records it: keep such logs as private as the database.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from recovery.domain.calendar import ALWAYS_OPEN, BusinessCalendar, BusinessTime
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.queries import resolved_states
 from recovery.domain.state import IncidentState, iso, parse_iso
+from recovery.domain.updates import CustomerUpdate
 from recovery.errors import IncidentNotFoundError
 from recovery.http.web.context import web
 from recovery.http.web.i18n import LANGUAGE_NAMES, LOCALES, pick_locale, step_text, words
@@ -61,6 +63,7 @@ class CustomerStatus:
     """what we are waiting for from the customer (steps on hold)"""
     zone: str
     """the time zone the times are written in, as its abbreviation (CET, WIB, ...)"""
+    updates: list[CustomerStep] = field(default_factory=list)
 
 
 def place_name(site: str) -> str:
@@ -75,6 +78,7 @@ def customer_status(
     zone: ZoneInfo,
     now: datetime,
     calendar: BusinessCalendar | None = None,
+    updates: Sequence[CustomerUpdate] = (),
 ) -> CustomerStatus:
     """The page's contents. Times are written in the property's zone (its calendar's, else
     `zone`) and marked with it; a business-time deadline on the next day the property
@@ -116,7 +120,8 @@ def customer_status(
             ]
             when = step.resolved_at or state.updated_at
             done.append((when, CustomerStep(text, at(when))))
-        elif state.status in ("open", "escalated"):
+        elif state.status in ("open", "escalated") and step.required:
+            # An optional step (a credit "where it is due") is no promise until it is done.
             text = (step_text(definition, locale, done=False) if definition else None) or w[
                 "generic_next"
             ]
@@ -148,6 +153,7 @@ def customer_status(
         referral=(state.release or {}).get("referral") if state.status == "released" else None,
         waiting=list(dict.fromkeys(h["reason"] for h in holds.values())) if active else [],
         zone=str(now.astimezone(zone).tzname()),
+        updates=[CustomerStep(w[u.kind], at(u.at)) for u in reversed(updates)],
     )
 
 
@@ -182,6 +188,7 @@ async def status_page(request: Request, token: str, lang: str | None = None) -> 
         )
     compiled = ctx.api.rec.playbook_of(view.state)
     locale = _chosen(lang, str(view.state.customer.get("language") or "en"))
+    updates = await ctx.api.runner.read(ctx.api.rec.customer_updates, view.id)
     calendar = ctx.api.rec.sites.calendar(view.state.site)
     status = customer_status(
         view,
@@ -190,6 +197,7 @@ async def status_page(request: Request, token: str, lang: str | None = None) -> 
         ctx.zone,
         ctx.now(),
         None if calendar is ALWAYS_OPEN else calendar,
+        updates,
     )
     return render(
         request,

@@ -90,6 +90,12 @@ class IncidentLog(Protocol):
         chunk: int = 1000,
     ) -> Iterator[IncidentState]: ...
 
+    def customer_states(
+        self, customer_key: str, *, sites: Sequence[str] | None = None, limit: int = 100
+    ) -> list[IncidentState]:
+        """The incidents of one customer (`domain.customers.customer_key_of`), newest first."""
+        ...
+
     def events(
         self, incident_id: str, *, upto_seq: int | None = None, upto_time: str | None = None
     ) -> list[Event]: ...

@@ -16,6 +16,7 @@ from recovery.delivery.ports import (
 )
 from recovery.domain.chain import canonical
 from recovery.domain.compiler import ACTIVE_STATES
+from recovery.domain.customers import customer_key_of
 from recovery.domain.state import EVENT_FIELDS, Event, IncidentState, parse_iso
 from recovery.errors import ConflictError, IncidentNotFoundError
 from recovery.service.ports import Head, KeyedReply, KeyTaken, Record
@@ -189,6 +190,20 @@ class MemoryIncidentLog:
         for _incident_id, raw in found:
             yield IncidentState.from_json(raw)
 
+    def customer_states(
+        self, customer_key: str, *, sites: Sequence[str] | None = None, limit: int = 100
+    ) -> list[IncidentState]:
+        with self.lock:
+            rows = [
+                row.state
+                for row in self.rows.values()
+                if _matches(row, None, None, sites, None, None)
+            ]
+        states = [IncidentState.from_json(raw) for raw in rows]
+        found = [s for s in states if customer_key_of(s.customer) == customer_key]
+        found.sort(key=lambda s: (_desc(s.opened_at), s.id))
+        return found[:limit]
+
     def events(
         self, incident_id: str, *, upto_seq: int | None = None, upto_time: str | None = None
     ) -> list[Event]:
@@ -258,3 +273,8 @@ def _matches(
         and (playbook_id is None or row.playbook_id == playbook_id)
         and (owner is None or row.owner == owner)
     )
+
+
+def _desc(moment: str) -> tuple[int, ...]:
+    """Sorts ISO moments newest first."""
+    return tuple(-ord(c) for c in moment)

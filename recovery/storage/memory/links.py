@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from recovery.errors import StorageError
+from recovery.service.ports.links import StoredLink
 from recovery.storage.memory.incidents import MemoryIncidentLog
 from recovery.storage.moments import utc
 
@@ -61,6 +62,23 @@ class MemoryStatusLinkStore:
             for link in live:
                 link.revoked_at = utc(now)
             return len(live)
+
+    def list_links(self, incident_id: str) -> list[StoredLink]:
+        with self._lock:
+            found = [
+                StoredLink(h, link.incident_id, link.created_by, link.created_at, link.revoked_at)
+                for h, link in self._links.items()
+                if link.incident_id == incident_id
+            ]
+        return sorted(found, key=lambda link: (link.created_at, link.token_hash))
+
+    def revoke(self, token_hash: str, now: datetime) -> bool:
+        with self._lock:
+            link = self._links.get(token_hash)
+            if link is None or link.revoked_at is not None:
+                return False
+            link.revoked_at = utc(now)
+            return True
 
     def _live(self, incident_id: str) -> list[_Link]:
         return [
