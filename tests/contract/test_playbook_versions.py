@@ -37,6 +37,11 @@ def hotel_definition() -> dict[str, Any]:
     return data
 
 
+# the shipped version, and the one a deploy would bring next
+SHIPPED = int(hotel_definition()["version"])
+NEWER = SHIPPED + 1
+
+
 def changed_hotel(version: int) -> dict[str, Any]:
     """The hotel playbook with different rules: a new step, a smaller 'local', a lower limit."""
     data = copy.deepcopy(hotel_definition())
@@ -88,12 +93,12 @@ def test_an_incident_keeps_its_playbook_version_after_the_file_moves_on(
     rec.complete_step(old.id, "apologise", {"apology_by": "Ana"}, actor=FRONT_DESK)
     v1_state = rec.get(old.id).state
 
-    newer = second_engine(catalog_of(tmp_path / "v2", changed_hotel(2)))
-    assert not newer.catalog.has("hotel-walked-guest", 1)
+    newer = second_engine(catalog_of(tmp_path / "v2", changed_hotel(NEWER)))
+    assert not newer.catalog.has("hotel-walked-guest", SHIPPED)
 
     view = newer.get(old.id)
     assert view.state == v1_state
-    assert (view.state.playbook_id, view.state.playbook_version) == ("hotel-walked-guest", 1)
+    assert (view.state.playbook_id, view.state.playbook_version) == ("hotel-walked-guest", SHIPPED)
     assert "taxi" not in view.state.steps
     assert view.pending_for_close == HOTEL_STEPS[1:]
     assert newer.replay(old.id) == v1_state
@@ -107,13 +112,13 @@ def test_an_incident_keeps_its_playbook_version_after_the_file_moves_on(
     )
     recorded(newer, moved)
     paid = newer.complete_step(old.id, "pay_room", {"amount": 250}, actor=FRONT_DESK)
-    assert paid.event.playbook_version == 1
+    assert paid.event.playbook_version == SHIPPED
     assert newer.verify(old.id).ok
     assert rec.verify(old.id).ok
 
     # a new incident gets v2, with its rules
     fresh = open_hotel(newer)
-    assert fresh.incident.state.playbook_version == 2
+    assert fresh.incident.state.playbook_version == NEWER
     assert list(fresh.incident.state.steps) == [*HOTEL_STEPS, "taxi"]
     refused(
         newer,
@@ -123,7 +128,7 @@ def test_an_incident_keeps_its_playbook_version_after_the_file_moves_on(
     )
     assert newer.verify(fresh.id).ok
     # and the first engine, which never loaded v2, reads it from the database too
-    assert rec.get(fresh.id).state.playbook_version == 2
+    assert rec.get(fresh.id).state.playbook_version == NEWER
     assert rec.verify(fresh.id).ok
 
 
@@ -132,17 +137,17 @@ def test_a_version_neither_loaded_nor_stored_is_reported(
 ) -> None:
     incident = open_hotel(rec).id
     execute_sql(rec, "DELETE FROM playbook_versions")
-    other = second_engine(catalog_of(tmp_path / "other", changed_hotel(2)))
-    with pytest.raises(UnknownPlaybookError, match="version 1"):
+    other = second_engine(catalog_of(tmp_path / "other", changed_hotel(NEWER)))
+    with pytest.raises(UnknownPlaybookError, match=f"version {SHIPPED}"):
         other.get(incident)
-    assert rec.get(incident).state.playbook_version == 1  # still loaded in this catalog
+    assert rec.get(incident).state.playbook_version == SHIPPED  # still loaded in this catalog
 
 
 def test_a_playbook_changed_without_a_version_bump_is_refused_when_opening(
     rec: Recovery, second_engine: Any, tmp_path: Path
 ) -> None:
     open_hotel(rec)  # the database now records hotel-walked-guest v1 as shipped
-    same_version = changed_hotel(1)
+    same_version = changed_hotel(SHIPPED)
     edited = second_engine(catalog_of(tmp_path / "edited", same_version))
     before = edited.log.incident_ids()
     try:
@@ -158,7 +163,7 @@ def test_a_playbook_changed_without_a_version_bump_is_refused_for_recorded_incid
     rec: Recovery, second_engine: Any, tmp_path: Path
 ) -> None:
     incident = open_hotel(rec).id
-    edited = second_engine(catalog_of(tmp_path / "edited", changed_hotel(1)))
+    edited = second_engine(catalog_of(tmp_path / "edited", changed_hotel(SHIPPED)))
     before = len(edited.timeline(incident))
     try:
         edited.complete_step(incident, "pay_room", {"amount": 50}, actor=MANAGER)
@@ -174,7 +179,7 @@ def test_reloading_the_same_unchanged_playbook_is_accepted(
     open_hotel(rec)
     same = second_engine(catalog_of(tmp_path / "same", hotel_definition()))
     out = open_hotel(same)
-    assert out.incident.state.playbook_version == 1
+    assert out.incident.state.playbook_version == SHIPPED
     assert same.verify(out.id).ok
 
 
@@ -191,12 +196,12 @@ def test_first_command_on_an_incident_of_a_retired_version(
         def _short_wait(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.execute("PRAGMA busy_timeout=500")
 
-    fresh = over_engine(engine, catalog_of(tmp_path / "v2", changed_hotel(2)), clock=clock)
+    fresh = over_engine(engine, catalog_of(tmp_path / "v2", changed_hotel(NEWER)), clock=clock)
     try:
         out = fresh.complete_step(
             incident, "rebook_local", {"hotel": "Dagmar", "distance_km": 4}, actor=FRONT_DESK
         )
-        assert out.event.playbook_version == 1
+        assert out.event.playbook_version == SHIPPED
         recorded(fresh, out)
     finally:
         fresh.dispose()
@@ -205,8 +210,10 @@ def test_first_command_on_an_incident_of_a_retired_version(
 def test_reading_a_newer_incident_does_not_change_what_new_incidents_get(
     rec: Recovery, second_engine: Any, tmp_path: Path
 ) -> None:
-    newer = second_engine(catalog_of(tmp_path / "v2", changed_hotel(2)))
+    newer = second_engine(catalog_of(tmp_path / "v2", changed_hotel(NEWER)))
     from_v2 = open_hotel(newer).id
-    assert open_hotel(rec).incident.state.playbook_version == 1
-    assert rec.get(from_v2).state.playbook_version == 2
-    assert open_hotel(rec).incident.state.playbook_version == 1, "v1 files, v1 incidents"
+    assert open_hotel(rec).incident.state.playbook_version == SHIPPED
+    assert rec.get(from_v2).state.playbook_version == NEWER
+    assert open_hotel(rec).incident.state.playbook_version == SHIPPED, (
+        "shipped files, shipped version"
+    )
