@@ -35,6 +35,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(playbooks.app, name="playbooks")
 app.add_typer(incidents.app, name="incident")
+app.add_typer(incidents.app, name="incidents", hidden=True)  # `recovery incidents search`
 app.add_typer(audit.app, name="audit")
 app.add_typer(letters.app, name="letters")
 app.command()(demo.demo)

@@ -33,6 +33,7 @@ STEP, ACTION, TO, AMOUNT, ALTERNATIVES, EVIDENCE, LATE = StepActed.data_keys(
 INCIDENT_TYPE, SITE, CUSTOMER, CUES, SUMMARY, OWNER, TENURE_YEARS = Opened.data_keys(
     "incident_type", "site", "customer", "cues", "summary", "owner", "tenure_years"
 )
+(EXTERNAL_REF,) = Opened.data_keys("external_ref")
 TIER, RULES_FIRED, DUES = Opened.data_keys("tier", "cue_rules_fired", "steps")  # as CuesReported
 NEW_CUES, ORDER_VALUE = CuesReported.data_keys("cues", "order_value")
 (PUSHED_STEP,) = PushRecorded.data_keys("step")
@@ -226,6 +227,7 @@ def _apply_opened(compiled: CompiledPlaybook, event: Event) -> IncidentState:
         updated_at=event.recorded_at,
         steps={},
         summary=data.get(SUMMARY),
+        external_ref=data.get(EXTERNAL_REF),
         version=1,
     )
     _add_tier_steps(compiled, state, data)

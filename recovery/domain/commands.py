@@ -16,6 +16,9 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]*$", max_length=80)]
+ExternalRef = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[^\x00-\x1f]{1,100}$")
+]
 
 
 class Actor(BaseModel):
@@ -53,6 +56,9 @@ class OpenIncident(_Command):
     customer: CustomerProfile
     cues: list[Code] = Field(default_factory=list, description="dissatisfaction cues heard")
     summary: Text | None = Field(default=None, description="what went wrong, in a sentence")
+    external_ref: ExternalRef | None = Field(
+        default=None, description="the reservation, account or case number (searchable)"
+    )
     owner: Name | None = Field(default=None, description="who owns it (default: the opener)")
     playbook: Slug | None = Field(
         default=None, description="a playbook id, when several fit the incident type"

@@ -117,6 +117,7 @@ def decide_open(
         cue_rules_fired=[r.id for r in fired],
         steps={s.id: iso(ctx.now + s.due) for s in steps},
         effects=notify_effects(fired),
+        external_ref=command.external_ref,
     )
     event = _event(compiled, incident_id, 1, payload, ctx)
     return apply(compiled, None, event), event

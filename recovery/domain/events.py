@@ -204,6 +204,9 @@ class Opened(Payload):
     steps: dict[str, str]
     """the steps opened at once, with their due time"""
     effects: list[Effect] = field(metadata=EFFECTS)
+    external_ref: str | None = field(default=None, metadata=OPTIONAL)
+    """the reservation, account or case number the customer knows it by (left out when
+    none, so events recorded before it existed read back unchanged)"""
 
 
 @dataclass(frozen=True)

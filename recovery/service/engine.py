@@ -44,6 +44,7 @@ from recovery.domain.commands import (
 from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
 from recovery.domain.decide import Context, decide, decide_open
 from recovery.domain.queries import next_due
+from recovery.domain.search import query_keys
 from recovery.domain.state import Event, IncidentState, iso
 from recovery.errors import (
     CommandRejectedError,
@@ -293,6 +294,15 @@ class Recovery(LetterCommands):
             limit=limit,
             offset=offset,
         )
+        return [self._view(self.playbook_of(s), s) for s in states]
+
+    def search(
+        self, query: str, *, sites: Sequence[str] | None = None, limit: int = 50
+    ) -> list[IncidentView]:
+        """Incidents open or ended whose customer name (or a word of it), contact (e-mail,
+        phone digits), id or external reference starts with `query`, case ignored; at
+        `sites` (None: every property). Fewer than 2 characters find nothing."""
+        states = self.log.search(query_keys(query), sites=sites, limit=limit)
         return [self._view(self.playbook_of(s), s) for s in states]
 
     def report(

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Engine, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, or_, select
 from sqlalchemy import exc as sa_exc
 
 from recovery.domain.chain import canonical
@@ -16,7 +16,7 @@ from recovery.domain.state import Event, IncidentState, parse_iso
 from recovery.errors import IncidentNotFoundError
 from recovery.storage.database import reading
 from recovery.storage.moments import from_column
-from recovery.storage.tables import events, incidents, playbook_versions
+from recovery.storage.tables import events, incidents, playbook_versions, search_terms
 
 
 class IncidentReads:
@@ -87,6 +87,35 @@ class IncidentReads:
             .order_by(incidents.c.next_due_at.is_(None), incidents.c.next_due_at, incidents.c.id)
             .limit(limit)
             .offset(offset)
+        )
+        with self._reading() as conn:
+            return [IncidentState.from_json(raw) for raw in conn.execute(query).scalars()]
+
+    def search(
+        self, keys: Sequence[str], *, sites: Sequence[str] | None = None, limit: int = 50
+    ) -> list[IncidentState]:
+        """Incidents with a search term starting with one of `keys` (lower-cased, see
+        `domain.search`), at `sites` (None: all), most recently opened first."""
+        if not keys:
+            return []
+        term = search_terms.c.term
+        postgres = self.engine.dialect.name == "postgresql"
+        # An index range: LIKE 'k%' on PostgreSQL (text_pattern_ops), BETWEEN-style on
+        # SQLite, whose LIKE ignores case and so cannot use a plain index.
+        prefixes = [
+            term.startswith(key, autoescape=True)
+            if postgres
+            else and_(term >= key, term < key + "\U0010ffff")
+            for key in keys
+        ]
+        matched = select(search_terms.c.incident_id).where(or_(*prefixes))
+        if sites is not None:
+            matched = matched.where(search_terms.c.site.in_(list(sites)))
+        ids = matched.distinct().limit(limit).subquery()
+        query = (
+            select(incidents.c.state)
+            .where(incidents.c.id.in_(select(ids.c.incident_id)))
+            .order_by(incidents.c.opened_at.desc(), incidents.c.id)
         )
         with self._reading() as conn:
             return [IncidentState.from_json(raw) for raw in conn.execute(query).scalars()]

@@ -14,6 +14,7 @@ OPEN: dict[str, Example] = {
             "site": "ribe",
             "customer": {"name": "Mette Jensen", "contact": "mette@example.com"},
             "summary": "Booked for June instead of July; arrived 2 hours before a wedding",
+            "external_ref": "RES-104233",
         },
     },
     "loyal_upset_guest": {

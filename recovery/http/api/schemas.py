@@ -121,6 +121,9 @@ class StateRead(ReadModel):
     updated_at: str
     steps: dict[str, StepRead]
     summary: str | None = None
+    external_ref: str | None = Field(
+        default=None, description="the reservation, account or case number given at open"
+    )
     ended_at: str | None = None
     cue_rules_fired: list[str] = Field(default_factory=list)
     pushes: int = 0

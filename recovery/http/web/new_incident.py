@@ -83,6 +83,7 @@ async def new_incident(request: Request) -> Response:
             customer={k: v for k, v in customer.items() if v is not None},
             cues=form.getlist("cues"),
             summary=form.text("summary"),
+            external_ref=form.text("external_ref"),
         )
     except ValidationError as exc:
         message, where = validation_message(exc)

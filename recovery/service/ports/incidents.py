@@ -76,6 +76,14 @@ class IncidentLog(Protocol):
         offset: int = 0,
     ) -> list[IncidentState]: ...
 
+    def search(
+        self, keys: Sequence[str], *, sites: Sequence[str] | None = None, limit: int = 50
+    ) -> list[IncidentState]:
+        """Incidents, open or ended, with a search term that starts with one of `keys`
+        (`domain.search.query_keys`), at `sites` (None: every property); at most `limit`,
+        most recently opened first. An index lookup: never a scan of the states."""
+        ...
+
     def iter_states(
         self,
         *,
