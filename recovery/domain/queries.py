@@ -6,6 +6,9 @@ the deadline sweep alike.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from recovery.domain.checks import APPROVER_ROLES, MANAGER_ACTIONS, READ_ONLY_ROLES
 from recovery.domain.compiler import ACTIVE_STATES, SYSTEM_ACTIONS, CompiledPlaybook
 from recovery.domain.state import IncidentState, StepState
 from recovery.domain.validation import kinds_of
@@ -35,6 +38,16 @@ def allowed_actions(compiled: CompiledPlaybook, state: IncidentState) -> list[st
         if len(compiled.allowed_cache) < 4096:
             compiled.allowed_cache[key] = cached
     return list(cached)
+
+
+def allowed_for_role(allowed: Sequence[str], role: str) -> list[str]:
+    """Of `allowed` (as `allowed_actions` gives them), what someone in `role` may take:
+    nothing for a read-only role, and no waiver or approval decision but a manager's."""
+    if role in READ_ONLY_ROLES:
+        return []
+    if role in APPROVER_ROLES:
+        return list(allowed)
+    return [a for a in allowed if a.partition(".")[2] not in MANAGER_ACTIONS]
 
 
 def _allowed_actions(compiled: CompiledPlaybook, state: IncidentState) -> tuple[str, ...]:

@@ -53,6 +53,7 @@ from recovery.errors import (
     NotAllowedNowError,
 )
 from recovery.letters.written import LETTER_ACTIONS
+from recovery.service.conflicts import explained, version_to_act_on
 from recovery.service.letters import LetterCommands
 from recovery.service.playbooks import PinnedPlaybooks
 from recovery.service.ports import Storage
@@ -136,7 +137,7 @@ class Recovery(LetterCommands):
         expected_version: int | None = None,
     ) -> Outcome:
         """Run one command on an incident. `expected_version` refuses it if the incident
-        moved on since the caller looked (optimistic concurrency)."""
+        moved on since the caller looked (optimistic concurrency), saying what changed."""
         compiled_of: list[CompiledPlaybook] = []
 
         def decider(state: IncidentState) -> Decision:
@@ -146,7 +147,10 @@ class Recovery(LetterCommands):
             new_state, event = decide(compiled, state, command, ctx)
             return Decision(new_state, event, next_due(compiled, new_state))
 
-        state, event = self.unit_of_work.execute(incident_id, decider, expected_version)
+        try:
+            state, event = self.unit_of_work.execute(incident_id, decider, expected_version)
+        except ConflictError as error:
+            raise explained(error, self.log, self.pinned_playbook, expected_version) from None
         return Outcome(self._view(compiled_of[-1], state), event)
 
     def act_on_step(
@@ -165,11 +169,17 @@ class Recovery(LetterCommands):
         note: str | None = None,
         recipient: str | None = None,
         locale: str | None = None,
+        seen_version: int | None = None,
     ) -> Outcome:
         """Any step action, for every caller. On a step whose kind sends letters, `draft`
         and `request_send` are the letter's commands (`draft_letter` with `note`,
         `request_letter` with `recipient` and `locale`): the voucher is drawn, the letter
-        rendered and queued."""
+        rendered and queued. `seen_version` (the version a page showed) refuses it only
+        if what was recorded since touched this step (`service.conflicts`)."""
+        if seen_version is not None and expected_version is None:
+            expected_version = version_to_act_on(
+                self.log, self.pinned_playbook, incident_id, step, seen_version
+            )
         if action in LETTER_ACTIONS:
             letter = self._letter_action(
                 incident_id,

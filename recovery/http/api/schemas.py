@@ -255,6 +255,11 @@ class ErrorRead(BaseModel):
 
     error: str
     message: str
+    plain: str | None = Field(
+        default=None,
+        description="the message in the words staff use: role titles, step titles and "
+        "evidence labels instead of codes (show this one to people)",
+    )
     field: str | None = None
     state: str | None = None
     allowed: list[str] | None = None
