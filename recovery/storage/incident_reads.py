@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Engine, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select
 from sqlalchemy import exc as sa_exc
 
 from recovery.domain.chain import canonical
@@ -119,6 +119,13 @@ class IncidentReads:
         )
         with self._reading() as conn:
             return [IncidentState.from_json(raw) for raw in conn.execute(query).scalars()]
+
+    def incident_types(self, *, sites: Sequence[str] | None = None) -> dict[str, int]:
+        query = select(incidents.c.incident_type, func.count()).group_by(incidents.c.incident_type)
+        if sites is not None:
+            query = query.where(incidents.c.site.in_(list(sites)))
+        with self._reading() as conn:
+            return {str(kind): int(count) for kind, count in conn.execute(query).all()}
 
     def iter_states(
         self,

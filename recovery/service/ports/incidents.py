@@ -84,6 +84,10 @@ class IncidentLog(Protocol):
         most recently opened first. An index lookup: never a scan of the states."""
         ...
 
+    def incident_types(self, *, sites: Sequence[str] | None = None) -> dict[str, int]:
+        """Incident type -> how many incidents of it were opened at `sites` (None: all)."""
+        ...
+
     def iter_states(
         self,
         *,

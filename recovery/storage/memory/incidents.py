@@ -185,6 +185,14 @@ class MemoryIncidentLog:
         found.sort(key=lambda entry: entry[0], reverse=True)  # stable: newest, then by id
         return [IncidentState.from_json(entry[2]) for entry in found[:limit]]
 
+    def incident_types(self, *, sites: Sequence[str] | None = None) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        with self.lock:
+            for row in self.rows.values():
+                if sites is None or row.site in sites:
+                    counts[row.incident_type] = counts.get(row.incident_type, 0) + 1
+        return counts
+
     def iter_states(
         self,
         *,

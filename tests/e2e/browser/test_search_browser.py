@@ -17,6 +17,7 @@ def test_search_by_reservation_number_finds_a_closed_incident(browser: Any, web_
     page = context.new_page()
     sign_in(page, site, "ana")
     page.goto(site.base_url + "/web/incidents/new")
+    page.get_by_label("Type").select_option("hotel.walked_guest")  # a first incident here
     page.get_by_label("Name").fill("Karin Sørensen")
     page.get_by_label(re.compile("^Reservation, account or case number")).fill("RES-55120")
     page.get_by_role("button", name="Open incident").click()
