@@ -39,7 +39,7 @@ def upgrade() -> None:
     with op.batch_alter_table("search_terms", schema=None) as batch_op:
         batch_op.create_index(
             "ix_search_terms_term",
-            ["term"],
+            ["term", "site", "incident_id"],
             unique=False,
             postgresql_ops={"term": "text_pattern_ops"},
         )
@@ -78,6 +78,7 @@ def downgrade() -> None:
     with op.batch_alter_table("search_terms", schema=None) as batch_op:
         batch_op.drop_index("ix_search_terms_term", postgresql_ops={"term": "text_pattern_ops"})
     op.drop_table("search_terms")
-    with op.batch_alter_table("incidents", schema=None) as batch_op:
-        batch_op.drop_index("ix_incidents_external_ref")
-        batch_op.drop_column("external_ref")
+    # not a batch: copying `incidents` would break the keys the other tables hold to it
+    # (SQLite drops an unindexed column in place, since 3.35)
+    op.drop_index("ix_incidents_external_ref", table_name="incidents")
+    op.drop_column("incidents", "external_ref")

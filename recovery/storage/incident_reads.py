@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, select, union
 from sqlalchemy import exc as sa_exc
 
 from recovery.domain.chain import canonical
@@ -100,18 +100,22 @@ class IncidentReads:
             return []
         term = search_terms.c.term
         postgres = self.engine.dialect.name == "postgresql"
-        # An index range: LIKE 'k%' on PostgreSQL (text_pattern_ops), BETWEEN-style on
-        # SQLite, whose LIKE ignores case and so cannot use a plain index.
-        prefixes = [
-            term.startswith(key, autoescape=True)
-            if postgres
-            else and_(term >= key, term < key + "\U0010ffff")
-            for key in keys
-        ]
-        matched = select(search_terms.c.incident_id).where(or_(*prefixes))
-        if sites is not None:
-            matched = matched.where(search_terms.c.site.in_(list(sites)))
-        ids = matched.distinct().limit(limit).subquery()
+        # One index range per key: LIKE 'k%' on PostgreSQL (text_pattern_ops), a >= / <
+        # range on SQLite, whose LIKE ignores case and so cannot use a plain index.
+        ranges = []
+        for key in keys:
+            matched = select(search_terms.c.incident_id).where(
+                term.startswith(key, autoescape=True)
+                if postgres
+                else and_(term >= key, term < key + "\U0010ffff")
+            )
+            if sites is not None:
+                matched = matched.where(search_terms.c.site.in_(list(sites)))
+            # SQLite admits no LIMIT in a UNION's part unless it is a subquery
+            limited = matched.distinct().limit(limit).subquery()
+            ranges.append(select(limited.c.incident_id))
+        found = ranges[0] if len(ranges) == 1 else union(*ranges)
+        ids = select(found.subquery().c.incident_id).distinct().limit(limit).subquery()
         query = (
             select(incidents.c.state)
             .where(incidents.c.id.in_(select(ids.c.incident_id)))

@@ -118,3 +118,21 @@ def test_search_reads_an_index_not_the_states(rec: Recovery, db_url: str) -> Non
             )
             assert "ix_search_terms_term" in plan, plan
     engine.dispose()
+
+
+@pytest.mark.sql
+def test_the_migration_makes_incidents_opened_before_it_searchable(
+    rec: Recovery, db_url: str
+) -> None:
+    """Incidents opened before migration 0011 are found by id and customer after it."""
+    from alembic import command
+
+    from recovery.storage.database import alembic_config
+
+    before = _open(rec, "Mette Jensen", contact="mette@example.com", ref="RES-1")
+    config = alembic_config(db_url)
+    command.downgrade(config, "0005")  # as if it had been opened before search existed
+    command.upgrade(config, "head")
+    assert _found(rec, "jensen") == [before]
+    assert _found(rec, "mette@") == [before]
+    assert _found(rec, "res-1") == []  # the reference was not stored before: none
