@@ -122,8 +122,9 @@ def main() -> None:
             {"BARE_DB": str(folder / "recovery.db"), "BARE_INCIDENT": bare_incident},
         ),
         _server(
-            [sys.executable, "-m", "recovery.cli", "serve", "--db", db, "--port", str(ours_port),
-             *common],
+            # --no-worker: request handling alone, as the bare app (no background passes)
+            [sys.executable, "-m", "recovery.cli", "serve", "--no-worker", "--db", db,
+             "--port", str(ours_port), *common],
             {},
         ),
     ]  # fmt: skip

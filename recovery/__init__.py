@@ -23,16 +23,19 @@ from recovery.domain.commands import (
     CustomerProfile,
     Escalate,
     HandOff,
+    Hold,
     OpenIncident,
     RecordContact,
     RecordPush,
     Release,
     Reopen,
     ReportCues,
+    Resume,
     StepAction,
 )
 from recovery.domain.state import Event, IncidentState, StepState
 from recovery.errors import (
+    CalendarError,
     CommandRejectedError,
     ConfigurationError,
     ConflictError,
@@ -47,10 +50,12 @@ from recovery.errors import (
     UnknownPlaybookError,
 )
 from recovery.service.engine import IncidentView, Outcome, Recovery
+from recovery.sites import Sites
 
 __all__ = [
     "Actor",
     "AddNote",
+    "CalendarError",
     "Catalog",
     "Close",
     "CommandRejectedError",
@@ -60,6 +65,7 @@ __all__ = [
     "Escalate",
     "Event",
     "HandOff",
+    "Hold",
     "IncidentNotFoundError",
     "IncidentState",
     "IncidentView",
@@ -77,6 +83,8 @@ __all__ = [
     "Release",
     "Reopen",
     "ReportCues",
+    "Resume",
+    "Sites",
     "StepAction",
     "StepState",
     "StorageError",

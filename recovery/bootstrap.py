@@ -23,6 +23,7 @@ from recovery.service.accounts import Accounts
 from recovery.service.engine import Recovery, new_incident_id, utc_now
 from recovery.service.links import StatusLinks
 from recovery.service.ports import Storage
+from recovery.sites import Sites
 from recovery.storage.database import masked_url
 from recovery.storage.memory import MemoryStorage
 from recovery.storage.sql import SqlStorage
@@ -45,6 +46,7 @@ def connect(
     url: str | None = None,
     *,
     playbooks: str | Path | Catalog | None = None,
+    sites: str | Path | Sites | None = None,
     sqlite_synchronous: str | None = None,
     clock: Clock = utc_now,
     new_id: Callable[[], str] = new_incident_id,
@@ -52,17 +54,21 @@ def connect(
     settings: Settings | None = None,
 ) -> Recovery:
     """The engine on the database at `url` (default: the settings' RECOVERY_DB), with the
-    playbooks of a folder (default: the settings', else the shipped ones) or a catalog."""
+    playbooks of a folder (default: the settings', else the shipped ones) or a catalog,
+    and the site calendars of a folder (default: RECOVERY_SITES, else the shipped sites/)."""
     settings = settings or Settings.from_env()
     catalog = (  # first: a bad playbook file leaves no database connection behind
         playbooks
         if isinstance(playbooks, Catalog)
         else Catalog.from_directory(playbooks or settings.playbook_dir)
     )
+    calendars = (
+        sites if isinstance(sites, Sites) else Sites.from_directory(sites or settings.sites_dir)
+    )
     storage = open_storage(
         url, settings=settings, sqlite_synchronous=sqlite_synchronous, migrate=migrate
     )
-    return Recovery(storage, catalog, clock=clock, new_id=new_id)
+    return Recovery(storage, catalog, clock=clock, new_id=new_id, sites=calendars)
 
 
 def over_engine(engine: Any, catalog: Catalog | None = None, **options: Any) -> Recovery:
@@ -92,10 +98,11 @@ class Services:
 
 
 def services(
-    rec: Recovery, *, clock: Clock | None = None, token_cache_seconds: float = 30.0
+    rec: Recovery, *, clock: Clock | None = None, token_cache_seconds: float = 0.9
 ) -> Services:
     """The services over `rec`'s storage. `token_cache_seconds`: how long a presented
-    token's check is remembered in process (a revocation elsewhere takes that long)."""
+    token's check is remembered in process (a revocation made through another process
+    takes that long here; one indexed read per token per interval is what it costs)."""
     now = clock or rec.clock
     return Services(
         recovery=rec,

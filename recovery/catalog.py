@@ -11,10 +11,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from recovery.domain.compiler import CompiledPlaybook, compile_playbook
 from recovery.domain.playbook import Playbook
+from recovery.domain.playbook_yaml import MAX_FILE_BYTES, load_yaml
 from recovery.domain.validation import validate_playbook
 from recovery.errors import PlaybookError, Problem, UnknownPlaybookError
 
@@ -31,23 +30,69 @@ def default_playbook_dir() -> Path:
 
 
 def load_file(path: Path) -> Playbook:
+    """Read, parse and validate one playbook file. Every problem, however broken the file
+    (binary, huge, deeply nested, not UTF-8), is a located `PlaybookError`, never a crash."""
+    return parse_playbook(read_text(path), str(path), authoring=True)
+
+
+def read_text(path: Path) -> str:
+    """The file's text, refused before parsing when it is too big or not UTF-8 text."""
     source = str(path)
+    if path.exists() and not path.is_file():  # a pipe or a device would never end
+        raise PlaybookError([Problem(source, "", "not a regular file")])
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)  # never more, whatever the file claims
     except OSError as exc:
         raise PlaybookError([Problem(source, "", f"cannot read: {exc.strerror}")]) from None
-    return parse_playbook(text, source)
-
-
-def parse_playbook(text: str, source: str) -> Playbook:
+    if len(raw) > MAX_FILE_BYTES:
+        raise PlaybookError(
+            [
+                Problem(
+                    source,
+                    "",
+                    f"the file is over {MAX_FILE_BYTES:,} bytes; a playbook is far smaller",
+                )
+            ]
+        )
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PlaybookError([Problem(source, where, f"not valid YAML: {problem}")]) from None
-    return validate_playbook(data, source)
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise PlaybookError(
+            [
+                Problem(
+                    source,
+                    f"line {line}",
+                    f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                    "save the playbook as UTF-8",
+                )
+            ]
+        ) from None
+
+
+def parse_playbook(text: str, source: str, *, authoring: bool = False) -> Playbook:
+    """Parse YAML text and validate it. `authoring` adds the checks meant for files people
+    write (roles spelt as known, every kind able to finish); see `validate_playbook`."""
+    if len(text) > MAX_FILE_BYTES:
+        raise PlaybookError([Problem(source, "", f"over {MAX_FILE_BYTES:,} characters")])
+    data, lines = load_yaml(text, source)
+    try:
+        return validate_playbook(data, source, authoring=authoring)
+    except PlaybookError as exc:
+        raise PlaybookError([_with_line(p, lines) for p in exc.problems]) from None
+
+
+def _with_line(problem: Problem, lines: dict[str, int]) -> Problem:
+    """Add the line of the problem's field (or of its nearest parent the file has)."""
+    location = problem.location
+    while location:
+        line = lines.get(location)
+        if line is not None:
+            return Problem(problem.source, problem.location, f"{problem.message} (line {line})")
+        cut = max(location.rfind("."), location.rfind("["))
+        location = location[:cut] if cut > 0 else ""
+    return problem
 
 
 class Catalog:
@@ -104,7 +149,7 @@ class Catalog:
     def add_definition(self, definition: dict[str, Any], source: str) -> CompiledPlaybook:
         """Compile a stored definition to replay incidents pinned to it. It is never served
         to new incidents: what a process reads must not change what it opens."""
-        playbook = validate_playbook(definition, source)
+        playbook = validate_playbook(definition, source, stored=True)
         with self._lock:
             if playbook.key not in self._compiled:
                 self._replay_only.add(playbook.key)

@@ -2,6 +2,7 @@
 
 RECOVERY_DB         database URL (default: sqlite:///recovery.db in the working folder)
 RECOVERY_PLAYBOOKS  folder of playbook files (default: the shipped playbooks/)
+RECOVERY_SITES      folder of site calendar files (default: the shipped sites/)
 RECOVERY_SQLITE_SYNCHRONOUS  full (default: no acknowledged command lost on power
                     loss) or normal (faster; a power cut may lose the last commits)
 RECOVERY_SMTP_URL   where letters are mailed: smtp://user:password@host:587?starttls=true
@@ -10,6 +11,8 @@ RECOVERY_SMTP_URL   where letters are mailed: smtp://user:password@host:587?star
 RECOVERY_MAIL_DIR   folder of the file mailer (default: mail-outbox in the working folder)
 RECOVERY_MAIL_FROM  the letters' sender address (default: recovery@localhost)
 RECOVERY_LETTER_TIMEZONE  time zone of the dates in letters, e.g. Europe/Copenhagen (UTC)
+RECOVERY_MAX_BODY_BYTES  the largest request body the server reads (default 1048576, 1 MiB);
+                    a larger one is refused with 413 before it is read
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from recovery.errors import ConfigurationError
 DEFAULT_DB_URL = "sqlite:///recovery.db"
 DEFAULT_MAIL_DIR = "mail-outbox"
 DEFAULT_MAIL_FROM = "recovery@localhost"
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 SqliteSynchronous = Literal["full", "normal"]
 
@@ -32,6 +36,7 @@ SqliteSynchronous = Literal["full", "normal"]
 class Settings:
     db_url: str = DEFAULT_DB_URL
     playbook_dir: str | None = None
+    sites_dir: str | None = None
     sqlite_synchronous: SqliteSynchronous = "full"
     smtp_url: str | None = None
     mail_dir: str = DEFAULT_MAIL_DIR
@@ -39,6 +44,7 @@ class Settings:
     letter_timezone: str = "UTC"
     mail_dir_configured: bool = False
     webhooks: str | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -54,9 +60,16 @@ class Settings:
             raise ConfigurationError(
                 f"RECOVERY_LETTER_TIMEZONE: {zone!r} is not a known time zone"
             ) from None
+        max_body = os.environ.get("RECOVERY_MAX_BODY_BYTES") or str(DEFAULT_MAX_BODY_BYTES)
+        if not max_body.strip().isdigit() or not 1024 <= int(max_body) <= 1024**3:
+            raise ConfigurationError(
+                f"RECOVERY_MAX_BODY_BYTES must be a number of bytes from 1024 to "
+                f"1073741824, not {max_body!r}"
+            )
         return cls(
             db_url=os.environ.get("RECOVERY_DB", DEFAULT_DB_URL),
             playbook_dir=os.environ.get("RECOVERY_PLAYBOOKS") or None,
+            sites_dir=os.environ.get("RECOVERY_SITES") or None,
             sqlite_synchronous="full" if sync == "full" else "normal",
             smtp_url=os.environ.get("RECOVERY_SMTP_URL") or None,
             mail_dir=os.environ.get("RECOVERY_MAIL_DIR") or DEFAULT_MAIL_DIR,
@@ -64,4 +77,5 @@ class Settings:
             letter_timezone=zone,
             mail_dir_configured=bool(os.environ.get("RECOVERY_MAIL_DIR")),
             webhooks=os.environ.get("RECOVERY_WEBHOOKS") or None,
+            max_body_bytes=int(max_body),
         )

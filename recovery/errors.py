@@ -2,7 +2,8 @@
 
     RecoveryError                    base; `.code` is stable, `.exit_code` is the CLI's
     ├── PlaybookError                a playbook file or definition is invalid
-    │                                (`.problems`: file, field path, message)
+    │   │                            (`.problems`: file, field path, message)
+    │   └── CalendarError            a site's calendar file is invalid (same `.problems`)
     ├── UnknownPlaybookError         no playbook for that id/version/incident type
     ├── IncidentNotFoundError        no incident with that id (or not visible to the caller)
     ├── CommandRejectedError         a command is not valid for this incident now
@@ -70,6 +71,10 @@ class PlaybookError(RecoveryError):
                 for p in self.problems
             ],
         }
+
+
+class CalendarError(PlaybookError):
+    code = "invalid_calendar"
 
 
 class UnknownPlaybookError(RecoveryError):

@@ -1,7 +1,7 @@
 """search: incidents' external reference and the search terms they are found by
 
 Revision ID: 0011
-Revises: 0005
+Revises: 0009
 Create Date: 2026-12-02 03:10:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from recovery.domain.search import incident_terms
 
 revision: str = "0011"
-down_revision: str | None = "0005"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -76,7 +76,7 @@ def _backfill_terms(terms: sa.Table) -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("search_terms", schema=None) as batch_op:
-        batch_op.drop_index("ix_search_terms_term", postgresql_ops={"term": "text_pattern_ops"})
+        batch_op.drop_index("ix_search_terms_term")
     op.drop_table("search_terms")
     # not a batch: copying `incidents` would break the keys the other tables hold to it
     # (SQLite drops an unindexed column in place, since 3.35)

@@ -21,7 +21,7 @@ from recovery.audit.checkpoints import (
     write_checkpoint,
 )
 from recovery.audit.export import FIELDS, FORMATS, ExportSummary, Format, export_events
-from recovery.audit.incident import Verification, check_chain, verify_incident
+from recovery.audit.incident import Verification, check_chain, state_unreadable, verify_incident
 from recovery.audit.keys import (
     generate_key,
     load_private_key,
@@ -58,6 +58,7 @@ __all__ = [
     "public_key_text",
     "public_pem",
     "read_checkpoint",
+    "state_unreadable",
     "verify_checkpoint",
     "verify_incident",
     "verify_stream",

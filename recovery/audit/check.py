@@ -215,8 +215,8 @@ def _reference(
         with contextlib.suppress(ValueError, TypeError):
             row["recorded_at"] = iso_text(row["recorded_at"])
     try:
-        stored = IncidentState.from_json(state_row[DATA])
-    except (ValueError, KeyError, TypeError) as exc:
+        stored = IncidentState.from_json(state_row[DATA], incident_id)
+    except (ValueError, KeyError, TypeError, IntegrityError) as exc:
         found = _chain_only(incident_id, rows)
         if not found.ok:
             return found

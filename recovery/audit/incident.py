@@ -104,3 +104,14 @@ def verify_incident(
             "replaying the events does not rebuild the stored state",
         )
     return Verification(incident_id, True, len(rows))
+
+
+def state_unreadable(
+    incident_id: str, rows: list[dict[str, Any]], error: Exception
+) -> Verification:
+    """The verdict when the state row cannot be read: the chain's first break, if any,
+    else the state row itself."""
+    chained = check_chain(incident_id, rows)
+    return (
+        chained if not chained.ok else Verification(incident_id, False, len(rows), None, str(error))
+    )

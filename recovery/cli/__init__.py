@@ -19,6 +19,7 @@ from recovery.cli import (
     playbooks,
     report,
     serve,
+    sites,
     worker,
 )
 from recovery.cli.output import GuardedGroup
@@ -34,6 +35,7 @@ app = typer.Typer(
 # ---- sub-apps and commands: register more here with app.add_typer(...) / app.command()
 app.add_typer(db.app, name="db")
 app.add_typer(playbooks.app, name="playbooks")
+app.add_typer(sites.app, name="sites")
 app.add_typer(incidents.app, name="incident")
 app.add_typer(incidents.app, name="incidents", hidden=True)  # `recovery incidents search`
 app.add_typer(audit.app, name="audit")

@@ -270,7 +270,62 @@ def contact(
     )
 
 
+StepOption = Annotated[
+    str | None, typer.Option("--step", help="One step (default: the whole incident).")
+]
+
+
+def hold(
+    incident_id: IncidentId,
+    reason: Annotated[
+        str, typer.Option("--reason", help="What we are waiting for (the customer reads it).")
+    ],
+    step: StepOption = None,
+    channel: ChannelOption = DEFAULT_CHANNEL,
+    actor_id: ActorOption = DEFAULT_ACTOR,
+    role: RoleOption = DEFAULT_ROLE,
+    expect_version: ExpectVersionOption = None,
+    db: DbOption = None,
+    playbooks: PlaybooksOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Put a step (or every open step) on hold while waiting on the customer: its clock stops."""
+    kw = command_options(actor_id, role, channel, expect_version)
+    run_command(
+        db, playbooks, json_output, lambda rec: rec.hold(incident_id, reason, step=step, **kw)
+    )
+
+
+def resume(
+    incident_id: IncidentId,
+    step: StepOption = None,
+    channel: ChannelOption = DEFAULT_CHANNEL,
+    actor_id: ActorOption = DEFAULT_ACTOR,
+    role: RoleOption = DEFAULT_ROLE,
+    expect_version: ExpectVersionOption = None,
+    db: DbOption = None,
+    playbooks: PlaybooksOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Resume held steps: each deadline moves by the time held (business time if it is)."""
+    kw = command_options(actor_id, role, channel, expect_version)
+    run_command(db, playbooks, json_output, lambda rec: rec.resume(incident_id, step=step, **kw))
+
+
 def register(app: typer.Typer) -> None:
     """Add the action commands to the `incident` group."""
-    for function in (act, close, note, push, handoff, escalate, release, reopen, cues, contact):
+    for function in (
+        act,
+        close,
+        note,
+        push,
+        handoff,
+        escalate,
+        release,
+        reopen,
+        cues,
+        contact,
+        hold,
+        resume,
+    ):
         app.command()(function)

@@ -9,12 +9,15 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from recovery.catalog import PLAYBOOK_SUFFIXES, default_playbook_dir, load_file
+from recovery.bootstrap import connect
+from recovery.catalog import PLAYBOOK_SUFFIXES, Catalog, default_playbook_dir, load_file
 from recovery.cli.options import JsonOption, PlaybooksOption, load_catalog, settings
 from recovery.cli.output import console, fail, print_json, styled
-from recovery.domain.compiler import CompiledPlaybook
-from recovery.domain.playbook import CueCondition, EvidenceField, StepDef, format_duration
-from recovery.errors import PlaybookError, Problem
+from recovery.domain.compiler import CompiledPlaybook, playbook_digest
+from recovery.domain.playbook import CueCondition, EvidenceField, Playbook, StepDef, format_due
+from recovery.domain.validation import validate_playbook
+from recovery.errors import PlaybookError, Problem, RecoveryError
+from recovery.service.engine import Recovery
 
 app = typer.Typer(help="List, validate and show playbooks.", no_args_is_help=True)
 
@@ -67,13 +70,27 @@ def validate(
             show_default=False,
         ),
     ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Also refuse a file that differs from the same version recorded incidents "
+            "use in this database (edited without a version bump).",
+            show_default=False,
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Validate playbook files; print every problem with its file and field path."""
     if not paths:
         configured = settings().playbook_dir
         paths = [Path(configured) if configured else default_playbook_dir()]
-    results = _validate_files(_expand(paths))
+    rec = connect(db, playbooks=Catalog(), migrate=False) if db else None
+    try:
+        results = _validate_files(_expand(paths), rec)
+    finally:
+        if rec is not None:
+            rec.dispose()
     problems = [p for r in results for p in r["problems"]]
     if json_output:
         print_json({"valid": not problems, "files": results})
@@ -99,7 +116,7 @@ def _expand(paths: list[Path]) -> list[Path]:
     return files
 
 
-def _validate_files(files: list[Path]) -> list[dict[str, Any]]:
+def _validate_files(files: list[Path], rec: Recovery | None = None) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     seen: dict[tuple[str, int], str] = {}
     for path in files:
@@ -126,6 +143,8 @@ def _validate_files(files: list[Path]) -> list[dict[str, Any]]:
                         )
                     )
                 seen.setdefault(playbook.key, str(path))
+                if rec is not None:
+                    problems.extend(drift(rec, playbook, str(path)))
         result["ok"] = not problems
         result["problems"] = [
             {"source": p.source, "location": p.location, "message": p.message} for p in problems
@@ -155,6 +174,36 @@ def _print_results(results: list[dict[str, Any]]) -> None:
                 Text.assemble(("error ", "bold red"), (where, "bold"), problem["message"]),
                 soft_wrap=True,
             )
+
+
+def drift(rec: Recovery, playbook: Playbook, source: str) -> list[Problem]:
+    """The file's version differs from the one stored when incidents first used it."""
+    stored = rec.log.stored_definition(playbook.id, playbook.version)
+    if stored is None:
+        return []
+    try:
+        digest = playbook_digest(validate_playbook(stored, f"database:{playbook.id}", stored=True))
+    except RecoveryError as exc:
+        return [Problem(source, "version", f"the stored v{playbook.version} is unreadable: {exc}")]
+    if digest == playbook_digest(playbook):
+        return []
+    return [
+        Problem(
+            source,
+            "version",
+            f"{playbook.id} v{playbook.version} differs from the v{playbook.version} that "
+            "recorded incidents use; bump 'version' (incidents keep the rules they opened with)",
+        )
+    ]
+
+
+def drifted(rec: Recovery) -> list[Problem]:
+    """Every loaded version that differs from the one recorded incidents use."""
+    return [
+        problem
+        for compiled in rec.catalog.all_versions()
+        for problem in drift(rec, compiled.playbook, rec.catalog.source_of(*compiled.key))
+    ]
 
 
 # ---------------------------------------------------------------------------- show
@@ -230,7 +279,7 @@ def _steps_table(title: str, compiled: CompiledPlaybook, steps: list[StepDef]) -
             step.kind,
             styled(step.title),
             step.owner,
-            format_duration(step.due),
+            format_due(step.due),
             "yes" if step.required else "no",
             styled(_step_evidence(compiled, step)),
         )

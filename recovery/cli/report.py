@@ -62,6 +62,7 @@ def report(
         "first-contact remedy",
         "to apology (min)",
         "to recovery (h)",
+        "time held (h)",
     ):
         table.add_column(header, justify="left" if header == "group" else "right")
 
@@ -82,5 +83,6 @@ def report(
             fmt(row.first_contact_full_remedy_pct, "%"),
             fmt(row.median_minutes_to_apology),
             fmt(row.median_hours_to_full_recovery),
+            fmt(row.hours_held) + (f" ({row.on_hold} on hold)" if row.on_hold else ""),
         )
     console().print(table)

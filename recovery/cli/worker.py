@@ -91,8 +91,8 @@ def worker(
     ] = 2.0,
     json_output: JsonOption = False,
 ) -> None:
-    """Record missed deadlines (and escalate), mail letters and deliver webhooks, until
-    stopped."""
+    """Record missed deadlines (and escalate), tell people what needs them, mail letters
+    and deliver webhooks, until stopped."""
     targets = webhook_targets(webhooks)
     mailer = letter_mailer(smtp, mail_dir)
     stop = threading.Event()
@@ -118,6 +118,7 @@ def worker(
         "letters_sent": result.letters.sent,
         "letters_retrying": result.letters.failed,
         "letters_dead": result.letters.dead,
+        "notified": result.notified,
     }
     if json_output:
         print_json(summary)

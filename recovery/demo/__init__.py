@@ -55,7 +55,7 @@ def seed_demo(rec: Recovery, *, force: bool = False, mailer: Mailer | None = Non
     mailer = mailer or FileMailer(demo_mail_dir(rec))
     now = rec.clock()
     clock = _ScriptClock(now)
-    scripted = Recovery(rec.storage, rec.catalog, clock=clock, new_id=rec.new_id)
+    scripted = Recovery(rec.storage, rec.catalog, clock=clock, new_id=rec.new_id, sites=rec.sites)
     ids: list[str] = []
     for story in demo_stories(now):
         start = now - timedelta(minutes=story.started_minutes_ago)

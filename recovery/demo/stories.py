@@ -28,6 +28,7 @@ from recovery.domain.commands import (
     Close,
     CustomerProfile,
     HandOff,
+    Hold,
     OpenIncident,
     RecordContact,
     Release,
@@ -367,6 +368,15 @@ def demo_stories(now: datetime) -> list[Story]:
                     KARIM,
                     "email",
                     AddNote(text="Answer drafted; goodwill credit to go with the corrected bill."),
+                ),
+                Act(
+                    615,
+                    KARIM,
+                    "email",
+                    Hold(
+                        step="goodwill_credit",
+                        reason="your bank account number, so we can pay the credit",
+                    ),
                 ),
             ),
         ),

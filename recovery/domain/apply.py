@@ -4,6 +4,7 @@ replaying a log rebuilds the state exactly (what a command decided, a replay rep
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from recovery.domain.compiler import CompiledPlaybook
@@ -13,12 +14,14 @@ from recovery.domain.events import (
     DeadlineMissed,
     Escalated,
     HandedOff,
+    Held,
     Opened,
     PushRecorded,
     Released,
+    Resumed,
     StepActed,
 )
-from recovery.domain.state import Event, IncidentState, StepState
+from recovery.domain.state import Event, IncidentState, StepState, parse_iso
 from recovery.domain.upcast import upcast
 from recovery.errors import IntegrityError
 
@@ -39,6 +42,8 @@ NEW_CUES, ORDER_VALUE = CuesReported.data_keys("cues", "order_value")
 (PUSHED_STEP,) = PushRecorded.data_keys("step")
 (NEW_OWNER,) = HandedOff.data_keys("to")
 (ESCALATED_TO,) = Escalated.data_keys("tier")
+HELD_STEPS, HOLD_REASON = Held.data_keys("steps", "reason")
+(RESUMED_DUES,) = Resumed.data_keys("steps")
 MISSED_STEPS, MISSED_TIER = DeadlineMissed.data_keys("steps", "tier")
 REASON, REFERRAL = Released.data_keys("reason", "referral")
 
@@ -136,8 +141,19 @@ def apply_change(
     elif event_type == "released":
         state.release = {"reason": data[REASON], "referral": data[REFERRAL]}
         state.ended_at = at
+        _end_holds(state, state.holds or (), at)
     elif event_type == "closed":
         state.ended_at = at
+        _end_holds(state, state.holds or (), at)
+    elif event_type == "held":
+        hold = {"since": at, "reason": data[HOLD_REASON]}
+        state.holds = {**(state.holds or {}), **{s: hold for s in data[HELD_STEPS]}}
+        if state.held_since is None:
+            state.held_since = at
+    elif event_type == "resumed":
+        for step_id, due_at in data[RESUMED_DUES].items():
+            _changing_step(state, step_id, owned).due_at = due_at
+        _end_holds(state, data[RESUMED_DUES], at)
     elif event_type == "reopened":
         state.ended_at = None
         state.release = None
@@ -194,6 +210,21 @@ def _change_step(
     if dest in lifecycle.resolved:
         step.resolved_at = at
         step.late = bool(data.get(LATE, False))
+        if state.holds and step.id in state.holds:
+            _end_holds(state, (step.id,), at)
+
+
+def _end_holds(state: IncidentState, step_ids: Iterable[str], at: str) -> None:
+    """Take these steps off hold; once nothing is held, count the time something was."""
+    ended = set(step_ids)
+    if not ended:
+        return
+    holds = {s: hold for s, hold in (state.holds or {}).items() if s not in ended}
+    state.holds = holds or None
+    if not holds and state.held_since is not None:
+        held = parse_iso(at) - parse_iso(state.held_since)
+        state.held_seconds = state.held_seconds + held.total_seconds()
+        state.held_since = None
 
 
 def _own_step(state: IncidentState, step_id: str) -> StepState:

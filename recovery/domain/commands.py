@@ -7,11 +7,31 @@ Each one maps to exactly one incident-level action (`action`) and one recorded e
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any, ClassVar, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+from recovery.domain.calendar import ALWAYS_OPEN, BusinessCalendar
+
+
+def _not_a_flag(value: Any) -> Any:
+    if isinstance(value, bool):  # Python's True is 1: never an amount
+        raise ValueError("must be a number, not true/false")
+    return value
+
+
+# Amounts of money or business: never a flag; text forms may send "120". (The bounds come
+# before the check so that the JSON schema shows them as minimum/maximum.)
+OrderValue = Annotated[
+    float, Field(ge=0, le=1e15, allow_inf_nan=False), BeforeValidator(_not_a_flag)
+]
+ApprovalAmount = Annotated[
+    float, Field(gt=0, le=1e12, allow_inf_nan=False), BeforeValidator(_not_a_flag)
+]
+# Cues one report or incident may carry: each is recorded in the event, and every later
+# reply carries them all.
+MAX_CUES = 50
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
@@ -42,9 +62,7 @@ class CustomerProfile(BaseModel):
     contact: Name | None = None
     member_since: date | None = Field(default=None, description="when the customer joined")
     segment: Name | None = None
-    order_value: float | None = Field(
-        default=None, ge=0, allow_inf_nan=False, description="business at stake"
-    )
+    order_value: OrderValue | None = Field(default=None, description="business at stake")
     language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")] = "en"
 
 
@@ -54,7 +72,9 @@ class OpenIncident(_Command):
     incident_type: Slug
     site: Name = Field(description="the property or site where it happened")
     customer: CustomerProfile
-    cues: list[Code] = Field(default_factory=list, description="dissatisfaction cues heard")
+    cues: list[Code] = Field(
+        default_factory=list, max_length=MAX_CUES, description="dissatisfaction cues heard"
+    )
     summary: Text | None = Field(default=None, description="what went wrong, in a sentence")
     external_ref: ExternalRef | None = Field(
         default=None, description="the reservation, account or case number (searchable)"
@@ -72,21 +92,21 @@ class StepAction(_Command):
 
     step: Code
     name: Code = Field(description="the step action, e.g. complete, waive, send")
-    evidence: dict[str, Any] = Field(default_factory=dict)
+    evidence: dict[str, Any] = Field(default_factory=dict, max_length=50)
     reason: Text | None = None
-    amount: float | None = Field(
-        default=None, gt=0, allow_inf_nan=False, description="request_approval: amount"
-    )
+    amount: ApprovalAmount | None = Field(default=None, description="request_approval: amount")
     alternatives: list[Text] = Field(
-        default_factory=list, description="deny_approval: what the customer is offered instead"
+        default_factory=list,
+        max_length=50,
+        description="deny_approval: what the customer is offered instead",
     )
 
 
 class ReportCues(_Command):
     action: ClassVar[str] = "report_cues"
 
-    cues: list[Code] = Field(min_length=1)
-    order_value: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    cues: list[Code] = Field(min_length=1, max_length=MAX_CUES)
+    order_value: OrderValue | None = None
 
 
 class RecordPush(_Command):
@@ -149,6 +169,25 @@ class Reopen(_Command):
     reason: Text
 
 
+class Hold(_Command):
+    """Stop the clock while we wait for the customer: one step, or every open step."""
+
+    action: ClassVar[str] = "hold"
+
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)
+    ] = Field(description="what we are waiting for, e.g. the guest's bank details")
+    step: Code | None = Field(default=None, description="the step (default: the whole incident)")
+
+
+class Resume(_Command):
+    """Start the clock again: each held deadline moves by the time it was held."""
+
+    action: ClassVar[str] = "resume"
+
+    step: Code | None = Field(default=None, description="the step (default: every held step)")
+
+
 class MissDeadlines(_Command):
     """Recorded by the deadline worker (system role) when open steps pass their due time."""
 
@@ -166,6 +205,18 @@ IncidentCommand = (
     | Release
     | Close
     | Reopen
+    | Hold
+    | Resume
     | MissDeadlines
 )
 Command = OpenIncident | IncidentCommand
+
+
+class Context(NamedTuple):
+    """Who acts, through which channel, at what moment (injected: no clock in the domain),
+    and the site's calendar that business-time deadlines are counted in."""
+
+    actor: Actor
+    channel: str
+    now: datetime
+    calendar: BusinessCalendar = ALWAYS_OPEN

@@ -32,6 +32,8 @@ INCIDENT_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "report_cues", "source": list(ACTIVE_STATES), "dest": None},
     {"trigger": "record_push", "source": list(ACTIVE_STATES), "dest": None},
     {"trigger": "hand_off", "source": list(ACTIVE_STATES), "dest": None},
+    {"trigger": "hold", "source": list(ACTIVE_STATES), "dest": None},
+    {"trigger": "resume", "source": list(ACTIVE_STATES), "dest": None},
     {"trigger": "record_contact", "source": list(INCIDENT_STATES), "dest": None},
     {"trigger": "add_note", "source": list(INCIDENT_STATES), "dest": None},
     {"trigger": "escalate", "source": list(ACTIVE_STATES), "dest": "escalated"},
@@ -121,8 +123,10 @@ def _compile_kind(name: str, kind: KindDef) -> Lifecycle:
 
 def playbook_digest(playbook: Playbook) -> str:
     """sha256 of what the author wrote (defaults left out, so a new optional field in a
-    later release does not make an unchanged file look edited)."""
+    later release does not make an unchanged file look edited). `roles` only declares
+    names for validation and changes no incident: declaring them is not an edit."""
     definition = playbook.model_dump(mode="json", exclude_defaults=True)
+    definition.pop("roles", None)
     canonical = orjson.dumps(definition, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()
 

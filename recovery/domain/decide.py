@@ -9,8 +9,7 @@ event's payload (`events.py`). Time and ids come in as arguments: both are deter
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
@@ -18,7 +17,6 @@ from recovery.domain.apply import apply
 from recovery.domain.chain import canonical
 from recovery.domain.checks import (
     DECISIONS,
-    SYSTEM_ROLE,
     check_amount,
     check_decision,
     check_may_write,
@@ -26,11 +24,12 @@ from recovery.domain.checks import (
     check_voucher,
 )
 from recovery.domain.commands import (
-    Actor,
     AddNote,
     Close,
+    Context,
     Escalate,
     HandOff,
+    Hold,
     IncidentCommand,
     MissDeadlines,
     OpenIncident,
@@ -39,16 +38,23 @@ from recovery.domain.commands import (
     Release,
     Reopen,
     ReportCues,
+    Resume,
     StepAction,
 )
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.cues import fired_rules, notify_effects, tenure_years, tier_steps
+from recovery.domain.deadlines import (
+    MAX_TIER,
+    decide_hold,
+    decide_miss,
+    decide_resume,
+    due_moments,
+    finished_late,
+)
 from recovery.domain.events import (
     Closed,
     ContactRecorded,
     CuesReported,
-    DeadlineEffect,
-    DeadlineMissed,
     Effect,
     Escalated,
     HandedOff,
@@ -67,7 +73,6 @@ from recovery.domain.playbook import FINISHING_ACTIONS
 from recovery.domain.queries import (
     allowed_actions,
     allowed_for_role,
-    open_steps,
     pending_for_close,
 )
 from recovery.domain.state import EVENT_SCHEMA_VERSION, Event, IncidentState, iso
@@ -83,18 +88,7 @@ from recovery.domain.words import (
 from recovery.errors import (
     CommandRejectedError,
     NotAllowedNowError,
-    PermissionDeniedError,
 )
-
-MAX_TIER = 5
-
-
-class Context(NamedTuple):
-    """Who acts, through which channel, at what moment (injected: no clock in the domain)."""
-
-    actor: Actor
-    channel: str
-    now: datetime
 
 
 def decide_open(
@@ -116,7 +110,7 @@ def decide_open(
         command.customer.order_value,
         command.customer.segment,
     )
-    steps = [*playbook.steps, *tier_steps(compiled, fired)]
+    dues, calendar = due_moments([*playbook.steps, *tier_steps(compiled, fired)], ctx)
     payload = Opened(
         incident_type=command.incident_type,
         site=command.site,
@@ -127,8 +121,9 @@ def decide_open(
         tenure_years=tenure,
         tier=max([1, *(r.raise_tier_to for r in fired)]),
         cue_rules_fired=[r.id for r in fired],
-        steps={s.id: iso(ctx.now + s.due) for s in steps},
+        steps=dues,
         effects=notify_effects(fired),
+        calendar=calendar,
         external_ref=command.external_ref,
     )
     event = _event(compiled, incident_id, 1, payload, ctx)
@@ -235,7 +230,7 @@ def _decide_step(
     if command.name in FINISHING_ACTIONS:
         if step.kind == "compensation" or definition.approval == "always":
             check_amount(compiled, step, definition, evidence, actor)
-        late = iso(ctx.now) > step.due_at
+        late = finished_late(state, step.id, step.due_at, iso(ctx.now))
         if definition.effect:
             # what the step recorded on its way (a letter's voucher code, recipient...) too
             recorded = {**step.evidence, **evidence}
@@ -269,14 +264,17 @@ def _decide_cues(
         order_value,
         state.customer.get("segment"),
     )
-    added = [s for s in tier_steps(compiled, fired) if s.id not in state.steps]
+    dues, calendar = due_moments(
+        [s for s in tier_steps(compiled, fired) if s.id not in state.steps], ctx
+    )
     return CuesReported(
         cues=new_cues,
         order_value=command.order_value,
         tier=max([state.tier, *(r.raise_tier_to for r in fired)]),
         cue_rules_fired=[r.id for r in fired],
-        steps={s.id: iso(ctx.now + s.due) for s in added},
+        steps=dues,
         effects=notify_effects(fired),
+        calendar=calendar,
     )
 
 
@@ -322,34 +320,6 @@ def _decide_escalate(
     )
 
 
-def _decide_miss(
-    compiled: CompiledPlaybook, state: IncidentState, command: MissDeadlines, ctx: Context
-) -> DeadlineMissed:
-    if ctx.actor.role != SYSTEM_ROLE:
-        raise PermissionDeniedError("deadlines are recorded as missed by the engine's worker only")
-    now = iso(ctx.now)
-    missed = [
-        s.id for s in open_steps(compiled, state) if s.required and not s.missed and s.due_at <= now
-    ]
-    if not missed:
-        raise NotAllowedNowError(
-            "no open step has passed its deadline",
-            state=state.status,
-            allowed=allowed_actions(compiled, state),
-        )
-    policy = compiled.playbook.on_deadline_missed
-    effects: list[Effect] = [
-        Notice("notify", role, "deadline_missed", missed) for role in policy.notify
-    ]
-    if policy.effect:
-        effects.append(DeadlineEffect(policy.effect, "deadline_missed", missed))
-    return DeadlineMissed(
-        steps=missed,
-        tier=min(state.tier + policy.raise_tier_by, MAX_TIER),
-        effects=effects,
-    )
-
-
 def _decide_release(
     compiled: CompiledPlaybook, state: IncidentState, command: Release, ctx: Context
 ) -> Released:
@@ -385,7 +355,9 @@ _DECIDERS: dict[type, Callable[[CompiledPlaybook, IncidentState, Any, Context], 
     HandOff: _decide_hand_off,
     AddNote: _decide_note,
     Escalate: _decide_escalate,
-    MissDeadlines: _decide_miss,
+    MissDeadlines: decide_miss,
+    Hold: decide_hold,
+    Resume: decide_resume,
     Release: _decide_release,
     Close: _decide_close,
     Reopen: _decide_reopen,

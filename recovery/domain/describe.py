@@ -15,11 +15,13 @@ from recovery.domain.events import (
     DeadlineMissed,
     Escalated,
     HandedOff,
+    Held,
     NoteAdded,
     Opened,
     PushRecorded,
     Released,
     Reopened,
+    Resumed,
     StepActed,
 )
 from recovery.domain.state import Event
@@ -137,6 +139,16 @@ def describe(event: Event, compiled: CompiledPlaybook) -> Description:
         case Reopened():
             title = "Reopened"
             text = str(payload.reason)
+        case Held():
+            title = "On hold: " + ", ".join(step_title(compiled, s) for s in payload.steps)
+            text = f"Waiting for: {payload.reason}"
+        case Resumed():
+            title = "Resumed: " + ", ".join(step_title(compiled, s) for s in payload.steps)
+            details = [
+                (step_title(compiled, s), f"now due {due}") for s, due in payload.steps.items()
+            ]
+            if payload.calendar:
+                details.append(("Business time of", payload.calendar))
         case _:
             title = humanise(event.type).capitalize()
     effects = getattr(payload, "effects", [])

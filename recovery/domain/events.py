@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from types import MappingProxyType
-from typing import Any, ClassVar, Literal, NamedTuple, Self
+from typing import Any, ClassVar, Literal, NamedTuple, Self, get_args
 
 from pydantic import ConfigDict, TypeAdapter
 
@@ -204,6 +204,8 @@ class Opened(Payload):
     steps: dict[str, str]
     """the steps opened at once, with their due time"""
     effects: list[Effect] = field(metadata=EFFECTS)
+    calendar: str | None = field(default=None, metadata=OPTIONAL)
+    """business-time deadlines: the site calendar (`site@vN`) they were counted in"""
     external_ref: str | None = field(default=None, metadata=OPTIONAL)
     """the reservation, account or case number the customer knows it by (left out when
     none, so events recorded before it existed read back unchanged)"""
@@ -245,6 +247,8 @@ class CuesReported(Payload):
     steps: dict[str, str]
     """the steps the fired rules added, with their due time"""
     effects: list[Effect] = field(metadata=EFFECTS)
+    calendar: str | None = field(default=None, metadata=OPTIONAL)
+    """business-time deadlines: the site calendar (`site@vN`) they were counted in"""
 
 
 @dataclass(frozen=True)
@@ -330,6 +334,29 @@ class Reopened(Payload):
     reason: str
 
 
+@dataclass(frozen=True)
+class Held(Payload):
+    """The clock of these steps stops (every open step when the whole incident is held)."""
+
+    type: ClassVar[str] = "held"
+    trigger: ClassVar[str] = "hold"
+
+    steps: list[str]
+    reason: str
+    """what we are waiting for, as the customer reads it"""
+
+
+@dataclass(frozen=True)
+class Resumed(Payload):
+    """The clock runs again: each step's deadline, moved by the time it was held."""
+
+    type: ClassVar[str] = "resumed"
+    trigger: ClassVar[str] = "resume"
+
+    steps: dict[str, str]
+    calendar: str | None = field(default=None, metadata=OPTIONAL)
+
+
 EventPayload = (
     Opened
     | StepActed
@@ -343,24 +370,10 @@ EventPayload = (
     | Released
     | Closed
     | Reopened
+    | Held
+    | Resumed
 )
-PAYLOADS: dict[str, type[Payload]] = {
-    cls.type: cls
-    for cls in (
-        Opened,
-        StepActed,
-        CuesReported,
-        PushRecorded,
-        ContactRecorded,
-        HandedOff,
-        NoteAdded,
-        Escalated,
-        DeadlineMissed,
-        Released,
-        Closed,
-        Reopened,
-    )
-}
+PAYLOADS: dict[str, type[Payload]] = {cls.type: cls for cls in get_args(EventPayload)}
 """Event type -> its payload class."""
 EVENT_TYPES: dict[str, str] = {cls.trigger: cls.type for cls in PAYLOADS.values()}
 """Incident action -> the type of the event it records."""

@@ -11,23 +11,98 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
+
+from recovery.domain.calendar import BusinessTime
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Deadlines: more than nothing, at most a year (and a leap day); a voucher's validity at
+# most ten years. Past PARSEABLE a duration is nonsense (and timedelta would overflow).
+MAX_DURATION = timedelta(days=366)
+MAX_VALIDITY = timedelta(days=3653)
+PARSEABLE = timedelta(days=36525)
+# The roles the engine's users and tokens have (`recovery.service.principal.ROLES`);
+# a playbook may name others (teams) by declaring them in `roles`.
+STAFF_ROLES = ("front_desk", "manager", "auditor", "integration", "admin")
+# Amounts, limits and evidence bounds in a playbook (the API's evidence bound too).
+MAX_AMOUNT = 1e12
 
 
 def parse_duration(value: Any) -> timedelta:
     """'90s', '30m', '4h', '2d', '1w' (or a number of seconds) to a timedelta."""
     if isinstance(value, timedelta):
-        return value
+        return _bounded(value.total_seconds(), value)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
+        return _bounded(value, value)
     if isinstance(value, str):
         match = _DURATION.match(value)
         if match:
-            return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
+            return _bounded(float(match[1]) * _UNIT_SECONDS[match[2]], value)
     raise ValueError(f"{value!r} is not a duration; write e.g. '30m', '4h', '2d' or '1w'")
+
+
+_BUSINESS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*business\s+(hour|day)s?\s*$", re.IGNORECASE)
+MAX_BUSINESS = {"hours": 2000.0, "days": 250.0}
+
+
+def parse_due(value: Any) -> timedelta | BusinessTime:
+    """A step's deadline: '4 business hours', '2 business days' (counted in the site's
+    open hours, `domain/calendar.py`), else elapsed time as `parse_duration` reads it."""
+    if isinstance(value, BusinessTime):
+        return value
+    if isinstance(value, str):
+        match = _BUSINESS.match(value)
+        if match:
+            amount, unit = float(match[1]), f"{match[2].lower()}s"
+            if not 0 < amount <= MAX_BUSINESS[unit]:
+                raise ValueError(
+                    f"{value!r}: business {unit} must be more than 0 and at most "
+                    f"{MAX_BUSINESS[unit]:g}"
+                )
+            if unit == "days" and not amount.is_integer():
+                raise ValueError(f"{value!r}: count business days whole, or use business hours")
+            return BusinessTime(amount, "hours" if unit == "hours" else "days")
+    return parse_duration(value)
+
+
+def format_due(value: timedelta | BusinessTime) -> str:
+    return str(value) if isinstance(value, BusinessTime) else format_duration(value)
+
+
+def _bounded(seconds: float, value: Any) -> timedelta:
+    """A duration of `seconds` if at least 0 and at most `PARSEABLE` (checked before
+    timedelta is built: `99999999999999w` would overflow it)."""
+    if not 0 <= seconds <= PARSEABLE.total_seconds():  # also NaN
+        raise ValueError(f"{value!r} is out of range: a duration is at most 100 years")
+    return timedelta(seconds=seconds)
+
+
+def _within(most: timedelta) -> Any:
+    """A duration field's rule: more than 0, at most `most`. Definitions stored by earlier
+    releases (validated with context `stored`) replay with what they said."""
+
+    def check(value: Any, info: ValidationInfo) -> Any:
+        # business time is bounded where it is read (`parse_due`)
+        stored = bool(info.context and info.context.get("stored"))
+        if isinstance(value, timedelta) and not stored and not timedelta(0) < value <= most:
+            raise ValueError(
+                f"{format_duration(value)!r} is out of range: more than 0 and at most "
+                f"{most.days} days"
+            )
+        return value
+
+    return AfterValidator(check)
 
 
 def format_duration(value: timedelta) -> str:
@@ -42,6 +117,14 @@ def format_duration(value: timedelta) -> str:
 Duration = Annotated[
     timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)
 ]
+StepDue = Annotated[
+    timedelta | BusinessTime,
+    BeforeValidator(parse_due),
+    _within(MAX_DURATION),
+    PlainSerializer(format_due, return_type=str),
+    WithJsonSchema({"type": "string", "examples": ["4h", "4 business hours", "2 business days"]}),
+]
+Validity = Annotated[Duration, _within(MAX_VALIDITY)]
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.-]*$", max_length=80)]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2}$")]
@@ -54,7 +137,13 @@ VOUCHER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: `max_amount: true` or `version: "2"` is a mistake, not a 1 or a 2
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+Amount = Annotated[float, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=False)]
+Label = Annotated[str, Field(max_length=200)]
+Prose = Annotated[str, Field(max_length=4000)]
 
 
 class EvidenceField(_Strict):
@@ -62,17 +151,17 @@ class EvidenceField(_Strict):
 
     name: Identifier
     type: Literal["text", "number", "money", "bool", "choice", "date"] = "text"
-    label: str | None = None
-    help: str | None = None
+    label: Label | None = None
+    help: Prose | None = None
     required: bool = True
-    min: float | None = None
-    max: float | None = None
+    min: Amount | None = None
+    max: Amount | None = None
     unless: Identifier | None = Field(
         default=None,
         description="a bool field of the same evidence that, when true, lifts `max` "
         "(e.g. the guest consents to a hotel further away)",
     )
-    choices: list[str] | None = None
+    choices: list[Label] | None = Field(default=None, max_length=200)
 
 
 class TransitionDef(_Strict):
@@ -120,7 +209,7 @@ class VoucherDef(_Strict):
     kind: Identifier = Field(description="what it is worth, e.g. free_night, voucher, credit")
     prefix: str = Field(pattern=r"^[A-Z][A-Z0-9]{0,7}$", description="e.g. FN for a free night")
     length: int = Field(default=12, ge=10, le=32, description="random symbols in the code")
-    valid_for: Duration | None = Field(
+    valid_for: Validity | None = Field(
         default=None, description="how long it is valid after it is issued, e.g. 365d"
     )
 
@@ -138,19 +227,19 @@ class VoucherDef(_Strict):
 class StepTranslation(_Strict):
     """A step's customer-facing texts in one more language."""
 
-    customer_text: str | None = None
-    customer_next: str | None = None
+    customer_text: Prose | None = None
+    customer_next: Prose | None = None
 
 
 class StepDef(_Strict):
     id: Identifier
     kind: Identifier = "plain"
-    title: str = Field(min_length=1)
-    description: str | None = None
-    customer_text: str | None = Field(
+    title: str = Field(min_length=1, max_length=200)
+    description: Prose | None = None
+    customer_text: Prose | None = Field(
         default=None, description="how the step is described to the customer"
     )
-    customer_next: str | None = Field(
+    customer_next: Prose | None = Field(
         default=None,
         description="how the step is promised to the customer while it is still to do "
         "(letters list it under 'what happens next', with its deadline)",
@@ -160,7 +249,10 @@ class StepDef(_Strict):
         description="the customer's texts in other languages, by language code (da, id, ...)",
     )
     owner: Identifier = Field(description="the role that owns the step")
-    due: Duration = Field(description="deadline relative to the incident's opening")
+    due: StepDue = Field(
+        description="deadline from the step's opening: elapsed ('4h') or in the site's "
+        "business time ('4 business hours', '2 business days')"
+    )
     required: bool = True
     evidence: list[EvidenceField] = Field(
         default_factory=list, description="what completing (or sending) the step needs"
@@ -189,15 +281,22 @@ class StepDef(_Strict):
 
 
 class RoleLimit(_Strict):
-    max_amount: float = Field(ge=0, description="what this role may pay without approval")
+    max_amount: float = Field(
+        ge=0,
+        le=MAX_AMOUNT,
+        allow_inf_nan=False,
+        description="what this role may pay without approval",
+    )
 
 
 class CueCondition(_Strict):
     """All given conditions must hold."""
 
-    tenure_years_at_least: float | None = Field(default=None, ge=0)
+    tenure_years_at_least: float | None = Field(default=None, ge=0, le=200, allow_inf_nan=False)
     cues_any: list[Identifier] | None = None
-    order_value_at_least: float | None = Field(default=None, ge=0)
+    order_value_at_least: float | None = Field(
+        default=None, ge=0, le=MAX_AMOUNT, allow_inf_nan=False
+    )
     segment_in: list[str] | None = None
 
 
@@ -221,11 +320,16 @@ class EscalationPolicy(_Strict):
 
 class Playbook(_Strict):
     id: Slug
-    version: int = Field(ge=1)
-    title: str = Field(min_length=1)
-    description: str | None = None
+    version: int = Field(ge=1, le=1_000_000)
+    title: str = Field(min_length=1, max_length=200)
+    description: Prose | None = None
     incident_types: list[Slug] = Field(min_length=1)
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    roles: list[Identifier] = Field(
+        default_factory=list,
+        description="teams this playbook names as owners or to notify, besides the staff "
+        f"roles ({', '.join(STAFF_ROLES)}); a name neither declared nor known is refused",
+    )
     limits: dict[Identifier, RoleLimit] = Field(default_factory=dict)
     kinds: dict[Identifier, KindDef] = Field(
         default_factory=dict, description="extra or refined step lifecycles"

@@ -37,6 +37,8 @@ def allowed_actions(compiled: CompiledPlaybook, state: IncidentState) -> list[st
         cached = _allowed_actions(compiled, state)
         if len(compiled.allowed_cache) < 4096:
             compiled.allowed_cache[key] = cached
+    if state.holds and "hold" in cached:
+        return [*cached, "resume"]  # offered only while something is held
     return list(cached)
 
 
@@ -52,7 +54,8 @@ def allowed_for_role(allowed: Sequence[str], role: str) -> list[str]:
 
 def _allowed_actions(compiled: CompiledPlaybook, state: IncidentState) -> tuple[str, ...]:
     incident_actions = compiled.incident.allowed[state.status]
-    out = [a for a in incident_actions if a != "act_on_step" and a not in SYSTEM_ACTIONS]
+    hidden = ("act_on_step", "resume", *SYSTEM_ACTIONS)  # resume: only while held
+    out = [a for a in incident_actions if a not in hidden]
     if "close" in out and pending_for_close(compiled, state):
         out.remove("close")
     if "act_on_step" in incident_actions:
@@ -76,9 +79,17 @@ def eta(compiled: CompiledPlaybook, state: IncidentState) -> str | None:
     return max(open_dues) if open_dues else None
 
 
+def clock_stopped(state: IncidentState, step: StepState) -> bool:
+    """The step is on hold since before its deadline: it cannot be missed while held. A hold
+    placed after the deadline passed stops nothing (it cannot hide a missed deadline)."""
+    hold = state.holds.get(step.id) if state.holds else None
+    return hold is not None and hold["since"] < step.due_at
+
+
 def next_due(compiled: CompiledPlaybook, state: IncidentState) -> str | None:
     """The next promise that can still be missed: the nearest due time of a required open
-    step not yet recorded as missed (the deadline sweep's key; None once ended)."""
+    step not yet recorded as missed, its clock running (the deadline sweep's key; None
+    once ended)."""
     if state.status not in ACTIVE_STATES:
         return None
     kinds = compiled.kinds
@@ -87,4 +98,13 @@ def next_due(compiled: CompiledPlaybook, state: IncidentState) -> str | None:
         for s in state.steps.values()
         if s.required and not s.missed and s.status not in kinds[s.kind].resolved
     ]
+    if state.holds:
+        dues = [
+            s.due_at
+            for s in state.steps.values()
+            if s.required
+            and not s.missed
+            and s.status not in kinds[s.kind].resolved
+            and not clock_stopped(state, s)
+        ]
     return min(dues) if dues else None

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import orjson
 
 from recovery.domain.events import Payload, payload_of
+from recovery.errors import IntegrityError
 
 EVENT_SCHEMA_VERSION = 1
 _T = TypeVar("_T")
@@ -109,6 +110,12 @@ class IncidentState:
     escalations: int = 0
     release: dict[str, Any] | None = None
     version: int = 0
+    holds: dict[str, dict[str, str]] | None = None
+    """steps on hold: step id -> {"since": moment, "reason": what we wait for}"""
+    held_since: str | None = None
+    """since when something has been on hold (None when nothing is)"""
+    held_seconds: float = 0.0
+    """time something was on hold, holds that ended"""
 
     def to_json(self) -> bytes:
         return orjson.dumps(self)
@@ -127,9 +134,19 @@ class IncidentState:
         return copy
 
     @classmethod
-    def from_json(cls, raw: bytes | str) -> IncidentState:
-        data = orjson.loads(raw)
-        data["steps"] = {k: _restore(StepState, v) for k, v in data["steps"].items()}
+    def from_json(cls, raw: bytes | str, incident_id: str = "") -> IncidentState:
+        """The stored snapshot; `IntegrityError` (naming `incident_id`) when it is not one."""
+        try:
+            data = orjson.loads(raw)
+            data["steps"] = {k: _restore(StepState, v) for k, v in data["steps"].items()}
+        except (orjson.JSONDecodeError, TypeError, KeyError, AttributeError) as exc:
+            where = f"incident {incident_id}" if incident_id else "an incident"
+            raise IntegrityError(
+                f"the stored state of {where} is not readable ({exc}); the events are the "
+                f"truth: run `recovery audit verify {incident_id or '--all'}`",
+                incident_id=incident_id,
+                seq=None,
+            ) from None
         return _restore(cls, data)
 
     def to_dict(self) -> dict[str, Any]:
@@ -207,7 +224,14 @@ class Event:
     @classmethod
     def from_stored(cls, row: Any) -> Event:
         """An event from its stored fields (a mapping; data as JSON text, recorded_at in
-        the ISO text form)."""
+        the ISO text form). `IntegrityError` naming the incident and position when the
+        stored data is not a JSON object: the log is broken there, whoever reads it."""
+        try:
+            data = orjson.loads(row["data"])
+        except orjson.JSONDecodeError as exc:
+            raise unreadable_event(row["incident_id"], row["seq"], str(exc)) from None
+        if not isinstance(data, dict):
+            raise unreadable_event(row["incident_id"], row["seq"], "not a JSON object")
         return cls(
             incident_id=row["incident_id"],
             seq=row["seq"],
@@ -219,7 +243,7 @@ class Event:
             actor_role=row["actor_role"],
             channel=row["channel"],
             recorded_at=row["recorded_at"],
-            data=orjson.loads(row["data"]),
+            data=data,
             prev_hash=row["prev_hash"],
             hash=row["hash"],
         )
@@ -240,6 +264,16 @@ class Event:
             "prev_hash": self.prev_hash,
             "hash": self.hash,
         }
+
+
+def unreadable_event(incident_id: str, seq: int, reason: str) -> IntegrityError:
+    return IntegrityError(
+        f"incident {incident_id}: the stored data of event {seq} is not readable ({reason}); "
+        f"the history is broken from event {seq} on (`recovery audit verify {incident_id}` "
+        "checks the whole chain)",
+        incident_id=incident_id,
+        seq=seq,
+    )
 
 
 EVENT_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Event))

@@ -5,12 +5,20 @@ Pure: takes already-parsed data and a source name (the file path) for the messag
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
-from recovery.domain.playbook import BUILTIN_KINDS, FINISHING_ACTIONS, KindDef, Playbook, StepDef
+from recovery.domain.playbook import (
+    BUILTIN_KINDS,
+    FINISHING_ACTIONS,
+    STAFF_ROLES,
+    KindDef,
+    Playbook,
+    StepDef,
+)
 from recovery.errors import PlaybookError, Problem
 
 # Keys people reach for when they want a step to wait. The engine refuses them with an
@@ -49,21 +57,35 @@ def format_location(loc: Iterable[Any]) -> str:
     return out
 
 
-def validate_playbook(data: Any, source: str) -> Playbook:
-    """Validate one playbook's data; raise `PlaybookError` listing every problem found."""
+# Roles that pay: the actors commands run as (an integration acts as the front desk).
+PAYING_ROLES = ("front_desk", "manager")
+
+
+def validate_playbook(
+    data: Any, source: str, *, authoring: bool = False, stored: bool = False
+) -> Playbook:
+    """Validate one playbook's data; raise `PlaybookError` listing every problem found.
+
+    `authoring` adds checks for what a person writes (role names, kinds that can finish).
+    `stored`: a definition an earlier release stored for its incidents, which must replay
+    as it was recorded (a deadline bound added later does not apply to it)."""
     if not isinstance(data, Mapping):
         raise PlaybookError([Problem(source, "", "a playbook must be a mapping of fields")])
     problems = list(_waiting_problems(data, source))
     try:
-        playbook = Playbook.model_validate(data)
+        playbook = Playbook.model_validate(data, context={"stored": stored})
     except ValidationError as exc:
         for err in exc.errors():
             loc = format_location(err["loc"])
             if err["type"] == "extra_forbidden" and str(err["loc"][-1]) in WAITING_KEYS:
                 continue  # already explained above
-            problems.append(Problem(source, loc, err["msg"]))
+            problems.append(Problem(source, loc, err["msg"].removeprefix("Value error, ")))
         raise PlaybookError(problems) from None
     problems.extend(_cross_problems(playbook, source))
+    if authoring:
+        problems.extend(_role_problems(playbook, source))
+        for name, kind in playbook.kinds.items():
+            problems.extend(_unfinishable(kind, f"kinds.{name}", source))
     if problems:
         raise PlaybookError(problems)
     return playbook
@@ -187,3 +209,58 @@ def _evidence_problems(step: StepDef, where: str, source: str) -> Iterable[Probl
                 )
         if field.type == "choice" and not field.choices:
             yield Problem(source, f"{where}.evidence[{i}].choices", "a choice field needs choices")
+
+
+def _role_problems(playbook: Playbook, source: str) -> Iterable[Problem]:
+    """Every role a playbook names is a staff role or a team it declares in `roles`: a typo
+    (`frnt_desk`) would give a step to nobody or a limit to no one."""
+    known = (*STAFF_ROLES, *playbook.roles)
+    named: list[tuple[str, str]] = []
+    for section, steps in (("steps", playbook.steps), ("tier_steps", playbook.tier_steps)):
+        named.extend((f"{section}[{i}].owner", step.owner) for i, step in enumerate(steps))
+    for i, rule in enumerate(playbook.cue_rules):
+        named.extend((f"cue_rules[{i}].notify[{j}]", r) for j, r in enumerate(rule.notify))
+    named.extend(
+        (f"on_deadline_missed.notify[{j}]", r)
+        for j, r in enumerate(playbook.on_deadline_missed.notify)
+    )
+    for where, role in named:
+        if role not in known:
+            yield Problem(source, where, _unknown_role(role, known, "declare a team in 'roles'"))
+    paying = (*PAYING_ROLES, *playbook.roles)
+    for role in playbook.limits:
+        if role not in paying:
+            yield Problem(
+                source,
+                f"limits.{role}",
+                _unknown_role(role, paying, "limits apply to the roles that pay"),
+            )
+    for i, role in enumerate(playbook.roles):
+        if role in STAFF_ROLES:
+            yield Problem(source, f"roles[{i}]", f"{role!r} is a staff role; declare teams only")
+
+
+def _unknown_role(role: str, known: tuple[str, ...], hint: str) -> str:
+    close = difflib.get_close_matches(role, known, n=1)
+    guess = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown role {role!r}; {guess}known: {', '.join(known)} ({hint})"
+
+
+def _unfinishable(kind: KindDef, where: str, source: str) -> Iterable[Problem]:
+    """A kind whose steps could never be done: no resolved state is reachable from its
+    initial state, so an incident using it could never close."""
+    reachable = {kind.initial}
+    frontier = [kind.initial]
+    while frontier:
+        state = frontier.pop()
+        for t in kind.transitions:
+            if state in t.sources() and t.dest not in reachable:
+                reachable.add(t.dest)
+                frontier.append(t.dest)
+    if not reachable & set(kind.resolved):
+        yield Problem(
+            source,
+            f"{where}.resolved",
+            f"no transition leads from {kind.initial!r} to a resolved state "
+            f"({', '.join(kind.resolved)}): a step of this kind could never be done",
+        )

@@ -11,14 +11,16 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from recovery.bootstrap import Services, services
+from recovery.config import Settings
 from recovery.http.api import admin, incident_commands, incidents, playbooks, reports, sessions
 from recovery.http.api.examples import DESCRIPTION
 from recovery.http.api.schemas import ErrorRead, HealthRead
 from recovery.http.auth.deps import install_session_cookie_docs
 from recovery.http.context import ApiContext
 from recovery.http.docs import install_docs
-from recovery.http.errors import JSON, api_error, install_error_handlers
+from recovery.http.errors import JSON, UNAVAILABLE_HEADERS, api_error, install_error_handlers
 from recovery.http.idempotency import Idempotency
+from recovery.http.limits import BodyLimit, document_body_limit
 from recovery.http.runner import Runner
 from recovery.http.web.app import install as install_web
 from recovery.service.engine import Recovery
@@ -26,9 +28,17 @@ from recovery.service.engine import Recovery
 API_VERSION = "1.0.0"
 
 
-def create_app(target: Services | Recovery, *, dispose_on_shutdown: bool = False) -> FastAPI:
+def create_app(
+    target: Services | Recovery,
+    *,
+    dispose_on_shutdown: bool = False,
+    max_body_bytes: int | None = None,
+) -> FastAPI:
     """The app over `target`'s services (for a bare `Recovery`, those `bootstrap.services`
-    builds over it: its database holds the users, tokens and keys too)."""
+    builds over it: its database holds the users, tokens and keys too). Request bodies
+    over `max_body_bytes` (default: RECOVERY_MAX_BODY_BYTES, 1 MiB) are refused with 413."""
+    if max_body_bytes is None:
+        max_body_bytes = Settings.from_env().max_body_bytes
     built = services(target) if isinstance(target, Recovery) else target
     storage = built.storage
     ctx = ApiContext(
@@ -57,10 +67,12 @@ def create_app(target: Services | Recovery, *, dispose_on_shutdown: bool = False
         redoc_url=None,
     )
     app.state.ctx = ctx
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = install_session_cookie_docs(FastAPI.openapi(app))
+            schema = install_session_cookie_docs(FastAPI.openapi(app))
+            app.openapi_schema = document_body_limit(schema, max_body_bytes)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -89,7 +101,9 @@ def create_app(target: Services | Recovery, *, dispose_on_shutdown: bool = False
         try:
             await ctx.runner.read(storage.ping)
         except Exception:
-            raise api_error(503, "unavailable", "the database does not answer") from None
+            error = api_error(503, "unavailable", "the database does not answer")
+            error.headers.update(UNAVAILABLE_HEADERS)
+            raise error from None
         return JSON({"status": "ok", "database": storage.name})
 
     return app

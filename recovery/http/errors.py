@@ -10,7 +10,7 @@ what went wrong and, where it can, which field and what is allowed instead.
     UnknownPlaybookError                                      404
     request validation (pydantic, JSON)                       422  + field, problems
     IntegrityError (a stored history does not verify)         500  + incident_id, seq
-    StorageError (the database failed)                        503
+    StorageError (the database failed)                        503  + Retry-After
 """
 
 from __future__ import annotations
@@ -39,6 +39,11 @@ from recovery.errors import (
 )
 
 log = logging.getLogger("recovery.api")
+
+# A lost database is mostly a restart or a fail-over: seconds. The server reconnects by
+# itself (stale pooled connections are replaced), so a client may simply retry then.
+RETRY_AFTER_SECONDS = 2
+UNAVAILABLE_HEADERS = {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 class JSON(Response):
@@ -129,6 +134,9 @@ def install_error_handlers(app: FastAPI) -> None:
         status = status_of(exc)
         if status >= 500:
             log.error("%s: %s", type(exc).__name__, exc)
+        if status == 503:
+            body = {**exc.to_dict(), "retry_after": RETRY_AFTER_SECONDS}
+            return JSON(body, status_code=status, headers=UNAVAILABLE_HEADERS)
         return JSON(exc.to_dict(), status_code=status)
 
     async def on_validation_error(_request: Request, exc: Exception) -> Response:

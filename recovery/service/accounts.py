@@ -2,8 +2,10 @@
 
 Secrets are returned in clear exactly once, when created; only their hashes are stored.
 Lookups of a presented token are cached in process for `cache_ttl` seconds (keyed by the
-token's hash), so a request costs a dict lookup, not a query: a revocation made by another
-process takes effect here within that time, one made through this process at once.
+token's hash; 0.9 s by default), so a busy caller costs one indexed read a second, not one
+per request: a revocation (logout, a disabled user, a revoked token) made through another
+process takes effect here within a second, counting the read itself; through this process
+at once.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from recovery.errors import CommandRejectedError
@@ -110,56 +113,92 @@ class _Cache:
 
 
 class SignInThrottled(Exception):
-    """Too many failed sign-ins for this username from this address; `retry_after` says
-    how long until the next attempt is heard."""
+    """Too many failed sign-ins lately for this username, from this address, or both;
+    `retry_after` says how long until the next attempt is heard."""
 
-    def __init__(self, retry_after: timedelta) -> None:
+    def __init__(self, retry_after: timedelta, reason: str) -> None:
         self.retry_after = retry_after
         minutes = max(1, -(-int(retry_after.total_seconds()) // 60))
-        super().__init__(
-            f"too many failed sign-ins for this username: try again in {minutes} minute(s)"
-        )
+        super().__init__(f"too many failed sign-ins {reason}: try again in {minutes} minute(s)")
+
+
+@dataclass(frozen=True)
+class SignInLimits:
+    """Failed sign-ins heard within `window`: per username from one address (a person
+    mistyping), per username from anywhere (guesses at one account from many addresses)
+    and per address (one client trying many usernames, known or not)."""
+
+    per_user_and_address: int = 5
+    per_user: int = 20
+    per_address: int = 30
+    window: timedelta = timedelta(minutes=15)
 
 
 class _SignInThrottle:
-    """Failed sign-ins per (username, client address) in this process: after `limit` in
-    `window`, attempts are refused until the oldest leaves the window. Password hashing is
-    slow on purpose; this caps how many guesses one client gets at all. Keyed by address
-    too, so that nobody elsewhere can lock a colleague out by typing wrong passwords."""
+    """Failed sign-ins recorded in the database, so every server process shares them and a
+    restart forgets nothing: one read before the password check, one write after a
+    failure. A key whose failures within the window reach its limit is refused until the
+    oldest of them leaves the window; refused attempts are not checked, so not counted.
 
-    def __init__(self, limit: int = 5, window: timedelta = timedelta(minutes=15)) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[tuple[str, str], list[datetime]] = {}
-        self._lock = threading.Lock()
+    Unknown usernames are counted like known ones (and cost the same password check), so
+    answers tell nothing about which exist. The per-username limit lets a stranger hold a
+    username's sign-ins up for one window at a time; it is higher than the per-address
+    one, so that a single client is stopped long before it gets there."""
 
-    def check(self, key: tuple[str, str], now: datetime) -> None:
-        with self._lock:
-            recent = [t for t in self._failures.get(key, ()) if t > now - self.window]
-            if recent:
-                self._failures[key] = recent
-            else:
-                self._failures.pop(key, None)
-        if len(recent) >= self.limit:
-            raise SignInThrottled(recent[0] + self.window - now)
+    def __init__(self, store: AccountStore, limits: SignInLimits) -> None:
+        self.store = store
+        self.limits = limits
 
-    def failed(self, key: tuple[str, str], now: datetime) -> None:
-        with self._lock:
-            if len(self._failures) >= 100_000:  # bounded: forget everyone rather than grow
-                self._failures.clear()
-            self._failures.setdefault(key, []).append(now)
+    def _keys(self, username: str, client: str) -> dict[str, tuple[int, str]]:
+        name, address = username[:150], client[:150]
+        limits = self.limits
+        return {
+            f"ua:{name}\x1f{address}": (
+                limits.per_user_and_address,
+                "for this username from this address",
+            ),
+            f"u:{name}": (limits.per_user, "for this username"),
+            f"a:{address}": (limits.per_address, "from this address"),
+        }
 
-    def succeeded(self, key: tuple[str, str]) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
+    def check(self, username: str, client: str, now: datetime) -> None:
+        keys = self._keys(username, client)
+        window = self.limits.window
+        found = self.store.sign_in_failures(list(keys), now - window)
+        waits = [
+            (oldest + window - now, keys[key][1])
+            for key, (count, oldest) in found.items()
+            if count >= keys[key][0]
+        ]
+        if waits:
+            wait, reason = max(waits)
+            raise SignInThrottled(max(wait, timedelta(seconds=1)), reason)
+
+    def failed(self, username: str, client: str, now: datetime) -> None:
+        keys = list(self._keys(username, client))
+        self.store.record_sign_in_failure(keys, now, now - self.limits.window)
+
+    def succeeded(self, username: str, client: str) -> None:
+        self.store.clear_sign_in_failures(next(iter(self._keys(username, client))))
 
 
 class Accounts:
-    def __init__(self, store: AccountStore, clock: Clock, *, cache_ttl: float = 30.0) -> None:
+    def __init__(
+        self,
+        store: AccountStore,
+        clock: Clock,
+        *,
+        cache_ttl: float = 0.9,
+        sign_in_limits: SignInLimits | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self._cache = _Cache(cache_ttl)
-        self._sign_ins = _SignInThrottle()
+        self._sign_ins = _SignInThrottle(store, sign_in_limits or SignInLimits())
+        # One password check at a time per process: each already keeps a core busy, and
+        # more at once would leave the server's event loop none (a storm then waits here,
+        # on worker threads, while everything else is served).
+        self._hashing = threading.Lock()
 
     # ------------------------------------------------------------------ users
 
@@ -233,14 +272,14 @@ class Accounts:
         the same cost. Slow on purpose (the password hash): a server runs it on a worker
         thread, never on its event loop. `SignInThrottled` after too many failures for
         this username from `client`."""
-        key = (username, client)
-        self._sign_ins.check(key, self.clock())
+        self._sign_ins.check(username, client, self.clock())
         user = self.store.user(username)
-        ok = secrets.verify_password(user.password_hash if user else None, password)
+        with self._hashing:
+            ok = secrets.verify_password(user.password_hash if user else None, password)
         if user is None or not ok or not user.active:
-            self._sign_ins.failed(key, self.clock())
+            self._sign_ins.failed(username, client, self.clock())
             return None
-        self._sign_ins.succeeded(key)
+        self._sign_ins.succeeded(username, client)
         if secrets.needs_rehash(user.password_hash):
             self.store.set_password(username, secrets.hash_password(password))
         return user

@@ -21,6 +21,7 @@ from recovery.audit import (
     Format,
     Verification,
     export_events,
+    state_unreadable,
     verify_incident,
 )
 from recovery.catalog import Catalog
@@ -29,8 +30,10 @@ from recovery.domain.commands import (
     Actor,
     AddNote,
     Close,
+    Context,
     Escalate,
     HandOff,
+    Hold,
     IncidentCommand,
     MissDeadlines,
     OpenIncident,
@@ -39,10 +42,11 @@ from recovery.domain.commands import (
     Release,
     Reopen,
     ReportCues,
+    Resume,
     StepAction,
 )
 from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
-from recovery.domain.decide import Context, decide, decide_open
+from recovery.domain.decide import decide, decide_open
 from recovery.domain.queries import next_due
 from recovery.domain.search import query_keys
 from recovery.domain.state import Event, IncidentState, iso
@@ -50,16 +54,19 @@ from recovery.errors import (
     CommandRejectedError,
     ConflictError,
     IncidentNotFoundError,
+    IntegrityError,
     NotAllowedNowError,
 )
 from recovery.letters.written import LETTER_ACTIONS
 from recovery.service.conflicts import explained, version_to_act_on
 from recovery.service.letters import LetterCommands
+from recovery.service.once import Once
 from recovery.service.playbooks import PinnedPlaybooks
 from recovery.service.ports import Storage
 from recovery.service.reports import GroupBy, ReportRow, build_report, in_period
 from recovery.service.unit_of_work import Decision, IncidentUnitOfWork
 from recovery.service.views import IncidentView, Outcome
+from recovery.sites import Sites
 
 __all__ = ["IncidentView", "Outcome", "Recovery"]  # with the views of service.views
 
@@ -101,9 +108,11 @@ class Recovery(LetterCommands):
         *,
         clock: Clock = utc_now,
         new_id: Callable[[], str] = new_incident_id,
+        sites: Sites | None = None,
     ) -> None:
         self.storage = storage
         self.catalog = catalog if catalog is not None else Catalog.from_directory()
+        self.sites = sites if sites is not None else Sites.from_directory()
         self.log = storage.incidents
         self.unit_of_work = IncidentUnitOfWork(storage.incidents)
         self.clock = clock
@@ -115,16 +124,21 @@ class Recovery(LetterCommands):
 
     # ------------------------------------------------------------------ commands
 
-    def open(self, command: OpenIncident, *, actor: Actor, channel: str = "api") -> Outcome:
-        """Open an incident: every step of its playbook's bundle opens at once."""
+    def open(
+        self, command: OpenIncident, *, actor: Actor, channel: str = "api", once: Once | None = None
+    ) -> Outcome:
+        """Open an incident: every step of its playbook's bundle opens at once. `once`: the
+        idempotency key it runs under (its reply is stored with the event)."""
         if command.playbook is not None:
             compiled = self.catalog.get(command.playbook)
         else:
             compiled = self.catalog.for_incident_type(command.incident_type)
         self.playbooks.register(compiled)
-        ctx = Context(actor=actor, channel=channel, now=self.clock())
+        ctx = Context(actor, channel, self.clock(), self.sites.calendar(command.site))
         state, event = decide_open(compiled, self.new_id(), command, ctx)
-        recorded = self.unit_of_work.create(Decision(state, event, next_due(compiled, state)))
+        keyed = once.keyed(lambda s, e: Outcome(self._view(compiled, s), e)) if once else None
+        decision = Decision(state, event, next_due(compiled, state))
+        recorded = self.unit_of_work.create(decision, keyed)
         return Outcome(self._view(compiled, state), recorded)
 
     def execute(
@@ -135,20 +149,25 @@ class Recovery(LetterCommands):
         actor: Actor,
         channel: str = "api",
         expected_version: int | None = None,
+        once: Once | None = None,
     ) -> Outcome:
         """Run one command on an incident. `expected_version` refuses it if the incident
-        moved on since the caller looked (optimistic concurrency), saying what changed."""
+        moved on since the caller looked (optimistic concurrency), saying what changed;
+        `once`: the idempotency key it runs under."""
         compiled_of: list[CompiledPlaybook] = []
 
         def decider(state: IncidentState) -> Decision:
             compiled = self.playbook_of(state)
             compiled_of.append(compiled)
-            ctx = Context(actor=actor, channel=channel, now=self.clock())
+            ctx = Context(actor, channel, self.clock(), self.sites.calendar(state.site))
             new_state, event = decide(compiled, state, command, ctx)
             return Decision(new_state, event, next_due(compiled, new_state))
 
+        keyed = None
+        if once is not None:
+            keyed = once.keyed(lambda s, e: Outcome(self._view(compiled_of[-1], s), e))
         try:
-            state, event = self.unit_of_work.execute(incident_id, decider, expected_version)
+            state, event = self.unit_of_work.execute(incident_id, decider, expected_version, keyed)
         except ConflictError as error:
             raise explained(error, self.log, self.pinned_playbook, expected_version) from None
         return Outcome(self._view(compiled_of[-1], state), event)
@@ -169,6 +188,7 @@ class Recovery(LetterCommands):
         note: str | None = None,
         recipient: str | None = None,
         locale: str | None = None,
+        once: Once | None = None,
         seen_version: int | None = None,
     ) -> Outcome:
         """Any step action, for every caller. On a step whose kind sends letters, `draft`
@@ -192,6 +212,7 @@ class Recovery(LetterCommands):
                 note=note,
                 recipient=recipient,
                 locale=locale,
+                once=once,
             )
             if letter is not None:
                 return letter
@@ -205,7 +226,12 @@ class Recovery(LetterCommands):
             alternatives=list(alternatives),
         )
         return self.execute(
-            incident_id, command, actor=actor, channel=channel, expected_version=expected_version
+            incident_id,
+            command,
+            actor=actor,
+            channel=channel,
+            expected_version=expected_version,
+            once=once,
         )
 
     def complete_step(
@@ -259,6 +285,14 @@ class Recovery(LetterCommands):
 
     def reopen(self, incident_id: str, reason: str, **kw: Any) -> Outcome:
         return self.execute(incident_id, build(Reopen, reason=reason), **kw)
+
+    def hold(self, incident_id: str, reason: str, step: str | None = None, **kw: Any) -> Outcome:
+        """Stop the clock of a step (or every open step) while we wait for the customer."""
+        return self.execute(incident_id, build(Hold, reason=reason, step=step), **kw)
+
+    def resume(self, incident_id: str, step: str | None = None, **kw: Any) -> Outcome:
+        """Start it again: each deadline moves by the time held (business time if it is)."""
+        return self.execute(incident_id, build(Resume, step=step), **kw)
 
     def sweep_deadlines(self, *, limit: int = 100) -> list[Outcome]:
         """Record every passed deadline once and escalate as each playbook says.
@@ -333,8 +367,8 @@ class Recovery(LetterCommands):
         )
         return build_report(states, self.playbook_of, by=by)
 
-    def timeline(self, incident_id: str) -> list[Event]:
-        found = self.log.events(incident_id)
+    def timeline(self, incident_id: str, *, upto_seq: int | None = None) -> list[Event]:
+        found = self.log.events(incident_id, upto_seq=upto_seq)
         if not found:
             raise IncidentNotFoundError(incident_id)
         return found
@@ -355,7 +389,10 @@ class Recovery(LetterCommands):
         return replay(compiled, found)
 
     def verify(self, incident_id: str) -> Verification:
-        state, head_hash = self.log.load(incident_id)
+        try:
+            state, head_hash = self.log.load(incident_id)
+        except IntegrityError as exc:  # the state row is unreadable: say so, and where
+            return state_unreadable(incident_id, self.log.raw_events(incident_id), exc)
         rows = self.log.raw_events(incident_id)
         compiled = self.playbook_of(state)
         return verify_incident(incident_id, rows, state, head_hash, compiled)

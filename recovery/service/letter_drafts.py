@@ -20,6 +20,7 @@ from recovery.letters.ports import ACTIVE, PENDING, QueuedLetter, Voucher
 from recovery.letters.render import RenderedLetter, render_step_letter
 from recovery.letters.vouchers import new_voucher_code
 from recovery.letters.written import letter_zone, recipient_for, written_step
+from recovery.service.once import Once
 from recovery.service.ports import Storage
 from recovery.service.views import IncidentView, Outcome
 
@@ -47,6 +48,7 @@ class LetterEngine(Protocol):
         actor: Actor,
         channel: str = ...,
         expected_version: int | None = ...,
+        once: Once | None = ...,
     ) -> Outcome: ...
 
     def render_letter(
@@ -69,6 +71,7 @@ def draft(
     note: str | None,
     channel: str,
     expected_version: int | None,
+    once: Once | None = None,
 ) -> Outcome:
     """Record the step's `draft` with its note and, where the playbook says so, a voucher
     code drawn now (later drafts keep it); a code drawn for a draft not recorded is deleted."""
@@ -101,7 +104,9 @@ def draft(
         if valid_until:
             evidence["voucher_valid_until"] = valid_until
     try:
-        return _record(rec, state, step_id, "draft", evidence, actor, channel, expected_version)
+        return _record(
+            rec, state, step_id, "draft", evidence, actor, channel, expected_version, once
+        )
     except BaseException:
         if issued is not None:
             with contextlib.suppress(StorageError):
@@ -120,6 +125,7 @@ def request(
     channel: str,
     expected_version: int | None,
     zone: ZoneInfo | None = None,
+    once: Once | None = None,
 ) -> Outcome:
     """Render the letter, queue it held, record `request_send`, then release it to the
     mailer; a letter whose request was not recorded is discarded."""
@@ -182,7 +188,7 @@ def request(
     }
     try:
         outcome = _record(
-            rec, state, step_id, "request_send", evidence, actor, channel, expected_version
+            rec, state, step_id, "request_send", evidence, actor, channel, expected_version, once
         )
     except BaseException:
         with contextlib.suppress(StorageError):
@@ -202,9 +208,15 @@ def _record(
     actor: Actor,
     channel: str,
     expected_version: int | None,
+    once: Once | None,
 ) -> Outcome:
     """The step action itself, as the engine records any other."""
     command = StepAction(step=step_id, name=action, evidence=evidence)
     return rec.execute(
-        state.id, command, actor=actor, channel=channel, expected_version=expected_version
+        state.id,
+        command,
+        actor=actor,
+        channel=channel,
+        expected_version=expected_version,
+        once=once,
     )

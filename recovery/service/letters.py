@@ -34,6 +34,7 @@ from recovery.letters.written import (
     written_step,
 )
 from recovery.service.letter_drafts import LetterEngine, draft, request
+from recovery.service.once import Once
 from recovery.service.views import Outcome
 
 
@@ -53,6 +54,7 @@ class LetterCommands:
         note: str | None,
         recipient: str | None,
         locale: str | None,
+        once: Once | None = None,
     ) -> Outcome | None:
         """`draft` or `request_send` (`LETTER_ACTIONS`) as the letter's command when the step
         sends letters; None when it does not (the engine records the action as it is)."""
@@ -70,6 +72,7 @@ class LetterCommands:
                 note=note,
                 channel=channel,
                 expected_version=expected_version,
+                once=once,
             )
         return request(
             self,
@@ -80,6 +83,7 @@ class LetterCommands:
             locale=locale,
             channel=channel,
             expected_version=expected_version,
+            once=once,
         )
 
     # ------------------------------------------------------------------ commands

@@ -8,6 +8,9 @@ only after the customer pushed) therefore scores visibly worse than the same sto
 the playbook.
 
 First-contact full remedy: closed with no push, no handoff and no missed deadline.
+
+Time held: how long incidents waited on the customer with their clock stopped (holds that
+ended; an incident on hold now is counted in `on_hold`).
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ class ReportRow:
     first_contact_full_remedy_pct: float | None
     median_minutes_to_apology: float | None
     median_hours_to_full_recovery: float | None
+    hours_held: float = 0.0
+    on_hold: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -128,6 +133,8 @@ def _row(
         median_hours_to_full_recovery=(
             round(statistics.median(to_recovery), 2) if to_recovery else None
         ),
+        hours_held=round(sum(s.held_seconds for s in members) / 3600, 2),
+        on_hold=sum(1 for s in members if s.holds),
     )
 
 

@@ -6,6 +6,9 @@ command on one neither reads nor parses its ~3 kB snapshot: the append is condit
 the row still being at that version and head hash, and falls back to reading the row when
 another process moved it on. A refusal decided from the remembered state is never trusted
 (it may be stale): the command is decided again from the row.
+
+A command run under an idempotency key (`KeyedReplyOf`) writes the key's row, with the
+reply it makes, in the transaction that appends its event: both are kept or neither.
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ from recovery.domain.chain import GENESIS, canonical, seal
 from recovery.domain.events import Effect, effects_of
 from recovery.domain.state import Event, IncidentState
 from recovery.errors import ConflictError, RecoveryError
-from recovery.service.ports import Head, IncidentLog, IncidentTransaction, OutboxMessage, Record
+from recovery.service.ports import (
+    Head,
+    IncidentLog,
+    IncidentTransaction,
+    KeyedReply,
+    OutboxMessage,
+    Record,
+)
 
 
 class Decision(NamedTuple):
@@ -31,6 +41,8 @@ class Decision(NamedTuple):
 
 Decider = Callable[[IncidentState], Decision]
 Recorded = tuple[IncidentState, Event]
+KeyedReplyOf = Callable[[IncidentState, Event], KeyedReply]
+"""The idempotency key's row (with the reply) for a command's resulting state and event."""
 
 
 def sealed(decision: Decision, prev_hash: str) -> Record:
@@ -72,16 +84,21 @@ class IncidentUnitOfWork:
         self.log = log
         self.snapshots = Snapshots()
 
-    def create(self, decision: Decision) -> Event:
+    def create(self, decision: Decision, keyed: KeyedReplyOf | None = None) -> Event:
         """Record a new incident: its state row and its first event."""
         record = sealed(decision, GENESIS)
-        with self.log.transaction(record.state.id, locked=True) as tx:
-            tx.append(record, None)
+        reply = keyed(record.state, record.event) if keyed is not None else None
+        with self.log.transaction(record.state.id, locked=True, keyed=reply is not None) as tx:
+            tx.append(record, None, reply)
         self.snapshots.keep(record.state, record.event.hash)
         return record.event
 
     def execute(
-        self, incident_id: str, decider: Decider, expected_version: int | None = None
+        self,
+        incident_id: str,
+        decider: Decider,
+        expected_version: int | None = None,
+        keyed: KeyedReplyOf | None = None,
     ) -> Recorded:
         """Read the incident's head, decide, seal and append, atomically."""
         known = self.snapshots.get(incident_id)
@@ -91,15 +108,15 @@ class IncidentUnitOfWork:
         if self.log.optimistic_first:
             # Without contention one conditional write; with it, lock the incident rather
             # than retry blindly (measured: locking keeps a hot incident at ~2.5× the rate).
-            with self.log.transaction(incident_id, locked=False) as tx:
+            with self.log.transaction(incident_id, locked=False, keyed=keyed is not None) as tx:
                 recorded = self._decide_and_append(
-                    tx, incident_id, decider, expected_version, known
+                    tx, incident_id, decider, expected_version, known, keyed
                 )
             known = None
         if recorded is None:
-            with self.log.transaction(incident_id, locked=True) as tx:
+            with self.log.transaction(incident_id, locked=True, keyed=keyed is not None) as tx:
                 recorded = self._decide_and_append(
-                    tx, incident_id, decider, expected_version, known
+                    tx, incident_id, decider, expected_version, known, keyed
                 )
                 if recorded is None:
                     raise ConflictError(
@@ -118,22 +135,26 @@ class IncidentUnitOfWork:
         decider: Decider,
         expected_version: int | None,
         known: Head | None,
+        keyed: KeyedReplyOf | None,
     ) -> Recorded | None:
         if known is not None:
             try:
-                recorded = self._append(tx, known, decider)
+                recorded = self._append(tx, known, decider, keyed)
             except RecoveryError:
                 recorded = None  # perhaps stale: decide again from the row
             if recorded is not None:
                 return recorded
         head = tx.read_head(incident_id, expected_version, self.snapshots.get(incident_id))
-        return self._append(tx, head, decider)
+        return self._append(tx, head, decider, keyed)
 
     @staticmethod
-    def _append(tx: IncidentTransaction, head: Head, decider: Decider) -> Recorded | None:
+    def _append(
+        tx: IncidentTransaction, head: Head, decider: Decider, keyed: KeyedReplyOf | None
+    ) -> Recorded | None:
         """Decide from `head` (on a copy of its state) and append, provided the row is
         still at `head`; None if it is not."""
         record = sealed(decider(head.state.clone()), head.head_hash)
-        if not tx.append(record, head):
+        reply = keyed(record.state, record.event) if keyed is not None else None
+        if not tx.append(record, head, reply):
             return None
         return record.state, record.event

@@ -1,5 +1,5 @@
-"""The background worker: records missed deadlines, mails letters and delivers webhooks,
-in one loop.
+"""The background worker: records missed deadlines, tells people what needs them
+(notifications), mails letters and delivers webhooks, in one loop.
 
 It only composes: `Recovery` sweeps the deadlines, the letter deliverer mails the letters
 queue and the webhook `Deliverer` works the outbox store of the same storage
@@ -11,14 +11,20 @@ PostgreSQL, and a killed one loses nothing.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from recovery.delivery import Deliverer, DeliveryStats, WebhookTarget, poll
+from recovery.errors import StorageError
 from recovery.letters.mailers import Mailer
 from recovery.service.engine import Recovery
 from recovery.service.letter_delivery import LetterDeliverer, LetterStats
+from recovery.service.notifications import Notifier
+from recovery.service.ports.changes import ChangeSource
+
+log = logging.getLogger("recovery.worker")
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,7 @@ class WorkerPass:
     deadlines_missed: int
     deliveries: DeliveryStats
     letters: LetterStats = field(default_factory=LetterStats)
+    notified: int = 0
 
 
 def run(
@@ -46,12 +53,33 @@ def run(
     delivered = DeliveryStats()
     mailed = LetterStats()
     letters = LetterDeliverer(rec, mailer) if mailer is not None else None
+    notifier = Notifier(rec)
+    notified = 0
+    changes: ChangeSource | None = None
     with contextlib.ExitStack() as stack:
+        stack.callback(lambda: changes.close() if changes is not None else None)
         deliverer = (
             stack.enter_context(Deliverer(rec.storage.outbox, targets, clock=rec.clock))
             if targets
             else None
         )
+
+        def tell() -> None:
+            """Notifications: every incident the change feed names (after a (re)start,
+            every active one with untold events first)."""
+            nonlocal changes, notified
+            try:
+                if changes is None:
+                    changes = rec.storage.changes()
+                    notified += notifier.catch_up()
+                changed = [c.incident_id for c in changes.wait(0) if not c.recipient]
+                if changed:
+                    notified += notifier.tell(*changed)
+            except StorageError:
+                if changes is not None:
+                    changes.close()
+                    changes = None  # reopened, with a catch-up, on the next pass
+                raise
 
         def one_pass() -> None:
             nonlocal missed, mailed, delivered
@@ -59,10 +87,62 @@ def run(
                 missed += len(swept)
                 if stop.is_set():
                     break
+            tell()
             if letters is not None:
                 mailed = mailed + letters.deliver_due()
             if deliverer is not None:
                 delivered = delivered + deliverer.deliver_due()
 
         poll(one_pass, once=once, poll_interval=poll_interval, stop=stop, name="worker")
-    return WorkerPass(missed, delivered, mailed)
+    return WorkerPass(missed, delivered, mailed, notified)
+
+
+class BackgroundWorker:
+    """`run` on a thread of a server process (`recovery serve`), started and stopped with
+    it. Its work is the same as a `recovery worker`'s and claims the same leases, so any
+    number of servers and workers share it, each piece done once."""
+
+    def __init__(
+        self,
+        rec: Recovery,
+        targets: Sequence[WebhookTarget],
+        *,
+        mailer: Mailer | None,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self._args = (rec, list(targets))
+        self._mailer = mailer
+        self._poll_interval = poll_interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.failure: BaseException | None = None
+
+    @property
+    def running(self) -> bool:
+        """True while the thread works (false once stopped, or if it died)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="recovery-worker", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            rec, targets = self._args
+            run(
+                rec,
+                targets,
+                mailer=self._mailer,
+                poll_interval=self._poll_interval,
+                stop=self._stop,
+            )
+        except Exception as exc:  # logged; the page then says that no worker runs
+            self.failure = exc
+            log.exception("the in-process worker stopped")
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Ask the thread to finish its current piece of work and wait for it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)

@@ -11,16 +11,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy import exc as sa_exc
 
 from recovery.errors import CommandRejectedError, StorageError
 from recovery.service.ports.accounts import TokenRow, UserRow
 from recovery.storage.database import first_line, reading, writing
 from recovery.storage.moments import aware
-from recovery.storage.tables import api_tokens, sessions, users
+from recovery.storage.tables import api_tokens, sessions, sign_in_failures, users
 
 _LONG_AGO = datetime.min.replace(tzinfo=UTC)
+# Old failure rows are forgotten every `_PURGE_EVERY` recorded failures, at most
+# `_PURGE_ROWS` at a time: more than the 3 rows a failure can add in between, so the table
+# stays bounded under any storm, and no single statement grows with it.
+_PURGE_EVERY = 32
+_PURGE_ROWS = 500
 
 
 def _sites_out(raw: str) -> tuple[str, ...]:
@@ -58,6 +63,7 @@ class SqlAccountStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._recorded = 0
 
     # ------------------------------------------------------------------ users
 
@@ -224,3 +230,33 @@ class SqlAccountStore:
                 .values(revoked_at=now)
             ).rowcount
         return bool(changed)
+
+    # ------------------------------------------------------------------ failed sign-ins
+
+    def sign_in_failures(
+        self, keys: Sequence[str], since: datetime
+    ) -> dict[str, tuple[int, datetime]]:
+        t = sign_in_failures
+        query = (
+            select(t.c.key, func.count(), func.min(t.c.failed_at))
+            .where(t.c.key.in_(list(keys)), t.c.failed_at > since)
+            .group_by(t.c.key)
+        )
+        with reading(self.engine) as conn:
+            rows = conn.execute(query).all()
+        return {key: (count, aware(oldest) or since) for key, count, oldest in rows}
+
+    def record_sign_in_failure(
+        self, keys: Sequence[str], now: datetime, forget_before: datetime
+    ) -> None:
+        t = sign_in_failures
+        self._recorded += 1
+        with writing(self.engine) as conn:
+            conn.execute(t.insert().values([{"key": key, "failed_at": now} for key in keys]))
+            if self._recorded % _PURGE_EVERY == 0:
+                old = select(t.c.id).where(t.c.failed_at < forget_before).limit(_PURGE_ROWS)
+                conn.execute(delete(t).where(t.c.id.in_(old.scalar_subquery())))
+
+    def clear_sign_in_failures(self, key: str) -> None:
+        with writing(self.engine) as conn:
+            conn.execute(delete(sign_in_failures).where(sign_in_failures.c.key == key))

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from recovery.errors import RecoveryError, StorageError
+from recovery.storage.durability import guard_writes
 
 # Execution option marking a connection that only reads.
 READ_ONLY = "recovery_read_only"
@@ -59,6 +60,10 @@ def create_db_engine(url: str, *, sqlite_synchronous: str = "full", **kwargs: An
             return engine
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
+        # A server restart leaves every pooled connection dead: test each one as it is
+        # checked out (one round trip) and replace it, so that no command fails on a stale
+        # connection; the first dead one found invalidates the rest of the pool at once.
+        kwargs.setdefault("pool_pre_ping", True)
         return create_engine(url, **kwargs)
     except sa_exc.SQLAlchemyError as exc:
         raise StorageError(f"database error: {first_line(exc)}") from exc
@@ -67,6 +72,8 @@ def create_db_engine(url: str, *, sqlite_synchronous: str = "full", **kwargs: An
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     if synchronous not in ("full", "normal"):
         raise ValueError(f"sqlite synchronous must be full or normal, not {synchronous!r}")
+    # A failed sync stops every write of this engine (see `durability`); reads go on.
+    guard_writes(engine, lambda conn: conn.get_execution_options().get(READ_ONLY, False))
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

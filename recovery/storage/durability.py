@@ -12,6 +12,13 @@ own transaction; only the wait for the disk is shared.
 What a caller is told does not change: an acknowledged command survives power loss. What
 others may see for the fraction of a millisecond before the fsync: a committed command
 that a power cut would still undo, together with its acknowledgement, never sent.
+
+A sync that fails stops writing for good (`SyncFailure`), as PostgreSQL does: on Linux a
+failed fsync may drop the unsynced pages and report success on the next call, so a store
+that wrote on would acknowledge commands on top of a log that lost earlier ones. Every
+later write of this process is refused until it restarts (after someone checked the
+disk); reads go on. This covers the log's own sync and a COMMIT that SQLite reports as a
+disk I/O error (it syncs inside COMMIT on every other connection).
 """
 
 from __future__ import annotations
@@ -23,6 +30,9 @@ import os
 import threading
 import weakref
 from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Engine, event
 
 from recovery.errors import StorageError
 
@@ -33,6 +43,74 @@ _sync_file = getattr(os, "fdatasync", os.fsync)
 _deferred: contextvars.ContextVar[list[tuple[WalSync, int]] | None] = contextvars.ContextVar(
     "recovery_deferred_durability", default=None
 )
+
+
+# SQLite's primary result code for an I/O error (its extended codes keep it in the low byte)
+_SQLITE_IOERR = 10
+
+
+class SyncFailure:
+    """Whether a commit of this database could not be synced; once it is, for good."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+
+    def fail(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+
+    def check(self) -> None:
+        """Raise `StorageError` once a sync has failed: no write is taken any more."""
+        if self.reason is not None:
+            raise StorageError(
+                f"the database file could not be synced to disk ({self.reason}); no write "
+                "is taken until the server is restarted: check the disk first (reading "
+                "goes on)"
+            )
+
+    def note(self, error: BaseException) -> bool:
+        """Mark a driver error that is SQLite's disk I/O error; whether it was one."""
+        failed = _is_io_error(error)
+        if failed:
+            self.fail(str(error).strip() or "disk I/O error")
+        return failed
+
+
+def _is_io_error(error: BaseException) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF == _SQLITE_IOERR
+    return "disk i/o error" in str(error).lower()
+
+
+_failures: weakref.WeakKeyDictionary[Engine, SyncFailure] = weakref.WeakKeyDictionary()
+_failures_lock = threading.Lock()
+
+
+def sync_failure(engine: Engine) -> SyncFailure:
+    """The one `SyncFailure` of an engine (every adapter over it shares it)."""
+    with _failures_lock:
+        found = _failures.get(engine)
+        if found is None:
+            found = _failures[engine] = SyncFailure()
+        return found
+
+
+def guard_writes(engine: Engine, is_read_only: Any) -> None:
+    """Refuse every write transaction on `engine` once a sync failed, and note a COMMIT
+    (or any statement) that fails with a disk I/O error. `is_read_only(connection)` tells
+    a reading connection, which goes on. Registered first, so that a refused write never
+    reaches its BEGIN."""
+    failure = sync_failure(engine)
+
+    @event.listens_for(engine, "begin", insert=True)
+    def _refuse(connection: Any) -> None:
+        if not is_read_only(connection):
+            failure.check()
+
+    @event.listens_for(engine, "handle_error")
+    def _note(context: Any) -> None:
+        failure.note(context.original_exception)
 
 
 class _Waiting:
@@ -47,8 +125,9 @@ class _Waiting:
 class WalSync:
     """The log file of one SQLite database, and how far it is known to be on disk."""
 
-    def __init__(self, wal_path: str) -> None:
+    def __init__(self, wal_path: str, failure: SyncFailure | None = None) -> None:
         self._path = wal_path
+        self._failure = failure or SyncFailure()
         self._descriptor: int | None = None
         self._lock = threading.Lock()
         self._committed = 0
@@ -80,6 +159,7 @@ class WalSync:
         with self._lock:
             if self._synced >= ticket:
                 return
+            self._failure.check()  # a sync failed before: a later one proves nothing
             covered = self._committed  # written to the log already: the fsync covers them
             if self._descriptor is None:
                 try:
@@ -92,9 +172,11 @@ class WalSync:
             try:
                 _sync_file(self._descriptor)
             except OSError as exc:
+                self._failure.fail(f"{exc.strerror or exc} syncing {self._path}")
                 raise StorageError(
-                    f"the database log could not be synced to disk ({exc.strerror}): "
-                    "the command is recorded but may not survive a power cut; check the disk"
+                    f"the database log could not be synced to disk ({exc.strerror}): the "
+                    "command may not survive a power cut, and no write is taken until the "
+                    "server is restarted; check the disk"
                 ) from exc
             self._synced = covered
 

@@ -1,8 +1,11 @@
 """Idempotency keys of HTTP commands (`service.ports.IdempotencyKeys`).
 
-A key is claimed by INSERTing its row in its own transaction before the command runs: the
-primary key `(principal, key)` makes a second claimer (any process, any server) fail at
-once, so a request still in flight is told so instead of running twice.
+A key's row is written only by the transaction that records its command's event
+(`SqlIncidentLog`'s append runs `UPSERT_KEY`), with the reply the caller gets: the row and
+the event are committed together or not at all, so a crash anywhere leaves either a reply
+to replay or nothing (and a retry runs the command anew). The primary key `(principal,
+key)` makes a concurrent duplicate wait for the first writer and then find its row: its
+own transaction is rolled back (`KeyTaken`) and it replays the first reply.
 """
 
 from __future__ import annotations
@@ -10,107 +13,92 @@ from __future__ import annotations
 from datetime import datetime
 
 import orjson
-from sqlalchemy import Engine, and_, bindparam, delete, select, update
-from sqlalchemy import exc as sa_exc
+from sqlalchemy import Engine, delete, select
 
-from recovery.service.ports.accounts import Claim, StoredResponse
+from recovery.domain.state import iso
+from recovery.service.ports.accounts import Claim, KeyedReply, StoredResponse
 from recovery.storage.database import reading, writing
-from recovery.storage.moments import aware
+from recovery.storage.moments import aware, to_column
 from recovery.storage.tables import idempotency_keys
 
-# Built once: the per-command idempotency statements reuse SQLAlchemy's compiled cache.
-_CLAIM = idempotency_keys.insert()
-_COMPLETE = update(idempotency_keys).where(
-    idempotency_keys.c.principal == bindparam("p"), idempotency_keys.c.key == bindparam("k")
+# Driver-level (qmark; `%s` on PostgreSQL): the row of a key, unless a live one exists. An
+# expired row is replaced; so is a claim left `in_flight` by a version that claimed keys
+# in a transaction of their own. Nothing written (rowcount 0): the key is taken.
+UPSERT_KEY = (
+    'INSERT INTO idempotency_keys (principal, "key", fingerprint, status, response_status, '
+    "response_body, response_headers, created_at, expires_at) "
+    "VALUES (?, ?, ?, 'done', ?, ?, ?, ?, ?) "
+    'ON CONFLICT (principal, "key") DO UPDATE SET fingerprint = excluded.fingerprint, '
+    "status = excluded.status, response_status = excluded.response_status, "
+    "response_body = excluded.response_body, response_headers = excluded.response_headers, "
+    "created_at = excluded.created_at, expires_at = excluded.expires_at "
+    "WHERE idempotency_keys.expires_at <= excluded.created_at "
+    "OR idempotency_keys.status = 'in_flight'"
 )
 
 
+def key_row(reply: KeyedReply, *, postgres: bool) -> tuple[object, ...]:
+    """The parameters of `UPSERT_KEY` for `reply`."""
+    response = reply.response
+    return (
+        reply.principal,
+        reply.key,
+        reply.fingerprint,
+        response.status,
+        response.body.decode(),
+        orjson.dumps(response.headers).decode(),
+        to_column(iso(reply.created_at), postgres=postgres),
+        to_column(iso(reply.expires_at), postgres=postgres),
+    )
+
+
+def found(
+    fingerprint: str,
+    now: datetime,
+    *,
+    row_fingerprint: str,
+    status: str,
+    expires_at: datetime,
+    response_status: int | None,
+    response_body: str | None,
+    response_headers: str | None,
+) -> Claim:
+    """What a stored key row means for a request with `fingerprint` at `now`."""
+    if expires_at <= now or status != "done":
+        return Claim("free")
+    if row_fingerprint != fingerprint:
+        return Claim("mismatch")
+    headers = orjson.loads(response_headers) if response_headers else {}
+    body = (response_body or "").encode()
+    return Claim("replay", StoredResponse(int(response_status or 0), body, headers))
+
+
 class SqlIdempotencyKeys:
-    """The idempotency keys table; every driver error becomes a `StorageError`."""
+    """The idempotency keys table (reads and purges; writes are in the incident log's
+    transactions); every driver error becomes a `StorageError`."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def claim_key(
-        self,
-        principal: str,
-        key: str,
-        fingerprint: str,
-        now: datetime,
-        expires_at: datetime,
-        stale_before: datetime,
-    ) -> Claim:
-        """Claim `key` for one request, or say what the first request with it left behind.
-
-        An expired key is free again; a claim still `in_flight` since before `stale_before`
-        belonged to a process that died mid-request and is taken over.
-        """
-        for _attempt in range(3):
-            try:
-                with writing(self.engine) as conn:
-                    conn.execute(
-                        _CLAIM,
-                        {
-                            "principal": principal,
-                            "key": key,
-                            "fingerprint": fingerprint,
-                            "status": "in_flight",
-                            "created_at": now,
-                            "expires_at": expires_at,
-                        },
-                    )
-                return Claim("claimed")
-            except sa_exc.IntegrityError:
-                pass
-            where = and_(idempotency_keys.c.principal == principal, idempotency_keys.c.key == key)
-            with reading(self.engine) as conn:
-                row = conn.execute(select(idempotency_keys).where(where)).one_or_none()
-            if row is None:
-                continue  # released meanwhile: try to claim again
-            created_at = aware(row.created_at) or now
-            expired = (aware(row.expires_at) or now) <= now
-            stale = row.status == "in_flight" and created_at < stale_before
-            if expired or stale:
-                with writing(self.engine) as conn:
-                    conn.execute(
-                        delete(idempotency_keys).where(
-                            where, idempotency_keys.c.created_at == row.created_at
-                        )
-                    )
-                continue
-            if row.fingerprint != fingerprint:
-                return Claim("mismatch")
-            if row.status == "in_flight":
-                return Claim("in_flight")
-            headers = orjson.loads(row.response_headers) if row.response_headers else {}
-            body = (row.response_body or "").encode()
-            return Claim("replay", StoredResponse(int(row.response_status), body, headers))
-        return Claim("in_flight")
-
-    def complete_key(self, principal: str, key: str, response: StoredResponse) -> None:
-        with writing(self.engine) as conn:
-            conn.execute(
-                _COMPLETE,
-                {
-                    "p": principal,
-                    "k": key,
-                    "status": "done",
-                    "response_status": response.status,
-                    "response_body": response.body.decode(),
-                    "response_headers": orjson.dumps(response.headers).decode(),
-                },
-            )
-
-    def release_key(self, principal: str, key: str) -> None:
-        """Forget a claim whose request recorded nothing, so that a retry runs it again."""
-        with writing(self.engine) as conn:
-            conn.execute(
-                delete(idempotency_keys).where(
-                    idempotency_keys.c.principal == principal,
-                    idempotency_keys.c.key == key,
-                    idempotency_keys.c.status == "in_flight",
+    def find_key(self, principal: str, key: str, fingerprint: str, now: datetime) -> Claim:
+        with reading(self.engine) as conn:
+            row = conn.execute(
+                select(idempotency_keys).where(
+                    idempotency_keys.c.principal == principal, idempotency_keys.c.key == key
                 )
-            )
+            ).one_or_none()
+        if row is None:
+            return Claim("free")
+        return found(
+            fingerprint,
+            now,
+            row_fingerprint=row.fingerprint,
+            status=row.status,
+            expires_at=aware(row.expires_at) or now,
+            response_status=row.response_status,
+            response_body=row.response_body,
+            response_headers=row.response_headers,
+        )
 
     def purge_keys(self, now: datetime) -> int:
         with writing(self.engine) as conn:

@@ -14,7 +14,7 @@ from recovery.domain.chain import canonical
 from recovery.domain.compiler import ACTIVE_STATES
 from recovery.domain.state import Event, IncidentState, parse_iso
 from recovery.errors import IncidentNotFoundError
-from recovery.storage.database import reading
+from recovery.storage.database import reading, writing
 from recovery.storage.moments import from_column
 from recovery.storage.tables import events, incidents, playbook_versions, search_terms
 
@@ -39,7 +39,7 @@ class IncidentReads:
         if stored is not None:
             return str(stored)
         try:
-            with self.engine.begin() as conn:
+            with writing(self.engine) as conn:  # driver errors as StorageError
                 conn.execute(
                     playbook_versions.insert().values(
                         playbook_id=playbook_id,
@@ -67,7 +67,7 @@ class IncidentReads:
             ).one_or_none()
         if row is None:
             raise IncidentNotFoundError(incident_id)
-        return IncidentState.from_json(row.state), row.head_hash
+        return IncidentState.from_json(row.state, incident_id), row.head_hash
 
     def list_states(
         self,
@@ -82,14 +82,15 @@ class IncidentReads:
     ) -> list[IncidentState]:
         conditions = _incident_filters(statuses, site, sites, playbook_id, owner)
         query = (
-            select(incidents.c.state)
+            select(incidents.c.id, incidents.c.state)
             .where(*conditions)
             .order_by(incidents.c.next_due_at.is_(None), incidents.c.next_due_at, incidents.c.id)
             .limit(limit)
             .offset(offset)
         )
         with self._reading() as conn:
-            return [IncidentState.from_json(raw) for raw in conn.execute(query).scalars()]
+            rows = conn.execute(query).all()
+        return [IncidentState.from_json(row.state, row.id) for row in rows]
 
     def search(
         self, keys: Sequence[str], *, sites: Sequence[str] | None = None, limit: int = 50
@@ -149,7 +150,7 @@ class IncidentReads:
             with self._reading() as conn:
                 rows = conn.execute(query.order_by(incidents.c.id).limit(chunk)).all()
             for row in rows:
-                yield IncidentState.from_json(row.state)
+                yield IncidentState.from_json(row.state, row.id)
             if len(rows) < chunk:
                 return
             after = rows[-1].id

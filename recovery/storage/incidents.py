@@ -23,9 +23,10 @@ from sqlalchemy import exc as sa_exc
 from recovery.domain.search import incident_terms
 from recovery.domain.state import EVENT_FIELDS, IncidentState
 from recovery.errors import ConflictError, IncidentNotFoundError, RecoveryError, StorageError
-from recovery.service.ports import Head, Record
+from recovery.service.ports import Head, KeyedReply, KeyTaken, Record
 from recovery.storage.database import first_line
-from recovery.storage.durability import WalSync
+from recovery.storage.durability import SyncFailure, WalSync, sync_failure
+from recovery.storage.idempotency import UPSERT_KEY, key_row
 from recovery.storage.incident_reads import IncidentReads
 from recovery.storage.moments import to_column
 
@@ -87,12 +88,13 @@ class _Sql:
         self.insert_outbox = fix(_INSERT_OUTBOX)
         self.insert_term = fix(_INSERT_TERM)
         self.record = fix(_RECORD_PG)
+        self.upsert_key = fix(UPSERT_KEY)
 
     def moment(self, text: str | None) -> Any:
         return to_column(text, postgres=self.postgres)
 
 
-def _own_durability(connection: Any) -> WalSync | None:
+def _own_durability(connection: Any, failure: SyncFailure) -> WalSync | None:
     """On a file database set to `synchronous=FULL`, the writer connection commits without
     syncing and the log syncs the WAL itself (see `durability`); else None."""
     if connection.execute("PRAGMA synchronous").fetchone()[0] < 2:  # NORMAL: speed chosen
@@ -103,7 +105,7 @@ def _own_durability(connection: Any) -> WalSync | None:
     if not path or connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         return None
     connection.execute("PRAGMA synchronous=NORMAL")
-    return WalSync(f"{path}-wal")
+    return WalSync(f"{path}-wal", failure)
 
 
 def _reraise(error: BaseException, cause: BaseException) -> NoReturn:
@@ -118,12 +120,13 @@ class _Transaction:
     Leaving it commits (SQLite: and syncs the log before returning, the writer lock
     released first), or rolls back on an error, raised as ours."""
 
-    __slots__ = ("_autocommit", "_cursor", "_driver", "_incident_id", "_locked", "_log")
+    __slots__ = ("_autocommit", "_cursor", "_driver", "_incident_id", "_keyed", "_locked", "_log")
 
-    def __init__(self, log: SqlIncidentLog, incident_id: str, locked: bool) -> None:
+    def __init__(self, log: SqlIncidentLog, incident_id: str, locked: bool, keyed: bool) -> None:
         self._log = log
         self._incident_id = incident_id
         self._locked = locked
+        self._keyed = keyed
         self._driver: Any = None
         self._cursor: Any = None
         self._autocommit = False
@@ -132,12 +135,18 @@ class _Transaction:
         log = self._log
         if log.sql.postgres:
             self._driver = log.pg_connection(self._incident_id)
-            # Unlocked: each statement commits itself, and the append is ONE statement.
-            self._autocommit = not self._locked
-            if self._autocommit:
-                self._driver.driver_connection.autocommit = True
-            self._cursor = self._driver.driver_connection.cursor()
+            # Unlocked: each statement commits itself, and the append is ONE statement
+            # (with an idempotency key's row it is two, which must commit together).
+            self._autocommit = not self._locked and not self._keyed
+            try:
+                if self._autocommit:
+                    self._driver.driver_connection.autocommit = True
+                self._cursor = self._driver.driver_connection.cursor()
+            except BaseException as exc:
+                self._driver.invalidate()
+                _reraise(log.error(exc, self._incident_id), exc)
             return self
+        log.sync_failure.check()  # after a failed sync, no write until a restart
         log.writer_lock.acquire()
         try:
             self._driver = log.sqlite_writer(self._incident_id)
@@ -170,7 +179,9 @@ class _Transaction:
             sync = log.wal
             ticket = sync.committed() if sync is not None else 0
         finally:
-            self._cursor.close()
+            # after a failed commit the writer may be closed already: its error stands
+            with contextlib.suppress(*log.driver_errors):
+                self._cursor.close()
             log.writer_lock.release()
         if sync is not None:
             sync.settle(ticket)  # on disk before it is acknowledged; the lock is free
@@ -178,6 +189,7 @@ class _Transaction:
     def _exit_pg(self, exc: BaseException | None) -> None:
         log, pooled = self._log, self._driver
         driver = pooled.driver_connection
+        lost = False
         try:
             if exc is None and not self._autocommit:
                 try:
@@ -185,13 +197,20 @@ class _Transaction:
                 except BaseException as failed:
                     exc = failed
             if exc is not None:
-                _reraise(log.failed(driver, exc, self._incident_id), exc)
+                error = log.failed(driver, exc, self._incident_id)
+                lost = isinstance(error, StorageError)
+                _reraise(error, exc)
         finally:
+            # Cleaning up a dead connection fails too: that must not replace the error.
             with contextlib.suppress(*log.driver_errors):
                 self._cursor.close()
+            with contextlib.suppress(*log.driver_errors):
                 if self._autocommit:
                     driver.autocommit = False
-            pooled.close()
+            if lost:
+                pooled.invalidate()  # perhaps dead: never handed out again
+            else:
+                pooled.close()
 
     def read_head(self, incident_id: str, expected_version: int | None, known: Head | None) -> Head:
         """The row as it is now; the snapshot text is parsed only if not already held."""
@@ -218,7 +237,17 @@ class _Transaction:
             raw_state = cursor.fetchone()[0]
         return Head(version, head_hash, IncidentState.from_json(raw_state))
 
-    def append(self, record: Record, head: Head | None) -> bool:
+    def append(self, record: Record, head: Head | None, reply: KeyedReply | None = None) -> bool:
+        if not self._append(record, head):
+            return False
+        if reply is not None:
+            sql = self._log.sql
+            self._cursor.execute(sql.upsert_key, key_row(reply, postgres=sql.postgres))
+            if self._cursor.rowcount != 1:
+                raise KeyTaken(reply.key)  # rolled back on leaving: the event with it
+        return True
+
+    def _append(self, record: Record, head: Head | None) -> bool:
         sql, cursor = self._log.sql, self._cursor
         state, event = record.state, record.event
         at = sql.moment(event.recorded_at)
@@ -304,11 +333,12 @@ class SqlIncidentLog(IncidentReads):
         )
         self.driver_errors: tuple[type[BaseException], ...] = (dbapi.Error, sa_exc.DBAPIError)
         self.writer_lock = threading.Lock()
+        self.sync_failure = sync_failure(engine)
         self._writer: Any = None
         self.wal: WalSync | None = None
 
-    def transaction(self, incident_id: str, *, locked: bool) -> _Transaction:
-        return _Transaction(self, incident_id, locked)
+    def transaction(self, incident_id: str, *, locked: bool, keyed: bool = False) -> _Transaction:
+        return _Transaction(self, incident_id, locked, keyed)
 
     # ------------------------------------------------------------------ connections
 
@@ -336,7 +366,7 @@ class SqlIncidentLog(IncidentReads):
             pooled = self.engine.raw_connection()
             pooled.detach()  # ours for the life of this log, pragmas and all
             self._writer = pooled.dbapi_connection
-            self.wal = _own_durability(self._writer)
+            self.wal = _own_durability(self._writer, self.sync_failure)
         return self._writer
 
     def pg_connection(self, incident_id: str) -> Any:
@@ -347,6 +377,8 @@ class SqlIncidentLog(IncidentReads):
 
     def failed(self, driver: Any, exc: BaseException, incident_id: str) -> BaseException:
         """Roll back after `exc`; the error to raise (ours for a driver error)."""
+        if not self.sql.postgres:
+            self.sync_failure.note(exc)  # a COMMIT SQLite could not sync: no more writes
         with contextlib.suppress(*self.driver_errors):
             driver.rollback()
         error = self.error(exc, incident_id)

@@ -9,14 +9,17 @@ from sqlalchemy import Engine, text
 from sqlalchemy import exc as sa_exc
 
 from recovery.errors import StorageError
+from recovery.service.ports.changes import ChangeSource
 from recovery.storage.accounts import SqlAccountStore
 from recovery.storage.audit import SqlAuditRows
+from recovery.storage.changes import change_source
 from recovery.storage.database import create_db_engine, first_line, reading, upgrade
 from recovery.storage.durability import deferred
 from recovery.storage.idempotency import SqlIdempotencyKeys
 from recovery.storage.incidents import SqlIncidentLog
 from recovery.storage.letters import SqlLetterStore
 from recovery.storage.links import SqlStatusLinkStore
+from recovery.storage.notifications import SqlNotificationStore
 from recovery.storage.outbox import SqlOutbox
 
 
@@ -33,6 +36,7 @@ class SqlStorage:
         self.accounts = SqlAccountStore(engine)
         self.idempotency = SqlIdempotencyKeys(engine)
         self.links = SqlStatusLinkStore(engine)
+        self.notifications = SqlNotificationStore(engine)
         if migrate:
             self.migrate()
 
@@ -62,6 +66,9 @@ class SqlStorage:
 
     # the function itself: the HTTP server enters it on every write
     deferred_sync = staticmethod(deferred)
+
+    def changes(self) -> ChangeSource:
+        return change_source(self.engine)
 
     def migrate(self) -> None:
         try:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 NAMING_CONVENTION = {
@@ -167,6 +168,18 @@ sessions = Table(
     Index("ix_sessions_username", "username"),
 )
 
+# Failed sign-ins, one row per key (`u:` username, `a:` client address, `ua:` both) and
+# failure, shared by every server process and kept across restarts; counted over a window.
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("key", String(320), nullable=False),
+    Column("failed_at", Timestamp, nullable=False),
+    Index("ix_sign_in_failures_key", "key", "failed_at"),
+    Index("ix_sign_in_failures_failed_at", "failed_at"),
+)
+
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
@@ -237,4 +250,32 @@ status_links = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("revoked_at", Timestamp, nullable=True),
     Index("ix_status_links_incident_id", "incident_id"),
+)
+
+# ---------------------------------------------------------------------------- notifications
+# What each person was told, and when they read it (recovery.service.notifications): derived
+# from the events by the worker, once per event and recipient (the marks say how far each
+# incident's events have been told; the unique key backs it).
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("recipient", String(200), nullable=False),
+    Column("incident_id", String(64), ForeignKey("incidents.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("site", String(200), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("read_at", Timestamp, nullable=True),
+    UniqueConstraint("recipient", "incident_id", "seq", "kind"),
+    Index("ix_notifications_recipient_read_at", "recipient", "read_at"),
+)
+
+notification_marks = Table(
+    "notification_marks",
+    metadata,
+    Column("incident_id", String(64), ForeignKey("incidents.id"), primary_key=True),
+    Column("seq", Integer, nullable=False),
 )

@@ -100,6 +100,8 @@ def random_command(draw: Callable[..., Any], rec: Recovery, incident: str) -> Ca
                 "close",
                 "reopen",
                 "stale",
+                "hold",
+                "resume",
             ]
         )
     )
@@ -150,6 +152,11 @@ def random_command(draw: Callable[..., Any], rec: Recovery, incident: str) -> Ca
         return lambda: rec.close(incident, actor=actor)
     if kind == "reopen":
         return lambda: rec.reopen(incident, "customer wrote back", actor=actor)
+    if kind in ("hold", "resume"):
+        held = draw(st.sampled_from([None, "ghost", *view.state.steps]))
+        if kind == "resume":
+            return lambda: rec.resume(incident, held, actor=actor)
+        return lambda: rec.hold(incident, "the guest's bank details", held, actor=actor)
     stale = view.version - 1
     return lambda: rec.add_note(incident, "on an old view", actor=actor, expected_version=stale)
 
@@ -172,7 +179,7 @@ def test_random_commands_replay_to_the_stored_state(
     opened = rec.open(
         OpenIncident(
             incident_type=compiled.playbook.incident_types[0],
-            site="ribe",
+            site=draw(st.sampled_from(["ribe", "esbjerg-complaints"])),  # 24/7, or 8-16
             customer=CustomerProfile(
                 name="Mette Jensen",
                 member_since=draw(st.sampled_from([None, date(2024, 1, 1), date(2015, 1, 1)])),

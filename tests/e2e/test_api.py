@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ from recovery import Catalog, Recovery
 from recovery.domain.state import parse_iso
 from recovery.letters import FileMailer
 from recovery.service.letter_delivery import deliver_letters
-from recovery.service.principal import Principal
 from tests.e2e.test_api_helpers import HOTEL, Api, running_api
 
 
@@ -190,31 +188,26 @@ def test_same_key_with_a_different_body_is_refused(api: Api) -> None:
     assert len(desk.get(f"/incidents/{iid}/timeline").json()["events"]) == 2
 
 
-def test_a_key_still_in_flight_gets_409(api: Api) -> None:
-    desk = api.client("desk")
+def test_requests_with_one_key_at_once_are_recorded_once(api: Api) -> None:
     iid = api.open()["id"]
-    body = {"text": "slow"}
-    # another process claimed the key for this very request and has not finished yet
-    from recovery.domain.commands import AddNote
-    from recovery.http.api.commands import CommandOptions
-    from recovery.http.idempotency import fingerprint
+    body, headers = {"text": "taxi at 18:30"}, {"Idempotency-Key": "twice-1"}
+    replies: list[httpx.Response] = []
+    barrier = threading.Barrier(4)
 
-    options = CommandOptions("busy-1", None, "api")
-    parts = ("POST", iid, "AddNote", AddNote(**body).model_dump(mode="json"), None, "api")
-    now = api.rec.clock()
-    claim = api.rec.storage.idempotency.claim_key(
-        Principal("token", "desk", "front_desk", ("ribe",)).scope_key,
-        options.idempotency_key or "",
-        fingerprint(*parts),
-        now,
-        now + timedelta(hours=24),
-        now - timedelta(minutes=5),
-    )
-    assert claim.outcome == "claimed"
-    busy = desk.post(f"/incidents/{iid}/notes", json=body, headers={"Idempotency-Key": "busy-1"})
-    assert busy.status_code == 409
-    assert busy.json()["error"] == "request_in_flight"
-    assert len(desk.get(f"/incidents/{iid}/timeline").json()["events"]) == 1
+    def post() -> None:
+        client = api.client("desk")
+        barrier.wait()
+        replies.append(client.post(f"/incidents/{iid}/notes", json=body, headers=headers))
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.status_code for r in replies] == [200] * 4
+    assert len({r.content for r in replies}) == 1  # every caller got the first answer
+    assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in replies) == 3
+    assert len(api.client("desk").get(f"/incidents/{iid}/timeline").json()["events"]) == 2
 
 
 def test_keys_are_per_caller_and_a_failed_command_can_be_retried(api: Api) -> None:
@@ -492,3 +485,25 @@ def test_the_old_way_shows_in_the_report_as_pushes_and_a_worse_score(api: Api) -
     manager = api.client("manager").get("/reports/recovery", params={"by": "site"}).json()
     assert [r["group"] for r in manager["rows"]] == ["ribe"]  # its own property only
     assert desk.get("/reports/recovery").status_code == 403
+
+
+def test_duplicates_with_one_key_and_if_match_all_get_the_first_answer(api: Api) -> None:
+    iid = api.open()["id"]
+    headers = {"Idempotency-Key": "precise-1", "If-Match": '"1"'}
+    replies: list[httpx.Response] = []
+    barrier = threading.Barrier(3)
+
+    def post() -> None:
+        client = api.client("desk")
+        barrier.wait()
+        replies.append(client.post(f"/incidents/{iid}/notes", json={"text": "x"}, headers=headers))
+
+    threads = [threading.Thread(target=post) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # the later ones find the incident past version 1, but their key was answered already
+    assert [r.status_code for r in replies] == [200] * 3
+    assert len({r.content for r in replies}) == 1
+    assert len(api.client("desk").get(f"/incidents/{iid}/timeline").json()["events"]) == 2

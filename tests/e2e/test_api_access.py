@@ -60,6 +60,13 @@ def released(api: Api) -> dict[str, str]:
     return {"incident_id": iid}
 
 
+def on_hold(api: Api) -> dict[str, str]:
+    iid = api.open("manager")["id"]
+    body = {"reason": "waiting for the guest's bank details"}
+    assert api.client("manager").post(f"/incidents/{iid}/hold", json=body).is_success
+    return {"incident_id": iid}
+
+
 def a_user(api: Api) -> dict[str, str]:
     name = f"someone{next(_names)}"
     body = {"username": name, "password": "long enough", "role": "front_desk", "sites": ["ribe"]}
@@ -188,6 +195,14 @@ MATRIX = [
         body=lambda: {"reason": "x"},
         prepare=fresh,
     ),
+    Case(
+        "POST",
+        "/incidents/{incident_id}/hold",
+        WRITERS,
+        body=lambda: {"reason": "waiting for the guest's bank details"},
+        prepare=fresh,
+    ),
+    Case("POST", "/incidents/{incident_id}/resume", WRITERS, body=dict, prepare=on_hold),
     Case(
         "POST",
         "/incidents/{incident_id}/release",

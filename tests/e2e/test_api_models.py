@@ -89,7 +89,7 @@ def play_the_hotel_story(api: Api, record: Recorder, mail_dir: Path) -> None:
     step(desk, iid, "rebook_local", "complete", "rebook_far_with_consent")
     step(desk, iid, "pay_room", "request_approval", "request_approval")
     step(manager, iid, "pay_room", "grant_approval", "grant_approval")
-    for what in ("pushes", "contacts", "notes", "cues", "escalate", "handoffs"):
+    for what in ("pushes", "contacts", "notes", "cues", "escalate", "handoffs", "hold", "resume"):
         command(manager, iid, what)
     step(manager, iid, "dinner", "waive", "waive")
     paid = {"evidence": {"amount": 450, "reference": "PMS-4711"}}

@@ -132,6 +132,17 @@ def test_playbooks_validate_names_the_file_and_field_of_each_problem(tmp_path: P
     assert report["files"][0]["problems"][0]["location"] == "steps[0].due"
 
 
+def test_sites_list_and_validate_name_the_file_and_field(tmp_path: Path) -> None:
+    shipped = run_json("sites", "list")
+    jakarta = next(s for s in shipped if s["site"] == "jakarta-thamrin")
+    assert jakarta["time_zone"] == "Asia/Jakarta" and jakarta["holidays_of"] == "ID"
+    assert jakarta["hours"]["sat"] == ["09:00-13:00"]
+    bad = tmp_path / "desk.yaml"
+    bad.write_text("site: desk\nversion: 1\ntime_zone: UTC\nhours: {mon-fri: '16:00-08:00'}\n")
+    result = run("sites", "validate", str(tmp_path), code=3)
+    assert f"{bad}: hours.mon-fri: '16:00-08:00' closes before it opens" in result.stderr
+
+
 def test_playbooks_show_lists_steps_limits_and_cue_rules() -> None:
     shown = run("playbooks", "show", "hotel-walked-guest").stdout
     data = run_json("playbooks", "show", "hotel-walked-guest", "--version", "1")
@@ -322,6 +333,10 @@ def test_the_thin_wrappers_record_their_events(db: str) -> None:
     run("incident", "cues", incident, "upset", *common)
     run("incident", "handoff", incident, "--to", "mads", "--context", "guests at desk", *common)
     run("incident", "escalate", incident, "--reason", "wedding in 2 hours", *common)
+    held = run_json(
+        "incident", "hold", incident, "--step", "dinner", "--reason", "the guest's receipt", *common
+    )
+    resumed = run_json("incident", "resume", incident, *common)
     released = run_json(
         "incident",
         "release",
@@ -341,6 +356,8 @@ def test_the_thin_wrappers_record_their_events(db: str) -> None:
     assert (state["pushes"], state["notes"], state["contacts"], state["handoffs"]) == (1, 1, 1, 1)
     assert state["escalations"] == 1 and "manager_call" in state["steps"]
     assert "version" in stale.stderr
+    assert held["incident"]["holds"]["dinner"]["reason"] == "the guest's receipt"
+    assert resumed["incident"]["holds"] is None and resumed["event"]["type"] == "resumed"
 
 
 # ---------------------------------------------------------------------------- audit

@@ -458,6 +458,7 @@ def test_status_pages_of_the_demo_stories(lite: Site, monkeypatch: pytest.Monkey
     complaint = pages["complaint-written-answer"]
     assert "What happens next" in complaint
     assert "We expect everything to be done by" in complaint
+    assert "We are waiting for: your bank account number" in complaint  # the held credit
     for page in pages.values():
         for name in ("Karim", "Haddad", "Niels", "Sara", "Line", "goodwill credit"):
             assert name not in page

@@ -23,12 +23,14 @@ from recovery.domain.commands import (
     Command,
     Escalate,
     HandOff,
+    Hold,
     MissDeadlines,
     RecordContact,
     RecordPush,
     Release,
     Reopen,
     ReportCues,
+    Resume,
 )
 from recovery.domain.describe import describe
 from recovery.domain.events import (
@@ -74,6 +76,10 @@ def every_kind_of_event() -> list[Event]:
     inc.do(HandOff(to="bo", context="guest needs a room in Ribe tonight"))
     inc.do(HandOff(to="cy", to_role="manager", context="the manager takes it from here"))
     inc.do(AddNote(text="guest calm again"))
+    inc.do(Hold(reason="waiting for the guest's bank details", step="dinner"))
+    inc.do(Hold(reason="the guest is travelling until Monday"))  # every other open step
+    inc.do(Resume(step="dinner"))
+    inc.do(Resume())
     inc.do(Escalate(reason="guest upset"))
     inc.do(MissDeadlines(), MAILER, at=NOW + timedelta(days=30))
     inc.do(Release(reason="fully booked town", referral="Hotel Dagmar, Ribe"))

@@ -1,9 +1,9 @@
-"""The memory adapters of the accounts, idempotency and status link ports give what the SQL
-adapters give: every scenario runs on both, with the same assertions."""
+"""The memory adapters of the accounts and status link ports give what the SQL adapters
+give: every scenario runs on both, with the same assertions. (Idempotency keys are written
+with the events: tests/contract/test_idempotency.py.)"""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,15 +15,12 @@ from recovery import Catalog, CustomerProfile, OpenIncident, Recovery
 from recovery.errors import CommandRejectedError, StorageError
 from recovery.service.ports.accounts import (
     AccountStore,
-    Claim,
-    IdempotencyKeys,
-    StoredResponse,
     TokenRow,
     UserRow,
 )
 from recovery.service.ports.links import StatusLinkStore
 from recovery.storage.memory import MemoryStorage
-from recovery.storage.memory.accounts import MemoryAccountStore, MemoryIdempotencyKeys
+from recovery.storage.memory.accounts import MemoryAccountStore
 from recovery.storage.memory.links import MemoryStatusLinkStore
 from recovery.storage.sql import SqlStorage
 from tests.conftest import FRONT_DESK, Clock
@@ -36,7 +33,6 @@ HOUR = timedelta(hours=1)
 @dataclass
 class Adapters:
     accounts: AccountStore
-    idempotency: IdempotencyKeys
     links: StatusLinkStore
     rec: Recovery  # over the same storage: opens the incidents links point at
 
@@ -56,14 +52,13 @@ def adapters(
         rec = Recovery(memory, catalog, clock=Clock())
         found = Adapters(
             MemoryAccountStore(),
-            MemoryIdempotencyKeys(),
             MemoryStatusLinkStore(memory.incidents),
             rec,
         )
     else:
         sql = SqlStorage.from_url(f"sqlite:///{tmp_path / 'recovery.db'}")
         rec = Recovery(sql, catalog, clock=Clock())
-        found = Adapters(sql.accounts, sql.idempotency, sql.links, rec)
+        found = Adapters(sql.accounts, sql.links, rec)
     yield found
     rec.dispose()
 
@@ -148,51 +143,6 @@ def test_sessions(adapters: Adapters) -> None:
         store.add_session("s3", "ana", T1, T1 + HOUR)
     with pytest.raises(StorageError, match="sessions"):
         store.add_session("s4", "nobody", T1, T1 + HOUR)
-
-
-def test_idempotency_keys(adapters: Adapters) -> None:
-    keys = adapters.idempotency
-    day, stale_before = T0 + timedelta(days=1), T0 - timedelta(minutes=5)
-    assert keys.claim_key("ana", "k1", "f1", T0, day, stale_before) == Claim("claimed")
-    assert keys.claim_key("ana", "k1", "f1", T0, day, stale_before) == Claim("in_flight")
-    assert keys.claim_key("ana", "k1", "f2", T0, day, stale_before) == Claim("mismatch")
-    assert keys.claim_key("bo", "k1", "f2", T0, day, stale_before) == Claim("claimed")
-
-    response = StoredResponse(201, b'{"id":"INC-1"}', {"location": "/incidents/INC-1"})
-    keys.complete_key("ana", "k1", response)
-    keys.complete_key("ana", "never-claimed", response)
-    keys.release_key("ana", "k1")  # done: kept
-    assert keys.claim_key("ana", "k1", "f1", T1, day, T1) == Claim("replay", response)
-    assert keys.claim_key("ana", "k1", "f2", T1, day, T1) == Claim("mismatch")
-    assert keys.claim_key("ana", "k1", "f2", day, day + HOUR, day) == Claim("claimed")  # expired
-
-    keys.claim_key("ana", "k2", "f1", T0, day, stale_before)
-    assert keys.claim_key("ana", "k2", "f1", T1, day, T0) == Claim("in_flight")
-    assert keys.claim_key("ana", "k2", "f2", T1, day, T1) == Claim("claimed")  # stale: taken over
-    keys.release_key("ana", "k2")
-    assert keys.claim_key("ana", "k2", "f3", T1, day, T0) == Claim("claimed")
-
-    assert keys.purge_keys(T1) == 0
-    assert keys.purge_keys(day) == 2  # bo's k1 and ana's k2; ana's k1 lives an hour more
-    assert keys.purge_keys(day) == 0
-    assert keys.purge_keys(day + HOUR) == 1
-
-
-def test_one_claimer_wins(adapters: Adapters) -> None:
-    keys, outcomes = adapters.idempotency, []
-    lock = threading.Lock()
-
-    def claim() -> None:
-        found = keys.claim_key("ana", "k", "f", T0, T0 + HOUR, T0)
-        with lock:
-            outcomes.append(found.outcome)
-
-    threads = [threading.Thread(target=claim) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(outcomes) == ["claimed"] + ["in_flight"] * 5
 
 
 def test_status_links(adapters: Adapters) -> None:

@@ -20,6 +20,7 @@ from recovery.http.errors import ApiError, api_error, validation_body
 from recovery.http.idempotency import KEY_PATTERN, Reply, fingerprint
 from recovery.letters import LETTER_ACTIONS
 from recovery.service.engine import IncidentView, Outcome
+from recovery.service.once import Once
 from recovery.service.principal import Principal
 
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
@@ -165,12 +166,15 @@ def _once(
     principal: Principal,
     options: CommandOptions,
     parts: tuple[Any, ...],
-    produce: Callable[[], Reply],
+    produce: Callable[[Once | None], Outcome],
+    reply_of: Callable[[Outcome], Reply],
 ) -> Reply:
+    """Run `produce`, under the request's Idempotency-Key if it has one: its reply is then
+    stored with the command's event, and a retry is answered with it."""
     if options.idempotency_key is None:
-        return produce()
+        return reply_of(produce(None))
     return ctx.idempotency.run(
-        principal.scope_key, options.idempotency_key, fingerprint(*parts), produce
+        principal.scope_key, options.idempotency_key, fingerprint(*parts), produce, reply_of
     )
 
 
@@ -180,6 +184,7 @@ def _letter_action(
     incident_id: str,
     command: StepAction,
     options: CommandOptions,
+    once: Once | None,
 ) -> Outcome:
     """Drafting and queuing a letter take the letter's fields, which over HTTP are evidence
     (other steps' actions of those names are recorded as they are)."""
@@ -195,6 +200,7 @@ def _letter_action(
         note=evidence.get("body"),
         recipient=evidence.get("recipient"),
         locale=evidence.get("locale"),
+        once=once,
     )
 
 
@@ -210,17 +216,22 @@ def open_incident(
             field="site",
         )
 
-    def produce() -> Reply:
+    def produce(once: Once | None) -> Outcome:
         try:
-            outcome = ctx.rec.open(command, actor=principal.actor(), channel=options.channel)
+            outcome = ctx.rec.open(
+                command, actor=principal.actor(), channel=options.channel, once=once
+            )
         except UnknownPlaybookError as exc:
             where = "playbook" if command.playbook is not None else "incident_type"
             raise CommandRejectedError(str(exc), field=where) from None
         ctx.sites.put(outcome.id, command.site)
+        return outcome
+
+    def reply_of(outcome: Outcome) -> Reply:
         return outcome_reply(outcome, 201, {"Location": f"/incidents/{outcome.id}"})
 
     parts = ("POST", "/incidents", command.model_dump(mode="json"), options.channel)
-    return _once(ctx, principal, options, parts, produce)
+    return _once(ctx, principal, options, parts, produce, reply_of)
 
 
 def run_command(
@@ -233,22 +244,25 @@ def run_command(
     check_text(command.model_dump(mode="json"))
     ctx.check_scope(principal, incident_id)
 
-    def execute() -> Outcome:
+    def execute(once: Once | None) -> Outcome:
         if isinstance(command, StepAction) and command.name in LETTER_ACTIONS:
-            return _letter_action(ctx, principal, incident_id, command, options)
+            return _letter_action(ctx, principal, incident_id, command, options, once)
         return ctx.rec.execute(
             incident_id,
             command,
             actor=principal.actor(),
             channel=options.channel,
             expected_version=options.expected_version,
+            once=once,
         )
 
-    def produce() -> Reply:
+    def produce(once: Once | None) -> Outcome:
         try:
-            outcome = execute()
+            return execute(once)
         except ConflictError as exc:
             raise conflict_error(ctx.rec.get(incident_id), exc) from exc
+
+    def reply_of(outcome: Outcome) -> Reply:
         return outcome_reply(outcome, 200)
 
     parts = (
@@ -259,4 +273,4 @@ def run_command(
         options.expected_version,
         options.channel,
     )
-    return _once(ctx, principal, options, parts, produce)
+    return _once(ctx, principal, options, parts, produce, reply_of)

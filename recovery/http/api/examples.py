@@ -128,6 +128,20 @@ CLOSE: dict[str, Example] = {
 REOPEN: dict[str, Example] = {
     "reopen": {"summary": "Reopen", "value": {"reason": "the certificate code did not work"}}
 }
+HOLD: dict[str, Example] = {
+    "step": {
+        "summary": "Hold one step while waiting for the customer",
+        "value": {"step": "pay_room", "reason": "waiting for the guest's bank details"},
+    },
+    "incident": {
+        "summary": "Hold the whole incident",
+        "value": {"reason": "the guest is travelling until Monday"},
+    },
+}
+RESUME: dict[str, Example] = {
+    "step": {"summary": "Resume one step", "value": {"step": "pay_room"}},
+    "all": {"summary": "Resume everything held", "value": {}},
+}
 CUES: dict[str, Example] = {
     "cues": {
         "summary": "The guest says they are upset",

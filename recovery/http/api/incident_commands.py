@@ -14,6 +14,7 @@ from recovery.domain.commands import (
     Close,
     Escalate,
     HandOff,
+    Hold,
     IncidentCommand,
     OpenIncident,
     RecordContact,
@@ -21,6 +22,7 @@ from recovery.domain.commands import (
     Release,
     Reopen,
     ReportCues,
+    Resume,
     StepAction,
 )
 from recovery.http.api import examples as ex
@@ -246,6 +248,24 @@ async def report_cues(
     command: Annotated[ReportCues, Body(openapi_examples=ex.CUES)],
 ) -> Response:
     return await _command(call, incident_id, command)
+
+
+@_command_route("hold", "Hold a step (or every open step): its clock stops while we wait")
+async def hold(
+    call: Command,
+    incident_id: IncidentId,
+    command: Annotated[Hold, Body(openapi_examples=ex.HOLD)],
+) -> Response:
+    return await _command(call, incident_id, command)
+
+
+@_command_route("resume", "Resume held steps: each deadline moves by the time held")
+async def resume(
+    call: Command,
+    incident_id: IncidentId,
+    command: Annotated[Resume | None, Body(openapi_examples=ex.RESUME)] = None,
+) -> Response:
+    return await _command(call, incident_id, command or Resume())
 
 
 __all__ = ["REPLAYED_HEADER", "router"]

@@ -41,6 +41,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorRead, "description": "the caller's role may not do this"},
     404: {"model": ErrorRead, "description": "no such incident at the caller's properties"},
     422: {"model": ErrorRead, "description": "bad input: `field` says which, and why"},
+    503: {
+        "model": ErrorRead,
+        "description": "the database does not answer (a restart, an outage); retry after "
+        "`Retry-After` seconds. A command cut off this way may have been recorded: retry it "
+        "with the same Idempotency-Key to get its answer without recording it twice",
+        "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "string"}}},
+    },
 }
 COMMAND_HEADERS = {
     "ETag": {

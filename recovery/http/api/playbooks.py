@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from starlette.responses import Response
 
 from recovery.domain.compiler import CompiledPlaybook
-from recovery.domain.playbook import StepDef, format_duration
+from recovery.domain.playbook import StepDef, format_due
 from recovery.http.api.schemas import ErrorRead, PlaybookRead, PlaybookSummary
 from recovery.http.auth.deps import context, require
 from recovery.http.context import ApiContext
@@ -33,7 +33,7 @@ def _step(step: StepDef) -> dict[str, Any]:
         "title": step.title,
         "kind": step.kind,
         "owner": step.owner,
-        "due": format_duration(step.due),
+        "due": format_due(step.due),
         "required": step.required,
         "effect": step.effect,
     }

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import Field
 from starlette.responses import Response
 
 from recovery.http.api.schemas import ErrorRead, ReadModel
@@ -37,6 +38,8 @@ class ReportRowRead(ReadModel):
     first_contact_full_remedy_pct: float | None
     median_minutes_to_apology: float | None
     median_hours_to_full_recovery: float | None
+    hours_held: float = Field(description="time held waiting on the customer (ended holds)")
+    on_hold: int = Field(description="incidents on hold now")
 
 
 class ReportRead(ReadModel):

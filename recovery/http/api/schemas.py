@@ -29,6 +29,7 @@ from recovery.service.accounts import NAME_PATTERN
 # Evidence values: text, a finite number, a flag or nothing (bounded, so that any value the
 # API accepts can be stored and hashed).
 MAX_NUMBER = 1e15
+MAX_EVIDENCE_FIELDS = 50
 
 
 def _evidence_value(value: Any) -> Any:
@@ -69,10 +70,20 @@ class StepActionCreate(BaseModel):
     evidence: dict[
         Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)],
         EvidenceValue,
-    ] = Field(default_factory=dict, description="what the step asks for, by field name")
+    ] = Field(
+        default_factory=dict,
+        max_length=MAX_EVIDENCE_FIELDS,
+        description="what the step asks for, by field name",
+    )
     reason: Text | None = Field(default=None, description="waive: why the step is not needed")
+    # strict: `true` or `"12"` is a mistake, never 1.0 or 12.0 (a whole number is fine)
     amount: float | None = Field(
-        default=None, gt=0, le=1e12, allow_inf_nan=False, description="request_approval: amount"
+        default=None,
+        gt=0,
+        le=1e12,
+        allow_inf_nan=False,
+        strict=True,
+        description="request_approval: amount",
     )
     alternatives: list[Text] = Field(
         default_factory=list,
@@ -133,6 +144,13 @@ class StateRead(ReadModel):
     escalations: int = 0
     release: dict[str, Any] | None = None
     version: int = Field(description="the number of recorded events; also the ETag")
+    holds: dict[str, dict[str, str]] | None = Field(
+        default=None,
+        description="steps on hold, their clock stopped: step id -> since, reason "
+        "(what we are waiting for)",
+    )
+    held_since: str | None = Field(default=None, description="on hold since (None: not held)")
+    held_seconds: float = Field(default=0.0, description="time held, holds that ended")
 
 
 class IncidentRead(StateRead):

@@ -34,7 +34,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorRead}, 422: {"mod
         **ERRORS,
         429: {
             "model": ErrorRead,
-            "description": "too many failed sign-ins for this username from this address",
+            "description": "too many failed sign-ins lately for this username, from this "
+            "address, or both (shared by every server process)",
             "headers": {
                 "Retry-After": {
                     "description": "seconds until an attempt is heard again",
@@ -84,13 +85,28 @@ async def login(ctx: Ctx, request: Request, body: LoginCreate) -> Response:
 @router.post(
     "/logout",
     status_code=204,
-    summary="End the session whose token is presented",
+    summary="End the session whose token is presented (on every server within a second)",
+    description="For a person's session token (or cookie). An API token is not logged out: "
+    "it answers 422 `not_a_session` and stays valid; an admin revokes API tokens "
+    "(`POST /admin/tokens/{token}/revoke`, `recovery tokens revoke NAME`).",
     response_model=None,  # 204: no body
-    responses={401: {"model": ErrorRead}},
+    responses={401: {"model": ErrorRead}, 422: {"model": ErrorRead}},
 )
 async def logout(
     ctx: Ctx, request: Request, principal: Annotated[Principal, Depends(authenticate)]
 ) -> Response:
+    if principal.kind == "token":
+        # A system's credential outlives any one conversation; ending it is an admin's
+        # decision, so a logout must not pretend to have done it.
+        raise ApiError(
+            422,
+            {
+                "error": "not_a_session",
+                "message": f"API token {principal.name!r} is not a session and stays valid: "
+                "an admin revokes API tokens (POST /admin/tokens/{token}/revoke or "
+                "`recovery tokens revoke NAME`)",
+            },
+        )
     await ctx.runner.write(ctx.accounts.logout, presented_secret(request))  # checked above
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")

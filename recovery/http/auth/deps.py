@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.security import APIKeyCookie, HTTPBearer
@@ -47,12 +48,36 @@ def unauthorized(message: str) -> ApiError:
     )
 
 
+def bearer_token(request: Request) -> str:
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
 def presented_secret(request: Request) -> str:
     """The token the caller presents: `Authorization: Bearer ...`, else the session
     cookie; empty if neither."""
-    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
-    secret = token.strip() if scheme.lower() == "bearer" else ""
-    return secret or request.cookies.get(SESSION_COOKIE) or ""
+    return bearer_token(request) or request.cookies.get(SESSION_COOKIE) or ""
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SAME_SITE = frozenset({"same-origin", "none"})  # `none`: typed in, a bookmark
+
+
+def foreign_origin(request: Request) -> str | None:
+    """Why a request is from another site, or None. A browser sends the session cookie
+    with a request any page makes (a form posting `text/plain` JSON needs no preflight),
+    so a cookie-borne change must come from a page of this server. Browsers say where a
+    request comes from (`Sec-Fetch-Site`, `Origin`); a client that says neither is not a
+    browser, and no other site can make it carry the cookie."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site.lower() not in SAME_SITE:
+        return f"Sec-Fetch-Site: {site}"
+    origin = request.headers.get("origin")
+    # The host only: behind a TLS proxy the server may see http where the page is https.
+    host = request.headers.get("host", "").lower()
+    if origin is not None and (origin == "null" or urlsplit(origin).netloc.lower() != host):
+        return f"Origin: {origin}"
+    return None
 
 
 async def caller(request: Request, permission: Permission | None = None) -> Principal:
@@ -60,6 +85,18 @@ async def caller(request: Request, permission: Permission | None = None) -> Prin
     secret = presented_secret(request)
     if not secret:
         raise unauthorized("send 'Authorization: Bearer <token>' (an API or session token)")
+    if request.method not in SAFE_METHODS and not bearer_token(request):
+        elsewhere = foreign_origin(request)
+        if elsewhere is not None:
+            raise ApiError(
+                403,
+                {
+                    "error": "foreign_origin",
+                    "message": f"a change carried by the session cookie must come from this "
+                    f"server's pages, not from {elsewhere}; other clients send "
+                    "'Authorization: Bearer <token>'",
+                },
+            )
     ctx = app_context(request)
     principal = ctx.accounts.cached(secret)
     if principal is None:

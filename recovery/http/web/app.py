@@ -11,12 +11,15 @@ from starlette.staticfiles import StaticFiles
 from recovery.config import Settings
 from recovery.http.context import ApiContext
 from recovery.http.web import (
+    approvals,
     audit,
     board,
     incident,
     incident_actions,
     letters,
+    live,
     new_incident,
+    notifications,
     playbooks,
     search,
     signin,
@@ -57,5 +60,8 @@ def install(app: FastAPI, *, zone: ZoneInfo | None = None) -> None:
     app.include_router(audit.router)
     app.include_router(playbooks.router)
     app.include_router(status.router)
+    app.include_router(approvals.router)
+    app.include_router(notifications.router)
+    live.install(app)  # the change feed, /live streams, and what the header counts
     app.include_router(fallback)  # last: any other /web/... page is "not found"
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -20,7 +20,8 @@ from starlette.responses import Response, StreamingResponse
 from recovery.audit import ExportFilter
 from recovery.domain.apply import replay
 from recovery.domain.queries import resolved_states
-from recovery.domain.state import IncidentState, iso
+from recovery.domain.state import Event, IncidentState, iso
+from recovery.errors import IntegrityError
 from recovery.http.web.context import signed_in, web
 from recovery.http.web.errors import PageError, not_found
 from recovery.http.web.present import STEP_STATUS, describe, humanise
@@ -78,14 +79,17 @@ async def audit_incident(
     rec = ctx.api.rec
     view = await visible_incident(request, viewer, incident_id)
     compiled = rec.playbook_of(view.state)
-    events = await ctx.api.runner.read(rec.timeline, incident_id)
+    events, unreadable = await ctx.api.runner.read(_readable_events, rec, incident_id)
     verification = await ctx.api.runner.read(rec.verify, incident_id)
-    last = events[-1].seq
+    last = events[-1].seq if events else 0
     chosen = last
     moment: datetime | None = None
     state: IncidentState | None = None
     notice: str | None = None
-    if at.strip():
+    if unreadable is not None:
+        # The auditor sees where the log breaks and what comes before it, not an error page.
+        notice = f"Only the events before event {unreadable.seq} can be shown: {unreadable}."
+    elif at.strip():
         moment = _moment(at, ctx.zone)
         cutoff = iso(moment)
         before = [e for e in events if e.recorded_at <= cutoff]
@@ -143,9 +147,19 @@ async def audit_incident(
         steps=steps,
         score=recovery_score(state) if state is not None else None,
         notice=notice,
-        first_at=events[0].recorded_at,
-        last_at=events[-1].recorded_at,
+        first_at=events[0].recorded_at if events else view.state.opened_at,
+        last_at=events[-1].recorded_at if events else view.state.opened_at,
     )
+
+
+def _readable_events(rec: Recovery, incident_id: str) -> tuple[list[Event], IntegrityError | None]:
+    """The incident's events; when one is unreadable, those before it and the error."""
+    try:
+        return rec.timeline(incident_id), None
+    except IntegrityError as exc:
+        if exc.seq is None or exc.seq <= 1:
+            return [], exc
+        return rec.timeline(incident_id, upto_seq=exc.seq - 1), exc
 
 
 @router.get("/web/audit/{incident_id}/events.{fmt}", response_model=None)

@@ -37,6 +37,10 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found_title": "Link not valid",
         "not_found": "This link is not valid or no longer active. Please ask us for a new one.",
         "private": "This page is for you only: please do not share the link.",
+        "next_working_day": "next working day, {when}",
+        "waiting": "We are waiting for: {reason}",
+        "waiting_step": "on hold, waiting for: {reason}",
+        "times_in": "Times are {place} time ({zone}).",
     },
     "da": {
         "title": "Din sag",
@@ -59,6 +63,10 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found_title": "Linket er ikke gyldigt",
         "not_found": "Linket er ikke gyldigt eller ikke længere aktivt. Bed os om et nyt.",
         "private": "Siden er kun til dig: del venligst ikke linket.",
+        "next_working_day": "næste arbejdsdag, {when}",
+        "waiting": "Vi venter på: {reason}",
+        "waiting_step": "sat i bero, vi venter på: {reason}",
+        "times_in": "Tidspunkter er lokal tid i {place} ({zone}).",
     },
     "id": {
         "title": "Kasus Anda",
@@ -84,6 +92,10 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found": "Tautan ini tidak berlaku atau sudah tidak aktif. Silakan minta tautan "
         "baru kepada kami.",
         "private": "Halaman ini hanya untuk Anda: mohon jangan bagikan tautannya.",
+        "next_working_day": "hari kerja berikutnya, {when}",
+        "waiting": "Kami sedang menunggu: {reason}",
+        "waiting_step": "ditunda, menunggu: {reason}",
+        "times_in": "Waktu yang tertera adalah waktu {place} ({zone}).",
     },
 }
 

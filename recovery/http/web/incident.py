@@ -30,6 +30,8 @@ INCIDENT_ACTIONS = {
     "record_push": "record that the customer had to ask",
     "hand_off": "hand off",
     "escalate": "escalate",
+    "hold": "put on hold (waiting on the customer)",
+    "resume": "resume the clock",
     "release": "release (an honest ending)",
     "close": "close",
     "reopen": "reopen",
@@ -127,7 +129,16 @@ async def incident_page(
         links=links,
         forms=forms,
         now_iso=now_iso,
+        worker=_worker_state(request),
     )
+
+
+def _worker_state(request: Request) -> str:
+    """Whether this server runs the worker: running, stopped (it failed) or none."""
+    worker = getattr(request.app.state, "worker", None)
+    if worker is None:
+        return "none"
+    return "running" if worker.running else "stopped"
 
 
 @router.get("/web/incidents/{incident_id}", response_model=None)

@@ -20,12 +20,14 @@ from recovery.domain.commands import (
     Close,
     Escalate,
     HandOff,
+    Hold,
     IncidentCommand,
     RecordContact,
     RecordPush,
     Release,
     Reopen,
     ReportCues,
+    Resume,
 )
 from recovery.domain.words import role_title
 from recovery.errors import (
@@ -95,6 +97,8 @@ async def _act(
         return await incident_page(
             request, viewer, incident_id, problem=problem, values=form.values()
         )
+    if form.text("back") == "/web/approvals":  # decided from the queue: back to it
+        return redirect("/web/approvals", success(outcome))
     return redirect(f"{incident_url(incident_id)}{anchor}", success(outcome))
 
 
@@ -210,6 +214,16 @@ COMMANDS: dict[str, tuple[Callable[[Form], IncidentCommand], str, str]] = {
         lambda f: Release(reason=f.get("reason"), referral=f.get("referral")),
         "Released, with a referral.",
         "",
+    ),
+    "hold": (
+        lambda f: Hold(reason=f.get("reason"), step=f.text("step")),
+        "On hold: the clock stops until you resume.",
+        "#holds",
+    ),
+    "resume": (
+        lambda f: Resume(step=f.text("step")),
+        "Resumed: deadlines moved by the time held.",
+        "#holds",
     ),
     "close": (lambda f: Close(summary=f.text("summary")), "Incident closed.", ""),
     "reopen": (lambda f: Reopen(reason=f.get("reason")), "Incident reopened.", ""),

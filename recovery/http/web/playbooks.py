@@ -10,7 +10,7 @@ from markupsafe import Markup
 from starlette.responses import Response
 
 from recovery.domain.compiler import INCIDENT_STATES, INCIDENT_TRANSITIONS, SYSTEM_ACTIONS
-from recovery.domain.playbook import FINISHING_ACTIONS, format_duration
+from recovery.domain.playbook import FINISHING_ACTIONS, format_due
 from recovery.domain.queries import resolved_states
 from recovery.domain.validation import kinds_of
 from recovery.http.web.context import signed_in, web
@@ -103,7 +103,7 @@ async def playbook(request: Request, playbook_id: str, version: str = "") -> Res
                 {
                     "step": step,
                     "tier": tier,
-                    "due": format_duration(step.due),
+                    "due": format_due(step.due),
                     "owner": humanise(step.owner),
                     "fields": [f for f in fields if f.name not in ("letter_id", "message_id")],
                     "added_by": [r.id for r in book.cue_rules if step.id in r.add_steps],

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
 from recovery.domain.describe import describe as describe_event
 from recovery.domain.describe import humanise as humanise  # re-exported for the pages
-from recovery.domain.queries import open_steps
+from recovery.domain.queries import clock_stopped, open_steps
 from recovery.domain.state import Event
 from recovery.service.engine import IncidentView
 
@@ -63,6 +63,8 @@ class BoardRow:
     total_steps: int
     pushes: int
     handoffs: int
+    waiting_for: str | None = None
+    """on hold: what we are waiting for (those steps' clocks are stopped)"""
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,9 @@ def board_row(view: IncidentView, compiled: CompiledPlaybook, now_iso: str) -> B
     still_open = open_steps(compiled, state)
     # The board shows the nearest due time of anything still to do, missed ones included
     # (most overdue first), unlike the sweep's key which skips what is already escalated.
-    dues = [s.due_at for s in still_open]
+    # Steps on hold before their deadline have no running clock.
+    dues = [s.due_at for s in still_open if not clock_stopped(state, s)]
+    holds = state.holds or {}
     due = min(dues) if dues and state.status in ACTIVE_STATES else None
     return BoardRow(
         id=state.id,
@@ -104,6 +108,7 @@ def board_row(view: IncidentView, compiled: CompiledPlaybook, now_iso: str) -> B
         total_steps=len(state.steps),
         pushes=state.pushes,
         handoffs=state.handoffs,
+        waiting_for="; ".join(dict.fromkeys(h["reason"] for h in holds.values())) or None,
     )
 
 

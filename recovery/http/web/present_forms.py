@@ -181,6 +181,48 @@ def incident_forms(
         "Escalate to a manager",
         FieldSpec("reason", "Why", "textarea", required=True),
     )
+    holds = view.state.holds or {}
+    acting_on = {a.partition(".")[0] for a in allowed if "." in a}  # steps still open
+    open_steps = [s for s in view.state.steps.values() if s.id in acting_on]
+    add(
+        "hold",
+        "hold",
+        "Waiting on the customer",
+        "Put on hold",
+        FieldSpec(
+            "step",
+            "What waits",
+            "choice",
+            choices=(
+                ("", "the whole incident"),
+                *((s.id, s.title) for s in open_steps if s.id not in holds),
+            ),
+        ),
+        FieldSpec(
+            "reason",
+            "What we are waiting for",
+            "textarea",
+            required=True,
+            help="the customer's status page shows it, e.g. the guest's bank details",
+        ),
+        note="The clock stops until you resume; a deadline already missed stays missed.",
+    )
+    add(
+        "resume",
+        "resume",
+        "Resume the clock",
+        "Resume",
+        FieldSpec(
+            "step",
+            "What resumes",
+            "choice",
+            choices=(
+                ("", "everything on hold"),
+                *((s, view.state.steps[s].title) for s in holds if s in view.state.steps),
+            ),
+        ),
+        note="Each deadline moves by the time held (in business time where it is counted so).",
+    )
     add(
         "release",
         "release",

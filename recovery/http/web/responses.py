@@ -21,10 +21,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from recovery.domain.state import parse_iso
 from recovery.errors import (
     IncidentNotFoundError,
+    IntegrityError,
     RecoveryError,
     StorageError,
     UnknownPlaybookError,
 )
+from recovery.http.errors import UNAVAILABLE_HEADERS
 from recovery.http.web.context import Viewer, current_viewer, web
 from recovery.http.web.errors import BadForm, CsrfError, NotSignedIn, PageError, not_found
 
@@ -183,6 +185,15 @@ class WebRoute(APIRoute):
                     503,
                     "The database does not answer",
                     "Nothing could be read or recorded just now. Try again in a moment.",
+                )
+                response.headers.update(UNAVAILABLE_HEADERS)
+            except IntegrityError as exc:
+                log.error("web: %s", exc)
+                response = await error_page(
+                    request,
+                    500,
+                    "The stored history of this incident is broken",
+                    f"{exc} The auditor's page shows where the log breaks.",
                 )
             except RecoveryError as exc:
                 response = await error_page(request, 422, "Not possible", str(exc))

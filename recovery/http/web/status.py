@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from recovery.domain.calendar import ALWAYS_OPEN, BusinessCalendar, BusinessTime
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.queries import resolved_states
 from recovery.domain.state import IncidentState, iso, parse_iso
@@ -56,6 +57,10 @@ class CustomerStatus:
     next: list[CustomerStep]
     eta: str | None
     referral: str | None
+    waiting: list[str]
+    """what we are waiting for from the customer (steps on hold)"""
+    zone: str
+    """the time zone the times are written in, as its abbreviation (CET, WIB, ...)"""
 
 
 def place_name(site: str) -> str:
@@ -64,17 +69,41 @@ def place_name(site: str) -> str:
 
 
 def customer_status(
-    view: IncidentView, compiled: CompiledPlaybook, locale: str, zone: ZoneInfo, now: datetime
+    view: IncidentView,
+    compiled: CompiledPlaybook,
+    locale: str,
+    zone: ZoneInfo,
+    now: datetime,
+    calendar: BusinessCalendar | None = None,
 ) -> CustomerStatus:
+    """The page's contents. Times are written in the property's zone (its calendar's, else
+    `zone`) and marked with it; a business-time deadline on the next day the property
+    opens says so."""
     state: IncidentState = view.state
     w = words(locale)
     resolved = resolved_states(compiled)
+    if calendar is not None:
+        zone = calendar.zone
+    holds = state.holds or {}
 
     def at(value: str) -> str:
-        return format_datetime(parse_iso(value), locale, zone)
+        moment = parse_iso(value).astimezone(zone)
+        return f"{format_datetime(moment, locale)} ({moment.tzname()})"
+
+    def by(step_id: str, due_at: str) -> str:
+        if step_id in holds:
+            return w["waiting_step"].format(reason=holds[step_id]["reason"])
+        definition = compiled.steps.get(step_id)
+        if calendar is not None and definition and isinstance(definition.due, BusinessTime):
+            today = now.astimezone(zone).date()
+            due_day = parse_iso(due_at).astimezone(zone).date()
+            if due_day != today and due_day == calendar.next_working_day(today):
+                return w["by"].format(when=w["next_working_day"].format(when=at(due_at)))
+        return w["by"].format(when=at(due_at))
 
     done: list[tuple[str, CustomerStep]] = []
     upcoming: list[tuple[str, CustomerStep]] = []
+    upcoming_dues: list[tuple[str, str]] = []
     now_iso = iso(now)
     for step in state.steps.values():
         definition = compiled.steps.get(step.id)
@@ -91,14 +120,22 @@ def customer_status(
             text = (step_text(definition, locale, done=False) if definition else None) or w[
                 "generic_next"
             ]
+            upcoming_dues.append((step.id, step.due_at))
             upcoming.append(
                 (
                     step.due_at,
-                    CustomerStep(text, w["by"].format(when=at(step.due_at)), step.due_at < now_iso),
+                    CustomerStep(
+                        text,
+                        by(step.id, step.due_at),
+                        step.due_at < now_iso and step.id not in holds,
+                    ),
                 )
             )
     done.sort(key=lambda pair: pair[0])
     upcoming.sort(key=lambda pair: pair[0])
+    active = state.status in ("open", "escalated")
+    # "everything by": what is on hold waits on the customer, so it is not ours to promise
+    running = sorted(due for step_id, due in upcoming_dues if step_id not in holds)
     return CustomerStatus(
         locale=locale,
         place=place_name(state.site),
@@ -107,8 +144,10 @@ def customer_status(
         updated=at(state.updated_at),
         done=[s for _, s in done],
         next=[s for _, s in upcoming],
-        eta=at(view.eta) if view.eta and state.status in ("open", "escalated") else None,
+        eta=at(running[-1]) if running and active else None,
         referral=(state.release or {}).get("referral") if state.status == "released" else None,
+        waiting=list(dict.fromkeys(h["reason"] for h in holds.values())) if active else [],
+        zone=str(now.astimezone(zone).tzname()),
     )
 
 
@@ -143,7 +182,15 @@ async def status_page(request: Request, token: str, lang: str | None = None) -> 
         )
     compiled = ctx.api.rec.playbook_of(view.state)
     locale = _chosen(lang, str(view.state.customer.get("language") or "en"))
-    status = customer_status(view, compiled, locale, ctx.zone, ctx.now())
+    calendar = ctx.api.rec.sites.calendar(view.state.site)
+    status = customer_status(
+        view,
+        compiled,
+        locale,
+        ctx.zone,
+        ctx.now(),
+        None if calendar is ALWAYS_OPEN else calendar,
+    )
     return render(
         request,
         "status.html",

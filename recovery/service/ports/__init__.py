@@ -12,6 +12,8 @@ implements these on SQLAlchemy (SQLite, PostgreSQL), `recovery.storage.memory` i
       .accounts   AccountStore      users, API tokens, login sessions  (ports.accounts)
       .idempotency IdempotencyKeys  idempotency keys of HTTP commands  (ports.accounts)
       .audit      AuditRows         streamed rows for verification and export (audit.ports)
+      .notifications NotificationStore  who was told what, read or not   (ports.notifications)
+      .changes()  ChangeSource      what anyone committed since the last look  (ports.changes)
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from typing import Protocol
 from recovery.audit.ports import AuditRows
 from recovery.delivery.ports import OutboxStore
 from recovery.letters.ports import LetterStore
-from recovery.service.ports.accounts import AccountStore, IdempotencyKeys
+from recovery.service.ports.accounts import AccountStore, IdempotencyKeys, KeyedReply, KeyTaken
+from recovery.service.ports.changes import Change, ChangeSource
 from recovery.service.ports.incidents import (
     Head,
     IncidentLog,
@@ -33,6 +36,7 @@ from recovery.service.ports.incidents import (
     Record,
 )
 from recovery.service.ports.links import StatusLinkStore
+from recovery.service.ports.notifications import NotificationStore
 
 
 class PendingSync(Protocol):
@@ -69,6 +73,9 @@ class Storage(Protocol):
     def links(self) -> StatusLinkStore: ...
 
     @property
+    def notifications(self) -> NotificationStore: ...
+
+    @property
     def name(self) -> str:
         """The database kind: sqlite, postgresql or memory."""
         ...
@@ -87,6 +94,11 @@ class Storage(Protocol):
         """Within: serial writes commit without waiting for the disk; the list collects
         what to await before acknowledging them (one fsync for all waiting). Empty where
         every commit is durable on its own."""
+        ...
+
+    def changes(self) -> ChangeSource:
+        """A new reader of the changes committed from now on (it holds a connection:
+        one per process, closed by its owner)."""
         ...
 
     def migrate(self) -> None:
@@ -110,11 +122,16 @@ class Storage(Protocol):
 
 __all__ = [
     "AccountStore",
+    "Change",
+    "ChangeSource",
     "Head",
     "IdempotencyKeys",
     "IncidentLog",
     "IncidentTransaction",
+    "KeyTaken",
+    "KeyedReply",
     "LetterStore",
+    "NotificationStore",
     "OutboxMessage",
     "PendingSync",
     "Record",

@@ -48,14 +48,33 @@ class StoredResponse:
     headers: dict[str, str]
 
 
-ClaimOutcome = Literal["claimed", "replay", "in_flight", "mismatch"]
+@dataclass(frozen=True)
+class KeyedReply:
+    """An idempotency key's row as a command's own transaction writes it, beside the
+    command's event: the caller, the key, what the request was, and the reply to replay."""
+
+    principal: str
+    key: str
+    fingerprint: str
+    created_at: datetime
+    expires_at: datetime
+    response: StoredResponse
+
+
+class KeyTaken(Exception):
+    """A command's transaction found its idempotency key held by another request that was
+    recorded meanwhile: the transaction is rolled back, so nothing of it is kept."""
+
+
+LookupOutcome = Literal["free", "replay", "mismatch"]
 
 
 @dataclass(frozen=True)
 class Claim:
-    """What claiming an idempotency key found: a fresh claim, or the first request's trace."""
+    """What looking an idempotency key up found: free (never used, or expired), the first
+    request's reply, or another request's fingerprint."""
 
-    outcome: ClaimOutcome
+    outcome: LookupOutcome
     response: StoredResponse | None = None
 
 
@@ -111,29 +130,36 @@ class AccountStore(Protocol):
 
     def revoke_session(self, token_hash: str, now: datetime) -> bool: ...
 
+    # Failed sign-ins, one row per key (a username, an address, or both) and failure,
+    # shared by every process on the database.
 
-class IdempotencyKeys(Protocol):
-    """Idempotency keys per caller: claimed before a command runs, so that a second claimer
-    (any process, any server) is told at once; completed with the response to replay."""
-
-    def claim_key(
-        self,
-        principal: str,
-        key: str,
-        fingerprint: str,
-        now: datetime,
-        expires_at: datetime,
-        stale_before: datetime,
-    ) -> Claim:
-        """Claim the key, or say what holds it: the first response (replay), a request in
-        flight, or another request's fingerprint (mismatch). An expired key, or a claim
-        still in flight since before `stale_before`, is forgotten and claimed anew."""
+    def sign_in_failures(
+        self, keys: Sequence[str], since: datetime
+    ) -> dict[str, tuple[int, datetime]]:
+        """For each of these keys with failures after `since`: how many, and the oldest
+        of them. One read."""
         ...
 
-    def complete_key(self, principal: str, key: str, response: StoredResponse) -> None: ...
+    def record_sign_in_failure(
+        self, keys: Sequence[str], now: datetime, forget_before: datetime
+    ) -> None:
+        """Record one failure for each key (one statement). Now and then also forgets a
+        bounded number of failures from before `forget_before`."""
+        ...
 
-    def release_key(self, principal: str, key: str) -> None:
-        """Forget a claim whose request recorded nothing, so that a retry runs it again."""
+    def clear_sign_in_failures(self, key: str) -> None:
+        """Forget the failures of one key (its owner signed in)."""
+        ...
+
+
+class IdempotencyKeys(Protocol):
+    """Idempotency keys per caller. A key's row is written only by the transaction that
+    records its command (`IncidentTransaction.append` with a `KeyedReply`), so the row and
+    the event exist together or not at all: no claim is ever left behind by a crash."""
+
+    def find_key(self, principal: str, key: str, fingerprint: str, now: datetime) -> Claim:
+        """What the key holds now: free (absent or expired), the first reply (same
+        fingerprint), or a mismatch (another request used it)."""
         ...
 
     def purge_keys(self, now: datetime) -> int:

@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager
 from typing import Any, NamedTuple, Protocol
 
 from recovery.domain.state import Event, IncidentState
+from recovery.service.ports.accounts import KeyedReply
 
 
 class Head(NamedTuple):
@@ -43,9 +44,11 @@ class IncidentTransaction(Protocol):
         `IncidentNotFoundError`, or `ConflictError` when not at `expected_version`."""
         ...
 
-    def append(self, record: Record, head: Head | None) -> bool:
+    def append(self, record: Record, head: Head | None, reply: KeyedReply | None = None) -> bool:
         """Write the event, the new state row and the outbox rows, provided the row is
-        still at `head` (None: a new incident). False when another writer moved it on."""
+        still at `head` (None: a new incident). False when another writer moved it on.
+        `reply`: also write that idempotency key's row, in this transaction; `KeyTaken`
+        (and nothing kept) when a live row of that key exists."""
         ...
 
 
@@ -56,10 +59,12 @@ class IncidentLog(Protocol):
     """Try an unlocked transaction first (a conditional write); lock only on conflict."""
 
     def transaction(
-        self, incident_id: str, *, locked: bool
+        self, incident_id: str, *, locked: bool, keyed: bool = False
     ) -> AbstractContextManager[IncidentTransaction]:
         """Committed on leaving, rolled back on an error (driver errors as ours).
-        `locked`: concurrent writers on the incident queue and are all recorded."""
+        `locked`: concurrent writers on the incident queue and are all recorded.
+        `keyed`: an append will carry an idempotency key's row (several statements that
+        must commit together)."""
         ...
 
     def load(self, incident_id: str) -> tuple[IncidentState, str]: ...

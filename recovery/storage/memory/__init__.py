@@ -13,11 +13,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from recovery.service.ports import PendingSync
-from recovery.storage.memory.accounts import MemoryAccountStore, MemoryIdempotencyKeys
+from recovery.service.ports.changes import ChangeSource
+from recovery.storage.memory.accounts import MemoryAccountStore
 from recovery.storage.memory.audit import MemoryAuditRows
+from recovery.storage.memory.changes import MemoryChangeSource
+from recovery.storage.memory.idempotency import MemoryIdempotencyKeys
 from recovery.storage.memory.incidents import MemoryIncidentLog
 from recovery.storage.memory.letters import MemoryLetterStore
 from recovery.storage.memory.links import MemoryStatusLinkStore
+from recovery.storage.memory.notifications import MemoryNotificationStore
 from recovery.storage.memory.outbox import MemoryOutbox
 
 
@@ -33,8 +37,9 @@ class MemoryStorage:
         self.letters = MemoryLetterStore()
         self.audit = MemoryAuditRows(self.incidents)
         self.accounts = MemoryAccountStore()
-        self.idempotency = MemoryIdempotencyKeys()
+        self.idempotency = self.incidents.keys  # written in the log's transactions
         self.links = MemoryStatusLinkStore(self.incidents)
+        self.notifications = MemoryNotificationStore(self.incidents)
 
     def ping(self) -> None:
         """Memory always answers."""
@@ -42,6 +47,9 @@ class MemoryStorage:
     @contextmanager
     def deferred_sync(self) -> Iterator[list[tuple[PendingSync, int]]]:
         yield []  # nothing to wait for: memory is as durable as it gets
+
+    def changes(self) -> ChangeSource:
+        return MemoryChangeSource(self.incidents, self.notifications)
 
     def migrate(self) -> None:
         """Memory has no schema."""
@@ -65,6 +73,7 @@ __all__ = [
     "MemoryIdempotencyKeys",
     "MemoryIncidentLog",
     "MemoryLetterStore",
+    "MemoryNotificationStore",
     "MemoryOutbox",
     "MemoryStatusLinkStore",
     "MemoryStorage",

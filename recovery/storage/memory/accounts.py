@@ -1,7 +1,6 @@
-"""`MemoryAccountStore` and `MemoryIdempotencyKeys`: users, API tokens, login sessions and
-idempotency keys (`service.ports.AccountStore`, `IdempotencyKeys`) in memory, with the SQL
-adapters' rules (unique names, expiry, claims in flight), for tests and demos that need no
-database."""
+"""`MemoryAccountStore`: users, API tokens and login sessions (`service.ports.AccountStore`)
+in memory, with the SQL adapters' rules (unique names, expiry), for tests and demos that need
+no database. (The idempotency keys are in `memory.idempotency`.)"""
 
 from __future__ import annotations
 
@@ -10,10 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-import orjson
-
 from recovery.errors import CommandRejectedError, StorageError
-from recovery.service.ports.accounts import Claim, StoredResponse, TokenRow, UserRow
+from recovery.service.ports.accounts import TokenRow, UserRow
 from recovery.storage.moments import aware, utc
 
 
@@ -23,19 +20,6 @@ class _Session:
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None = None
-
-
-@dataclass
-class _Key:
-    """An idempotency key's row: the response is kept as the text the SQL table holds."""
-
-    fingerprint: str
-    created_at: datetime
-    expires_at: datetime
-    status: str = "in_flight"
-    response_status: int | None = None
-    response_body: str | None = None
-    response_headers: str | None = None
 
 
 class MemoryAccountStore:
@@ -48,6 +32,7 @@ class MemoryAccountStore:
         self._tokens: dict[str, TokenRow] = {}  # by id, in the order they were added
         self._token_hashes: dict[str, str] = {}  # token hash -> token id
         self._sessions: dict[str, _Session] = {}  # by token hash
+        self._failures: dict[str, list[datetime]] = {}  # key -> failed sign-ins
 
     # ------------------------------------------------------------------ users
 
@@ -180,71 +165,30 @@ class MemoryAccountStore:
             session.revoked_at = utc(now)
             return True
 
+    # ------------------------------------------------------------------ failed sign-ins
 
-class MemoryIdempotencyKeys:
-    """Gone when the process ends; safe to share between threads (the lock plays the
-    table's primary key: one claimer wins, the others are told at once)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-        self._keys: dict[tuple[str, str], _Key] = {}
-
-    def claim_key(
-        self,
-        principal: str,
-        key: str,
-        fingerprint: str,
-        now: datetime,
-        expires_at: datetime,
-        stale_before: datetime,
-    ) -> Claim:
-        """Claim `key` for one request, or say what the first request with it left behind.
-
-        An expired key is free again; a claim still `in_flight` since before `stale_before`
-        belonged to a request that never finished and is taken over.
-        """
+    def sign_in_failures(
+        self, keys: Sequence[str], since: datetime
+    ) -> dict[str, tuple[int, datetime]]:
+        found: dict[str, tuple[int, datetime]] = {}
         with self._lock:
-            row = self._keys.get((principal, key))
-            if row is not None:
-                expired = row.expires_at <= now
-                stale = row.status == "in_flight" and row.created_at < stale_before
-                if not (expired or stale):
-                    return self._found(row, fingerprint)
-            self._keys[(principal, key)] = _Key(fingerprint, utc(now), utc(expires_at))
-            return Claim("claimed")
+            for key in keys:
+                recent = [at for at in self._failures.get(key, ()) if at > since]
+                if recent:
+                    found[key] = (len(recent), min(recent))
+        return found
 
-    @staticmethod
-    def _found(row: _Key, fingerprint: str) -> Claim:
-        if row.fingerprint != fingerprint:
-            return Claim("mismatch")
-        if row.status == "in_flight":
-            return Claim("in_flight")
-        headers = orjson.loads(row.response_headers) if row.response_headers else {}
-        body = (row.response_body or "").encode()
-        return Claim("replay", StoredResponse(int(row.response_status or 0), body, headers))
-
-    def complete_key(self, principal: str, key: str, response: StoredResponse) -> None:
-        # Encoded as the SQL adapter stores it (same errors), before anything changes.
-        body = response.body.decode()
-        headers = orjson.dumps(response.headers).decode()
+    def record_sign_in_failure(
+        self, keys: Sequence[str], now: datetime, forget_before: datetime
+    ) -> None:
         with self._lock:
-            row = self._keys.get((principal, key))
-            if row is not None:
-                row.status = "done"
-                row.response_status = response.status
-                row.response_body = body
-                row.response_headers = headers
+            if len(self._failures) > 10_000:  # bounded: forget the keys with nothing recent
+                for stale in [k for k, ats in self._failures.items() if ats[-1] < forget_before]:
+                    del self._failures[stale]
+            for key in keys:
+                kept = [at for at in self._failures.get(key, ()) if at >= forget_before]
+                self._failures[key] = [*kept, now]
 
-    def release_key(self, principal: str, key: str) -> None:
-        """Forget a claim whose request recorded nothing, so that a retry runs it again."""
+    def clear_sign_in_failures(self, key: str) -> None:
         with self._lock:
-            row = self._keys.get((principal, key))
-            if row is not None and row.status == "in_flight":
-                del self._keys[(principal, key)]
-
-    def purge_keys(self, now: datetime) -> int:
-        with self._lock:
-            expired = [held for held, row in self._keys.items() if row.expires_at <= now]
-            for held in expired:
-                del self._keys[held]
-            return len(expired)
+            self._failures.pop(key, None)

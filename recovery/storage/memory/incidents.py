@@ -19,7 +19,8 @@ from recovery.domain.compiler import ACTIVE_STATES
 from recovery.domain.search import incident_terms
 from recovery.domain.state import EVENT_FIELDS, Event, IncidentState, parse_iso
 from recovery.errors import ConflictError, IncidentNotFoundError
-from recovery.service.ports import Head, Record
+from recovery.service.ports import Head, KeyedReply, KeyTaken, Record
+from recovery.storage.memory.idempotency import MemoryIdempotencyKeys
 
 
 @dataclass
@@ -72,7 +73,7 @@ class _Transaction:
             return known
         return Head(row.version, row.head_hash, IncidentState.from_json(row.state))
 
-    def append(self, record: Record, head: Head | None) -> bool:
+    def append(self, record: Record, head: Head | None, reply: KeyedReply | None = None) -> bool:
         log, state, event = self._log, record.state, record.event
         if head is None:
             if state.id in log.rows:
@@ -99,6 +100,8 @@ class _Transaction:
             row = log.rows[state.id]
             if (row.version, row.head_hash) != (head.version, head.head_hash):
                 return False
+        if reply is not None and not log.keys.is_free(reply):
+            raise KeyTaken(reply.key)  # checked first: an append is not undone
         stored = {name: getattr(event, name) for name in EVENT_FIELDS}
         stored["data"] = record.data.decode()
         row.events.append(stored)
@@ -123,6 +126,8 @@ class _Transaction:
                     "accepted_by": None,
                 }
             )
+        if reply is not None:
+            log.keys.keep(reply)
         return True
 
 
@@ -133,11 +138,12 @@ class MemoryIncidentLog:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        self.keys = MemoryIdempotencyKeys()  # written with the events, under `lock`
         self.rows: dict[str, StateRow] = {}
         self.outbox: list[dict[str, Any]] = []
         self._playbooks: dict[tuple[str, int], tuple[str, bytes]] = {}
 
-    def transaction(self, incident_id: str, *, locked: bool) -> _Transaction:
+    def transaction(self, incident_id: str, *, locked: bool, keyed: bool = False) -> _Transaction:
         return _Transaction(self)
 
     def row(self, incident_id: str) -> StateRow:

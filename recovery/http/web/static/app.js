@@ -4,6 +4,8 @@
 // - "Copy" buttons copy a status link
 // - keyboard shortcuts: ? lists them, / searches, n opens a new incident, b the board
 // - a refused form gets the focus, so keyboard users land where the problem is
+// - live pages (<main data-live="/live...">): on a change event the page is fetched again
+//   and each changed [data-live-region] swapped in, except one holding a form being typed in
 (function () {
   "use strict";
 
@@ -87,7 +89,8 @@
   }
 
   function copyButtons() {
-    document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    document.querySelectorAll("button[data-copy]:not([data-wired])").forEach(function (button) {
+      button.setAttribute("data-wired", "");
       button.hidden = false;
       button.addEventListener("click", function () {
         var input = document.getElementById(button.getAttribute("data-copy"));
@@ -114,6 +117,84 @@
     }
   }
 
+
+  // A form the user typed into, or whose field has the focus, is theirs: never replaced.
+  document.addEventListener("input", function (e) {
+    var form = e.target && e.target.form;
+    if (form) form.setAttribute("data-dirty", "");
+  });
+  document.addEventListener("submit", function (e) {
+    if (e.target && e.target.removeAttribute) e.target.removeAttribute("data-dirty");
+  });
+
+  function busy(el) {
+    var active = document.activeElement;
+    if (active && active !== document.body && el.contains(active) &&
+        /^(INPUT|TEXTAREA|SELECT|BUTTON|SUMMARY)$/.test(active.tagName)) return true;
+    if (el.querySelector("form[data-dirty]") || (el.matches && el.matches("form[data-dirty]"))) return true;
+    return !!el.querySelector("details[open]");
+  }
+
+  function swap(old, fresh) {
+    if (old.isEqualNode(fresh)) return;
+    if (!busy(old)) {
+      old.replaceWith(document.importNode(fresh, true));
+      return;
+    }
+    // busy: swap its inner regions that are not (the one being typed in stays as it is)
+    fresh.querySelectorAll("[data-live-region][id]").forEach(function (inner) {
+      if (inner.parentElement.closest("[data-live-region]") !== fresh) return; // its children only
+      var mine = document.getElementById(inner.id);
+      if (mine && old.contains(mine)) swap(mine, inner);
+    });
+  }
+
+  function refresh(onlyHeader) {
+    return fetch(window.location.href, { credentials: "same-origin", headers: { "X-Live": "1" } })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var regions = doc.querySelectorAll(onlyHeader ? "header [data-live-region][id]" : "[data-live-region][id]");
+        regions.forEach(function (fresh) {
+          if (fresh.parentElement && fresh.parentElement.closest("[data-live-region][id]")) return; // outermost only
+          var old = document.getElementById(fresh.id);
+          if (old) swap(old, fresh);
+        });
+        tick();
+        copyButtons();
+        document.documentElement.setAttribute("data-live-at", String(Date.now()));
+      })
+      .catch(function () { /* the next change tries again */ });
+  }
+
+  function livePage() {
+    var main = document.getElementById("main");
+    var url = main && main.getAttribute("data-live");
+    if (!url || !window.EventSource || !window.fetch) return;
+    var pending = null, running = false, again = false, headerOnly = true;
+    function schedule(header) {
+      headerOnly = headerOnly && header;
+      if (pending) return;
+      pending = setTimeout(function run() {
+        pending = null;
+        if (running) { again = true; return; }
+        running = true;
+        var only = headerOnly;
+        headerOnly = true;
+        refresh(only).then(function () {
+          running = false;
+          if (again) { again = false; schedule(false); }
+        });
+      }, 50);
+    }
+    var source = new EventSource(url);
+    source.addEventListener("change", function () { schedule(false); });
+    source.addEventListener("header", function () { schedule(true); });
+    source.addEventListener("open", function () { document.documentElement.setAttribute("data-live", "on"); });
+    window.addEventListener("pagehide", function () { source.close(); });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     tick();
     setInterval(tick, 30000);
@@ -121,5 +202,6 @@
     shortcuts();
     copyButtons();
     focusProblem();
+    livePage();
   });
 })();

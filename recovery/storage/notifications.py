@@ -1,0 +1,115 @@
+"""`NotificationStore` on SQL: the notifications table and the marks of how far each
+incident's events have been told."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from recovery.service.ports.notifications import StoredNotice, Told
+from recovery.storage.database import reading, writing
+from recovery.storage.tables import incidents, notification_marks, notifications
+
+
+class SqlNotificationStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._insert: Any = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+
+    def marks(self, incident_ids: Sequence[str]) -> dict[str, int]:
+        m = notification_marks
+        found = dict.fromkeys(incident_ids, 0)
+        with reading(self.engine) as conn:
+            for key, seq in conn.execute(
+                select(m.c.incident_id, m.c.seq).where(m.c.incident_id.in_(list(found)))
+            ):
+                found[key] = seq
+        return found
+
+    def record(self, told: Sequence[Told], now: datetime) -> tuple[int, list[str]]:
+        m = notification_marks
+        stored, moved_on = 0, []
+        with writing(self.engine) as conn:  # one short write for a whole pass
+            for item in told:
+                if item.after == 0:
+                    conn.execute(
+                        self._insert(m)
+                        .values(incident_id=item.incident_id, seq=0)
+                        .on_conflict_do_nothing(index_elements=["incident_id"])
+                    )
+                moved = conn.execute(
+                    update(m)
+                    .where(m.c.incident_id == item.incident_id, m.c.seq == item.after)
+                    .values(seq=item.upto)
+                )
+                if moved.rowcount != 1:  # another worker told them first
+                    moved_on.append(item.incident_id)
+                    continue
+                if item.notices:
+                    rows = [{**n._asdict(), "created_at": now} for n in item.notices]
+                    result = conn.execute(
+                        self._insert(notifications)
+                        .values(rows)
+                        .on_conflict_do_nothing(
+                            index_elements=["recipient", "incident_id", "seq", "kind"]
+                        )
+                        .returning(notifications.c.id)
+                    )
+                    stored += len(result.all())
+        return stored, moved_on
+
+    def untold(self, statuses: Sequence[str], limit: int) -> list[str]:
+        marks = notification_marks
+        query = (
+            select(incidents.c.id)
+            .select_from(incidents.outerjoin(marks, marks.c.incident_id == incidents.c.id))
+            .where(
+                and_(
+                    incidents.c.status.in_(list(statuses)),
+                    incidents.c.version > func.coalesce(marks.c.seq, 0),
+                )
+            )
+            .limit(limit)
+        )
+        with reading(self.engine) as conn:
+            return list(conn.execute(query).scalars())
+
+    def unread_count(self, recipient: str) -> int:
+        n = notifications
+        query = select(func.count()).where(n.c.recipient == recipient, n.c.read_at.is_(None))
+        with reading(self.engine) as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def list(self, recipient: str, *, limit: int = 100) -> list[StoredNotice]:
+        n = notifications
+        query = (
+            select(
+                n.c.id,
+                n.c.recipient,
+                n.c.incident_id,
+                n.c.seq,
+                n.c.kind,
+                n.c.site,
+                n.c.message,
+                n.c.created_at,
+                n.c.read_at,
+            )
+            .where(n.c.recipient == recipient)
+            .order_by(n.c.id.desc())
+            .limit(limit)
+        )
+        with reading(self.engine) as conn:
+            return [StoredNotice(*row) for row in conn.execute(query)]
+
+    def mark_read(self, recipient: str, ids: Sequence[int] | None, now: datetime) -> int:
+        n = notifications
+        query = update(n).where(n.c.recipient == recipient, n.c.read_at.is_(None))
+        if ids is not None:
+            query = query.where(n.c.id.in_(list(ids)))
+        with writing(self.engine) as conn:
+            return max(conn.execute(query.values(read_at=now)).rowcount, 0)

@@ -1,0 +1,105 @@
+"""Revocation reaches every server process within a second: two `recovery serve` processes
+on one database (SQLite file, PostgreSQL); a logout, a disabled user or a revoked token on
+one is refused by the other once a second has passed. Logging out with an API token says
+that it is not a session and leaves it valid."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from recovery.bootstrap import open_accounts
+from tests.faults.integrity_servers import recovery_serve
+
+PASSWORD = "correct horse battery"
+WITHIN = 1.0  # seconds: the promise
+
+
+@pytest.fixture
+def two_servers(db_url: str, tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    with open_accounts(db_url) as accounts:
+        accounts.add_user("ana", PASSWORD, "front_desk", ["ribe"])
+        tokens = {
+            name: accounts.create_token(name, role, ["*"])[1]
+            for name, role in (("root", "admin"), ("pms", "integration"))
+        }
+    with recovery_serve(db_url, tmp_path) as first, recovery_serve(db_url, tmp_path) as second:
+        yield first, second, tokens
+
+
+def refused_after(client: httpx.Client, base: str, headers: dict[str, str]) -> float:
+    """Seconds from now until `base` refuses the credentials (polled), at most `WITHIN`
+    plus a margin; then, once `WITHIN` has passed, they must stay refused."""
+    started = time.monotonic()
+    seen = None
+    while time.monotonic() - started < WITHIN + 2:
+        if client.get(f"{base}/auth/me", headers=headers).status_code == 401:
+            seen = time.monotonic() - started
+            break
+        time.sleep(0.02)
+    assert seen is not None, "still accepted two seconds after the revocation"
+    time.sleep(max(0.0, WITHIN - (time.monotonic() - started)))
+    assert client.get(f"{base}/auth/me", headers=headers).status_code == 401
+    return seen
+
+
+def sign_in(client: httpx.Client, base: str) -> str:
+    answer = client.post(f"{base}/auth/login", json={"username": "ana", "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["token"])
+
+
+@pytest.mark.usefixtures("backend")
+def test_logout_disable_and_revoke_reach_the_other_server_within_a_second(
+    two_servers: tuple[str, str, dict[str, str]],
+) -> None:
+    first, second, tokens = two_servers
+    root = {"Authorization": f"Bearer {tokens['root']}"}
+    with httpx.Client(timeout=30) as client:
+        # a logout on the first server; the session (bearer and cookie) on the second
+        session = sign_in(client, first)
+        bearer = {"Authorization": f"Bearer {session}"}
+        cookie = {"Cookie": f"recovery_session={session}"}
+        assert client.get(f"{second}/auth/me", headers=bearer).status_code == 200  # cached
+        assert client.get(f"{second}/auth/me", headers=cookie).status_code == 200
+        assert client.post(f"{first}/auth/logout", headers=bearer).status_code == 204
+        logout = refused_after(client, second, bearer)
+        assert client.get(f"{second}/auth/me", headers=cookie).status_code == 401
+
+        # disabling the user on the first server ends the session on the second
+        session = sign_in(client, first)
+        bearer = {"Authorization": f"Bearer {session}"}
+        assert client.get(f"{second}/auth/me", headers=bearer).status_code == 200
+        disabled = client.post(f"{first}/admin/users/ana/disable", headers=root)
+        assert disabled.status_code == 200, disabled.text
+        disable = refused_after(client, second, bearer)
+
+        # an API token revoked on the first server
+        pms = {"Authorization": f"Bearer {tokens['pms']}"}
+        assert client.get(f"{second}/auth/me", headers=pms).status_code == 200
+        revoked = client.post(f"{first}/admin/tokens/pms/revoke", headers=root)
+        assert revoked.status_code == 200, revoked.text
+        revoke = refused_after(client, second, pms)
+    print(
+        f"\nrevocation seen by the other server after: logout {logout * 1000:.0f} ms, "
+        f"disable {disable * 1000:.0f} ms, token revoke {revoke * 1000:.0f} ms"
+    )
+
+
+@pytest.mark.usefixtures("backend")
+def test_logging_out_an_api_token_says_so_and_leaves_it_valid(
+    two_servers: tuple[str, str, dict[str, str]],
+) -> None:
+    first, second, tokens = two_servers
+    pms = {"Authorization": f"Bearer {tokens['pms']}"}
+    with httpx.Client(timeout=30) as client:
+        answer = client.post(f"{first}/auth/logout", headers=pms)
+        assert answer.status_code == 422
+        assert answer.json()["error"] == "not_a_session"
+        assert "admin revokes" in answer.json()["message"]
+        assert client.get(f"{second}/auth/me", headers=pms).status_code == 200
+        assert client.get(f"{first}/auth/me", headers=pms).status_code == 200
