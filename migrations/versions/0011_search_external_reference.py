@@ -43,6 +43,12 @@ def upgrade() -> None:
             unique=False,
             postgresql_ops={"term": "text_pattern_ops"},
         )
+        batch_op.create_index(
+            "ix_search_terms_site_term",
+            ["site", "term", "incident_id"],
+            unique=False,
+            postgresql_ops={"term": "text_pattern_ops"},
+        )
     _backfill_terms(terms)
 
 
@@ -76,6 +82,7 @@ def _backfill_terms(terms: sa.Table) -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("search_terms", schema=None) as batch_op:
+        batch_op.drop_index("ix_search_terms_site_term")
         batch_op.drop_index("ix_search_terms_term")
     op.drop_table("search_terms")
     # not a batch: copying `incidents` would break the keys the other tables hold to it

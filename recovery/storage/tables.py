@@ -80,11 +80,19 @@ search_terms = Table(
     Column("incident_id", String(64), ForeignKey("incidents.id"), primary_key=True),
     Column("term", String(100), primary_key=True),
     Column("site", String(200), nullable=False),
-    # covering: a query reads the index alone, the property filter included
+    # covering, so a query reads an index alone: by term (every property), and by property
+    # then term (a desk's few properties: ranges of their terms only)
     Index(
         "ix_search_terms_term",
         "term",
         "site",
+        "incident_id",
+        postgresql_ops={"term": "text_pattern_ops"},
+    ),
+    Index(
+        "ix_search_terms_site_term",
+        "site",
+        "term",
         "incident_id",
         postgresql_ops={"term": "text_pattern_ops"},
     ),
