@@ -31,9 +31,14 @@ from typing import Any
 class RecoveryError(Exception):
     code = "recovery_error"
     exit_code = 1
+    plain: str | None = None
+    """The message in the words staff use (titles and labels, not codes), when it differs."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"error": self.code, "message": str(self)}
+        out = {"error": self.code, "message": str(self)}
+        if self.plain is not None:
+            out["plain"] = self.plain
+        return out
 
 
 @dataclass(frozen=True)
@@ -97,14 +102,17 @@ class CommandRejectedError(RecoveryError):
         field: str | None = None,
         state: str | None = None,
         allowed: Sequence[str] = (),
+        plain: str | None = None,
     ) -> None:
         self.field = field
         self.state = state
         self.allowed = list(allowed)
+        self.plain = plain
         super().__init__(message)
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
+        out["plain"] = self.plain or str(self)  # a refusal always says it in plain words
         if self.field is not None:
             out["field"] = self.field
         if self.state is not None:
@@ -132,12 +140,17 @@ class ConflictError(RecoveryError):
     def __init__(self, message: str, *, incident_id: str, current_version: int | None) -> None:
         self.incident_id = incident_id
         self.current_version = current_version
+        self.changes: list[dict[str, Any]] = []
+        """what others recorded since the version the caller saw: seq, at, actor, role,
+        what (in words) and step, when known"""
         super().__init__(message)
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
         out["incident_id"] = self.incident_id
         out["current_version"] = self.current_version
+        if self.changes:
+            out["changes"] = self.changes
         return out
 
 

@@ -39,6 +39,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(playbooks.app, name="playbooks")
 app.add_typer(sites.app, name="sites")
 app.add_typer(incidents.app, name="incident")
+app.add_typer(incidents.app, name="incidents", hidden=True)  # `recovery incidents search`
 app.add_typer(audit.app, name="audit")
 app.add_typer(letters.app, name="letters")
 app.add_typer(links.app, name="links")

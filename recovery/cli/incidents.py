@@ -67,6 +67,10 @@ def open_incident(
     playbook: Annotated[
         str | None, typer.Option("--playbook", help="A playbook id, when several fit the type.")
     ] = None,
+    external_ref: Annotated[
+        str | None,
+        typer.Option("--ref", help="Reservation, account or case number (searchable)."),
+    ] = None,
     channel: ChannelOption = DEFAULT_CHANNEL,
     actor_id: ActorOption = DEFAULT_ACTOR,
     role: RoleOption = DEFAULT_ROLE,
@@ -93,6 +97,7 @@ def open_incident(
             "customer_summary": customer_summary,
             "owner": owner,
             "playbook": playbook,
+            "external_ref": external_ref,
         }
     )
     who = actor(actor_id, role)
@@ -145,6 +150,33 @@ def list_incidents(
             owner=owner,
             limit=limit,
         )
+    if json_output:
+        print_json([v.to_dict() for v in views])
+        return
+    console().print(incidents_table(views))
+
+
+@app.command()
+def search(
+    query: Annotated[
+        str,
+        typer.Argument(
+            metavar="QUERY",
+            help="A customer name (or a word of it), e-mail, phone, incident id or "
+            "reservation/account/case number; the start of it is enough.",
+        ),
+    ],
+    site: Annotated[
+        list[str] | None, typer.Option("--site", help="Only this site (repeatable).")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=500, help="At most this many.")] = 50,
+    db: DbOption = None,
+    playbooks: PlaybooksOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Find incidents, open and closed alike, most recently opened first."""
+    with open_recovery(db, playbooks) as rec:
+        views = rec.search(query[:100], sites=site or None, limit=limit)
     if json_output:
         print_json([v.to_dict() for v in views])
         return

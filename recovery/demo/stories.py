@@ -52,6 +52,7 @@ def demo_stories(now: datetime) -> list[Story]:
                 customer=CustomerProfile(name="Mette Jensen", contact="mette.jensen@example.dk"),
                 summary="Reservation booked for June instead of July; the guests arrived two "
                 "hours before a friend's wedding.",
+                external_ref="RES-104233",
             ),
             acts=(
                 Act(2, ANA, "desk", step("apologise", apology_by="Ana Holm, front desk")),
@@ -111,6 +112,7 @@ def demo_stories(now: datetime) -> list[Story]:
                 customer=CustomerProfile(name="Camilla Berg", contact="camilla.berg@example.com"),
                 summary="Reservation booked for the wrong month; recovered the old way, "
                 "one push at a time.",
+                external_ref="RES-098812",
             ),
             acts=(
                 Act(1, JESPER, "desk", step("apologise", apology_by="Jesper Lund, a quick sorry")),

@@ -37,6 +37,7 @@ INCIDENT_TYPE, SITE, CUSTOMER, CUES, SUMMARY, OWNER, TENURE_YEARS = Opened.data_
     "incident_type", "site", "customer", "cues", "summary", "owner", "tenure_years"
 )
 (CUSTOMER_SUMMARY,) = Opened.data_keys("customer_summary")
+(EXTERNAL_REF,) = Opened.data_keys("external_ref")
 TIER, RULES_FIRED, DUES = Opened.data_keys("tier", "cue_rules_fired", "steps")  # as CuesReported
 NEW_CUES, ORDER_VALUE = CuesReported.data_keys("cues", "order_value")
 (PUSHED_STEP,) = PushRecorded.data_keys("step")
@@ -258,6 +259,7 @@ def _apply_opened(compiled: CompiledPlaybook, event: Event) -> IncidentState:
         updated_at=event.recorded_at,
         steps={},
         summary=data.get(SUMMARY),
+        external_ref=data.get(EXTERNAL_REF),
         version=1,
     )
     if CUSTOMER_SUMMARY in data:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from recovery.domain.commands import Actor
+from recovery.domain.commands import Actor, StepAction
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.playbook import StepDef
 from recovery.domain.state import StepState
+from recovery.domain.words import evidence_label, role_title, step_title, words
 from recovery.errors import (
     CommandRejectedError,
     InvalidEvidenceError,
@@ -20,11 +21,59 @@ from recovery.errors import (
 READ_ONLY_ROLES = frozenset({"auditor"})
 SYSTEM_ROLE = "system"
 APPROVER_ROLES = frozenset({"manager"})
+MANAGER_ACTIONS = frozenset({"waive", "grant_approval", "deny_approval"})
+"""Step actions only an approver may take."""
+DECISIONS = frozenset({"waive", "request_approval", "grant_approval", "deny_approval"})
 
 
 def check_may_write(actor: Actor) -> None:
     if actor.role in READ_ONLY_ROLES:
-        raise PermissionDeniedError(f"the {actor.role} role can read incidents but not change them")
+        raise PermissionDeniedError(
+            f"the {actor.role} role can read incidents but not change them",
+            plain=f"An {role_title(actor.role)} can read incidents but not change them.",
+        )
+
+
+def check_decision(
+    compiled: CompiledPlaybook, step: StepState, command: StepAction, actor: Actor
+) -> tuple[float | None, list[str], str | None]:
+    """A waiver, an approval request or a manager's decision on one: who may take it and
+    what it needs. The amount, alternatives and reason it records."""
+    name, currency, who = command.name, compiled.playbook.currency, role_title(actor.role)
+    if name in MANAGER_ACTIONS and actor.role not in APPROVER_ROLES:
+        verb = {"waive": "waive a step", "grant_approval": "approve"}.get(name, "decline")
+        raise PermissionDeniedError(
+            f"only a manager may {'waive a step' if name == 'waive' else words(name)}; "
+            f"the {actor.role} role may not",
+            field="name",
+            plain=f"Only a manager may {verb}; the {who} may not.",
+        )
+    if name == "waive":
+        return None, [], required(command.reason, "reason", "waiving a step needs a reason")
+    if name == "request_approval":
+        if command.amount is None:
+            raise CommandRejectedError(
+                "request_approval needs the amount to approve",
+                field="amount",
+                plain="Asking a manager to approve needs the amount.",
+            )
+        return command.amount, [], command.reason
+    if name == "deny_approval":
+        if not command.alternatives:
+            raise CommandRejectedError(
+                "a decline must offer the customer alternatives, never a bare no",
+                field="alternatives",
+            )
+        return None, list(command.alternatives), command.reason
+    requested = float((step.approval or {}).get("requested_amount", 0))
+    limit = payment_limit(compiled, actor.role)
+    if limit is not None and requested > limit:
+        raise PermissionDeniedError(
+            f"{requested:g} {currency} is above the {actor.role} limit of {limit:g} {currency}",
+            field="amount",
+            plain=f"{requested:g} {currency} is above the {who}'s limit of {limit:g} {currency}.",
+        )
+    return requested, [], command.reason
 
 
 def check_system_action(step: StepState, action: str, actor: Actor, can_request: bool) -> None:
@@ -37,7 +86,10 @@ def check_system_action(step: StepState, action: str, actor: Actor, can_request:
         else ""
     )
     raise PermissionDeniedError(
-        f"only the engine's own worker records {action} on step {step.id!r}{hint}", field="name"
+        f"only the engine's own worker records {action} on step {step.id!r}{hint}",
+        field="name",
+        plain=f"Only the engine's own worker records this on step “{words(step.id)}”"
+        + ("; send the letter and the worker records it once it is accepted." if hint else "."),
     )
 
 
@@ -89,6 +141,8 @@ def check_amount(
             raise InvalidEvidenceError(
                 f"{amount:g} {currency} is more than the {granted:g} {currency} approved",
                 field=f"evidence.{definition.amount_field}",
+                plain=f"{evidence_label(compiled, step.id, 'complete', definition.amount_field)}"
+                f": {amount:g} {currency} is more than the {granted:g} {currency} approved.",
             )
         return
     limit = payment_limit(compiled, actor.role)
@@ -100,10 +154,20 @@ def check_amount(
             if limit is None
             else f"{amount:g} {currency} is above the {actor.role} limit of {limit:g} {currency}"
         )
+        plain = (
+            "this step always needs a manager's approval"
+            if definition.approval == "always"
+            else f"the {role_title(actor.role)} has no payment limit in this playbook"
+            if limit is None
+            else f"{amount:g} {currency} is above the {role_title(actor.role)}'s limit of "
+            f"{limit:g} {currency}"
+        )
         raise NotAllowedNowError(
             f"{why}; request approval first ({step.id}.request_approval)",
             state=f"{step.id}:{step.status}",
             allowed=[f"{step.id}.request_approval", f"{step.id}.complete"],
+            plain=f"{plain[0].upper()}{plain[1:]}: ask a manager to approve "
+            f"{step_title(compiled, step.id)} first, or complete it with a smaller amount.",
         )
 
 
@@ -114,5 +178,5 @@ def payment_limit(compiled: CompiledPlaybook, role: str) -> float | None:
 
 def required(value: str | None, field: str, message: str) -> str:
     if not value:
-        raise CommandRejectedError(message, field=field)
+        raise CommandRejectedError(message, field=field, plain=message.capitalize() + ".")
     return value

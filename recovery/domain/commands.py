@@ -36,6 +36,9 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]*$", max_length=80)]
+ExternalRef = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[^\x00-\x1f]{1,100}$")
+]
 
 
 class Actor(BaseModel):
@@ -82,6 +85,9 @@ class OpenIncident(_Command):
         default=None,
         description="what the customer may read about it: letters quote this, never `summary` "
         "(which is for colleagues)",
+    )
+    external_ref: ExternalRef | None = Field(
+        default=None, description="the reservation, account or case number (searchable)"
     )
     owner: Name | None = Field(default=None, description="who owns it (default: the opener)")
     playbook: Slug | None = Field(

@@ -16,13 +16,12 @@ import orjson
 from recovery.domain.apply import apply
 from recovery.domain.chain import canonical
 from recovery.domain.checks import (
-    APPROVER_ROLES,
+    DECISIONS,
     check_amount,
+    check_decision,
     check_may_write,
     check_system_action,
     check_voucher,
-    payment_limit,
-    required,
 )
 from recovery.domain.commands import (
     AddNote,
@@ -72,11 +71,23 @@ from recovery.domain.events import (
 )
 from recovery.domain.evidence import check_evidence
 from recovery.domain.playbook import FINISHING_ACTIONS
-from recovery.domain.queries import allowed_actions, pending_for_close
+from recovery.domain.queries import (
+    allowed_actions,
+    allowed_for_role,
+    pending_for_close,
+)
 from recovery.domain.state import EVENT_SCHEMA_VERSION, Event, IncidentState, iso
 from recovery.domain.updates import SERVICE_DECIDERS
 from recovery.domain.validation import kinds_of
-from recovery.errors import CommandRejectedError, NotAllowedNowError, PermissionDeniedError
+from recovery.domain.words import (
+    INCIDENT_ACTIONS,
+    STEP_ACTIONS,
+    allowed_words,
+    status_words,
+    step_title,
+    words,
+)
+from recovery.errors import CommandRejectedError, NotAllowedNowError
 
 
 def decide_open(
@@ -109,6 +120,7 @@ def decide_open(
         effects=notify_effects(fired),
         calendar=calendar,
         customer_summary=command.customer_summary,
+        external_ref=command.external_ref,
     )
     event = _event(compiled, incident_id, 1, payload, ctx)
     return apply(compiled, None, event), event
@@ -120,10 +132,14 @@ def decide(
     """Check `command` and return the new state (`state` is updated in place) and its event."""
     check_may_write(ctx.actor)
     if not compiled.incident.can(state.status, command.action):
+        allowed = allowed_for_role(allowed_actions(compiled, state), ctx.actor.role)
         raise NotAllowedNowError(
             f"cannot {command.action.replace('_', ' ')} an incident that is {state.status}",
             state=state.status,
-            allowed=allowed_actions(compiled, state),
+            allowed=allowed,
+            plain=f"This incident is {status_words(state.status)}, so you cannot "
+            f"{INCIDENT_ACTIONS.get(command.action, words(command.action))}. "
+            f"You can: {allowed_words(compiled, allowed)}.",
         )
     payload = _DECIDERS[type(command)](compiled, state, command, ctx)
     event = _event(compiled, state.id, state.version + 1, payload, ctx)
@@ -168,19 +184,27 @@ def _decide_step(
         raise CommandRejectedError(
             f"no step {command.step!r} on this incident; steps: {', '.join(state.steps)}",
             field="step",
+            plain=f"This incident has no step {command.step!r}.",
         )
     lifecycle = compiled.kinds[step.kind]
     dest = lifecycle.fire(step.status, command.name)
     if dest is None:
         allowed = [f"{step.id}.{t}" for t in lifecycle.allowed[step.status]]
+        here = allowed_for_role(allowed, ctx.actor.role)
         raise NotAllowedNowError(
             f"cannot {command.name} step {step.id!r} while it is {step.status}; "
             f"allowed on this step now: {', '.join(allowed) or 'nothing'}",
             state=f"{step.id}:{step.status}",
-            allowed=allowed_actions(compiled, state),
+            allowed=allowed_for_role(allowed_actions(compiled, state), ctx.actor.role),
+            plain=f"{step_title(compiled, step.id)} is {status_words(step.status)}, so you "
+            f"cannot {STEP_ACTIONS.get(command.name, words(command.name))} now. "
+            + (
+                f"On this step you can: {allowed_words(compiled, here)}."
+                if here
+                else "Nothing more can be done on this step by you now."
+            ),
         )
     definition = compiled.steps[step.id]
-    currency = compiled.playbook.currency
     effects: list[Effect] = []
     amount: float | None = None
     alternatives: list[str] = []
@@ -190,45 +214,10 @@ def _decide_step(
     if command.name in kinds_of(compiled.playbook)[step.kind].system_actions:
         check_system_action(step, command.name, actor, lifecycle.can(step.status, "request_send"))
 
-    if command.name == "waive":
-        if actor.role not in APPROVER_ROLES:
-            raise PermissionDeniedError(
-                f"only a manager may waive a step; the {actor.role} role may not", field="name"
-            )
-        reason = required(command.reason, "reason", "waiving a step needs a reason")
-    elif command.name == "request_approval":
-        if command.amount is None:
-            raise CommandRejectedError(
-                "request_approval needs the amount to approve", field="amount"
-            )
-        amount = command.amount
-        reason = command.reason
-        effects.append(Notice("notify", "manager", "approval_requested"))
-    elif command.name in ("grant_approval", "deny_approval"):
-        if actor.role not in APPROVER_ROLES:
-            raise PermissionDeniedError(
-                f"only a manager may {command.name.replace('_', ' ')}; "
-                f"the {actor.role} role may not",
-                field="name",
-            )
-        requested = float((step.approval or {}).get("requested_amount", 0))
-        if command.name == "grant_approval":
-            limit = payment_limit(compiled, actor.role)
-            if limit is not None and requested > limit:
-                raise PermissionDeniedError(
-                    f"{requested:g} {currency} is above the {actor.role} limit of "
-                    f"{limit:g} {currency}",
-                    field="amount",
-                )
-            amount = requested
-        else:
-            if not command.alternatives:
-                raise CommandRejectedError(
-                    "a decline must offer the customer alternatives, never a bare no",
-                    field="alternatives",
-                )
-            alternatives = list(command.alternatives)
-        reason = command.reason
+    if command.name in DECISIONS:
+        amount, alternatives, reason = check_decision(compiled, step, command, actor)
+        if command.name == "request_approval":
+            effects.append(Notice("notify", "manager", "approval_requested"))
 
     fields = compiled.evidence_for(step.id, command.name)
     evidence = check_evidence(fields, command.evidence, command.name)
@@ -341,7 +330,9 @@ def _decide_close(
         raise NotAllowedNowError(
             f"cannot close while required steps are open: {', '.join(pending)}",
             state=state.status,
-            allowed=allowed_actions(compiled, state),
+            allowed=allowed_for_role(allowed_actions(compiled, state), ctx.actor.role),
+            plain="The incident cannot be closed while these required steps are still to do "
+            f"or waive: {', '.join(step_title(compiled, s) for s in pending)}.",
         )
     return Closed(summary=command.summary)
 

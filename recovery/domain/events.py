@@ -221,6 +221,9 @@ class Opened(Payload):
     """business-time deadlines: the site calendar (`site@vN`) they were counted in"""
     customer_summary: str | None = field(default=None, metadata=OPTIONAL)
     """what the customer may read about it (`summary` is for colleagues)"""
+    external_ref: str | None = field(default=None, metadata=OPTIONAL)
+    """the reservation, account or case number the customer knows it by (left out when
+    none, so events recorded before it existed read back unchanged)"""
 
 
 @dataclass(frozen=True)

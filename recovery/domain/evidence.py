@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from recovery.domain.playbook import EvidenceField
+from recovery.domain.words import words
 from recovery.errors import InvalidEvidenceError
 
 _TRUE = {"true", "yes", "on", "1"}
@@ -22,9 +23,11 @@ def check_evidence(
     for name in given:
         if name not in by_name:
             asked = ", ".join(by_name) or "no evidence"
+            labels = ", ".join(_label(f) for f in fields) or "nothing"
             raise InvalidEvidenceError(
                 f"{name!r} is not asked for when you {action} this step; it asks for: {asked}",
                 field=f"evidence.{name}",
+                plain=f"{words(name).capitalize()} is not asked for here; this asks for: {labels}.",
             )
     out: dict[str, Any] = {}
     for field in fields:
@@ -36,6 +39,8 @@ def check_evidence(
                     f"{what} is required to {action} this step"
                     + (f" ({field.help})" if field.help else ""),
                     field=f"evidence.{field.name}",
+                    plain=f"{_label(field)} is required"
+                    + (f" ({field.help})." if field.help else "."),
                 )
             if field.type == "bool":
                 out[field.name] = False
@@ -44,7 +49,7 @@ def check_evidence(
     for field in fields:
         value = out.get(field.name)
         if isinstance(value, int | float) and not isinstance(value, bool):
-            _check_range(field, value, out)
+            _check_range(field, value, out, by_name.get(field.unless or ""))
     return out
 
 
@@ -52,7 +57,11 @@ def _coerce(field: EvidenceField, raw: Any) -> Any:
     where = f"evidence.{field.name}"
     if field.type in ("number", "money"):
         if isinstance(raw, bool):
-            raise InvalidEvidenceError(f"{field.name} must be a number", field=where)
+            raise InvalidEvidenceError(
+                f"{field.name} must be a number",
+                field=where,
+                plain=f"{_label(field)} must be a number.",
+            )
         if isinstance(raw, int):
             return raw
         try:
@@ -60,7 +69,11 @@ def _coerce(field: EvidenceField, raw: Any) -> Any:
         except ValueError:
             number = math.nan
         if not math.isfinite(number):  # NaN passes every range check; JSON stores it as null
-            raise InvalidEvidenceError(f"{field.name} must be a number, not {raw!r}", field=where)
+            raise InvalidEvidenceError(
+                f"{field.name} must be a number, not {raw!r}",
+                field=where,
+                plain=f"{_label(field)} must be a number, not {raw!r}.",
+            )
         if isinstance(raw, float):
             return raw
         return int(number) if number.is_integer() else number
@@ -72,36 +85,67 @@ def _coerce(field: EvidenceField, raw: Any) -> Any:
             return True
         if text in _FALSE:
             return False
-        raise InvalidEvidenceError(f"{field.name} must be true or false, not {raw!r}", field=where)
+        raise InvalidEvidenceError(
+            f"{field.name} must be true or false, not {raw!r}",
+            field=where,
+            plain=f"{_label(field)} must be yes or no, not {raw!r}.",
+        )
     if not isinstance(raw, str):
-        raise InvalidEvidenceError(f"{field.name} must be text", field=where)
+        raise InvalidEvidenceError(
+            f"{field.name} must be text", field=where, plain=f"{_label(field)} must be text."
+        )
     text = raw.strip()
     if len(text) > 4000:
-        raise InvalidEvidenceError(f"{field.name} is longer than 4000 characters", field=where)
+        raise InvalidEvidenceError(
+            f"{field.name} is longer than 4000 characters",
+            field=where,
+            plain=f"{_label(field)} is longer than 4000 characters.",
+        )
     if field.type == "choice" and text not in (field.choices or ()):
         raise InvalidEvidenceError(
-            f"{field.name} must be one of: {', '.join(field.choices or ())}", field=where
+            f"{field.name} must be one of: {', '.join(field.choices or ())}",
+            field=where,
+            plain=f"{_label(field)} must be one of: {', '.join(field.choices or ())}.",
         )
     if field.type == "date":
         try:
             date.fromisoformat(text)
         except ValueError:
             raise InvalidEvidenceError(
-                f"{field.name} must be a date like 2026-07-04, not {text!r}", field=where
+                f"{field.name} must be a date like 2026-07-04, not {text!r}",
+                field=where,
+                plain=f"{_label(field)} must be a date like 2026-07-04, not {text!r}.",
             ) from None
     return text
 
 
-def _check_range(field: EvidenceField, value: float, evidence: dict[str, Any]) -> None:
+def _label(field: EvidenceField) -> str:
+    """How the form labels the field (its name in words when the playbook gives none)."""
+    return field.label or words(field.name).capitalize()
+
+
+def _check_range(
+    field: EvidenceField,
+    value: float,
+    evidence: dict[str, Any],
+    unless: EvidenceField | None = None,
+) -> None:
     where = f"evidence.{field.name}"
     if field.min is not None and value < field.min:
-        raise InvalidEvidenceError(f"{field.name} must be at least {field.min:g}", field=where)
+        raise InvalidEvidenceError(
+            f"{field.name} must be at least {field.min:g}",
+            field=where,
+            plain=f"{_label(field)} must be at least {field.min:g}.",
+        )
     if field.max is not None and value > field.max:
         if field.unless is not None and evidence.get(field.unless) is True:
             return
         why = f"{field.name} {value:g} is above the limit of {field.max:g}"
+        plain = f"{_label(field)}: {value:g} is above the limit of {field.max:g}"
         if field.help:
             why += f" ({field.help})"
+            plain += f" ({field.help})"
         if field.unless is not None:
             why += f"; allowed only with {field.unless} set to true"
-        raise InvalidEvidenceError(why, field=where)
+            plain += f"; allowed only with “{_label(unless)}” ticked" if unless else ""
+        raise InvalidEvidenceError(why, field=where, plain=plain + ".")

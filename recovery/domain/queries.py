@@ -6,6 +6,9 @@ the deadline sweep alike.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from recovery.domain.checks import APPROVER_ROLES, MANAGER_ACTIONS, READ_ONLY_ROLES
 from recovery.domain.compiler import (
     ACTIVE_STATES,
     SERVICE_ACTIONS,
@@ -42,6 +45,16 @@ def allowed_actions(compiled: CompiledPlaybook, state: IncidentState) -> list[st
     if state.holds and "hold" in cached:
         return [*cached, "resume"]  # offered only while something is held
     return list(cached)
+
+
+def allowed_for_role(allowed: Sequence[str], role: str) -> list[str]:
+    """Of `allowed` (as `allowed_actions` gives them), what someone in `role` may take:
+    nothing for a read-only role, and no waiver or approval decision but a manager's."""
+    if role in READ_ONLY_ROLES:
+        return []
+    if role in APPROVER_ROLES:
+        return list(allowed)
+    return [a for a in allowed if a.partition(".")[2] not in MANAGER_ACTIONS]
 
 
 def _allowed_actions(compiled: CompiledPlaybook, state: IncidentState) -> tuple[str, ...]:

@@ -100,6 +100,7 @@ class IncidentState:
     updated_at: str
     steps: dict[str, StepState]
     summary: str | None = None
+    external_ref: str | None = None
     ended_at: str | None = None
     cue_rules_fired: list[str] = field(default_factory=list)
     pushes: int = 0

@@ -25,6 +25,7 @@ from recovery.http.api.examples import DESCRIPTION
 from recovery.http.api.schemas import ErrorRead, HealthRead
 from recovery.http.auth.deps import install_session_cookie_docs
 from recovery.http.context import ApiContext
+from recovery.http.docs import install_docs
 from recovery.http.errors import JSON, UNAVAILABLE_HEADERS, api_error, install_error_handlers
 from recovery.http.idempotency import Idempotency
 from recovery.http.limits import BodyLimit, document_body_limit
@@ -70,6 +71,8 @@ def create_app(
         summary="Service-recovery playbook engine: open the whole recovery bundle at once.",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served below from files installed with the package, not a CDN
+        redoc_url=None,
     )
     app.state.ctx = ctx
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
@@ -90,6 +93,7 @@ def create_app(
     app.include_router(sessions.router)
     app.include_router(admin.router)
     install_web(app)  # the web page at / (recovery.http.web); JSON routes keep their paths
+    install_docs(app)
 
     health_responses: dict[int | str, dict[str, Any]] = {
         503: {"model": ErrorRead, "description": "the database does not answer"},

@@ -48,6 +48,7 @@ from recovery.domain.commands import (
 from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
 from recovery.domain.decide import decide, decide_open
 from recovery.domain.queries import next_due
+from recovery.domain.search import query_keys
 from recovery.domain.state import Event, IncidentState, iso
 from recovery.errors import (
     CommandRejectedError,
@@ -57,6 +58,7 @@ from recovery.errors import (
     NotAllowedNowError,
 )
 from recovery.letters.written import LETTER_ACTIONS
+from recovery.service.conflicts import explained, version_to_act_on
 from recovery.service.customers import CustomerQueries
 from recovery.service.letters import LetterCommands
 from recovery.service.once import Once
@@ -152,8 +154,8 @@ class Recovery(LetterCommands, CustomerQueries):
         once: Once | None = None,
     ) -> Outcome:
         """Run one command on an incident. `expected_version` refuses it if the incident
-        moved on since the caller looked (optimistic concurrency); `once`: the idempotency
-        key it runs under."""
+        moved on since the caller looked (optimistic concurrency), saying what changed;
+        `once`: the idempotency key it runs under."""
         compiled_of: list[CompiledPlaybook] = []
 
         def decider(state: IncidentState) -> Decision:
@@ -166,7 +168,10 @@ class Recovery(LetterCommands, CustomerQueries):
         keyed = None
         if once is not None:
             keyed = once.keyed(lambda s, e: Outcome(self._view(compiled_of[-1], s), e))
-        state, event = self.unit_of_work.execute(incident_id, decider, expected_version, keyed)
+        try:
+            state, event = self.unit_of_work.execute(incident_id, decider, expected_version, keyed)
+        except ConflictError as error:
+            raise explained(error, self.log, self.pinned_playbook, expected_version) from None
         return Outcome(self._view(compiled_of[-1], state), event)
 
     def act_on_step(
@@ -186,11 +191,17 @@ class Recovery(LetterCommands, CustomerQueries):
         recipient: str | None = None,
         locale: str | None = None,
         once: Once | None = None,
+        seen_version: int | None = None,
     ) -> Outcome:
         """Any step action, for every caller. On a step whose kind sends letters, `draft`
         and `request_send` are the letter's commands (`draft_letter` with `note`,
         `request_letter` with `recipient` and `locale`): the voucher is drawn, the letter
-        rendered and queued."""
+        rendered and queued. `seen_version` (the version a page showed) refuses it only
+        if what was recorded since touched this step (`service.conflicts`)."""
+        if seen_version is not None and expected_version is None:
+            expected_version = version_to_act_on(
+                self.log, self.pinned_playbook, incident_id, step, seen_version
+            )
         if action in LETTER_ACTIONS:
             letter = self._letter_action(
                 incident_id,
@@ -329,6 +340,15 @@ class Recovery(LetterCommands, CustomerQueries):
             limit=limit,
             offset=offset,
         )
+        return [self._view(self.playbook_of(s), s) for s in states]
+
+    def search(
+        self, query: str, *, sites: Sequence[str] | None = None, limit: int = 50
+    ) -> list[IncidentView]:
+        """Incidents open or ended whose customer name (or a word of it), contact (e-mail,
+        phone digits), id or external reference starts with `query`, case ignored; at
+        `sites` (None: every property). Fewer than 2 characters find nothing."""
+        states = self.log.search(query_keys(query), sites=sites, limit=limit)
         return [self._view(self.playbook_of(s), s) for s in states]
 
     def report(

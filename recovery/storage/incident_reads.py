@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Engine, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, select, union
 from sqlalchemy import exc as sa_exc
 
 from recovery.domain.chain import canonical
@@ -16,7 +16,7 @@ from recovery.domain.state import Event, IncidentState, parse_iso
 from recovery.errors import IncidentNotFoundError
 from recovery.storage.database import reading, writing
 from recovery.storage.moments import from_column
-from recovery.storage.tables import events, incidents, playbook_versions
+from recovery.storage.tables import events, incidents, playbook_versions, search_terms
 
 
 class IncidentReads:
@@ -91,6 +91,46 @@ class IncidentReads:
         with self._reading() as conn:
             rows = conn.execute(query).all()
         return [IncidentState.from_json(row.state, row.id) for row in rows]
+
+    def search(
+        self, keys: Sequence[str], *, sites: Sequence[str] | None = None, limit: int = 50
+    ) -> list[IncidentState]:
+        """Incidents with a search term starting with one of `keys` (lower-cased, see
+        `domain.search`), at `sites` (None: all), most recently opened first."""
+        if not keys:
+            return []
+        term = search_terms.c.term
+        postgres = self.engine.dialect.name == "postgresql"
+        # One index range per key: LIKE 'k%' on PostgreSQL (text_pattern_ops), a >= / <
+        # range on SQLite, whose LIKE ignores case and so cannot use a plain index.
+        ranges = []
+        for key in keys:
+            matched = select(search_terms.c.incident_id).where(
+                term.startswith(key, autoescape=True)
+                if postgres
+                else and_(term >= key, term < key + "\U0010ffff")
+            )
+            if sites is not None:
+                matched = matched.where(search_terms.c.site.in_(list(sites)))
+            # SQLite admits no LIMIT in a UNION's part unless it is a subquery
+            limited = matched.distinct().limit(limit).subquery()
+            ranges.append(select(limited.c.incident_id))
+        found = ranges[0] if len(ranges) == 1 else union(*ranges)
+        ids = select(found.subquery().c.incident_id).distinct().limit(limit).subquery()
+        query = (
+            select(incidents.c.state)
+            .where(incidents.c.id.in_(select(ids.c.incident_id)))
+            .order_by(incidents.c.opened_at.desc(), incidents.c.id)
+        )
+        with self._reading() as conn:
+            return [IncidentState.from_json(raw) for raw in conn.execute(query).scalars()]
+
+    def incident_types(self, *, sites: Sequence[str] | None = None) -> dict[str, int]:
+        query = select(incidents.c.incident_type, func.count()).group_by(incidents.c.incident_type)
+        if sites is not None:
+            query = query.where(incidents.c.site.in_(list(sites)))
+        with self._reading() as conn:
+            return {str(kind): int(count) for kind, count in conn.execute(query).all()}
 
     def iter_states(
         self,

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
 from recovery.domain.customers import customer_key_of
+from recovery.domain.search import incident_terms
 from recovery.domain.state import EVENT_FIELDS, IncidentState
 from recovery.errors import ConflictError, IncidentNotFoundError, RecoveryError, StorageError
 from recovery.service.ports import Head, KeyedReply, KeyTaken, Record
@@ -48,10 +49,11 @@ _SET_INCIDENT = (
 _UPDATE_INCIDENT = f"UPDATE incidents {_SET_INCIDENT}"
 _INSERT_INCIDENT = (
     "INSERT INTO incidents (id, playbook_id, playbook_version, incident_type, site, opened_at, "
-    "status, tier, owner, updated_at, ended_at, next_due_at, pushes, handoffs, version, "
-    "head_hash, state, customer_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-    "?)"
+    "external_ref, status, tier, owner, updated_at, ended_at, next_due_at, pushes, handoffs, "
+    "version, head_hash, state, customer_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    "?, ?, ?, ?, ?)"
 )
+_INSERT_TERM = "INSERT INTO search_terms (incident_id, term, site) VALUES (?, ?, ?)"
 _INSERT_OUTBOX = (
     "INSERT INTO outbox (incident_id, seq, kind, payload, created_at, status, attempts, "
     "next_attempt_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)"
@@ -86,6 +88,7 @@ class _Sql:
         self.update_incident = fix(_UPDATE_INCIDENT)
         self.insert_incident = fix(_INSERT_INCIDENT)
         self.insert_outbox = fix(_INSERT_OUTBOX)
+        self.insert_term = fix(_INSERT_TERM)
         self.record = fix(_RECORD_PG)
         self.upsert_key = fix(UPSERT_KEY)
 
@@ -289,10 +292,14 @@ class _Transaction:
                     state.incident_type,
                     state.site,
                     sql.moment(state.opened_at),
+                    state.external_ref,
                     *update[:-1],  # the columns every command sets, minus the key
                     customer_key_of(state.customer),
                 ),
             )
+            # what it is found by: written with its first event, so search never lags
+            terms = incident_terms(state.id, state.customer, state.external_ref)
+            cursor.executemany(sql.insert_term, [(state.id, t, state.site) for t in sorted(terms)])
         elif sql.postgres:
             kinds = [message.kind for message in record.effects]
             payloads = [message.payload for message in record.effects]

@@ -64,10 +64,40 @@ incidents = Table(
     Column("version", Integer, nullable=False),
     Column("head_hash", String(64), nullable=False),
     Column("state", Text, nullable=False),
+    # the reservation, account or case number given at open (also a search term)
+    Column("external_ref", String(100), nullable=True),
     Index("ix_incidents_status_next_due_at", "status", "next_due_at"),
     Index("ix_incidents_site", "site"),
     Column("customer_key", String(200), nullable=True),
     Index("ix_incidents_customer_key", "customer_key"),
+    Index("ix_incidents_external_ref", "external_ref"),
+)
+
+# What an incident is found by (recovery.domain.search): lower-cased terms, written with its
+# first event. A query is a prefix range on `term` (text_pattern_ops: LIKE 'x%' uses the
+# index on PostgreSQL under any collation), filtered by the caller's properties.
+search_terms = Table(
+    "search_terms",
+    metadata,
+    Column("incident_id", String(64), ForeignKey("incidents.id"), primary_key=True),
+    Column("term", String(100), primary_key=True),
+    Column("site", String(200), nullable=False),
+    # covering, so a query reads an index alone: by term (every property), and by property
+    # then term (a desk's few properties: ranges of their terms only)
+    Index(
+        "ix_search_terms_term",
+        "term",
+        "site",
+        "incident_id",
+        postgresql_ops={"term": "text_pattern_ops"},
+    ),
+    Index(
+        "ix_search_terms_site_term",
+        "site",
+        "term",
+        "incident_id",
+        postgresql_ops={"term": "text_pattern_ops"},
+    ),
 )
 
 events = Table(

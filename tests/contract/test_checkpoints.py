@@ -99,6 +99,7 @@ def delete_incident(rec: Recovery, incident: str) -> None:
     for table, column in (
         ("outbox", "incident_id"),
         ("events", "incident_id"),
+        ("search_terms", "incident_id"),
         ("incidents", "id"),
     ):
         execute_sql(rec, f"DELETE FROM {table} WHERE {column} = :id", id=incident)

@@ -56,7 +56,12 @@ def test_complete_a_step_with_its_evidence(rec: Recovery, clock: Clock) -> None:
         lambda: rec.complete_step(incident, "apologise", APOLOGY, actor=FRONT_DESK),
     )
     assert again.state == "apologise:done"
-    assert again.allowed == out.incident.allowed
+    # what the front desk may take: no waiver or approval decision, which are a manager's
+    assert again.allowed == [
+        a
+        for a in out.incident.allowed
+        if not a.endswith((".waive", "_approval")) or a.endswith(".request_approval")
+    ]
 
 
 def test_step_with_missing_or_wrong_evidence_records_nothing(rec: Recovery) -> None:

@@ -19,6 +19,7 @@ OPEN: dict[str, Example] = {
             },
             "summary": "Booked for June instead of July; arrived 2 hours before a wedding",
             "customer_summary": "Your reservation was booked for June instead of July",
+            "external_ref": "RES-104233",
         },
     },
     "loyal_upset_guest": {

@@ -74,7 +74,7 @@ SiteFilter = Annotated[
 
 @router.get(
     "/incidents",
-    summary="Incidents at the caller's properties, nearest deadline first",
+    summary="Incidents at the caller's properties, nearest deadline first; or found by `q`",
     response_model=IncidentList,
     responses=ERRORS,
 )
@@ -87,7 +87,24 @@ async def list_incidents(
     active: Annotated[bool, Query(description="only open and escalated incidents")] = True,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    q: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[^\x00-\x1f]{1,100}$",
+            description="search open and ended incidents alike by customer name (or a word "
+            "of it), e-mail, phone, incident id or external reference (prefix, case ignored; "
+            "2 characters at least); most recently opened first, the other filters ignored",
+        ),
+    ] = None,
 ) -> Response:
+    if q is not None:
+        found = await ctx.runner.read(
+            ctx.rec.search,
+            q,
+            sites=None if principal.all_sites else list(principal.sites),
+            limit=limit,
+        )
+        return JSON({"items": [v.to_dict() for v in found], "limit": limit, "offset": 0})
     if site is not None and not principal.may_see(site):
         return JSON({"items": [], "limit": limit, "offset": offset})
     views = await ctx.runner.read(

@@ -132,6 +132,9 @@ class StateRead(ReadModel):
     updated_at: str
     steps: dict[str, StepRead]
     summary: str | None = None
+    external_ref: str | None = Field(
+        default=None, description="the reservation, account or case number given at open"
+    )
     ended_at: str | None = None
     cue_rules_fired: list[str] = Field(default_factory=list)
     pushes: int = 0
@@ -273,6 +276,11 @@ class ErrorRead(BaseModel):
 
     error: str
     message: str
+    plain: str | None = Field(
+        default=None,
+        description="the message in the words staff use: role titles, step titles and "
+        "evidence labels instead of codes (show this one to people)",
+    )
     field: str | None = None
     state: str | None = None
     allowed: list[str] | None = None

@@ -22,6 +22,7 @@ from recovery.http.web import (
     new_incident,
     notifications,
     playbooks,
+    search,
     signin,
     status,
 )
@@ -52,6 +53,7 @@ def install(app: FastAPI, *, zone: ZoneInfo | None = None) -> None:
     # `/web/incidents/{incident_id}`, the status links before `/{command}`).
     app.include_router(signin.router)
     app.include_router(board.router)
+    app.include_router(search.router)
     app.include_router(new_incident.router)
     app.include_router(incident.router)
     app.include_router(incident_actions.router)

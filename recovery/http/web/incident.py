@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, Response
 
 from recovery.domain.compiler import CompiledPlaybook
+from recovery.domain.queries import allowed_for_role
 from recovery.domain.state import iso
 from recovery.http.web.context import Viewer, signed_in, web
 from recovery.http.web.customers import recent_history
@@ -51,15 +52,18 @@ class Problem:
     message: str
     field: str | None = None
     status: int = 422
+    changes: tuple[str, ...] = ()
+    """a conflict: who changed what, when, since the page was shown"""
 
 
 def allowed_labels(
-    view: IncidentView, compiled: CompiledPlaybook, step_first: str | None = None
+    view: IncidentView, compiled: CompiledPlaybook, role: str, step_first: str | None = None
 ) -> tuple[list[str], list[str]]:
-    """What can be done now, in words: on the step the form was about, then the rest."""
+    """What the viewer's role can do now, in words: on the step the form was about, then
+    the rest (no waiver or approval offered to a role that may not give one)."""
     here: list[str] = []
     rest: list[str] = []
-    for action in view.allowed:
+    for action in allowed_for_role(view.allowed, role):
         step_id, dot, name = action.partition(".")
         if dot:
             definition = compiled.steps.get(step_id)
@@ -120,7 +124,9 @@ async def incident_page(
         entries=[describe(e, compiled) for e in reversed(events)],
         pending=[compiled.steps[s].title for s in view.pending_for_close if s in compiled.steps],
         problem=problem,
-        problem_allowed=allowed_labels(view, compiled, _step_of(problem)) if problem else ([], []),
+        problem_allowed=(
+            allowed_labels(view, compiled, viewer.role, _step_of(problem)) if problem else ([], [])
+        ),
         values=values or {},
         base=base,
         links=links,

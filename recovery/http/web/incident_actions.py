@@ -29,6 +29,7 @@ from recovery.domain.commands import (
     ReportCues,
     Resume,
 )
+from recovery.domain.words import role_title
 from recovery.errors import (
     CommandRejectedError,
     ConflictError,
@@ -73,19 +74,25 @@ async def _act(
     except BadForm as exc:
         problem = Problem(form_key, str(exc), exc.field)
     except ConflictError as exc:
+        changes = [
+            f"{c['actor']} ({role_title(c['role'])}) at {c['at'][:16].replace('T', ' ')} UTC: "
+            f"{c['what']}"
+            for c in exc.changes
+        ]
         problem = Problem(
             form_key,
-            "Someone else recorded something on this incident after you opened the page "
-            f"(it is now at version {exc.current_version}). Check the steps and the timeline "
-            "below, then send the form again: what you typed is still in it.",
+            "Someone else recorded something on this incident after you opened the page"
+            + (f": {'; '.join(changes)}." if changes else ".")
+            + " Check it below, then send the form again: what you typed is still in it.",
             status=409,
+            changes=tuple(changes),
         )
     except PermissionDeniedError as exc:
-        problem = Problem(form_key, str(exc), exc.field, status=403)
+        problem = Problem(form_key, exc.plain or str(exc), exc.field, status=403)
     except NotAllowedNowError as exc:
-        problem = Problem(form_key, str(exc), exc.field, status=409)
+        problem = Problem(form_key, exc.plain or str(exc), exc.field, status=409)
     except CommandRejectedError as exc:
-        problem = Problem(form_key, str(exc), exc.field)
+        problem = Problem(form_key, exc.plain or str(exc), exc.field)
     if problem is not None:
         return await incident_page(
             request, viewer, incident_id, problem=problem, values=form.values()
@@ -150,7 +157,7 @@ async def step_action(request: Request, incident_id: str, step: str, action: str
                 note=note,
                 recipient=recipient,
                 locale=locale,
-                expected_version=version,
+                seen_version=version,  # refused only if someone else touched this step
             )
 
         return run

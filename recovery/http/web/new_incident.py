@@ -9,12 +9,13 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import HTMLResponse, Response
 
+from recovery.catalog import Catalog
 from recovery.domain.commands import OpenIncident
 from recovery.errors import CommandRejectedError, UnknownPlaybookError
 from recovery.http.web.context import CHANNEL_COOKIE, Viewer, signed_in, web
 from recovery.http.web.forms import read_form
 from recovery.http.web.i18n import LANGUAGE_NAMES, LOCALES
-from recovery.http.web.present import CHANNELS, cue_choices
+from recovery.http.web.present import CHANNELS, cue_choices, humanise
 from recovery.http.web.responses import WebRoute, redirect, render
 from recovery.http.web.shared import incident_url, validation_message
 from recovery.service.principal import Permission
@@ -22,7 +23,26 @@ from recovery.service.principal import Permission
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 
-def _new_page(
+def type_choices(
+    catalog: Catalog, used: dict[str, int]
+) -> tuple[list[tuple[str, list[tuple[str, str]]]], str | None]:
+    """The incident types to offer, grouped under their playbook's title, each once; and the
+    one to preselect. Types apply to a desk's properties by their industry (the part
+    before the dot, `hotel` of `hotel.walked_guest`): those of the types already opened
+    there. A property with no incident yet is offered every type, and none preselected,
+    so no other industry's type is ever the default."""
+    industries = {kind.partition(".")[0] for kind in used}
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for kind in catalog.incident_types():
+        if industries and kind.partition(".")[0] not in industries:
+            continue
+        title = catalog.for_incident_type(kind).playbook.title
+        groups.setdefault(title, []).append((kind, humanise(kind.partition(".")[2]).capitalize()))
+    usual = max(used, key=lambda kind: (used[kind], kind)) if used else None
+    return sorted(groups.items()), usual
+
+
+async def _new_page(
     request: Request,
     viewer: Viewer,
     *,
@@ -32,10 +52,13 @@ def _new_page(
     status: int = 200,
 ) -> HTMLResponse:
     rec = web(request).api.rec
-    types = [
-        (t, rec.catalog.for_incident_type(t).playbook.title) for t in rec.catalog.incident_types()
-    ]
+    used = await web(request).api.runner.read(
+        rec.log.incident_types, sites=None if viewer.all_sites else list(viewer.sites)
+    )
+    groups, usual = type_choices(rec.catalog, used)
     defaults = {"channel": viewer.channel, "customer.language": "en"}
+    if usual is not None:
+        defaults["incident_type"] = usual
     if not viewer.all_sites and len(viewer.sites) == 1:
         defaults["site"] = viewer.sites[0]
     return render(
@@ -43,7 +66,7 @@ def _new_page(
         "new.html",
         viewer,
         status,
-        types=types,
+        type_groups=groups,
         cues=cue_choices(rec.catalog.latest()),
         channels=CHANNELS,
         languages=[(code, LANGUAGE_NAMES[code]) for code in LOCALES],
@@ -56,7 +79,7 @@ def _new_page(
 @router.get("/web/incidents/new", response_model=None)
 async def new_incident_form(request: Request) -> Response:
     viewer = await signed_in(request, Permission.WRITE)
-    return _new_page(request, viewer)
+    return await _new_page(request, viewer)
 
 
 @router.post("/web/incidents/new", response_model=None)
@@ -85,15 +108,16 @@ async def new_incident(request: Request) -> Response:
             cues=form.getlist("cues"),
             summary=form.text("summary"),
             customer_summary=form.text("customer_summary"),
+            external_ref=form.text("external_ref"),
         )
     except ValidationError as exc:
         message, where = validation_message(exc)
-        return _new_page(
+        return await _new_page(
             request, viewer, values=values, error=message, error_field=where, status=422
         )
     if not viewer.may_see(command.site):
         places = "every property" if viewer.all_sites else ", ".join(viewer.sites)
-        return _new_page(
+        return await _new_page(
             request,
             viewer,
             values=values,
@@ -106,11 +130,11 @@ async def new_incident(request: Request) -> Response:
             ctx.api.rec.open, command, actor=viewer.principal.actor(), channel=channel
         )
     except UnknownPlaybookError as exc:
-        return _new_page(
+        return await _new_page(
             request, viewer, values=values, error=str(exc), error_field="incident_type", status=422
         )
     except CommandRejectedError as exc:
-        return _new_page(
+        return await _new_page(
             request, viewer, values=values, error=str(exc), error_field=exc.field, status=422
         )
     ctx.api.sites.put(outcome.id, command.site)

@@ -81,6 +81,18 @@ class IncidentLog(Protocol):
         offset: int = 0,
     ) -> list[IncidentState]: ...
 
+    def search(
+        self, keys: Sequence[str], *, sites: Sequence[str] | None = None, limit: int = 50
+    ) -> list[IncidentState]:
+        """Incidents, open or ended, with a search term that starts with one of `keys`
+        (`domain.search.query_keys`), at `sites` (None: every property); at most `limit`,
+        most recently opened first. An index lookup: never a scan of the states."""
+        ...
+
+    def incident_types(self, *, sites: Sequence[str] | None = None) -> dict[str, int]:
+        """Incident type -> how many incidents of it were opened at `sites` (None: all)."""
+        ...
+
     def iter_states(
         self,
         *,

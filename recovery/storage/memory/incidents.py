@@ -17,6 +17,7 @@ from recovery.delivery.ports import (
 from recovery.domain.chain import canonical
 from recovery.domain.compiler import ACTIVE_STATES
 from recovery.domain.customers import customer_key_of
+from recovery.domain.search import incident_terms
 from recovery.domain.state import EVENT_FIELDS, Event, IncidentState, parse_iso
 from recovery.errors import ConflictError, IncidentNotFoundError
 from recovery.service.ports import Head, KeyedReply, KeyTaken, Record
@@ -38,6 +39,8 @@ class StateRow:
     head_hash: str
     state: bytes
     events: list[dict[str, Any]] = field(default_factory=list)
+    terms: frozenset[str] = frozenset()
+    opened_at: str = ""
 
 
 class _Transaction:
@@ -91,6 +94,8 @@ class _Transaction:
                 0,
                 "",
                 b"",
+                terms=frozenset(incident_terms(state.id, state.customer, state.external_ref)),
+                opened_at=state.opened_at,
             )
         else:
             row = log.rows[state.id]
@@ -172,6 +177,28 @@ class MemoryIncidentLog:
             ]
         found.sort(key=lambda entry: entry[:3])
         return [IncidentState.from_json(entry[3]) for entry in found[offset : offset + limit]]
+
+    def search(
+        self, keys: Sequence[str], *, sites: Sequence[str] | None = None, limit: int = 50
+    ) -> list[IncidentState]:
+        with self.lock:
+            found = [
+                (row.opened_at, incident_id, row.state)
+                for incident_id, row in self.rows.items()
+                if (sites is None or row.site in sites)
+                and any(term.startswith(key) for term in row.terms for key in keys)
+            ]
+        found.sort(key=lambda entry: entry[1])
+        found.sort(key=lambda entry: entry[0], reverse=True)  # stable: newest, then by id
+        return [IncidentState.from_json(entry[2]) for entry in found[:limit]]
+
+    def incident_types(self, *, sites: Sequence[str] | None = None) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        with self.lock:
+            for row in self.rows.values():
+                if sites is None or row.site in sites:
+                    counts[row.incident_type] = counts.get(row.incident_type, 0) + 1
+        return counts
 
     def iter_states(
         self,

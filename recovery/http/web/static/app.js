@@ -2,6 +2,7 @@
 // - deadline countdowns (<time class="due" datetime="...">) tick every 30 seconds
 // - the auditor's slider shows the event it points at, and moves there when released
 // - "Copy" buttons copy a status link
+// - keyboard shortcuts: ? lists them, / searches, n opens a new incident, b the board
 // - a refused form gets the focus, so keyboard users land where the problem is
 // - live pages (<main data-live="/live...">): on a change event the page is fetched again
 //   and each changed [data-live-region] swapped in, except one holding a form being typed in
@@ -43,16 +44,48 @@
       var e = events[Number(range.value) - 1];
       if (e) label.textContent = "event " + range.value + " of " + events.length + ": " + e.title + " (" + e.at + ")";
     }
-    range.addEventListener("input", show);
-    range.addEventListener("change", function () {
+    // Arrow keys only move the slider (and its label): a keyboard user steps through
+    // events without a reload taking the focus away; Enter or releasing the mouse shows one.
+    var byKeyboard = false;
+    function go() {
       var form = range.form;
-      if (form) {
-        var at = form.querySelector("input[name=at]");
-        if (at) at.value = "";
-        form.requestSubmit ? form.requestSubmit() : form.submit();
+      if (!form) return;
+      var at = form.querySelector("input[name=at]");
+      if (at) at.value = "";
+      form.action = form.action.split("#")[0] + "#seq";  // the focus comes back here
+      form.requestSubmit ? form.requestSubmit() : form.submit();
+    }
+    range.addEventListener("input", show);
+    range.addEventListener("keydown", function (e) {
+      byKeyboard = true;
+      if (e.key === "Enter") { e.preventDefault(); go(); }
+    });
+    range.addEventListener("pointerdown", function () { byKeyboard = false; });
+    range.addEventListener("change", function () { if (!byKeyboard) go(); });
+    if (location.hash === "#seq") range.focus();
+    show();
+  }
+
+  // Keyboard shortcuts, listed in the page's "Keyboard shortcuts" box (? opens it).
+  function shortcuts() {
+    var box = document.getElementById("shortcuts");
+    document.addEventListener("keydown", function (e) {
+      if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
+      var t = e.target;
+      if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+      if (e.key === "?" && box) {
+        box.open = !box.open;
+        if (box.open) box.querySelector("summary").focus();
+      } else if (e.key === "/") {
+        var search = document.getElementById("header-q");
+        if (search) { e.preventDefault(); search.focus(); }
+      } else if (e.key === "n" || e.key === "b") {
+        var link = document.querySelector(e.key === "n" ? "a[data-key=n]" : "a[data-key=b]");
+        if (link) { e.preventDefault(); link.click(); }
+      } else {
+        return;
       }
     });
-    show();
   }
 
   function copyButtons() {
@@ -166,6 +199,7 @@
     tick();
     setInterval(tick, 30000);
     slider();
+    shortcuts();
     copyButtons();
     focusProblem();
     livePage();
