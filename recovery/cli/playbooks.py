@@ -14,7 +14,8 @@ from recovery.catalog import PLAYBOOK_SUFFIXES, Catalog, default_playbook_dir, l
 from recovery.cli.options import JsonOption, PlaybooksOption, load_catalog, settings
 from recovery.cli.output import console, fail, print_json, styled
 from recovery.domain.compiler import CompiledPlaybook, playbook_digest
-from recovery.domain.playbook import CueCondition, EvidenceField, Playbook, StepDef, format_due
+from recovery.domain.durations import format_due
+from recovery.domain.playbook import CueCondition, EvidenceField, Playbook, StepDef
 from recovery.domain.validation import lint_playbook, validate_playbook
 from recovery.errors import PlaybookError, Problem, RecoveryError
 from recovery.service.engine import Recovery

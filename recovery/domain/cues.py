@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from recovery.domain.commands import CustomerProfile, OpenIncident
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.customers import CustomerHistory
-from recovery.domain.events import Effect, Notice
+from recovery.domain.effects import Effect, Notice
 from recovery.domain.playbook import CueCondition, CueRule, StepDef
 from recovery.domain.state import iso
 

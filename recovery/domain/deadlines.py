@@ -13,7 +13,8 @@ from datetime import timedelta
 from recovery.domain.checks import SYSTEM_ROLE
 from recovery.domain.commands import Context, Hold, MissDeadlines, Resume
 from recovery.domain.compiler import CompiledPlaybook
-from recovery.domain.events import DeadlineEffect, DeadlineMissed, Effect, Held, Notice, Resumed
+from recovery.domain.effects import DeadlineEffect, Effect, Notice
+from recovery.domain.events import DeadlineMissed, Held, Resumed
 from recovery.domain.playbook import StepDef
 from recovery.domain.queries import allowed_actions, clock_stopped, open_steps
 from recovery.domain.state import IncidentState, iso, parse_iso

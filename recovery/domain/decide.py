@@ -52,22 +52,20 @@ from recovery.domain.deadlines import (
     due_moments,
     finished_late,
 )
+from recovery.domain.effects import Effect, Notice, StepEffect
 from recovery.domain.events import (
     Closed,
     ContactRecorded,
     CuesReported,
-    Effect,
     Escalated,
     HandedOff,
     NoteAdded,
-    Notice,
     Opened,
     Payload,
     PushRecorded,
     Released,
     Reopened,
     StepActed,
-    StepEffect,
 )
 from recovery.domain.evidence import check_evidence
 from recovery.domain.playbook import FINISHING_ACTIONS

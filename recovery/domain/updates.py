@@ -10,7 +10,8 @@ from typing import Any, Literal
 
 from recovery.domain.commands import SendStatusLink
 from recovery.domain.compiler import CompiledPlaybook
-from recovery.domain.events import CustomerMessage, Effect, Payload, StatusLinkSent
+from recovery.domain.effects import CustomerMessage, Effect
+from recovery.domain.events import Payload, StatusLinkSent
 from recovery.domain.state import Event, IncidentState
 from recovery.errors import CommandRejectedError
 

@@ -10,22 +10,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from recovery.audit import (
-    Auditor,
-    ExportFilter,
-    ExportSummary,
-    Format,
-    Verification,
-    export_events,
-    state_unreadable,
-    verify_incident,
-)
 from recovery.catalog import Catalog
-from recovery.domain.apply import replay
 from recovery.domain.commands import (
     Actor,
     AddNote,
@@ -49,17 +38,16 @@ from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
 from recovery.domain.decide import decide, decide_open
 from recovery.domain.queries import next_due
 from recovery.domain.search import query_keys
-from recovery.domain.state import Event, IncidentState, iso
+from recovery.domain.state import IncidentState, iso
 from recovery.errors import (
     CommandRejectedError,
     ConflictError,
-    IncidentNotFoundError,
-    IntegrityError,
     NotAllowedNowError,
 )
 from recovery.letters.written import LETTER_ACTIONS
 from recovery.service.conflicts import explained, version_to_act_on
 from recovery.service.customers import CustomerQueries
+from recovery.service.history import HistoryQueries
 from recovery.service.letters import LetterCommands
 from recovery.service.once import Once
 from recovery.service.playbooks import PinnedPlaybooks
@@ -95,7 +83,7 @@ def new_incident_id() -> str:
     return f"inc_{uuid.uuid4().hex}"
 
 
-class Recovery(LetterCommands, CustomerQueries):
+class Recovery(LetterCommands, CustomerQueries, HistoryQueries):
     """The service-recovery engine bound to one database and one playbook catalog.
 
     >>> rec = recovery.connect("sqlite:///recovery.db")
@@ -368,58 +356,6 @@ class Recovery(LetterCommands, CustomerQueries):
             if in_period(s, since, until)
         )
         return build_report(states, self.playbook_of, by=by)
-
-    def timeline(self, incident_id: str, *, upto_seq: int | None = None) -> list[Event]:
-        found = self.log.events(incident_id, upto_seq=upto_seq)
-        if not found:
-            raise IncidentNotFoundError(incident_id)
-        return found
-
-    def replay(
-        self, incident_id: str, *, at_seq: int | None = None, at_time: datetime | None = None
-    ) -> IncidentState:
-        """The incident's state as it was after event `at_seq` or at moment `at_time`."""
-        found = self.log.events(
-            incident_id, upto_seq=at_seq, upto_time=iso(at_time) if at_time else None
-        )
-        if not found:
-            self.log.load(incident_id)  # raises IncidentNotFoundError if it never existed
-            raise CommandRejectedError(
-                f"incident {incident_id} did not exist yet at that moment", field="at"
-            )
-        compiled = self.pinned_playbook(found[0].playbook_id, found[0].playbook_version)
-        return replay(compiled, found)
-
-    def verify(self, incident_id: str) -> Verification:
-        try:
-            state, head_hash = self.log.load(incident_id)
-        except IntegrityError as exc:  # the state row is unreadable: say so, and where
-            return state_unreadable(incident_id, self.log.raw_events(incident_id), exc)
-        rows = self.log.raw_events(incident_id)
-        compiled = self.playbook_of(state)
-        return verify_incident(incident_id, rows, state, head_hash, compiled)
-
-    def verify_all(self) -> list[Verification]:
-        """Every incident's chain and strict replay, read in one streamed pass."""
-        return [
-            Verification(r.incident_id, r.ok, r.events, r.broken_seq, r.problem)
-            for r in self.auditor().results()
-        ]
-
-    def auditor(self) -> Auditor:
-        """Streamed verification passes over the whole log, each incident replayed through
-        the playbook version it pinned (as `verify` does)."""
-        return Auditor(self.storage.audit, self.pinned_playbook)
-
-    def export_events(
-        self, out: BinaryIO, fmt: Format = "jsonl", where: ExportFilter | None = None
-    ) -> ExportSummary:
-        """Events with their incident's fields and hashes, written to `out` as JSONL or CSV."""
-        return export_events(self.storage.audit, out, fmt, where)
-
-    def outbox(self, incident_id: str | None = None) -> list[dict[str, Any]]:
-        """The webhook messages (one incident's, or all) as stored, oldest first."""
-        return self.storage.outbox.rows(incident_id)
 
     # ------------------------------------------------------------------ playbooks
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from recovery.domain.compiler import ACTIVE_STATES
-from recovery.domain.events import Notice, effects_of
+from recovery.domain.effects import Notice, effects_of
 from recovery.domain.state import Event, IncidentState
 from recovery.errors import IncidentNotFoundError, RecoveryError, StorageError
 from recovery.service.engine import Recovery

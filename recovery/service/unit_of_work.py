@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from recovery.domain.chain import GENESIS, canonical, seal
-from recovery.domain.events import Effect, effects_of
+from recovery.domain.effects import Effect, effects_of
 from recovery.domain.state import Event, IncidentState
 from recovery.errors import ConflictError, RecoveryError
 from recovery.service.ports import (

@@ -139,7 +139,7 @@ def test_altering_one_byte_of_one_event_is_detected_and_located(
         ("actor_role", "manager"),
         ("channel", "web"),
         ("type", "note_added"),
-        ("playbook_version", 2),
+        ("playbook_version", 7),
     ],
 )
 @pytest.mark.sql

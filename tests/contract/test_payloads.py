@@ -8,7 +8,8 @@ from pathlib import Path
 from recovery import Recovery
 from recovery.demo import seed_demo
 from recovery.domain.chain import canonical
-from recovery.domain.events import PAYLOADS, effects_of
+from recovery.domain.effects import effects_of
+from recovery.domain.events import PAYLOADS
 from recovery.letters import FileMailer
 
 

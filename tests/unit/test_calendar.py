@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recovery.domain.calendar import ALWAYS_OPEN, BusinessCalendar, BusinessTime
-from recovery.domain.playbook import parse_due
+from recovery.domain.durations import parse_due
 from recovery.errors import CalendarError
 from recovery.sites import Sites
 

@@ -34,19 +34,21 @@ from recovery.domain.commands import (
     SendStatusLink,
 )
 from recovery.domain.describe import describe
+from recovery.domain.effects import (
+    CustomerMessage,
+    DeadlineEffect,
+    Effect,
+    Notice,
+    StepEffect,
+    effects_of,
+)
 from recovery.domain.events import (
     EVENT_TYPES,
     PAYLOADS,
     TRIGGER_OF_EVENT,
     CuesReported,
-    CustomerMessage,
-    DeadlineEffect,
-    Effect,
-    Notice,
     Payload,
     StepActed,
-    StepEffect,
-    effects_of,
     payload_of,
     payload_schema,
 )

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Path, Query
 from starlette.responses import Response
 
 from recovery.domain.compiler import CompiledPlaybook
-from recovery.domain.playbook import StepDef, format_due
+from recovery.domain.durations import format_due
+from recovery.domain.playbook import StepDef
 from recovery.http.api.schemas import ErrorRead, PlaybookRead, PlaybookSummary
 from recovery.http.auth.deps import context, require
 from recovery.http.context import ApiContext

@@ -10,7 +10,8 @@ from markupsafe import Markup
 from starlette.responses import Response
 
 from recovery.domain.compiler import INCIDENT_STATES, INCIDENT_TRANSITIONS, SYSTEM_ACTIONS
-from recovery.domain.playbook import FINISHING_ACTIONS, format_due
+from recovery.domain.durations import format_due
+from recovery.domain.playbook import FINISHING_ACTIONS
 from recovery.domain.queries import resolved_states
 from recovery.domain.validation import kinds_of
 from recovery.http.web.context import signed_in, web
