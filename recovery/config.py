@@ -14,6 +14,8 @@ RECOVERY_MAIL_FROM  the letters' sender address (default: recovery@localhost)
 RECOVERY_LETTER_TIMEZONE  time zone of the dates in letters, e.g. Europe/Copenhagen (UTC)
 RECOVERY_MAX_BODY_BYTES  the largest request body the server reads (default 1048576, 1 MiB);
                     a larger one is refused with 413 before it is read
+RECOVERY_FAULT_DIE_AFTER_COMMIT  fault injection for tests/faults only: the server kills
+                    itself after recording a command whose Idempotency-Key starts with it
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ class Settings:
     webhooks: str | None = None
     public_url: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # fault injection for the fault suite only (RECOVERY_FAULT_DIE_AFTER_COMMIT): the server
+    # kills itself right after recording a command whose Idempotency-Key starts with this
+    fault_die_after_commit: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -81,4 +86,5 @@ class Settings:
             webhooks=os.environ.get("RECOVERY_WEBHOOKS") or None,
             public_url=os.environ.get("RECOVERY_PUBLIC_URL") or None,
             max_body_bytes=int(max_body),
+            fault_die_after_commit=os.environ.get("RECOVERY_FAULT_DIE_AFTER_COMMIT") or None,
         )

@@ -45,15 +45,18 @@ def create_app(
     """The app over `target`'s services (for a bare `Recovery`, those `bootstrap.services`
     builds over it: its database holds the users, tokens and keys too). Request bodies
     over `max_body_bytes` (default: RECOVERY_MAX_BODY_BYTES, 1 MiB) are refused with 413."""
+    settings = Settings.from_env()
     if max_body_bytes is None:
-        max_body_bytes = Settings.from_env().max_body_bytes
+        max_body_bytes = settings.max_body_bytes
     built = services(target) if isinstance(target, Recovery) else target
     storage = built.storage
     ctx = ApiContext(
         rec=built.recovery,
         accounts=built.accounts,
         links=built.links,
-        idempotency=Idempotency(storage.idempotency, built.clock),
+        idempotency=Idempotency(
+            storage.idempotency, built.clock, die_after_commit=settings.fault_die_after_commit
+        ),
         runner=Runner(serial_writes=storage.serial_writes, deferred=storage.deferred_sync),
         clock=built.clock,
     )

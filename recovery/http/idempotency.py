@@ -32,10 +32,6 @@ from recovery.service.views import Outcome
 
 KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 REPLAYED_HEADER = "Idempotent-Replayed"
-# Fault injection for the fault suite (tests/faults): a server started with this set kills
-# itself (SIGKILL) right after recording a command whose key starts with it, before it
-# replies, which is the crash a retry must survive.
-DIE_AFTER_COMMIT_ENV = "RECOVERY_FAULT_DIE_AFTER_COMMIT"
 
 
 @dataclass(frozen=True)
@@ -64,6 +60,7 @@ class Idempotency:
         *,
         ttl: timedelta = timedelta(hours=24),
         purge_every: timedelta = timedelta(hours=1),
+        die_after_commit: str | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -71,7 +68,9 @@ class Idempotency:
         self.purge_every = purge_every
         self._last_purge: datetime | None = None
         self._lock = threading.Lock()
-        self._die_after = os.environ.get(DIE_AFTER_COMMIT_ENV) or None
+        # fault injection (tests/faults): SIGKILL right after recording a command whose key
+        # starts with this, before replying: the crash a retry must survive
+        self._die_after = die_after_commit
 
     def run(
         self,

@@ -14,8 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from recovery.http.idempotency import DIE_AFTER_COMMIT_ENV
 from tests.faults.conftest import PrivatePostgres, Server, token_for
+
+# the fault injection setting (recovery.config): die right after recording, before replying
+DIE_AFTER_COMMIT_ENV = "RECOVERY_FAULT_DIE_AFTER_COMMIT"
 
 # kill -9 this many times per database (each kill costs a server start)
 KILLS = {"sqlite": 3, "postgres": 5}
