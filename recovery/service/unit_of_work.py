@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from recovery.domain.chain import GENESIS, canonical, seal
 from recovery.domain.events import Effect, effects_of
+from recovery.domain.figures import Figures
 from recovery.domain.state import Event, IncidentState
 from recovery.errors import ConflictError, RecoveryError
 from recovery.service.ports import (
@@ -32,11 +33,13 @@ from recovery.service.ports import (
 
 
 class Decision(NamedTuple):
-    """What a command decided: the new state, its event, and the nearest deadline."""
+    """What a command decided: the new state, its event, the nearest deadline, and the
+    state's figures."""
 
     state: IncidentState
     event: Event
     next_due_at: str | None
+    figures: Figures
 
 
 Decider = Callable[[IncidentState], Decision]
@@ -49,7 +52,7 @@ def sealed(decision: Decision, prev_hash: str) -> Record:
     """The decision chained to `prev_hash`, with the outbox messages its effects ask for."""
     event, data = seal(decision.event, prev_hash)
     messages = [_message(event, effect) for effect in effects_of(event.data)]
-    return Record(decision.state, event, data, decision.next_due_at, messages)
+    return Record(decision.state, event, data, decision.next_due_at, messages, decision.figures)
 
 
 def _message(event: Event, effect: Effect) -> OutboxMessage:

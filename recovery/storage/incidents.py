@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
+from recovery.domain.figures import Figures
 from recovery.domain.state import EVENT_FIELDS, IncidentState
 from recovery.errors import ConflictError, IncidentNotFoundError, RecoveryError, StorageError
 from recovery.service.ports import Head, KeyedReply, KeyTaken, Record
@@ -39,16 +40,19 @@ _SELECT_STATE = "SELECT state FROM incidents WHERE id = ?"
 _INSERT_EVENT = (
     f"INSERT INTO events ({_COLUMNS_EVENT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+# The figure columns (`domain.figures`), written with every event.
+_FIGURES = "".join(f", {name}" for name in Figures._fields)
+_SET_FIGURES = "".join(f", {name} = ?" for name in Figures._fields)
 _SET_INCIDENT = (
     "SET status = ?, tier = ?, owner = ?, updated_at = ?, ended_at = ?, next_due_at = ?, "
-    "pushes = ?, handoffs = ?, version = ?, head_hash = ?, state = ? "
+    f"pushes = ?, handoffs = ?, version = ?, head_hash = ?, state = ?{_SET_FIGURES} "
     "WHERE id = ? AND version = ? AND head_hash = ?"
 )
 _UPDATE_INCIDENT = f"UPDATE incidents {_SET_INCIDENT}"
 _INSERT_INCIDENT = (
     "INSERT INTO incidents (id, playbook_id, playbook_version, incident_type, site, opened_at, "
     "status, tier, owner, updated_at, ended_at, next_due_at, pushes, handoffs, version, "
-    "head_hash, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"head_hash, state{_FIGURES}) VALUES ({', '.join('?' * (17 + len(Figures._fields)))})"
 )
 _INSERT_OUTBOX = (
     "INSERT INTO outbox (incident_id, seq, kind, payload, created_at, status, attempts, "
@@ -260,6 +264,7 @@ class _Transaction:
             state.version,
             event.hash,
             state.to_json().decode(),
+            *record.figures,
             state.id,
         )
         event_row = (
