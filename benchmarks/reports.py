@@ -9,7 +9,8 @@
    and the times to apology and recovery moved with it), and bulk inserted. The report
    reads no event, so none is inserted.
 2. Measures `Recovery.report()` (grouped by site and playbook, as `recovery report` and the
-   pages show it), then the same for one site over one period, in a fresh process per
+   pages show it), the same in one group (`by="all"`: its medians need a sort), and one
+   site over one week, in a fresh process per
    database: one untimed run, then `--rounds` timed ones (median, p99); peak memory is the
    process's max RSS (the database's cache in the process included; PostgreSQL's server
    is not) and Python's own peak (tracemalloc) during one report.
@@ -122,6 +123,7 @@ def measure(url: str, rounds: int) -> dict[str, Any]:
     until = datetime.now(UTC) + timedelta(days=1)  # the clones go back ~35 days from now
     cases: dict[str, dict[str, Any]] = {
         "report": {},
+        "report_by_all": {"by": "all"},
         "report_one_site_week": {
             "site": SITES[3],
             "since": until - timedelta(days=8),
@@ -220,7 +222,7 @@ def main() -> None:
         f"{'floor s':>8}{'py MB':>7}{'RSS MB':>8}{'floor MB':>9}"
     )
     for r in results:
-        for case in ("report", "report_one_site_week"):
+        for case in ("report", "report_by_all", "report_one_site_week"):
             m = r[case]
             print(
                 f"{r['db']:<7}{r['incidents']:>10}  {case:<22}{m['median_s']:>9.3f}"

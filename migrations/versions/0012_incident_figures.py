@@ -58,6 +58,10 @@ def upgrade() -> None:
     _backfill(op.get_bind())
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.create_index("ix_incidents_report", list(REPORT_INDEX), unique=False)
+        for name, column in (("apology", "apology_minutes"), ("recovery", "recovery_hours")):
+            batch_op.create_index(
+                f"ix_incidents_{name}", ["site", "playbook_id", column, "opened_at"], unique=False
+            )
         batch_op.create_index(
             "ix_incidents_awaiting_approval", ["awaiting_approval", "site"], unique=False
         )
@@ -114,6 +118,8 @@ def _state(row: Any) -> IncidentState | None:
 def downgrade() -> None:
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.drop_index("ix_incidents_awaiting_approval")
+        batch_op.drop_index("ix_incidents_recovery")
+        batch_op.drop_index("ix_incidents_apology")
         batch_op.drop_index("ix_incidents_report")
         for name in (*COUNTED, "apology_minutes", "recovery_hours", "held_seconds"):
             batch_op.drop_column(name)

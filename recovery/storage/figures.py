@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, case, func, literal, select
 
 from recovery.domain.compiler import ACTIVE_STATES
 from recovery.service.ports.reports import Awaiting, GroupBy, GroupTotals, ReportFilter
@@ -62,31 +62,32 @@ def _where(where: ReportFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _medians(
-    conn: Connection, by: GroupBy, column: Any, conditions: list[ColumnElement[bool]]
-) -> dict[tuple[str, str], float]:
-    """Each group's median of `column` (NULLs left out): the middle value, or the mean of
-    the two middle ones, picked by the database (nothing but those rows comes back)."""
-    keys = _keys(by)
-    parts = [key for key in keys if key is c.site or key is c.playbook_id] or None
-    ranked = (
-        select(
-            keys[0].label("site"),
-            keys[1].label("playbook_id"),
-            column.label("value"),
-            func.row_number().over(partition_by=parts, order_by=column).label("rn"),
-            func.count().over(partition_by=parts).label("n"),
-        )
+def _median(
+    conn: Connection, column: Any, conditions: list[ColumnElement[bool]], count: int
+) -> float | None:
+    """The median of `column` over the rows of `conditions` (`count` of them not NULL): the
+    middle value, or the mean of the two middle ones. Read in order from the index on
+    (site, playbook, `column`), so no sort when the group is one site's playbook."""
+    if count == 0:
+        return None
+    middle = (
+        select(column)
         .where(*conditions, column.is_not(None))
-        .subquery()
+        .order_by(column)
+        .offset((count - 1) // 2)
+        .limit(2 - count % 2)
     )
-    middle = select(ranked.c.site, ranked.c.playbook_id, ranked.c.value).where(
-        or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2)
-    )
-    found: dict[tuple[str, str], list[float]] = {}
-    for site, playbook_id, value in conn.execute(middle):
-        found.setdefault((site, playbook_id), []).append(float(value))
-    return {key: sum(values) / len(values) for key, values in found.items()}
+    values = [float(value) for value in conn.execute(middle).scalars()]
+    return sum(values) / len(values)
+
+
+def _in_group(by: GroupBy, site: str, playbook_id: str) -> list[ColumnElement[bool]]:
+    conditions = []
+    if by in ("site", "site_playbook"):
+        conditions.append(c.site == site)
+    if by in ("playbook", "site_playbook"):
+        conditions.append(c.playbook_id == playbook_id)
+    return conditions
 
 
 class FigureReads:
@@ -100,28 +101,23 @@ class FigureReads:
     def report_totals(self, by: GroupBy, where: ReportFilter) -> list[GroupTotals]:
         conditions = _where(where)
         keys = _keys(by)
-        query = select(*keys, *_SUMS).where(*conditions).group_by(*keys)
-        with self._figures_reading() as conn:
-            rows = conn.execute(query).all()
-            apology = _medians(conn, by, c.apology_minutes, conditions)
-            recovery = _medians(conn, by, c.recovery_hours, conditions)
+        counted = (func.count(c.apology_minutes), func.count(c.recovery_hours))
+        query = select(*keys, *_SUMS, *counted).where(*conditions).group_by(*keys)
         out = []
-        for site, playbook_id, *sums in rows:
-            key = (site, playbook_id)
-            *counts, held, on_hold = sums
-            out.append(
-                GroupTotals._make(
-                    (
-                        site,
-                        playbook_id,
-                        *(int(n) for n in counts),
-                        float(held),
-                        int(on_hold),
-                        apology.get(key),
-                        recovery.get(key),
-                    )
+        with self._figures_reading() as conn:
+            for site, playbook_id, *sums, apologies, recoveries in conn.execute(query).all():
+                *counts, held, on_hold = sums
+                group = [*_in_group(by, site, playbook_id), *conditions]
+                totals = (
+                    site,
+                    playbook_id,
+                    *(int(n) for n in counts),
+                    float(held),
+                    int(on_hold),
+                    _median(conn, c.apology_minutes, group, apologies),
+                    _median(conn, c.recovery_hours, group, recoveries),
                 )
-            )
+                out.append(GroupTotals._make(totals))
         return out
 
     def awaiting_approval(self, sites: Sequence[str] | None, limit: int) -> list[Awaiting]:

@@ -97,6 +97,9 @@ incidents = Table(
     Index("ix_incidents_status_next_due_at", "status", "next_due_at"),
     Index("ix_incidents_site", "site"),
     Index("ix_incidents_report", *REPORT_KEY, *FIGURES_REPORTED),
+    # medians: each group's values in order, read from the middle without a sort
+    Index("ix_incidents_apology", "site", "playbook_id", "apology_minutes", "opened_at"),
+    Index("ix_incidents_recovery", "site", "playbook_id", "recovery_hours", "opened_at"),
     Index("ix_incidents_awaiting_approval", "awaiting_approval", "site"),
 )
 
