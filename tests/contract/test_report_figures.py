@@ -11,11 +11,15 @@ import random
 from datetime import timedelta
 from typing import Any
 
-from recovery import CustomerProfile, OpenIncident, Recovery, RecoveryError
+from alembic import command
+
+from recovery import Catalog, CustomerProfile, OpenIncident, Recovery, RecoveryError
+from recovery.bootstrap import over_engine
 from recovery.domain.apply import replay
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.state import IncidentState, parse_iso
 from recovery.service.reports import GroupBy, report_from_states
+from recovery.storage.database import alembic_config, create_db_engine, upgrade
 from tests.conftest import MANAGER, Clock
 
 SITES = ["ribe", "vejle", "aarhus"]
@@ -155,3 +159,24 @@ def test_approvals_waiting_are_counted_and_listed_by_site(rec: Recovery, clock: 
     assert {(a.incident_id, a.site, a.steps) for a in listed} == {
         (k, site, n) for k, (site, n) in waiting.items() if site in ("ribe", "vejle")
     }
+
+
+def test_the_migration_fills_the_figures_of_existing_incidents(
+    db_url: str, catalog: Catalog, clock: Clock
+) -> None:
+    engine = create_db_engine(db_url)
+    rec = over_engine(engine, catalog, clock=clock)
+    ids = make_incidents(rec, clock, 150, seed=3)
+    expected = rec.report()
+    config = alembic_config()
+    with engine.begin() as conn:  # back to before the figure columns existed
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0009")
+    upgrade(engine)  # and forward again: the migration computes them from the states
+    fresh = over_engine(create_db_engine(db_url), catalog, clock=clock)
+    assert (
+        fresh.report() == expected == report_from_states(_replayed(fresh, ids), fresh.playbook_of)
+    )
+    assert fresh.log.awaiting_approval_count(None) == rec.log.awaiting_approval_count(None)
+    fresh.dispose()
+    rec.dispose()
