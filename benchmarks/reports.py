@@ -172,10 +172,10 @@ def run(db: str, count: int, rounds: int, pg_base: str, keep: str | None) -> dic
             url = f"sqlite:///{keep or os.path.join(tmp, 'reports.db')}"
         else:
             url, schema = _pg_schema(pg_base)
-        made = time.perf_counter()
-        generate(url, count)
-        made = time.perf_counter() - made
         try:
+            made = time.perf_counter()
+            generate(url, count)
+            made = time.perf_counter() - made
             child = subprocess.run(
                 [
                     sys.executable,

@@ -22,12 +22,11 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from typing import Any
 
 from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
 from recovery.domain.figures import minutes_between, recovery_score
-from recovery.domain.state import IncidentState, parse_iso
+from recovery.domain.state import IncidentState
 from recovery.service.ports.reports import GroupBy, GroupTotals
 
 __all__ = ["GroupBy", "ReportRow", "recovery_score", "report_from_states", "report_rows"]
@@ -160,8 +159,3 @@ def _totals(
         median_apology_minutes=statistics.median(to_apology) if to_apology else None,
         median_recovery_hours=statistics.median(to_recovery) if to_recovery else None,
     )
-
-
-def in_period(state: IncidentState, since: datetime | None, until: datetime | None) -> bool:
-    opened = parse_iso(state.opened_at)
-    return (since is None or opened >= since) and (until is None or opened < until)
