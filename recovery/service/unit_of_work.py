@@ -72,10 +72,10 @@ class Snapshots:
     def get(self, incident_id: str) -> Head | None:
         return self._entries.get(incident_id)
 
-    def keep(self, state: IncidentState, head_hash: str) -> None:
+    def keep(self, state: IncidentState, head_hash: str, figures: Figures | None = None) -> None:
         with self._lock:
             self._entries.pop(state.id, None)
-            self._entries[state.id] = Head(state.version, head_hash, state)
+            self._entries[state.id] = Head(state.version, head_hash, state, figures)
             if len(self._entries) > self._size:
                 del self._entries[next(iter(self._entries))]  # the least recently recorded
 
@@ -93,7 +93,7 @@ class IncidentUnitOfWork:
         reply = keyed(record.state, record.event) if keyed is not None else None
         with self.log.transaction(record.state.id, locked=True, keyed=reply is not None) as tx:
             tx.append(record, None, reply)
-        self.snapshots.keep(record.state, record.event.hash)
+        self.snapshots.keep(record.state, record.event.hash, record.figures)
         return record.event
 
     def execute(
@@ -107,7 +107,7 @@ class IncidentUnitOfWork:
         known = self.snapshots.get(incident_id)
         if known is not None and expected_version not in (None, known.version):
             known = None  # let the row's own version answer the caller
-        recorded: Recorded | None = None
+        recorded: Record | None = None
         if self.log.optimistic_first:
             # Without contention one conditional write; with it, lock the incident rather
             # than retry blindly (measured: locking keeps a hot incident at ~2.5× the rate).
@@ -127,9 +127,8 @@ class IncidentUnitOfWork:
                         incident_id=incident_id,
                         current_version=None,
                     )
-        state, event = recorded
-        self.snapshots.keep(state, event.hash)
-        return recorded
+        self.snapshots.keep(recorded.state, recorded.event.hash, recorded.figures)
+        return recorded.state, recorded.event
 
     def _decide_and_append(
         self,
@@ -139,7 +138,7 @@ class IncidentUnitOfWork:
         expected_version: int | None,
         known: Head | None,
         keyed: KeyedReplyOf | None,
-    ) -> Recorded | None:
+    ) -> Record | None:
         if known is not None:
             try:
                 recorded = self._append(tx, known, decider, keyed)
@@ -153,11 +152,11 @@ class IncidentUnitOfWork:
     @staticmethod
     def _append(
         tx: IncidentTransaction, head: Head, decider: Decider, keyed: KeyedReplyOf | None
-    ) -> Recorded | None:
+    ) -> Record | None:
         """Decide from `head` (on a copy of its state) and append, provided the row is
         still at `head`; None if it is not."""
         record = sealed(decider(head.state.clone()), head.head_hash)
         reply = keyed(record.state, record.event) if keyed is not None else None
         if not tx.append(record, head, reply):
             return None
-        return record.state, record.event
+        return record

@@ -20,12 +20,12 @@ from typing import Any, NoReturn
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
-from recovery.domain.figures import Figures
 from recovery.domain.state import EVENT_FIELDS, IncidentState
 from recovery.errors import ConflictError, IncidentNotFoundError, RecoveryError, StorageError
 from recovery.service.ports import Head, KeyedReply, KeyTaken, Record
 from recovery.storage.database import first_line
 from recovery.storage.durability import SyncFailure, WalSync, sync_failure
+from recovery.storage.figure_columns import FIGURES, SET_FIGURES, UPDATE_STATE, row_update
 from recovery.storage.idempotency import UPSERT_KEY, key_row
 from recovery.storage.incident_reads import IncidentReads
 from recovery.storage.moments import to_column
@@ -40,19 +40,16 @@ _SELECT_STATE = "SELECT state FROM incidents WHERE id = ?"
 _INSERT_EVENT = (
     f"INSERT INTO events ({_COLUMNS_EVENT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-# The figure columns (`domain.figures`), written with every event.
-_FIGURES = "".join(f", {name}" for name in Figures._fields)
-_SET_FIGURES = "".join(f", {name} = ?" for name in Figures._fields)
 _SET_INCIDENT = (
     "SET status = ?, tier = ?, owner = ?, updated_at = ?, ended_at = ?, next_due_at = ?, "
-    f"pushes = ?, handoffs = ?, version = ?, head_hash = ?, state = ?{_SET_FIGURES} "
+    f"pushes = ?, handoffs = ?, version = ?, head_hash = ?, state = ?{SET_FIGURES} "
     "WHERE id = ? AND version = ? AND head_hash = ?"
 )
 _UPDATE_INCIDENT = f"UPDATE incidents {_SET_INCIDENT}"
 _INSERT_INCIDENT = (
     "INSERT INTO incidents (id, playbook_id, playbook_version, incident_type, site, opened_at, "
     "status, tier, owner, updated_at, ended_at, next_due_at, pushes, handoffs, version, "
-    f"head_hash, state{_FIGURES}) VALUES ({', '.join('?' * (17 + len(Figures._fields)))})"
+    f"head_hash, state{FIGURES}) VALUES ({', '.join('?' * (17 + FIGURES.count(',')))})"
 )
 _INSERT_OUTBOX = (
     "INSERT INTO outbox (incident_id, seq, kind, payload, created_at, status, attempts, "
@@ -86,6 +83,7 @@ class _Sql:
         self.select_state = fix(_SELECT_STATE)
         self.insert_event = fix(_INSERT_EVENT)
         self.update_incident = fix(_UPDATE_INCIDENT)
+        self.update_state = fix(UPDATE_STATE)
         self.insert_incident = fix(_INSERT_INCIDENT)
         self.insert_outbox = fix(_INSERT_OUTBOX)
         self.record = fix(_RECORD_PG)
@@ -304,7 +302,8 @@ class _Transaction:
             )
             return bool(cursor.fetchone()[0] == 1)
         else:
-            cursor.execute(sql.update_incident, (*update, head.version, head.head_hash))
+            short, params = row_update(head, record, update)  # figures unchanged: shorter
+            cursor.execute(sql.update_state if short else sql.update_incident, params)
             if cursor.rowcount != 1:
                 return False
         cursor.execute(sql.insert_event, event_row)

@@ -18,6 +18,8 @@ class Head(NamedTuple):
     version: int
     head_hash: str
     state: IncidentState
+    figures: Figures | None = None
+    """the state's figures, when known (a state this process recorded)"""
 
 
 class OutboxMessage(NamedTuple):
