@@ -59,29 +59,42 @@ def minutes_between(start: str, end: str) -> float:
 
 
 def figures(compiled: CompiledPlaybook, state: IncidentState) -> Figures:
-    kept = due = missed = awaiting = 0
+    """Computed on every command: one pass over the steps."""
+    kept = due = missed = late = awaiting = 0
     apology: float | None = None
+    kinds, steps = compiled.kinds, compiled.steps
     for step in state.steps.values():
-        resolved = step.status in compiled.kinds[step.kind].resolved
-        missed += step.missed
-        awaiting += step.status == AWAITING
+        resolved = step.status in kinds[step.kind].resolved
+        if step.missed:
+            missed += 1
+        elif step.late:
+            late += 1
+        if step.status == AWAITING:
+            awaiting += 1
         if step.required and (resolved or step.missed):
             due += 1
-            kept += int(resolved and not step.late and not step.missed)
-        if resolved and step.resolved_at and compiled.steps[step.id].apology:
+            if resolved and not step.late and not step.missed:
+                kept += 1
+        if resolved and step.resolved_at and steps[step.id].apology:
             minutes = minutes_between(state.opened_at, step.resolved_at)
             apology = minutes if apology is None else min(apology, minutes)
     recovery = None
     if state.status == "closed" and state.ended_at:
         recovery = minutes_between(state.opened_at, state.ended_at) / 60
+    penalties = (
+        PUSH_PENALTY * state.pushes
+        + HANDOFF_PENALTY * state.handoffs
+        + MISSED_PENALTY * missed
+        + LATE_PENALTY * late
+    )
     return Figures(
-        score=recovery_score(state),
+        score=max(100 - penalties, 0),
         steps_due=due,
         steps_kept=kept,
         steps_missed=missed,
         apology_minutes=apology,
         recovery_hours=recovery,
         held_seconds=state.held_seconds,
-        on_hold=int(bool(state.holds)),
+        on_hold=1 if state.holds else 0,
         awaiting_approval=awaiting if state.status in ACTIVE_STATES else 0,
     )
