@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from recovery.domain.figures import Figures
@@ -9,31 +10,37 @@ from recovery.service.ports import Head, Record
 
 FIGURES = "".join(f", {name}" for name in Figures._fields)
 SET_FIGURES = "".join(f", {name} = ?" for name in Figures._fields)
-# A command that changes no figure (a note, a contact) leaves out the figures and what the
-# report's indexes hold, so SQLite does not rewrite those index entries.
-UPDATE_STATE = (
-    "UPDATE incidents SET tier = ?, owner = ?, updated_at = ?, ended_at = ?, "
-    "next_due_at = ?, version = ?, head_hash = ?, state = ? "
-    "WHERE id = ? AND version = ? AND head_hash = ?"
+# Columns an index holds (the report's, the medians', the approvals'): SQLite rewrites an
+# index entry whenever its UPDATE sets one of the index's columns, changed or not.
+_TRACKED = ("status", "pushes", "handoffs", *Figures._fields)
+_ALWAYS = (
+    "UPDATE incidents SET tier = ?, owner = ?, updated_at = ?, ended_at = ?, next_due_at = ?, "
+    "version = ?, head_hash = ?, state = ?"
 )
 
 
-def same_figures(head: Head, record: Record) -> bool:
-    """The figures and the indexed counts are those of the row at `head` (known to be)."""
-    before, after = head.state, record.state
-    return (
-        head.figures == record.figures
-        and before.status == after.status
-        and before.pushes == after.pushes
-        and before.handoffs == after.handoffs
-    )
+@functools.cache
+def _update(changed: tuple[str, ...]) -> str:
+    sets = "".join(f", {name} = ?" for name in changed)
+    return f"{_ALWAYS}{sets} WHERE id = ? AND version = ? AND head_hash = ?"
 
 
-def row_update(head: Head, record: Record, update: tuple[Any, ...]) -> tuple[bool, tuple[Any, ...]]:
-    """Whether the shorter UPDATE_STATE does, and its parameters (else the whole row's):
-    `update` is the row's SET values in order (status, tier, owner, updated_at, ended_at,
-    next_due_at, pushes, handoffs, version, head_hash, state, figures..., id)."""
+def row_update(head: Head, record: Record, update: tuple[Any, ...]) -> tuple[str | None, Any]:
+    """SQLite's UPDATE of the incident row setting, of the indexed columns, only those that
+    changed since `head` (when its figures are known; else None: the whole row's statement)
+    and its parameters. `update` is the row's SET values in order (status, tier, owner,
+    updated_at, ended_at, next_due_at, pushes, handoffs, version, head_hash, state,
+    figures..., id)."""
     where = (head.version, head.head_hash)
-    if same_figures(head, record):
-        return True, (*update[1:6], *update[8:11], update[-1], *where)
-    return False, (*update, *where)
+    if head.figures is None:
+        return None, (*update, *where)
+    old, new = head.state, record.state
+    before = (old.status, old.pushes, old.handoffs, *head.figures)
+    after = (new.status, new.pushes, new.handoffs, *record.figures)
+    changed = [
+        (name, value)
+        for name, was, value in zip(_TRACKED, before, after, strict=True)
+        if was != value
+    ]
+    statement = _update(tuple(name for name, _value in changed))
+    return statement, (*update[1:6], *update[8:11], *(v for _n, v in changed), update[-1], *where)

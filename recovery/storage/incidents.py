@@ -25,7 +25,7 @@ from recovery.errors import ConflictError, IncidentNotFoundError, RecoveryError,
 from recovery.service.ports import Head, KeyedReply, KeyTaken, Record
 from recovery.storage.database import first_line
 from recovery.storage.durability import SyncFailure, WalSync, sync_failure
-from recovery.storage.figure_columns import FIGURES, SET_FIGURES, UPDATE_STATE, row_update
+from recovery.storage.figure_columns import FIGURES, SET_FIGURES, row_update
 from recovery.storage.idempotency import UPSERT_KEY, key_row
 from recovery.storage.incident_reads import IncidentReads
 from recovery.storage.moments import to_column
@@ -83,7 +83,6 @@ class _Sql:
         self.select_state = fix(_SELECT_STATE)
         self.insert_event = fix(_INSERT_EVENT)
         self.update_incident = fix(_UPDATE_INCIDENT)
-        self.update_state = fix(UPDATE_STATE)
         self.insert_incident = fix(_INSERT_INCIDENT)
         self.insert_outbox = fix(_INSERT_OUTBOX)
         self.record = fix(_RECORD_PG)
@@ -302,8 +301,8 @@ class _Transaction:
             )
             return bool(cursor.fetchone()[0] == 1)
         else:
-            short, params = row_update(head, record, update)  # figures unchanged: shorter
-            cursor.execute(sql.update_state if short else sql.update_incident, params)
+            statement, params = row_update(head, record, update)  # indexed: if changed
+            cursor.execute(statement or sql.update_incident, params)
             if cursor.rowcount != 1:
                 return False
         cursor.execute(sql.insert_event, event_row)
