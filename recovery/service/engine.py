@@ -343,9 +343,8 @@ class Recovery(LetterCommands):
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[ReportRow]:
-        """How recovery was delivered: score, pushes, handoffs, deadlines kept, ...
-        (aggregated by the storage from each incident's figures)."""
-        where = ReportFilter(site, sites, playbook, since, until)
+        """How recovery was delivered: score, pushes, handoffs, deadlines kept, ..."""
+        where = ReportFilter(site, sites, playbook, since, until)  # summed by the storage
         return report_rows(by, self.log.report_totals(by, where))
 
     def timeline(self, incident_id: str, *, upto_seq: int | None = None) -> list[Event]:
