@@ -1,9 +1,9 @@
 """The approvals waiting for a manager, kept current by the change feed.
 
-`PendingApprovals` holds, per process, every step awaiting approval in an active incident
-(built by one scan on first use, then kept current from the change feed: each changed
-incident is read again). The page header counts a manager's from it without a database
-read, and the queue page lists them with what a decision needs (amount, limit, reason,
+Every incident's row counts its steps awaiting approval (`incidents.awaiting_approval`,
+written with each event, 0 once the incident is not active). The page header counts a
+manager's with one indexed query by site (kept until the change feed tells of a change),
+and the queue page lists them with what a decision needs (amount, limit, reason,
 requester) read from the incident's log.
 """
 
@@ -16,15 +16,16 @@ from dataclasses import dataclass
 
 from recovery.domain.checks import APPROVER_ROLES, payment_limit
 from recovery.domain.compiler import ACTIVE_STATES
+from recovery.domain.figures import AWAITING
 from recovery.errors import IncidentNotFoundError, RecoveryError
-from recovery.service.changes import EVERYTHING, ChangeFeed
+from recovery.service.changes import ChangeFeed
 from recovery.service.engine import Recovery
 from recovery.service.ports.changes import Change
 
 log = logging.getLogger("recovery.approvals")
 
-AWAITING = "awaiting_approval"
-SCAN_LIMIT = 100_000
+QUEUE_LIMIT = 500  # incidents on one queue page
+MAX_COUNTS = 1000  # sets of sites whose header count is kept
 
 
 @dataclass(frozen=True)
@@ -66,72 +67,61 @@ def waiting_in(rec: Recovery, incident_id: str) -> tuple[str, list[Waiting]]:
 
 
 class PendingApprovals:
-    """Steps awaiting approval, in memory, current to within the change feed's delay."""
+    """Steps awaiting approval, read from the incidents' `awaiting_approval` column (one
+    indexed query by site). The header's counts are kept per set of sites until the change
+    feed says something changed, so a page render rarely asks the database."""
 
     def __init__(self, rec: Recovery, feed: ChangeFeed) -> None:
         self._rec = rec
         self._feed = feed
         self._lock = threading.Lock()
-        self._by_incident: dict[str, list[Waiting]] | None = None
-        self._stop_listening: object = None
-
-    def _ensure(self) -> dict[str, list[Waiting]]:
-        with self._lock:
-            if self._by_incident is None:
-                # listen first: a change made during the scan is then read again
-                self._stop_listening = self._feed.listen(self._on_changes)
-                self._by_incident = self._scan()
-            return self._by_incident
+        self._counts: dict[tuple[str, ...], int] = {}
+        self._listening = False
 
     def warm(self) -> None:
-        """Listen and build the index now rather than on the first page."""
-        self._ensure()
-
-    def _scan(self) -> dict[str, list[Waiting]]:
-        found: dict[str, list[Waiting]] = {}
-        for view in self._rec.list_incidents(limit=SCAN_LIMIT):
-            steps = [
-                Waiting(view.state.id, view.state.site, s.id)
-                for s in view.state.steps.values()
-                if s.status == AWAITING
-            ]
-            if steps:
-                found[view.state.id] = steps
-        return found
+        """Listen to the change feed (counts are then dropped on every change)."""
+        with self._lock:
+            if not self._listening:
+                self._feed.listen(self._on_changes)
+                self._listening = True
 
     def _on_changes(self, changes: Sequence[Change]) -> None:
-        if EVERYTHING in changes:
-            fresh = self._scan()
-            with self._lock:
-                self._by_incident = fresh
-            return
-        for change in changes:
-            try:
-                _site, steps = waiting_in(self._rec, change.incident_id)
-            except IncidentNotFoundError:
-                steps = []
-            except RecoveryError:
-                log.exception("approvals: cannot read incident %s", change.incident_id)
-                continue
-            with self._lock:
-                if self._by_incident is None:
-                    return
-                if steps:
-                    self._by_incident[change.incident_id] = steps
-                else:
-                    self._by_incident.pop(change.incident_id, None)
+        with self._lock:
+            self._counts.clear()
 
     def for_manager(self, role: str, sites: Sequence[str]) -> list[Waiting]:
         """What waits for someone of `role` at `sites` (["*"]: every property)."""
         if role not in APPROVER_ROLES:
             return []
-        every = "*" in sites
-        found = self._ensure()
-        with self._lock:
-            return [w for steps in found.values() for w in steps if every or w.site in sites]
+        found: list[Waiting] = []
+        for awaiting in self._rec.log.awaiting_approval(_scope(sites), QUEUE_LIMIT):
+            try:
+                _site, steps = waiting_in(self._rec, awaiting.incident_id)
+            except IncidentNotFoundError:
+                continue
+            except RecoveryError:
+                log.exception("approvals: cannot read incident %s", awaiting.incident_id)
+                continue
+            found.extend(steps)
+        return found
 
     def count(self, role: str, sites: Sequence[str]) -> int:
-        return len(self.for_manager(role, sites))
+        if role not in APPROVER_ROLES:
+            return 0
+        key = tuple(sorted(sites))
+        with self._lock:
+            known = self._counts.get(key) if self._listening else None
+        if known is not None:
+            return known
+        counted = self._rec.log.awaiting_approval_count(_scope(sites))
+        with self._lock:
+            if self._listening and len(self._counts) < MAX_COUNTS:
+                self._counts[key] = counted
+        return counted
+
+
+def _scope(sites: Sequence[str]) -> Sequence[str] | None:
+    return None if "*" in sites else sites
 
 
 def approval_requests(rec: Recovery, waiting: Sequence[Waiting]) -> list[ApprovalRequest]:

@@ -36,6 +36,7 @@ from recovery.domain.commands import (
 )
 from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
 from recovery.domain.decide import decide, decide_open
+from recovery.domain.figures import figures
 from recovery.domain.queries import next_due
 from recovery.domain.search import query_keys
 from recovery.domain.state import IncidentState, iso
@@ -52,7 +53,8 @@ from recovery.service.letters import LetterCommands
 from recovery.service.once import Once
 from recovery.service.playbooks import PinnedPlaybooks
 from recovery.service.ports import Storage
-from recovery.service.reports import GroupBy, ReportRow, build_report, in_period
+from recovery.service.ports.reports import ReportFilter
+from recovery.service.reports import GroupBy, ReportRow, report_rows
 from recovery.service.unit_of_work import Decision, IncidentUnitOfWork
 from recovery.service.views import IncidentView, Outcome
 from recovery.sites import Sites
@@ -127,7 +129,7 @@ class Recovery(LetterCommands, CustomerQueries, HistoryQueries):
         history = self.history_for(compiled, command)
         state, event = decide_open(compiled, self.new_id(), command, ctx, history)
         keyed = once.keyed(lambda s, e: Outcome(self._view(compiled, s), e)) if once else None
-        decision = Decision(state, event, next_due(compiled, state))
+        decision = Decision(state, event, next_due(compiled, state), figures(compiled, state))
         recorded = self.unit_of_work.create(decision, keyed)
         return Outcome(self._view(compiled, state), recorded)
 
@@ -151,7 +153,9 @@ class Recovery(LetterCommands, CustomerQueries, HistoryQueries):
             compiled_of.append(compiled)
             ctx = Context(actor, channel, self.clock(), self.sites.calendar(state.site))
             new_state, event = decide(compiled, state, command, ctx)
-            return Decision(new_state, event, next_due(compiled, new_state))
+            return Decision(
+                new_state, event, next_due(compiled, new_state), figures(compiled, new_state)
+            )
 
         keyed = None
         if once is not None:
@@ -350,12 +354,8 @@ class Recovery(LetterCommands, CustomerQueries, HistoryQueries):
         until: datetime | None = None,
     ) -> list[ReportRow]:
         """How recovery was delivered: score, pushes, handoffs, deadlines kept, ..."""
-        states = (
-            s
-            for s in self.log.iter_states(site=site, sites=sites, playbook_id=playbook)
-            if in_period(s, since, until)
-        )
-        return build_report(states, self.playbook_of, by=by)
+        where = ReportFilter(site, sites, playbook, since, until)  # summed by the storage
+        return report_rows(by, self.log.report_totals(by, where))
 
     # ------------------------------------------------------------------ playbooks
 

@@ -1,16 +1,20 @@
 """Reports on how recovery is actually delivered, per site and playbook.
 
-The recovery score of one incident starts at 100 and loses, for every time the customer had
-to push for something the bundle should have given unasked, 15 points; for every handoff,
-5; for every required step whose deadline passed while it was open, 10; for every other
-step finished late, 5. It never goes below 0. The "step-by-step minimum" (each next step
-only after the customer pushed) therefore scores visibly worse than the same story done by
-the playbook.
+The recovery score of one incident (`domain.figures`) starts at 100 and loses points for
+pushes, handoffs, missed and late steps. The "step-by-step minimum" (each next step only
+after the customer pushed) therefore scores visibly worse than the same story done by the
+playbook.
 
 First-contact full remedy: closed with no push, no handoff and no missed deadline.
 
+Time to apology: from opening to the incident's (first) apology step resolved.
+
 Time held: how long incidents waited on the customer with their clock stopped (holds that
 ended; an incident on hold now is counted in `on_hold`).
+
+The storage aggregates each incident's figure columns by SQL (`ports.IncidentFigures`);
+`report_from_states` computes the same report from states (replayed from the log), as the
+reference the stored figures are checked against.
 """
 
 from __future__ import annotations
@@ -18,31 +22,14 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from recovery.domain.compiler import CompiledPlaybook
-from recovery.domain.state import IncidentState, parse_iso
+from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
+from recovery.domain.figures import minutes_between, recovery_score
+from recovery.domain.state import IncidentState
+from recovery.service.ports.reports import GroupBy, GroupTotals
 
-GroupBy = Literal["site", "playbook", "site_playbook", "all"]
-
-PUSH_PENALTY = 15
-HANDOFF_PENALTY = 5
-MISSED_PENALTY = 10
-LATE_PENALTY = 5
-
-
-def recovery_score(state: IncidentState) -> int:
-    missed = sum(1 for s in state.steps.values() if s.missed)
-    late = sum(1 for s in state.steps.values() if s.late and not s.missed)
-    score = (
-        100
-        - PUSH_PENALTY * state.pushes
-        - HANDOFF_PENALTY * state.handoffs
-        - MISSED_PENALTY * missed
-        - LATE_PENALTY * late
-    )
-    return max(score, 0)
+__all__ = ["GroupBy", "ReportRow", "recovery_score", "report_from_states", "report_rows"]
 
 
 @dataclass(frozen=True)
@@ -66,78 +53,109 @@ class ReportRow:
         return asdict(self)
 
 
-def _minutes(start: str, end: str) -> float:
-    return (parse_iso(end) - parse_iso(start)).total_seconds() / 60
-
-
-def _group_key(state: IncidentState, by: GroupBy) -> str:
+def group_name(by: GroupBy, site: str, playbook_id: str) -> str:
     if by == "site":
-        return state.site
+        return site
     if by == "playbook":
-        return state.playbook_id
+        return playbook_id
     if by == "site_playbook":
-        return f"{state.site} / {state.playbook_id}"
+        return f"{site} / {playbook_id}"
     return "all"
 
 
-def build_report(
+def report_rows(by: GroupBy, totals: Iterable[GroupTotals]) -> list[ReportRow]:
+    """The report's rows from each group's totals, ordered by group."""
+    rows = [_row(group_name(by, t.site, t.playbook_id), t) for t in totals]
+    return sorted(rows, key=lambda row: row.group)
+
+
+def _row(group: str, t: GroupTotals) -> ReportRow:
+    count = t.incidents
+    return ReportRow(
+        group=group,
+        incidents=count,
+        active=t.active,
+        closed=t.closed,
+        released=t.released,
+        recovery_score=round(t.score / count, 1),
+        pushes_per_incident=round(t.pushes / count, 2),
+        handoffs_per_incident=round(t.handoffs / count, 2),
+        deadlines_kept_pct=round(100 * t.steps_kept / t.steps_due, 1) if t.steps_due else None,
+        first_contact_full_remedy_pct=(
+            round(100 * t.full_remedy / t.closed, 1) if t.closed else None
+        ),
+        median_minutes_to_apology=(
+            None if t.median_apology_minutes is None else round(t.median_apology_minutes, 1)
+        ),
+        median_hours_to_full_recovery=(
+            None if t.median_recovery_hours is None else round(t.median_recovery_hours, 2)
+        ),
+        hours_held=round(t.held_seconds / 3600, 2),
+        on_hold=t.on_hold,
+    )
+
+
+# ---------------------------------------------------------------------------- reference
+
+
+def report_from_states(
     states: Iterable[IncidentState],
     playbook_of: Callable[[IncidentState], CompiledPlaybook],
     *,
     by: GroupBy = "site_playbook",
 ) -> list[ReportRow]:
-    groups: dict[str, list[IncidentState]] = {}
+    """The report computed from whole states, in memory (a reference: it reads them all)."""
+    groups: dict[tuple[str, str], list[IncidentState]] = {}
     for state in states:
-        groups.setdefault(_group_key(state, by), []).append(state)
-    return [_row(key, members, playbook_of) for key, members in sorted(groups.items())]
+        key = (
+            state.site if by in ("site", "site_playbook") else "",
+            state.playbook_id if by in ("playbook", "site_playbook") else "",
+        )
+        groups.setdefault(key, []).append(state)
+    return report_rows(by, (_totals(key, members, playbook_of) for key, members in groups.items()))
 
 
-def _row(
-    key: str,
+def _totals(
+    key: tuple[str, str],
     members: list[IncidentState],
     playbook_of: Callable[[IncidentState], CompiledPlaybook],
-) -> ReportRow:
-    count = len(members)
+) -> GroupTotals:
     closed = [s for s in members if s.status == "closed"]
     kept = due = 0
     to_apology: list[float] = []
     for state in members:
         compiled = playbook_of(state)
+        apologies = []
         for step in state.steps.values():
             resolved = step.status in compiled.kinds[step.kind].resolved
             if step.required and (resolved or step.missed):
                 due += 1
                 kept += int(resolved and not step.late and not step.missed)
             if resolved and step.resolved_at and compiled.steps[step.id].apology:
-                to_apology.append(_minutes(state.opened_at, step.resolved_at))
+                apologies.append(minutes_between(state.opened_at, step.resolved_at))
+        if apologies:
+            to_apology.append(min(apologies))
     full_remedy = [
         s
         for s in closed
         if s.pushes == 0 and s.handoffs == 0 and not any(x.missed for x in s.steps.values())
     ]
-    to_recovery = [_minutes(s.opened_at, s.ended_at) / 60 for s in closed if s.ended_at]
-    return ReportRow(
-        group=key,
-        incidents=count,
-        active=sum(1 for s in members if s.status in ("open", "escalated")),
+    to_recovery = [minutes_between(s.opened_at, s.ended_at) / 60 for s in closed if s.ended_at]
+    return GroupTotals(
+        site=key[0],
+        playbook_id=key[1],
+        incidents=len(members),
+        active=sum(1 for s in members if s.status in ACTIVE_STATES),
         closed=len(closed),
         released=sum(1 for s in members if s.status == "released"),
-        recovery_score=round(statistics.fmean(recovery_score(s) for s in members), 1),
-        pushes_per_incident=round(sum(s.pushes for s in members) / count, 2),
-        handoffs_per_incident=round(sum(s.handoffs for s in members) / count, 2),
-        deadlines_kept_pct=round(100 * kept / due, 1) if due else None,
-        first_contact_full_remedy_pct=(
-            round(100 * len(full_remedy) / len(closed), 1) if closed else None
-        ),
-        median_minutes_to_apology=(round(statistics.median(to_apology), 1) if to_apology else None),
-        median_hours_to_full_recovery=(
-            round(statistics.median(to_recovery), 2) if to_recovery else None
-        ),
-        hours_held=round(sum(s.held_seconds for s in members) / 3600, 2),
+        score=sum(recovery_score(s) for s in members),
+        pushes=sum(s.pushes for s in members),
+        handoffs=sum(s.handoffs for s in members),
+        steps_due=due,
+        steps_kept=kept,
+        full_remedy=len(full_remedy),
+        held_seconds=sum(s.held_seconds for s in members),
         on_hold=sum(1 for s in members if s.holds),
+        median_apology_minutes=statistics.median(to_apology) if to_apology else None,
+        median_recovery_hours=statistics.median(to_recovery) if to_recovery else None,
     )
-
-
-def in_period(state: IncidentState, since: datetime | None, until: datetime | None) -> bool:
-    opened = parse_iso(state.opened_at)
-    return (since is None or opened >= since) and (until is None or opened < until)

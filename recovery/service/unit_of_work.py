@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from recovery.domain.chain import GENESIS, canonical, seal
 from recovery.domain.effects import Effect, effects_of
+from recovery.domain.figures import Figures
 from recovery.domain.state import Event, IncidentState
 from recovery.errors import ConflictError, RecoveryError
 from recovery.service.ports import (
@@ -32,11 +33,13 @@ from recovery.service.ports import (
 
 
 class Decision(NamedTuple):
-    """What a command decided: the new state, its event, and the nearest deadline."""
+    """What a command decided: the new state, its event, the nearest deadline, and the
+    state's figures."""
 
     state: IncidentState
     event: Event
     next_due_at: str | None
+    figures: Figures
 
 
 Decider = Callable[[IncidentState], Decision]
@@ -49,7 +52,7 @@ def sealed(decision: Decision, prev_hash: str) -> Record:
     """The decision chained to `prev_hash`, with the outbox messages its effects ask for."""
     event, data = seal(decision.event, prev_hash)
     messages = [_message(event, effect) for effect in effects_of(event.data)]
-    return Record(decision.state, event, data, decision.next_due_at, messages)
+    return Record(decision.state, event, data, decision.next_due_at, messages, decision.figures)
 
 
 def _message(event: Event, effect: Effect) -> OutboxMessage:
@@ -69,10 +72,10 @@ class Snapshots:
     def get(self, incident_id: str) -> Head | None:
         return self._entries.get(incident_id)
 
-    def keep(self, state: IncidentState, head_hash: str) -> None:
+    def keep(self, state: IncidentState, head_hash: str, figures: Figures | None = None) -> None:
         with self._lock:
             self._entries.pop(state.id, None)
-            self._entries[state.id] = Head(state.version, head_hash, state)
+            self._entries[state.id] = Head(state.version, head_hash, state, figures)
             if len(self._entries) > self._size:
                 del self._entries[next(iter(self._entries))]  # the least recently recorded
 
@@ -90,7 +93,7 @@ class IncidentUnitOfWork:
         reply = keyed(record.state, record.event) if keyed is not None else None
         with self.log.transaction(record.state.id, locked=True, keyed=reply is not None) as tx:
             tx.append(record, None, reply)
-        self.snapshots.keep(record.state, record.event.hash)
+        self.snapshots.keep(record.state, record.event.hash, record.figures)
         return record.event
 
     def execute(
@@ -104,7 +107,7 @@ class IncidentUnitOfWork:
         known = self.snapshots.get(incident_id)
         if known is not None and expected_version not in (None, known.version):
             known = None  # let the row's own version answer the caller
-        recorded: Recorded | None = None
+        recorded: Record | None = None
         if self.log.optimistic_first:
             # Without contention one conditional write; with it, lock the incident rather
             # than retry blindly (measured: locking keeps a hot incident at ~2.5× the rate).
@@ -124,9 +127,8 @@ class IncidentUnitOfWork:
                         incident_id=incident_id,
                         current_version=None,
                     )
-        state, event = recorded
-        self.snapshots.keep(state, event.hash)
-        return recorded
+        self.snapshots.keep(recorded.state, recorded.event.hash, recorded.figures)
+        return recorded.state, recorded.event
 
     def _decide_and_append(
         self,
@@ -136,7 +138,7 @@ class IncidentUnitOfWork:
         expected_version: int | None,
         known: Head | None,
         keyed: KeyedReplyOf | None,
-    ) -> Recorded | None:
+    ) -> Record | None:
         if known is not None:
             try:
                 recorded = self._append(tx, known, decider, keyed)
@@ -150,11 +152,11 @@ class IncidentUnitOfWork:
     @staticmethod
     def _append(
         tx: IncidentTransaction, head: Head, decider: Decider, keyed: KeyedReplyOf | None
-    ) -> Recorded | None:
+    ) -> Record | None:
         """Decide from `head` (on a copy of its state) and append, provided the row is
         still at `head`; None if it is not."""
         record = sealed(decider(head.state.clone()), head.head_hash)
         reply = keyed(record.state, record.event) if keyed is not None else None
         if not tx.append(record, head, reply):
             return None
-        return record.state, record.event
+        return record

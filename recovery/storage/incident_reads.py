@@ -15,12 +15,14 @@ from recovery.domain.compiler import ACTIVE_STATES
 from recovery.domain.state import Event, IncidentState, parse_iso
 from recovery.errors import IncidentNotFoundError
 from recovery.storage.database import reading, writing
+from recovery.storage.figures import FigureReads
 from recovery.storage.moments import from_column
 from recovery.storage.tables import events, incidents, playbook_versions, search_terms
 
 
-class IncidentReads:
-    """Everything read from the incident tables outside a command's transaction."""
+class IncidentReads(FigureReads):
+    """Everything read from the incident tables outside a command's transaction (the
+    aggregates of the figure columns in `FigureReads`)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

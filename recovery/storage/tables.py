@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -28,6 +29,29 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+FIGURES_COUNTED = (
+    "score",
+    "steps_due",
+    "steps_kept",
+    "steps_missed",
+    "on_hold",
+    "awaiting_approval",
+)
+REPORT_KEY = ("site", "playbook_id", "opened_at")
+FIGURES_REPORTED = (
+    "status",
+    "pushes",
+    "handoffs",
+    "score",
+    "steps_due",
+    "steps_kept",
+    "steps_missed",
+    "on_hold",
+    "held_seconds",
+    "apology_minutes",
+    "recovery_hours",
+)
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -66,8 +90,19 @@ incidents = Table(
     Column("state", Text, nullable=False),
     # the reservation, account or case number given at open (also a search term)
     Column("external_ref", String(100), nullable=True),
+    # The state's figures (`domain.figures`), written with every event: reports aggregate
+    # them by SQL over the covering index below, never reading the states.
+    *(Column(name, Integer, nullable=False, server_default="0") for name in FIGURES_COUNTED),
+    Column("apology_minutes", Float, nullable=True),
+    Column("recovery_hours", Float, nullable=True),
+    Column("held_seconds", Float, nullable=False, server_default="0"),
     Index("ix_incidents_status_next_due_at", "status", "next_due_at"),
     Index("ix_incidents_site", "site"),
+    Index("ix_incidents_report", *REPORT_KEY, *FIGURES_REPORTED),
+    # medians: each group's values in order, read from the middle without a sort
+    Index("ix_incidents_apology", "site", "playbook_id", "apology_minutes", "opened_at"),
+    Index("ix_incidents_recovery", "site", "playbook_id", "recovery_hours", "opened_at"),
+    Index("ix_incidents_awaiting_approval", "awaiting_approval", "site"),
     Column("customer_key", String(200), nullable=True),
     Index("ix_incidents_customer_key", "customer_key"),
     Index("ix_incidents_external_ref", "external_ref"),

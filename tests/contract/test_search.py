@@ -131,7 +131,7 @@ def test_the_migration_makes_incidents_opened_before_it_searchable(
 
     before = _open(rec, "Mette Jensen", contact="mette@example.com", ref="RES-1")
     config = alembic_config(db_url)
-    command.downgrade(config, "-1")  # as if it had been opened before search existed
+    command.downgrade(config, "0010")  # as if it had been opened before search existed
     command.upgrade(config, "head")
     assert _found(rec, "jensen") == [before]
     assert _found(rec, "mette@") == [before]

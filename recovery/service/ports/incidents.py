@@ -6,8 +6,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, NamedTuple, Protocol
 
+from recovery.domain.figures import Figures
 from recovery.domain.state import Event, IncidentState
 from recovery.service.ports.accounts import KeyedReply
+from recovery.service.ports.reports import IncidentFigures
 
 
 class Head(NamedTuple):
@@ -16,6 +18,8 @@ class Head(NamedTuple):
     version: int
     head_hash: str
     state: IncidentState
+    figures: Figures | None = None
+    """the state's figures, when known (a state this process recorded)"""
 
 
 class OutboxMessage(NamedTuple):
@@ -27,13 +31,15 @@ class OutboxMessage(NamedTuple):
 
 class Record(NamedTuple):
     """What one command appends: its sealed event (and the exact bytes hashed), the state
-    after it, the moment of its nearest deadline, and the effects it queues."""
+    after it, the moment of its nearest deadline, the effects it queues, and its figures
+    (`domain.figures`, kept in the row's columns)."""
 
     state: IncidentState
     event: Event
     data: bytes
     next_due_at: str | None
     effects: Sequence[OutboxMessage]
+    figures: Figures
 
 
 class IncidentTransaction(Protocol):
@@ -52,7 +58,7 @@ class IncidentTransaction(Protocol):
         ...
 
 
-class IncidentLog(Protocol):
+class IncidentLog(IncidentFigures, Protocol):
     """The event log and the current-state rows of every incident."""
 
     optimistic_first: bool

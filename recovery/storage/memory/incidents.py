@@ -17,10 +17,13 @@ from recovery.delivery.ports import (
 from recovery.domain.chain import canonical
 from recovery.domain.compiler import ACTIVE_STATES
 from recovery.domain.customers import customer_key_of
+from recovery.domain.figures import Figures
 from recovery.domain.search import incident_terms
 from recovery.domain.state import EVENT_FIELDS, Event, IncidentState, parse_iso
 from recovery.errors import ConflictError, IncidentNotFoundError
 from recovery.service.ports import Head, KeyedReply, KeyTaken, Record
+from recovery.service.ports.reports import Awaiting, GroupBy, GroupTotals, ReportFilter
+from recovery.storage.memory import figures
 from recovery.storage.memory.idempotency import MemoryIdempotencyKeys
 
 
@@ -41,6 +44,9 @@ class StateRow:
     events: list[dict[str, Any]] = field(default_factory=list)
     terms: frozenset[str] = frozenset()
     opened_at: str = ""
+    pushes: int = 0
+    handoffs: int = 0
+    figures: Figures | None = None
 
 
 class _Transaction:
@@ -108,6 +114,8 @@ class _Transaction:
         row.events.append(stored)
         row.status, row.owner, row.next_due_at = state.status, state.owner, record.next_due_at
         row.version, row.head_hash, row.state = state.version, event.hash, state.to_json()
+        row.opened_at, row.pushes, row.handoffs = state.opened_at, state.pushes, state.handoffs
+        row.figures = record.figures
         log.rows[state.id] = row
         at = parse_iso(event.recorded_at)
         for message in record.effects:
@@ -280,6 +288,19 @@ class MemoryIncidentLog:
     def stored_definition(self, playbook_id: str, version: int) -> dict[str, Any] | None:
         stored = self._playbooks.get((playbook_id, version))
         return None if stored is None else dict(orjson.loads(stored[1]))
+
+    def report_totals(self, by: GroupBy, where: ReportFilter) -> list[GroupTotals]:
+        with self.lock:
+            rows = list(self.rows.values())
+        return figures.report_totals(rows, by, where)
+
+    def awaiting_approval(self, sites: Sequence[str] | None, limit: int) -> list[Awaiting]:
+        with self.lock:
+            return figures.awaiting(self.rows.items(), sites)[:limit]
+
+    def awaiting_approval_count(self, sites: Sequence[str] | None) -> int:
+        with self.lock:
+            return sum(found.steps for found in figures.awaiting(self.rows.items(), sites))
 
     def close(self) -> None:
         """Nothing to release."""

@@ -1,0 +1,235 @@
+"""Report speed and memory over many incidents, on SQLite and PostgreSQL.
+
+    python -m benchmarks.reports --incidents 100000 [--db sqlite|pg|both] [--json]
+    python -m benchmarks.reports --incidents 1000000       # the 1M figure (~3 GB SQLite file)
+
+1. Makes the data (not timed): one incident per shipped playbook is recorded through the
+   engine (`benchmarks.audit.record_templates`), then its row, figure columns included, is
+   cloned under new ids at 20 sites, each opened some minutes apart (the state, the period
+   and the times to apology and recovery moved with it), and bulk inserted. The report
+   reads no event, so none is inserted.
+2. Measures `Recovery.report()` (grouped by site and playbook, as `recovery report` and the
+   pages show it), the same in one group (`by="all"`: its medians need a sort), and one
+   site over one week, in a fresh process per
+   database: one untimed run, then `--rounds` timed ones (median, p99); peak memory is the
+   process's max RSS (the database's cache in the process included; PostgreSQL's server
+   is not) and Python's own peak (tracemalloc) during one report.
+   Floors: 2 s and 200 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from benchmarks.audit import DEFAULT_PG, Template, _libpq, _sqlite_moment, record_templates
+from recovery.bootstrap import over_engine
+from recovery.catalog import Catalog
+from recovery.storage.database import create_db_engine
+
+FLOOR_SECONDS = 2.0
+FLOOR_MB = 200
+SITES = [f"site-{n:02d}" for n in range(20)]
+
+
+def _rows(templates: list[Template], count: int) -> Iterator[dict[str, Any]]:
+    for n in range(count):
+        template = templates[n % len(templates)]
+        row = dict(template.incident)
+        shift = timedelta(minutes=n % 50_000)
+        site = SITES[n % len(SITES)]
+        new_id = f"inc_{uuid.UUID(int=n).hex}"
+        opened = row["opened_at"]
+        opened = opened if isinstance(opened, datetime) else datetime.fromisoformat(opened)
+        moved = (opened if opened.tzinfo else opened.replace(tzinfo=UTC)) - shift
+        old_text = _iso(opened)
+        state = row["state"].replace(template.id, new_id)
+        state = state.replace(f'"opened_at":"{old_text}"', f'"opened_at":"{_iso(moved)}"')
+        state = state.replace('"site":"bench-site"', f'"site":"{site}"')
+        minutes = shift.total_seconds() / 60
+        row.update(id=new_id, site=site, opened_at=moved, state=state)
+        if row["apology_minutes"] is not None:
+            row["apology_minutes"] += minutes
+        if row["recovery_hours"] is not None:
+            row["recovery_hours"] += minutes / 60
+        yield row
+
+
+def _iso(moment: datetime) -> str:
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def generate(url: str, count: int) -> None:
+    rec = over_engine(create_db_engine(url), Catalog.from_directory())
+    templates = [Template(rec, incident_id) for incident_id in record_templates(rec)]
+    pg = url.startswith("postgresql")
+    columns = list(templates[0].incident)
+    rec.dispose()
+    batch: list[tuple[Any, ...]] = []
+    if pg:
+        conn: Any = psycopg.connect(_libpq(url))
+        insert = (
+            f"INSERT INTO incidents ({', '.join(columns)}) "
+            f"VALUES ({', '.join(['%s'] * len(columns))})"
+        )
+    else:
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+        conn.execute("PRAGMA synchronous=OFF")
+        insert = (
+            f"INSERT INTO incidents ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        )
+    for row in _rows(templates, count):
+        values = (row[c] for c in columns)
+        batch.append(tuple(values) if pg else tuple(_sqlite_moment(v) for v in values))
+        if len(batch) == 5000:
+            _flush(conn, insert, batch, pg)
+    _flush(conn, insert, batch, pg)
+    if pg:
+        conn.autocommit = True  # VACUUM runs outside a transaction
+    conn.execute("VACUUM ANALYZE incidents" if pg else "ANALYZE")
+    conn.close()
+
+
+def _flush(conn: Any, insert: str, batch: list[tuple[Any, ...]], pg: bool) -> None:
+    if pg:
+        with conn.cursor() as cur:
+            cur.executemany(insert, batch)
+    else:
+        conn.executemany(insert, batch)
+    conn.commit()
+    batch.clear()
+
+
+def measure(url: str, rounds: int) -> dict[str, Any]:
+    """In this process: the report `rounds` times (after one untimed run)."""
+    rec = over_engine(create_db_engine(url), Catalog.from_directory(), migrate=False)
+    out: dict[str, Any] = {}
+    until = datetime.now(UTC) + timedelta(days=1)  # the clones go back ~35 days from now
+    cases: dict[str, dict[str, Any]] = {
+        "report": {},
+        "report_by_all": {"by": "all"},
+        "report_one_site_week": {
+            "site": SITES[3],
+            "since": until - timedelta(days=8),
+            "until": until,
+        },
+    }
+    for name, where in cases.items():
+        rows = rec.report(**where)
+        times = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            rec.report(**where)
+            times.append(time.perf_counter() - start)
+        tracemalloc.start()
+        rec.report(**where)
+        traced = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        out[name] = {
+            "median_s": statistics.median(times),
+            "p99_s": _p99(times),
+            "python_peak_mb": traced / 2**20,
+            "incidents": sum(r.incidents for r in rows),
+        }
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rec.dispose()
+    return out
+
+
+def _p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+
+
+def _pg_schema(base: str) -> tuple[str, str]:
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(_libpq(base), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}", schema
+
+
+def run(db: str, count: int, rounds: int, pg_base: str, keep: str | None) -> dict[str, Any]:
+    schema = None
+    with tempfile.TemporaryDirectory() as tmp:
+        if db == "sqlite":
+            url = f"sqlite:///{keep or os.path.join(tmp, 'reports.db')}"
+        else:
+            url, schema = _pg_schema(pg_base)
+        try:
+            made = time.perf_counter()
+            generate(url, count)
+            made = time.perf_counter() - made
+            child = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "benchmarks.reports",
+                    "--measure",
+                    url,
+                    "--rounds",
+                    str(rounds),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+        finally:
+            if schema is not None and keep is None:
+                with psycopg.connect(_libpq(pg_base), autocommit=True) as conn:
+                    conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    result: dict[str, Any] = json.loads(child.stdout)
+    result.update(db=db, incidents=count, generate_s=made)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--incidents", type=int, default=100_000)
+    parser.add_argument("--db", choices=["sqlite", "pg", "both"], default="both")
+    parser.add_argument("--pg", default=DEFAULT_PG)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--keep", help="SQLite file (or PostgreSQL schema) to keep")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.rounds)))
+        return
+    dbs = ["sqlite", "pg"] if args.db == "both" else [args.db]
+    results = [run(db, args.incidents, args.rounds, args.pg, args.keep) for db in dbs]
+    if args.json:
+        print(json.dumps({"floor_s": FLOOR_SECONDS, "floor_mb": FLOOR_MB, "runs": results}))
+        return
+    print(
+        f"{'db':<7}{'incidents':>10}  {'case':<22}{'median s':>9}{'p99 s':>8}"
+        f"{'floor s':>8}{'py MB':>7}{'RSS MB':>8}{'floor MB':>9}"
+    )
+    for r in results:
+        for case in ("report", "report_by_all", "report_one_site_week"):
+            m = r[case]
+            print(
+                f"{r['db']:<7}{r['incidents']:>10}  {case:<22}{m['median_s']:>9.3f}"
+                f"{m['p99_s']:>8.3f}{FLOOR_SECONDS:>8.1f}{m['python_peak_mb']:>7.1f}"
+                f"{r['peak_rss_mb']:>8.0f}{FLOOR_MB:>9}"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Figures aggregated by the storage from the incidents' figure columns (`domain.figures`):
+reports and the approval queue without reading every incident's state."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Literal, NamedTuple, Protocol
+
+GroupBy = Literal["site", "playbook", "site_playbook", "all"]
+
+
+class ReportFilter(NamedTuple):
+    """Which incidents a report covers: opened in [since, until), at `site` (or one of
+    `sites`), of `playbook_id`; None: any."""
+
+    site: str | None = None
+    sites: Sequence[str] | None = None
+    playbook_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class GroupTotals(NamedTuple):
+    """One group's sums and medians, as the report's row is made of."""
+
+    site: str
+    """"" when the report is not grouped by site"""
+    playbook_id: str
+    """"" when the report is not grouped by playbook"""
+    incidents: int
+    active: int
+    closed: int
+    released: int
+    score: int
+    pushes: int
+    handoffs: int
+    steps_due: int
+    steps_kept: int
+    full_remedy: int
+    held_seconds: float
+    on_hold: int
+    median_apology_minutes: float | None
+    median_recovery_hours: float | None
+
+
+class Awaiting(NamedTuple):
+    """An active incident with steps awaiting approval."""
+
+    incident_id: str
+    site: str
+    steps: int
+
+
+class IncidentFigures(Protocol):
+    """Aggregates over the figure columns, each one indexed query."""
+
+    def report_totals(self, by: GroupBy, where: ReportFilter) -> list[GroupTotals]:
+        """One row per group that has incidents (any order)."""
+        ...
+
+    def awaiting_approval(self, sites: Sequence[str] | None, limit: int) -> list[Awaiting]:
+        """Incidents with steps awaiting approval at `sites` (None: every site)."""
+        ...
+
+    def awaiting_approval_count(self, sites: Sequence[str] | None) -> int:
+        """Steps awaiting approval at `sites` (None: every site)."""
+        ...

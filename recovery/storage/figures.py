@@ -1,0 +1,143 @@
+"""Reports and the approval queue aggregated by SQL from the incidents' figure columns
+(`service.ports.IncidentFigures`). The report reads only the covering index
+`ix_incidents_report` (no state is parsed); memory does not grow with the incidents."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Engine, and_, case, func, literal, select
+
+from recovery.domain.compiler import ACTIVE_STATES
+from recovery.service.ports.reports import Awaiting, GroupBy, GroupTotals, ReportFilter
+from recovery.storage.database import reading
+from recovery.storage.moments import utc
+from recovery.storage.tables import incidents
+
+c = incidents.c
+
+
+def _count(condition: ColumnElement[bool]) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+_SUMS = (
+    func.count(),
+    _count(c.status.in_(ACTIVE_STATES)),
+    _count(c.status == "closed"),
+    _count(c.status == "released"),
+    func.sum(c.score),
+    func.sum(c.pushes),
+    func.sum(c.handoffs),
+    func.sum(c.steps_due),
+    func.sum(c.steps_kept),
+    _count(and_(c.status == "closed", c.pushes == 0, c.handoffs == 0, c.steps_missed == 0)),
+    func.sum(c.held_seconds),
+    func.sum(c.on_hold),
+)
+
+
+def _keys(by: GroupBy) -> list[Any]:
+    """The group's (site, playbook) columns; a constant for a part not grouped by."""
+    return [
+        c.site if by in ("site", "site_playbook") else literal(""),
+        c.playbook_id if by in ("playbook", "site_playbook") else literal(""),
+    ]
+
+
+def _where(where: ReportFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if where.site is not None:
+        conditions.append(c.site == where.site)
+    if where.sites is not None:
+        conditions.append(c.site.in_(list(where.sites)))
+    if where.playbook_id is not None:
+        conditions.append(c.playbook_id == where.playbook_id)
+    if where.since is not None:
+        conditions.append(c.opened_at >= utc(where.since))
+    if where.until is not None:
+        conditions.append(c.opened_at < utc(where.until))
+    return conditions
+
+
+def _median(
+    conn: Connection, column: Any, conditions: list[ColumnElement[bool]], count: int
+) -> float | None:
+    """The median of `column` over the rows of `conditions` (`count` of them not NULL): the
+    middle value, or the mean of the two middle ones. Read in order from the index on
+    (site, playbook, `column`), so no sort when the group is one site's playbook."""
+    if count == 0:
+        return None
+    middle = (
+        select(column)
+        .where(*conditions, column.is_not(None))
+        .order_by(column)
+        .offset((count - 1) // 2)
+        .limit(2 - count % 2)
+    )
+    values = [float(value) for value in conn.execute(middle).scalars()]
+    return sum(values) / len(values)
+
+
+def _in_group(by: GroupBy, site: str, playbook_id: str) -> list[ColumnElement[bool]]:
+    conditions = []
+    if by in ("site", "site_playbook"):
+        conditions.append(c.site == site)
+    if by in ("playbook", "site_playbook"):
+        conditions.append(c.playbook_id == playbook_id)
+    return conditions
+
+
+class FigureReads:
+    """The aggregates of `IncidentFigures` on SQLite or PostgreSQL."""
+
+    engine: Engine
+
+    def _figures_reading(self) -> contextlib.AbstractContextManager[Connection]:
+        return reading(self.engine)
+
+    def report_totals(self, by: GroupBy, where: ReportFilter) -> list[GroupTotals]:
+        conditions = _where(where)
+        keys = _keys(by)
+        counted = (func.count(c.apology_minutes), func.count(c.recovery_hours))
+        query = select(*keys, *_SUMS, *counted).where(*conditions).group_by(*keys)
+        out = []
+        with self._figures_reading() as conn:
+            for site, playbook_id, *sums, apologies, recoveries in conn.execute(query).all():
+                *counts, held, on_hold = sums
+                group = [*_in_group(by, site, playbook_id), *conditions]
+                totals = (
+                    site,
+                    playbook_id,
+                    *(int(n) for n in counts),
+                    float(held),
+                    int(on_hold),
+                    _median(conn, c.apology_minutes, group, apologies),
+                    _median(conn, c.recovery_hours, group, recoveries),
+                )
+                out.append(GroupTotals._make(totals))
+        return out
+
+    def awaiting_approval(self, sites: Sequence[str] | None, limit: int) -> list[Awaiting]:
+        query = (
+            select(c.id, c.site, c.awaiting_approval)
+            .where(*_awaiting(sites))
+            .order_by(c.id)
+            .limit(limit)
+        )
+        with self._figures_reading() as conn:
+            return [Awaiting(*row) for row in conn.execute(query)]
+
+    def awaiting_approval_count(self, sites: Sequence[str] | None) -> int:
+        query = select(func.coalesce(func.sum(c.awaiting_approval), 0)).where(*_awaiting(sites))
+        with self._figures_reading() as conn:
+            return int(conn.execute(query).scalar_one())
+
+
+def _awaiting(sites: Sequence[str] | None) -> list[ColumnElement[bool]]:
+    conditions = [c.awaiting_approval > 0]
+    if sites is not None:
+        conditions.append(c.site.in_(list(sites)))
+    return conditions
