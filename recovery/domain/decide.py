@@ -75,7 +75,7 @@ from recovery.domain.queries import (
     pending_for_close,
 )
 from recovery.domain.state import EVENT_SCHEMA_VERSION, Event, IncidentState, iso
-from recovery.domain.updates import SERVICE_DECIDERS
+from recovery.domain.updates import SERVICE_DECIDERS, told_customer
 from recovery.domain.validation import kinds_of
 from recovery.domain.words import (
     INCIDENT_ACTIONS,
@@ -139,7 +139,9 @@ def decide(
             f"{INCIDENT_ACTIONS.get(command.action, words(command.action))}. "
             f"You can: {allowed_words(compiled, allowed)}.",
         )
-    payload = _DECIDERS[type(command)](compiled, state, command, ctx)
+    payload = told_customer(
+        compiled, state, _DECIDERS[type(command)](compiled, state, command, ctx)
+    )
     event = _event(compiled, state.id, state.version + 1, payload, ctx)
     return apply(compiled, state, event), event
 

@@ -155,7 +155,9 @@ class CustomerMessage(Stored):
     kind: str
     channel: str
     recipient: str
-    url: str
+    url: str = field(default="", metadata=OPTIONAL)
+    update: str | None = field(default=None, metadata=OPTIONAL)
+    """a change the playbook tells the customer of: `new_owner` or `deadlines_moved`"""
 
 
 Effect = Notice | StepEffect | DeadlineEffect | CustomerMessage

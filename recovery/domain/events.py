@@ -130,6 +130,7 @@ class HandedOff(Payload):
     to: str
     to_role: str | None
     context: str
+    effects: list[Effect] = field(default_factory=list, metadata=OPTIONAL_EFFECTS)
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,7 @@ class Resumed(Payload):
 
     steps: dict[str, str]
     calendar: str | None = field(default=None, metadata=OPTIONAL)
+    effects: list[Effect] = field(default_factory=list, metadata=OPTIONAL_EFFECTS)
 
 
 @dataclass(frozen=True)

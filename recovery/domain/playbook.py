@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    field_validator,
     model_validator,
 )
 
@@ -227,6 +228,21 @@ class EscalationPolicy(_Strict):
     )
 
 
+class CustomerUpdates(_Strict):
+    """Which changes the customer is told of as they happen (besides the status page), and
+    on which channel the back office tells them (a `notify_customer` webhook effect)."""
+
+    notify: list[Literal["handoff", "deadline_moved"]] = Field(min_length=1, max_length=2)
+    channel: Identifier = Field(description="the back office's channel: email, sms, ...")
+
+    @field_validator("notify")
+    @classmethod
+    def _once_each(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each change at most once")
+        return value
+
+
 class Playbook(_Strict):
     id: Slug
     version: int = Field(ge=1, le=1_000_000)
@@ -253,6 +269,10 @@ class Playbook(_Strict):
         default=None,
         description="steps that must be done or waived before closing "
         "(default: every required step)",
+    )
+    customer_updates: CustomerUpdates | None = Field(
+        default=None,
+        description="tell the customer of a hand-off or a moved deadline as it happens",
     )
 
     @property

@@ -5,13 +5,13 @@ owner, a promised deadline moved), worded without staff names or notes."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from recovery.domain.commands import SendStatusLink
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.effects import CustomerMessage, Effect
-from recovery.domain.events import Payload, StatusLinkSent
+from recovery.domain.events import HandedOff, Payload, Resumed, StatusLinkSent
 from recovery.domain.state import Event, IncidentState
 from recovery.errors import CommandRejectedError
 
@@ -62,3 +62,24 @@ _UPDATES: dict[str, UpdateKind] = {"handed_off": "new_owner", "resumed": "deadli
 def customer_updates(events: Iterable[Event]) -> list[CustomerUpdate]:
     """The customer-facing updates of an incident's timeline, oldest first."""
     return [CustomerUpdate(_UPDATES[e.type], e.recorded_at) for e in events if e.type in _UPDATES]
+
+
+# The playbook's names (`customer_updates.notify`) for the changes it may tell as they happen.
+_TOLD: dict[type, tuple[str, UpdateKind]] = {
+    HandedOff: ("handoff", "new_owner"),
+    Resumed: ("deadline_moved", "deadlines_moved"),
+}
+
+
+def told_customer(compiled: CompiledPlaybook, state: IncidentState, payload: Payload) -> Payload:
+    """`payload` with a `notify_customer` effect when the playbook tells the customer of
+    this change: only what changed (the update's kind) and to whom; never a name, a note
+    or a hand-off's context. The back office words it in the customer's language."""
+    told = _TOLD.get(type(payload))
+    wanted = compiled.playbook.customer_updates
+    if told is None or wanted is None or told[0] not in wanted.notify:
+        return payload
+    assert isinstance(payload, HandedOff | Resumed)
+    contact = str(state.customer.get("contact") or "")
+    message = CustomerMessage(NOTIFY_CUSTOMER, wanted.channel, contact, update=told[1])
+    return replace(payload, effects=[*payload.effects, message])

@@ -7,7 +7,8 @@ Who is told what:
   incident's property;
 - deadlines missed: also the incident's owner, and whoever owns a missed step's role;
 - an approval granted or declined: the person who asked for it;
-- an incident handed off: the person it was handed to.
+- an incident handed off: the person it was handed to;
+- the customer asks to be called back from their status page: the incident's owner.
 
 Nobody is told of what they did themselves. `Notifier.tell` derives what incidents' new events
 tell without writing, then stores it in one short transaction that moves each incident's
@@ -40,6 +41,7 @@ KINDS = {
     "handed_to_you": "handed to you",
     "step_overdue": "deadline missed",
     "tier_raised": "tier raised",
+    "callback_requested": "the customer asks to be called back",
 }
 
 
@@ -106,6 +108,10 @@ def notices_for(
                 message = f"{customer}: {event.actor} {word} {titles.get(step_id, step_id)}"
                 kind = "approval_granted" if granted else "approval_denied"
                 tell(([asked], kind, message))
+        elif event.type == "contact_recorded" and event.channel == "status_page":
+            # what the customer wrote stays in the timeline; the notice says only who asks
+            message = f"{customer} asks to be called back"
+            tell(([state.owner], "callback_requested", message))
         elif event.type == "handed_off":
             message = f"{customer}: {event.actor} handed this incident to you"
             tell(([str(data.get("to"))], "handed_to_you", message))

@@ -128,3 +128,49 @@ def step_text(step: StepDef, locale: str, *, done: bool) -> str | None:
         return english
     local = translated.customer_text if done else translated.customer_next
     return local or english
+
+
+# The status page's callback form (what the customer reads when asking to be called back).
+CALLBACK_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "callback_title": "Would you like us to call you?",
+        "callback_intro": "Leave a number and a short message if you like; the person "
+        "looking after your case will see it.",
+        "callback_phone": "Phone (optional)",
+        "callback_message": "Message (optional, at most {most} characters)",
+        "callback_send": "Ask to be called back",
+        "callback_received": "We have your request, sent {when}.",
+        "callback_limit": "You have asked {limit} times in the last hour and we have your "
+        "requests. Please try again later.",
+        "callback_bad": "Please check the phone number (digits, spaces and + ( ) - only) "
+        "and keep the message to {most} characters.",
+    },
+    "da": {
+        "callback_title": "Vil du gerne ringes op?",
+        "callback_intro": "Skriv et nummer og en kort besked, hvis du vil; den, der tager "
+        "sig af din sag, ser den.",
+        "callback_phone": "Telefon (valgfrit)",
+        "callback_message": "Besked (valgfri, højst {most} tegn)",
+        "callback_send": "Bed om at blive ringet op",
+        "callback_received": "Vi har modtaget din anmodning, sendt {when}.",
+        "callback_limit": "Du har spurgt {limit} gange inden for den seneste time, og vi har "
+        "dine anmodninger. Prøv venligst igen senere.",
+        "callback_bad": "Tjek telefonnummeret (kun cifre, mellemrum og + ( ) -), og hold "
+        "beskeden på højst {most} tegn.",
+    },
+    "id": {
+        "callback_title": "Ingin kami telepon?",
+        "callback_intro": "Tinggalkan nomor dan pesan singkat bila Anda mau; petugas yang "
+        "menangani kasus Anda akan melihatnya.",
+        "callback_phone": "Telepon (opsional)",
+        "callback_message": "Pesan (opsional, paling banyak {most} karakter)",
+        "callback_send": "Minta ditelepon kembali",
+        "callback_received": "Permintaan Anda sudah kami terima, dikirim {when}.",
+        "callback_limit": "Anda sudah meminta {limit} kali dalam satu jam terakhir dan "
+        "permintaan Anda sudah kami terima. Silakan coba lagi nanti.",
+        "callback_bad": "Periksa nomor telepon (hanya angka, spasi, dan + ( ) -) dan "
+        "batasi pesan paling banyak {most} karakter.",
+    },
+}
+for _code, _extra in CALLBACK_WORDS.items():
+    WORDS[_code].update(_extra)

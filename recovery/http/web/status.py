@@ -16,18 +16,29 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from recovery.domain.calendar import ALWAYS_OPEN, BusinessCalendar, BusinessTime
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.queries import resolved_states
 from recovery.domain.state import IncidentState, iso, parse_iso
 from recovery.domain.updates import CustomerUpdate
-from recovery.errors import IncidentNotFoundError
+from recovery.errors import CommandRejectedError, IncidentNotFoundError
+from recovery.http.auth.deps import foreign_origin
 from recovery.http.web.context import web
+from recovery.http.web.errors import CsrfError
+from recovery.http.web.forms import Form, csrf_for, read_form
 from recovery.http.web.i18n import LANGUAGE_NAMES, LOCALES, pick_locale, step_text, words
 from recovery.http.web.responses import WebRoute, render
 from recovery.letters.i18n import format_datetime
+from recovery.service.callbacks import (
+    LIMIT,
+    MESSAGE_MAX,
+    PHONE_MAX,
+    Callbacks,
+    TooManyRequests,
+    callback_requests,
+)
 from recovery.service.engine import IncidentView
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -165,6 +176,42 @@ def _chosen(lang: str | None, fallback: str) -> str:
 
 @router.get("/status/{token}", response_model=None)
 async def status_page(request: Request, token: str, lang: str | None = None) -> Response:
+    return await _page(request, token, lang)
+
+
+@router.post("/status/{token}/callback", response_model=None)
+async def ask_callback(request: Request, token: str, lang: str | None = None) -> Response:
+    """The customer asks to be called back: recorded on the incident, its owner told."""
+    # No session here: the form token is keyed by the link, and the browser must say the
+    # form came from this server (a page elsewhere that knows no link can forge nothing).
+    if foreign_origin(request) is not None:
+        raise CsrfError()
+    form = await read_form(request, csrf_for(token))
+    ctx = web(request)
+    callbacks = Callbacks(ctx.api.rec, ctx.links)
+    try:
+        await ctx.api.runner.write(
+            callbacks.request, token, form.get("phone"), form.get("message"), ctx.now()
+        )
+    except TooManyRequests:
+        return await _page(request, token, lang, problem="callback_limit", code=429)
+    except CommandRejectedError as exc:
+        if exc.field == "token":
+            return await _page(request, token, lang)  # the link's own "not valid" page
+        return await _page(request, token, lang, problem="callback_bad", code=400, form=form)
+    suffix = f"?lang={lang}" if lang in LOCALES else ""
+    return RedirectResponse(f"/status/{token}{suffix}#callback", status_code=303)
+
+
+async def _page(
+    request: Request,
+    token: str,
+    lang: str | None,
+    *,
+    problem: str | None = None,
+    code: int = 200,
+    form: Form | None = None,
+) -> Response:
     ctx = web(request)
     incident_id = await ctx.api.runner.read(ctx.links.incident_of, token)
     view: IncidentView | None = None
@@ -189,6 +236,7 @@ async def status_page(request: Request, token: str, lang: str | None = None) -> 
     compiled = ctx.api.rec.playbook_of(view.state)
     locale = _chosen(lang, str(view.state.customer.get("language") or "en"))
     updates = await ctx.api.runner.read(ctx.api.rec.customer_updates, view.id)
+    asked = callback_requests(await ctx.api.runner.read(ctx.api.rec.timeline, view.id))
     calendar = ctx.api.rec.sites.calendar(view.state.site)
     status = customer_status(
         view,
@@ -199,16 +247,29 @@ async def status_page(request: Request, token: str, lang: str | None = None) -> 
         None if calendar is ALWAYS_OPEN else calendar,
         updates,
     )
+    received = None
+    if asked:
+        moment = parse_iso(asked[-1].recorded_at).astimezone(
+            ctx.zone if calendar is ALWAYS_OPEN else calendar.zone
+        )
+        received = f"{format_datetime(moment, locale)} ({moment.tzname()})"
     return render(
         request,
         "status.html",
         None,
+        code,
         headers=HEADERS,
         locale=locale,
         w=words(locale),
         s=status,
         languages=_languages(),
         token=token,
+        lang=lang if lang in LOCALES else None,
+        callback_csrf=csrf_for(token),
+        callback_received=received,
+        callback_problem=problem,
+        callback_values=form.values() if form else {},
+        callback_limits={"limit": LIMIT, "most": MESSAGE_MAX, "phone": PHONE_MAX},
     )
 
 
