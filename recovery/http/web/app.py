@@ -22,6 +22,7 @@ from recovery.http.web import (
     new_incident,
     notifications,
     playbooks,
+    reports,
     search,
     signin,
     status,
@@ -59,6 +60,7 @@ def install(app: FastAPI, *, zone: ZoneInfo | None = None) -> None:
     app.include_router(incident_actions.router)
     app.include_router(letters.router)
     app.include_router(audit.router)
+    app.include_router(reports.router)
     app.include_router(playbooks.router)
     app.include_router(status.router)
     app.include_router(customers.router)
