@@ -19,10 +19,13 @@ from tests.e2e.test_web import open_hotel
 from tests.e2e.test_web_helpers import Site, running_site, text_of
 
 
-@pytest.fixture
-def weeks(catalog: Catalog, sqlite_url: str, tmp_path: Path, clock: Clock) -> Iterator[Site]:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def weeks(
+    request: pytest.FixtureRequest, catalog: Catalog, tmp_path: Path, clock: Clock
+) -> Iterator[Site]:
     """One incident at ribe opened on 2026-07-04 (ISO week 27), two on 2026-07-14 (week 29)."""
-    with running_site(sqlite_url, catalog, tmp_path / "mail", clock=clock) as site:
+    url = str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
+    with running_site(url, catalog, tmp_path / "mail", clock=clock) as site:
         desk = site.signed_in("ana")
         open_hotel(desk)
         clock.advance(days=10)
