@@ -124,3 +124,14 @@ def test_the_api_gives_the_same_rows_as_csv(weeks: Site) -> None:
     assert api.headers["content-type"].startswith("text/csv")
     assert api.text == manager.get("/web/reports.csv?by=site").text
     assert "ribe,3," in api.text
+
+
+def test_a_long_range_trends_its_latest_26_weeks_only(weeks: Site) -> None:
+    manager = weeks.signed_in("mads")
+    page = manager.get("/web/reports?start=2025-07-01&end=2026-07-19").text
+    table = re.search(r'aria-label="Week by week">(.*?)</table>', page, re.S)
+    assert table
+    labels = re.findall(r'<td data-label="ISO week">([^<]+)</td>', table[1])
+    assert len(labels) == 26
+    assert labels[-1] == "2026-W29"
+    assert "the latest 26 weeks of the range" in text_of(page)

@@ -37,6 +37,10 @@ class Chart:
     every: int = 1  # label every n-th bar, so labels do not overlap
 
     @property
+    def empty(self) -> bool:
+        return all(bar.value is None for bar in self.bars)
+
+    @property
     def slug(self) -> str:
         return "".join(c if c.isalnum() else "-" for c in self.title.lower())
 
