@@ -19,9 +19,11 @@ reference the stored figures are checked against.
 
 from __future__ import annotations
 
+import csv
+import io
 import statistics
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
@@ -29,7 +31,14 @@ from recovery.domain.figures import minutes_between, recovery_score
 from recovery.domain.state import IncidentState
 from recovery.service.ports.reports import GroupBy, GroupTotals
 
-__all__ = ["GroupBy", "ReportRow", "recovery_score", "report_from_states", "report_rows"]
+__all__ = [
+    "GroupBy",
+    "ReportRow",
+    "recovery_score",
+    "report_csv",
+    "report_from_states",
+    "report_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,17 @@ def _row(group: str, t: GroupTotals) -> ReportRow:
         hours_held=round(t.held_seconds / 3600, 2),
         on_hold=t.on_hold,
     )
+
+
+def report_csv(rows: Iterable[ReportRow]) -> str:
+    """The rows as CSV, one column per figure (empty: not measured), header first."""
+    columns = [f.name for f in fields(ReportRow)]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else v for k, v in row.to_dict().items()})
+    return out.getvalue()
 
 
 # ---------------------------------------------------------------------------- reference

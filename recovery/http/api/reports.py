@@ -14,6 +14,7 @@ from recovery.http.auth.deps import context, require
 from recovery.http.context import ApiContext
 from recovery.http.errors import JSON
 from recovery.service.principal import Permission, Principal
+from recovery.service.reports import ReportRow, report_csv
 
 router = APIRouter(tags=["reports"])
 Reader = Annotated[Principal, Depends(require(Permission.REPORTS))]
@@ -67,9 +68,10 @@ async def recovery_report(
     playbook: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_.-]*$", max_length=80)] = None,
     since: Annotated[datetime | None, Query(description="opened at or after")] = None,
     until: Annotated[datetime | None, Query(description="opened before")] = None,
+    format: Annotated[Literal["json", "csv"], Query(description="csv: the rows as CSV")] = "json",
 ) -> Response:
     if site is not None and not principal.may_see(site):
-        return JSON({"by": by, "rows": []})
+        return _csv([]) if format == "csv" else JSON({"by": by, "rows": []})
     rows = await ctx.runner.read(
         ctx.rec.report,
         by=by,
@@ -79,4 +81,10 @@ async def recovery_report(
         since=_utc(since),
         until=_utc(until),
     )
+    if format == "csv":
+        return _csv(rows)
     return JSON({"by": by, "rows": [row.to_dict() for row in rows]})
+
+
+def _csv(rows: list[ReportRow]) -> Response:
+    return Response(report_csv(rows), media_type="text/csv; charset=utf-8")

@@ -9,7 +9,8 @@ Pages (all HTML; the JSON API keeps its own paths):
     /web/incidents/{id}                  the checklist of every step, actions, timeline
     /web/incidents/{id}/letters/{step}   a written step's letter, print-friendly
     /web/audit, /web/audit/{id}          state as of any moment, hash-chain check, exports
-    /web/reports                         how recovery is delivered (managers, auditors)
+    /web/reports, /web/reports.csv       how recovery is delivered, by date range and week
+    /web/admin/users, /web/admin/tokens  users and API tokens (admins)
     /web/playbooks, /web/playbooks/{id}  each playbook's steps and state diagrams
     /status/{token}                      the customer's status page (no sign-in)
 

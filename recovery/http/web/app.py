@@ -11,6 +11,7 @@ from starlette.staticfiles import StaticFiles
 from recovery.config import Settings
 from recovery.http.context import ApiContext
 from recovery.http.web import (
+    admin,
     approvals,
     audit,
     board,
@@ -22,6 +23,7 @@ from recovery.http.web import (
     new_incident,
     notifications,
     playbooks,
+    reports,
     search,
     signin,
     status,
@@ -59,6 +61,8 @@ def install(app: FastAPI, *, zone: ZoneInfo | None = None) -> None:
     app.include_router(incident_actions.router)
     app.include_router(letters.router)
     app.include_router(audit.router)
+    app.include_router(reports.router)
+    app.include_router(admin.router)
     app.include_router(playbooks.router)
     app.include_router(status.router)
     app.include_router(customers.router)

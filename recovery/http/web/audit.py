@@ -1,5 +1,5 @@
 """The auditor's pages: an incident's state as of any moment (a slider over its events, or
-a time), the result of verifying its hash chain, and exports; and the reports.
+a time), the result of verifying its hash chain, and exports.
 
 Read-only: nothing here changes an incident. Exports carry every event with its hashes and
 `data` exactly as stored (the text the hash covers), so each line verifies on its own, as
@@ -33,13 +33,6 @@ from recovery.service.principal import Permission
 from recovery.service.reports import recovery_score
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
-
-GROUPS = {
-    "site_playbook": "property and playbook",
-    "site": "property",
-    "playbook": "playbook",
-    "all": "everything",
-}
 
 
 @router.get("/web/audit", response_model=None)
@@ -226,19 +219,6 @@ def _download(spool: SpooledTemporaryFile[bytes], fmt: str, name: str) -> Respon
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-@router.get("/web/reports", response_model=None)
-async def reports(request: Request, by: str = "site_playbook") -> Response:
-    viewer = await signed_in(request, Permission.REPORTS)
-    ctx = web(request)
-    group = by if by in GROUPS else "site_playbook"
-    rows = await ctx.api.runner.read(
-        ctx.api.rec.report,
-        by=group,  # type: ignore[arg-type]
-        sites=None if viewer.all_sites else list(viewer.sites),
-    )
-    return render(request, "reports.html", viewer, rows=rows, by=group, groups=GROUPS)
 
 
 __all__ = ["router"]
