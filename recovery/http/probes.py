@@ -38,8 +38,8 @@ def not_ready(storage: Storage) -> str | None:
     head = storage.head_revision()
     if current != head:
         return (
-            f"the database schema is at revision {current}, this code needs {head}: "
-            "run `recovery db upgrade`"
+            f"the database schema is at revision {current}, this code needs {head} "
+            "(`recovery db upgrade` brings an older schema to it)"
         )
     return None
 

@@ -5,6 +5,7 @@ what the server answered."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -101,3 +102,22 @@ def test_ready_is_503_while_postgresql_is_down(
     finally:
         private_pg.start()
     assert httpx.get(f"{served.base}/ready", timeout=30).status_code == 200
+
+
+def test_ready_is_503_while_the_schema_is_not_the_one_the_code_needs(
+    tmp_path: Path, server: Callable[..., Server]
+) -> None:
+    path = tmp_path / "recovery.db"
+    served = server(f"sqlite:///{path}")
+    assert httpx.get(f"{served.base}/ready", timeout=10).status_code == 200
+    with sqlite3.connect(path) as conn:  # as if newer code had migrated past this one
+        (head,) = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+
+    answer = httpx.get(f"{served.base}/ready", timeout=10)
+    assert answer.status_code == 503
+    assert answer.json()["message"] == (
+        f"the database schema is at revision 9999, this code needs {head} "
+        "(`recovery db upgrade` brings an older schema to it)"
+    )
+    assert httpx.get(f"{served.base}/health", timeout=10).status_code == 200  # alive, not ready
