@@ -3,6 +3,8 @@ over an index, so a scrape costs three index reads however large the tables grow
 
 from __future__ import annotations
 
+from functools import cache
+
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, select
 
@@ -34,6 +36,7 @@ def backlog(engine: Engine) -> Backlog:
     )
 
 
+@cache  # the migrations shipped with the code do not change while it runs
 def head_revision() -> str | None:
     """The newest migration shipped with this code."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
