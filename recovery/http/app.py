@@ -29,6 +29,7 @@ from recovery.http.docs import install_docs
 from recovery.http.errors import JSON, UNAVAILABLE_HEADERS, api_error, install_error_handlers
 from recovery.http.idempotency import Idempotency
 from recovery.http.limits import BodyLimit, document_body_limit
+from recovery.http.probes import install_probes
 from recovery.http.runner import Runner
 from recovery.http.web.app import install as install_web
 from recovery.service.engine import Recovery
@@ -97,6 +98,7 @@ def create_app(
     app.include_router(admin.router)
     install_web(app)  # the web page at / (recovery.http.web); JSON routes keep their paths
     install_docs(app)
+    install_probes(app, ctx, storage)  # /ready, /metrics and the request measurements
 
     health_responses: dict[int | str, dict[str, Any]] = {
         503: {"model": ErrorRead, "description": "the database does not answer"},

@@ -9,9 +9,11 @@ from sqlalchemy import Engine, text
 from sqlalchemy import exc as sa_exc
 
 from recovery.errors import StorageError
+from recovery.service.ports import Backlog
 from recovery.service.ports.changes import ChangeSource
 from recovery.storage.accounts import SqlAccountStore
 from recovery.storage.audit import SqlAuditRows
+from recovery.storage.backlog import backlog, head_revision
 from recovery.storage.changes import change_source
 from recovery.storage.database import create_db_engine, first_line, reading, upgrade
 from recovery.storage.durability import deferred
@@ -79,6 +81,12 @@ class SqlStorage:
     def current_revision(self) -> str | None:
         with reading(self.engine) as conn:
             return MigrationContext.configure(conn).get_current_revision()
+
+    def head_revision(self) -> str | None:
+        return head_revision()
+
+    def backlog(self) -> Backlog:
+        return backlog(self.engine)
 
     def describe(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)

@@ -128,6 +128,7 @@ def play_the_hotel_story(api: Api, record: Recorder, mail_dir: Path) -> None:
     for by in ("site", "playbook", "site_playbook", "all"):
         ok(manager.get("/reports/recovery", params={"by": by}))
     ok(desk.get("/health"))
+    ok(anyone.get("/ready"))
 
     person = {"username": "ana", "password": "correct horse", "role": "front_desk"}
     ok(admin.post("/admin/users", json={**person, "sites": ["ribe"]}))

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -46,6 +48,15 @@ class PendingSync(Protocol):
         """Return once the commit with `ticket` is on disk; the event loop serves others
         meanwhile."""
         ...
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What is waiting in the database (`Storage.backlog`)."""
+
+    outbox_pending: int  # webhook messages not yet delivered nor given up
+    letters_queued: int  # letters not yet sent nor given up
+    oldest_due_at: datetime | None  # the earliest step deadline of an active incident
 
 
 class Storage(Protocol):
@@ -109,6 +120,14 @@ class Storage(Protocol):
         """The schema version the database is at (None: not created yet)."""
         ...
 
+    def head_revision(self) -> str | None:
+        """The newest schema version this code knows (None: no schema, as in memory)."""
+        ...
+
+    def backlog(self) -> Backlog:
+        """What waits: one indexed COUNT or MIN per figure (for metrics; not per request)."""
+        ...
+
     def describe(self) -> str:
         """Where the data lives, password hidden (for reports and exports)."""
         ...
@@ -122,6 +141,7 @@ class Storage(Protocol):
 
 __all__ = [
     "AccountStore",
+    "Backlog",
     "Change",
     "ChangeSource",
     "Head",

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from recovery.service.ports import PendingSync
+from recovery.service.ports import Backlog, PendingSync
 from recovery.service.ports.changes import ChangeSource
 from recovery.storage.memory.accounts import MemoryAccountStore
 from recovery.storage.memory.audit import MemoryAuditRows
@@ -56,6 +56,16 @@ class MemoryStorage:
 
     def current_revision(self) -> str | None:
         return None
+
+    def head_revision(self) -> str | None:
+        return None
+
+    def backlog(self) -> Backlog:
+        return Backlog(
+            outbox_pending=self.outbox.waiting(),
+            letters_queued=self.letters.waiting(),
+            oldest_due_at=self.incidents.oldest_due(),
+        )
 
     def describe(self) -> str:
         return "memory"

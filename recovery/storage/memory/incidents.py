@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -151,6 +152,16 @@ class MemoryIncidentLog:
         self.rows: dict[str, StateRow] = {}
         self.outbox: list[dict[str, Any]] = []
         self._playbooks: dict[tuple[str, int], tuple[str, bytes]] = {}
+
+    def oldest_due(self) -> datetime | None:
+        """The earliest step deadline of an active incident (`Storage.backlog`)."""
+        with self.lock:
+            due = [
+                row.next_due_at
+                for row in self.rows.values()
+                if row.status in ACTIVE_STATES and row.next_due_at is not None
+            ]
+        return parse_iso(min(due)) if due else None
 
     def transaction(self, incident_id: str, *, locked: bool, keyed: bool = False) -> _Transaction:
         return _Transaction(self)

@@ -36,6 +36,11 @@ class MemoryLetterStore(LetterOutcomes):
         self._letters: dict[str, QueuedLetter] = {}
         self._vouchers: dict[str, Voucher] = {}
 
+    def waiting(self) -> int:
+        """Letters not yet sent nor given up (`Storage.backlog`)."""
+        with self._lock:
+            return sum(letter.status in _CLAIMABLE for letter in self._letters.values())
+
     # ------------------------------------------------------------------ vouchers
 
     def add_voucher(self, voucher: Voucher) -> bool:

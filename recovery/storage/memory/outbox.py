@@ -30,6 +30,11 @@ class MemoryOutbox(MessageOutcomes):
     def __init__(self, log: MemoryIncidentLog) -> None:
         self._log = log
 
+    def waiting(self) -> int:
+        """Messages not yet delivered nor given up (`Storage.backlog`)."""
+        with self._log.lock:
+            return sum(row["status"] in (PENDING, FAILED, DELIVERING) for row in self._log.outbox)
+
     def claim(
         self,
         now: datetime,
