@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from alembic.runtime.migration import MigrationContext
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine, text
 from sqlalchemy import exc as sa_exc
 
@@ -77,6 +78,11 @@ class SqlStorage:
             upgrade(self.engine)
         except sa_exc.SQLAlchemyError as exc:
             raise StorageError(f"cannot prepare the database: {first_line(exc)}") from exc
+        except CommandError as exc:  # e.g. a schema newer than this code's migrations
+            raise StorageError(
+                f"cannot prepare the database: {first_line(exc)} (is it used by a newer "
+                "release of recovery? run that release, or upgrade this one)"
+            ) from exc
 
     def current_revision(self) -> str | None:
         with reading(self.engine) as conn:

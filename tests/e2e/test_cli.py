@@ -448,3 +448,11 @@ def test_db_option_works_with_postgresql(pg_url: str) -> None:
 
     assert [v["id"] for v in listed] == [incident]
     assert run_json("audit", "verify", "--all", "--db", pg_url)["ok"] is True
+
+
+def test_a_database_from_a_newer_release_is_one_line_not_a_traceback(db: str) -> None:
+    run("incident", "list", "--db", db)  # creates the schema at this release's head
+    with closing(sqlite3.connect(db.removeprefix("sqlite:///"))) as conn, conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    result = run("incident", "list", "--db", db, code=8)
+    assert "'9999'" in result.stderr and "newer release" in result.stderr
