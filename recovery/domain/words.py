@@ -34,6 +34,8 @@ INCIDENT_ACTIONS = {
     "record_push": "record that the customer had to ask",
     "hand_off": "hand off",
     "escalate": "escalate",
+    "hold": "put on hold (waiting on the customer)",
+    "resume": "resume the clock",
     "release": "release (an honest ending)",
     "close": "close the incident",
     "reopen": "reopen",

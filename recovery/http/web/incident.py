@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, Response
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.queries import allowed_for_role
 from recovery.domain.state import iso
+from recovery.domain.words import INCIDENT_ACTIONS
 from recovery.http.web.context import Viewer, signed_in, web
 from recovery.http.web.customers import recent_history
 from recovery.http.web.present import ACTION_LABELS, cue_choices, describe, humanise
@@ -23,20 +24,6 @@ from recovery.service.engine import IncidentView
 from recovery.service.principal import Permission
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
-
-INCIDENT_ACTIONS = {
-    "record_contact": "record a contact",
-    "add_note": "add a note",
-    "report_cues": "report dissatisfaction cues",
-    "record_push": "record that the customer had to ask",
-    "hand_off": "hand off",
-    "escalate": "escalate",
-    "hold": "put on hold (waiting on the customer)",
-    "resume": "resume the clock",
-    "release": "release (an honest ending)",
-    "close": "close",
-    "reopen": "reopen",
-}
 
 
 def _step_of(problem: Problem) -> str | None:
