@@ -157,6 +157,7 @@ def make_environment(zone: ZoneInfo) -> Environment:
     env.filters["humanise"] = humanise
     env.filters["short"] = lambda value: str(value)[:12]
     env.globals["zone_name"] = str(zone)
+    env.globals["role_name"] = lambda role: ROLE_NAMES.get(role, humanise(role))
     return env
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, Response
 
 from recovery.domain.compiler import CompiledPlaybook
-from recovery.domain.queries import allowed_for_role
+from recovery.domain.queries import allowed_for_role, next_step
 from recovery.domain.state import iso
 from recovery.domain.words import INCIDENT_ACTIONS
 from recovery.http.web.context import Viewer, signed_in, web
@@ -121,6 +121,7 @@ async def incident_page(
         history=history,
         forms=forms,
         now_iso=now_iso,
+        next_step=next_step(compiled, state, now_iso, viewer.role),
         worker=_worker_state(request),
     )
 
