@@ -1,15 +1,19 @@
 """The next thing to do, on the board and at the top of the incident page, over a real
-server: the overdue step first, then what awaits the viewer's decision."""
+server: the overdue step first, then what awaits the viewer's decision; and the incident
+page's times in the property's zone, marked."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from recovery import Catalog
+from recovery.domain.state import parse_iso
 from tests.conftest import Clock
 from tests.e2e.test_web import act, open_hotel
-from tests.e2e.test_web_helpers import running_site, text_of
+from tests.e2e.test_web_helpers import PASSWORD, running_site, text_of
 
 
 def next_column(board: str) -> dict[str, str]:
@@ -61,3 +65,23 @@ def test_the_overdue_step_is_the_next_thing_to_do_on_the_board_and_the_incident(
         assert column[calm].startswith("Insist on paying for the replacement room (front desk)")
         assert "awaiting your decision" in column[calm]
         assert "awaiting your decision" not in next_column(desk.get("/").text)[calm]
+
+
+def test_the_incident_page_shows_times_in_the_propertys_zone_marked(
+    catalog: Catalog, sqlite_url: str, tmp_path: Path, clock: Clock
+) -> None:
+    with running_site(sqlite_url, catalog, tmp_path / "mail", clock=clock) as site:
+        site.app.state.ctx.accounts.add_user("kim", PASSWORD, "front_desk", ["copenhagen-airport"])
+        kim = site.signed_in("kim")
+        airport = open_hotel(kim, site="copenhagen-airport")
+        opened = site.rec.get(airport).state.opened_at
+        local = parse_iso(opened).astimezone(ZoneInfo("Europe/Copenhagen"))
+        assert local.tzname() in ("CET", "CEST")
+        page = text_of(kim.get(f"/web/incidents/{airport}").text)
+        assert f"Opened {local:%a} {local.day} {local:%b, %H:%M} {local:%Z}" in page
+        # a property without a calendar stays in UTC, and says so
+        desk = site.signed_in("ana")
+        ribe = open_hotel(desk)
+        utc = parse_iso(site.rec.get(ribe).state.opened_at).astimezone(UTC)
+        page = text_of(desk.get(f"/web/incidents/{ribe}").text)
+        assert f"Opened {utc:%a} {utc.day} {utc:%b, %H:%M} UTC" in page
