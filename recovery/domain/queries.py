@@ -7,6 +7,7 @@ the deadline sweep alike.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from recovery.domain.checks import APPROVER_ROLES, MANAGER_ACTIONS, READ_ONLY_ROLES
 from recovery.domain.compiler import (
@@ -113,3 +114,45 @@ def next_due(compiled: CompiledPlaybook, state: IncidentState) -> str | None:
             and not clock_stopped(state, s)
         ]
     return min(dues) if dues else None
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """The open step to act on first, and why it comes first."""
+
+    step: StepState
+    overdue: bool
+    """its deadline has passed and its clock is running"""
+    decision: bool
+    """it awaits a decision the viewer's role may give (an approval, for a manager)"""
+    held: bool
+    """on hold (waiting for the customer or someone else): last, whatever its deadline"""
+
+
+def next_step(
+    compiled: CompiledPlaybook, state: IncidentState, now_iso: str, role: str | None = None
+) -> NextStep | None:
+    """The most urgent open step for someone in `role` (for anyone when none is theirs, or
+    `role` is None): overdue first (most overdue first), then those awaiting the role's
+    decision, then the earliest due; held steps last. None once the incident has ended."""
+    if state.status not in ACTIVE_STATES:
+        return None
+    holds = state.holds or {}
+    candidates = [
+        NextStep(
+            step=s,
+            overdue=s.due_at <= now_iso and not clock_stopped(state, s),
+            decision=role in APPROVER_ROLES and s.status == "awaiting_approval",
+            held=s.id in holds,
+        )
+        for s in open_steps(compiled, state)
+    ]
+    if role is not None and role not in READ_ONLY_ROLES:
+        mine = [c for c in candidates if c.decision or c.step.owner == role]
+        candidates = mine or candidates
+    order = {step_id: i for i, step_id in enumerate(state.steps)}
+    return min(
+        candidates,
+        key=lambda c: (c.held, not c.overdue, not c.decision, c.step.due_at, order[c.step.id]),
+        default=None,
+    )

@@ -101,9 +101,9 @@ async def audit_incident(
         upto = [e for e in events if e.seq <= chosen]
         state = await ctx.api.runner.read(replay, pinned, upto)
     entries = [describe(e, compiled) for e in events]
-    when_full = ctx.env.filters["when_full"]
+    when_full = ctx.env.filters["when_full"]  # with no page context: the server's zone
     events_json = orjson.dumps(
-        [{"title": e.title, "at": when_full(e.at)} for e in entries]
+        [{"title": e.title, "at": when_full({}, e.at)} for e in entries]
     ).decode()
     steps = []
     if state is not None:

@@ -40,7 +40,7 @@ async def board(
             limit=500,
         )
     now_iso = iso(ctx.now())
-    rows = [board_row(v, rec.playbook_of(v.state), now_iso) for v in views]
+    rows = [board_row(v, rec.playbook_of(v.state), now_iso, viewer.role) for v in views]
     rows.sort(key=lambda r: (r.next_due is None, r.next_due or "", r.id))
     return render(
         request,

@@ -14,7 +14,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
 
 from recovery.domain.state import parse_iso
 from recovery.http.auth.deps import SESSION_COOKIE, WHAT
@@ -131,24 +132,33 @@ def make_environment(zone: ZoneInfo) -> Environment:
         lstrip_blocks=True,
     )
 
-    def local(value: str | datetime | None) -> datetime | None:
+    def local(
+        context: Context | dict[str, object], value: str | datetime | None
+    ) -> datetime | None:
         if value is None or value == "":
             return None
         moment = parse_iso(value) if isinstance(value, str) else value
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        return moment.astimezone(zone)
+        page_zone = context.get("page_zone")  # a page about one property: its zone
+        return moment.astimezone(page_zone if isinstance(page_zone, ZoneInfo) else zone)
 
-    def when(value: str | datetime | None) -> str:
-        moment = local(value)
-        return "" if moment is None else f"{moment:%a} {moment.day} {moment:%b, %H:%M}"
+    @pass_context
+    def when(context: Context, value: str | datetime | None) -> str:
+        moment = local(context, value)
+        if moment is None:
+            return ""
+        marked = f" {moment:%Z}" if context.get("page_zone") is not None else ""
+        return f"{moment:%a} {moment.day} {moment:%b, %H:%M}{marked}"
 
-    def when_full(value: str | datetime | None) -> str:
-        moment = local(value)
+    @pass_context
+    def when_full(context: Context, value: str | datetime | None) -> str:
+        moment = local(context, value)
         return "" if moment is None else f"{moment.day} {moment:%b %Y, %H:%M:%S %Z}"
 
     def input_time(value: str | datetime | None) -> str:
-        moment = local(value)
+        # read back by the audit form in the server's zone: never a page's zone
+        moment = local({}, value)
         return "" if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%S")
 
     env.filters["when"] = when
@@ -157,6 +167,7 @@ def make_environment(zone: ZoneInfo) -> Environment:
     env.filters["humanise"] = humanise
     env.filters["short"] = lambda value: str(value)[:12]
     env.globals["zone_name"] = str(zone)
+    env.globals["role_name"] = lambda role: ROLE_NAMES.get(role, humanise(role))
     return env
 
 

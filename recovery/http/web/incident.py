@@ -9,8 +9,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, Response
 
+from recovery.domain.calendar import ALWAYS_OPEN
 from recovery.domain.compiler import CompiledPlaybook
-from recovery.domain.queries import allowed_for_role
+from recovery.domain.queries import allowed_for_role, next_step
 from recovery.domain.state import iso
 from recovery.domain.words import INCIDENT_ACTIONS
 from recovery.http.web.context import Viewer, signed_in, web
@@ -88,6 +89,7 @@ async def incident_page(
             if u.active and u.username != state.owner and ("*" in u.sites or state.site in u.sites)
         ]
     now_iso = iso(ctx.now())
+    calendar = rec.sites.calendar(state.site)
     base = incident_url(incident_id)
     steps = step_views(
         view, compiled, now_iso, role=viewer.role, can_write=viewer.can_write, base=base
@@ -121,6 +123,9 @@ async def incident_page(
         history=history,
         forms=forms,
         now_iso=now_iso,
+        next_step=next_step(compiled, state, now_iso, viewer.role),
+        # times in the property's zone (as on its status page), marked with it
+        page_zone=ctx.zone if calendar is ALWAYS_OPEN else calendar.zone,
         worker=_worker_state(request),
     )
 

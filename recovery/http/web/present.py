@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
 from recovery.domain.describe import describe as describe_event
 from recovery.domain.describe import humanise as humanise  # re-exported for the pages
-from recovery.domain.queries import clock_stopped, open_steps
+from recovery.domain.queries import NextStep, clock_stopped, next_step, open_steps
 from recovery.domain.state import Event
 from recovery.service.engine import IncidentView
 
@@ -65,6 +65,8 @@ class BoardRow:
     handoffs: int
     waiting_for: str | None = None
     """on hold: what we are waiting for (those steps' clocks are stopped)"""
+    next: NextStep | None = None
+    """the step to act on first (the viewer's own, when they have one)"""
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,9 @@ class Entry:
     prev_hash: str = ""
 
 
-def board_row(view: IncidentView, compiled: CompiledPlaybook, now_iso: str) -> BoardRow:
+def board_row(
+    view: IncidentView, compiled: CompiledPlaybook, now_iso: str, role: str | None = None
+) -> BoardRow:
     state = view.state
     still_open = open_steps(compiled, state)
     # The board shows the nearest due time of anything still to do, missed ones included
@@ -109,6 +113,7 @@ def board_row(view: IncidentView, compiled: CompiledPlaybook, now_iso: str) -> B
         pushes=state.pushes,
         handoffs=state.handoffs,
         waiting_for="; ".join(dict.fromkeys(h["reason"] for h in holds.values())) or None,
+        next=next_step(compiled, state, now_iso, role),
     )
 
 
