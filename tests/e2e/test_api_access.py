@@ -135,6 +135,7 @@ def with_status(expected: dict[str, int], ok: int) -> dict[str, int]:
 
 MATRIX = [
     Case("GET", "/health", EVERYONE),
+    Case("GET", "/ready", EVERYONE),
     Case("GET", "/auth/me", EVERYONE),
     Case("GET", "/playbooks", EVERYONE),
     Case("GET", "/playbooks/{playbook_id}", EVERYONE, prepare=playbook),
@@ -304,7 +305,7 @@ def test_every_role_against_every_endpoint(api: Api, case: Case, role: str) -> N
     response = api.client(role).request(case.method, path, **kwargs)
     assert response.status_code == case.expected[role], response.text
     anonymous = api.client().request(case.method, path, **kwargs)
-    assert anonymous.status_code == (200 if case.path == "/health" else 401)
+    assert anonymous.status_code == (200 if case.path in ("/health", "/ready") else 401)
 
 
 def test_the_matrix_covers_every_endpoint(api: Api) -> None:
