@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, select, union
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select, union
 from sqlalchemy import exc as sa_exc
 
 from recovery.domain.chain import canonical
@@ -93,6 +93,41 @@ class IncidentReads(FigureReads):
         with self._reading() as conn:
             rows = conn.execute(query).all()
         return [IncidentState.from_json(row.state, row.id) for row in rows]
+
+    def page_states(
+        self,
+        *,
+        statuses: Sequence[str] | None = None,
+        site: str | None = None,
+        sites: Sequence[str] | None = None,
+        playbook_id: str | None = None,
+        owner: str | None = None,
+        after: tuple[str | None, str] | None = None,
+        limit: int = 50,
+    ) -> list[tuple[IncidentState, str | None]]:
+        conditions = _incident_filters(statuses, site, sites, playbook_id, owner)
+        due, ident = incidents.c.next_due_at, incidents.c.id
+        if after is not None:
+            after_due, after_id = after
+            if after_due is None:  # within the rows without a deadline (they come last)
+                conditions.append(and_(due.is_(None), ident > after_id))
+            else:
+                moment = parse_iso(after_due)
+                conditions.append(
+                    or_(due > moment, and_(due == moment, ident > after_id), due.is_(None))
+                )
+        query = (
+            select(ident, incidents.c.state, due)
+            .where(*conditions)
+            .order_by(due.is_(None), due, ident)
+            .limit(limit)
+        )
+        with self._reading() as conn:
+            rows = conn.execute(query).all()
+        return [
+            (IncidentState.from_json(row.state, row.id), from_column(row.next_due_at))
+            for row in rows
+        ]
 
     def search(
         self, keys: Sequence[str], *, sites: Sequence[str] | None = None, limit: int = 50
