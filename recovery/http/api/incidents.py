@@ -26,7 +26,7 @@ from recovery.http.api.schemas import (
 from recovery.http.auth.deps import context, require
 from recovery.http.context import ApiContext
 from recovery.http.errors import JSON, api_error
-from recovery.service.board import MAX_PAGE_SIZE
+from recovery.service.board import MAX_PAGE_SIZE, decode_after
 from recovery.service.principal import Permission, Principal
 
 router = APIRouter(tags=["incidents"])
@@ -117,6 +117,10 @@ async def list_incidents(
     if site is not None and not principal.may_see(site):
         return JSON({"items": [], "limit": limit, "offset": offset, "next": None})
     if offset == 0:  # keyset paging: an index range per page, however deep
+        try:
+            start = None if after is None else decode_after(after)
+        except CommandRejectedError as exc:
+            raise CommandRejectedError(str(exc), field="query.after", plain=exc.plain) from exc
         page, nxt = await ctx.runner.read(
             ctx.rec.board_page,
             statuses=ACTIVE_STATES if active else None,
