@@ -117,8 +117,9 @@ async def list_incidents(
     if site is not None and not principal.may_see(site):
         return JSON({"items": [], "limit": limit, "offset": offset, "next": None})
     if offset == 0:  # keyset paging: an index range per page, however deep
-        try:
-            start = None if after is None else decode_after(after)
+        try:  # checked here to name the query parameter in the 422
+            if after is not None:
+                decode_after(after)
         except CommandRejectedError as exc:
             raise CommandRejectedError(str(exc), field="query.after", plain=exc.plain) from exc
         page, nxt = await ctx.runner.read(
