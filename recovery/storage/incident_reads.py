@@ -107,23 +107,26 @@ class IncidentReads(FigureReads):
     ) -> list[tuple[IncidentState, str | None]]:
         conditions = _incident_filters(statuses, site, sites, playbook_id, owner)
         due, ident = incidents.c.next_due_at, incidents.c.id
-        if after is not None:
-            after_due, after_id = after
-            if after_due is None:  # within the rows without a deadline (they come last)
-                conditions.append(and_(due.is_(None), ident > after_id))
-            else:
+        # Two index ranges (ix_incidents_board): rows with a deadline in (deadline, id)
+        # order, then, if the page is not full, those without one by id. One ORDER BY with
+        # `due IS NULL` would sort every matching row, as NULLs sort differently per database.
+        rows: list[Any] = []
+        after_due, after_id = after if after is not None else ("", "")
+        if after is None or after_due is not None:
+            dated = [*conditions, due.is_not(None)]
+            if after_due:
                 moment = parse_iso(after_due)
-                conditions.append(
-                    or_(due > moment, and_(due == moment, ident > after_id), due.is_(None))
-                )
-        query = (
-            select(ident, incidents.c.state, due)
-            .where(*conditions)
-            .order_by(due.is_(None), due, ident)
-            .limit(limit)
-        )
-        with self._reading() as conn:
-            rows = conn.execute(query).all()
+                dated.append(or_(due > moment, and_(due == moment, ident > after_id)))
+            query = select(ident, incidents.c.state, due).where(*dated)
+            with self._reading() as conn:
+                rows += conn.execute(query.order_by(due, ident).limit(limit)).all()
+        if len(rows) < limit:
+            undated = [*conditions, due.is_(None)]
+            if after_due is None:
+                undated.append(ident > after_id)
+            query = select(ident, incidents.c.state, due).where(*undated)
+            with self._reading() as conn:
+                rows += conn.execute(query.order_by(ident).limit(limit - len(rows))).all()
         return [
             (IncidentState.from_json(row.state, row.id), from_column(row.next_due_at))
             for row in rows
