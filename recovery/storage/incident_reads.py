@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select, union
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, select, tuple_, union
 from sqlalchemy import exc as sa_exc
 
 from recovery.domain.chain import canonical
@@ -116,7 +116,8 @@ class IncidentReads(FigureReads):
             dated = [*conditions, due.is_not(None)]
             if after_due:
                 moment = parse_iso(after_due)
-                dated.append(or_(due > moment, and_(due == moment, ident > after_id)))
+                # a row value: one index range on both databases (an OR is a filter)
+                dated.append(tuple_(due, ident) > tuple_(moment, after_id))
             query = select(ident, incidents.c.state, due).where(*dated)
             with self._reading() as conn:
                 rows += conn.execute(query.order_by(due, ident).limit(limit)).all()
