@@ -46,6 +46,7 @@ from recovery.errors import (
     NotAllowedNowError,
 )
 from recovery.letters.written import LETTER_ACTIONS
+from recovery.service.board import MAX_PAGE_SIZE, PAGE_SIZE, decode_after, encode_after
 from recovery.service.conflicts import explained, version_to_act_on
 from recovery.service.customers import CustomerQueries
 from recovery.service.history import HistoryQueries
@@ -333,6 +334,30 @@ class Recovery(LetterCommands, CustomerQueries, HistoryQueries):
             offset=offset,
         )
         return [self._view(self.playbook_of(s), s) for s in states]
+
+    def board_page(
+        self,
+        *,
+        statuses: Sequence[str] | None = ACTIVE_STATES,
+        site: str | None = None,
+        sites: Sequence[str] | None = None,
+        playbook: str | None = None,
+        owner: str | None = None,
+        after: str | None = None,
+        limit: int = PAGE_SIZE,
+    ) -> tuple[list[IncidentView], str | None]:
+        """A page of `list_incidents`' order after the cursor `after`, and the cursor of the
+        next page (None: this is the last)."""
+        limit = max(1, min(limit, MAX_PAGE_SIZE))
+        start = None if after is None else decode_after(after)
+        found = self.log.page_states(
+            statuses=statuses, site=site, sites=sites, playbook_id=playbook, owner=owner,
+            after=start, limit=limit + 1,
+        )  # fmt: skip
+        more = len(found) > limit
+        found = found[:limit]
+        nxt = encode_after((found[-1][1], found[-1][0].id)) if more else None
+        return [self._view(self.playbook_of(s), s) for s, _due in found], nxt
 
     def search(
         self, query: str, *, sites: Sequence[str] | None = None, limit: int = 50

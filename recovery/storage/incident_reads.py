@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, select, union
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, select, tuple_, union
 from sqlalchemy import exc as sa_exc
 
 from recovery.domain.chain import canonical
@@ -93,6 +93,45 @@ class IncidentReads(FigureReads):
         with self._reading() as conn:
             rows = conn.execute(query).all()
         return [IncidentState.from_json(row.state, row.id) for row in rows]
+
+    def page_states(
+        self,
+        *,
+        statuses: Sequence[str] | None = None,
+        site: str | None = None,
+        sites: Sequence[str] | None = None,
+        playbook_id: str | None = None,
+        owner: str | None = None,
+        after: tuple[str | None, str] | None = None,
+        limit: int = 50,
+    ) -> list[tuple[IncidentState, str | None]]:
+        conditions = _incident_filters(statuses, site, sites, playbook_id, owner)
+        due, ident = incidents.c.next_due_at, incidents.c.id
+        # Two index ranges (ix_incidents_board): rows with a deadline in (deadline, id)
+        # order, then, if the page is not full, those without one by id. One ORDER BY with
+        # `due IS NULL` would sort every matching row, as NULLs sort differently per database.
+        rows: list[Any] = []
+        after_due, after_id = after if after is not None else ("", "")
+        if after is None or after_due is not None:
+            dated = [*conditions, due.is_not(None)]
+            if after_due:
+                moment = parse_iso(after_due)
+                # a row value: one index range on both databases (an OR is a filter)
+                dated.append(tuple_(due, ident) > tuple_(moment, after_id))
+            query = select(ident, incidents.c.state, due).where(*dated)
+            with self._reading() as conn:
+                rows += conn.execute(query.order_by(due, ident).limit(limit)).all()
+        if len(rows) < limit:
+            undated = [*conditions, due.is_(None)]
+            if after_due is None:
+                undated.append(ident > after_id)
+            query = select(ident, incidents.c.state, due).where(*undated)
+            with self._reading() as conn:
+                rows += conn.execute(query.order_by(ident).limit(limit - len(rows))).all()
+        return [
+            (IncidentState.from_json(row.state, row.id), from_column(row.next_due_at))
+            for row in rows
+        ]
 
     def search(
         self, keys: Sequence[str], *, sites: Sequence[str] | None = None, limit: int = 50

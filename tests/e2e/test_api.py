@@ -509,3 +509,23 @@ def test_duplicates_with_one_key_and_if_match_all_get_the_first_answer(api: Api)
     assert [r.status_code for r in replies] == [200] * 3
     assert len({r.content for r in replies}) == 1
     assert len(api.client("desk").get(f"/incidents/{iid}/timeline").json()["events"]) == 2
+
+
+def test_incidents_are_listed_in_pages_with_a_next_cursor(api: Api) -> None:
+    desk = api.client("desk")
+    for _ in range(5):
+        assert desk.post("/incidents", json=HOTEL).status_code == 201
+    whole = [i["id"] for i in desk.get("/incidents", params={"limit": 200}).json()["items"]]
+    assert len(whole) == 5
+    seen: list[str] = []
+    params: dict[str, Any] = {"limit": 2}
+    while True:
+        page = desk.get("/incidents", params=params).json()
+        seen += [i["id"] for i in page["items"]]
+        if page["next"] is None:
+            break
+        params["after"] = page["next"]
+    assert seen == whole
+    bad = desk.get("/incidents", params={"after": "not-a-cursor"})
+    assert bad.status_code == 422
+    assert bad.json()["field"] == "query.after"

@@ -639,3 +639,23 @@ def test_a_decision_on_a_step_someone_else_changed_is_refused_and_kept(lite: Sit
     assert shown_version(stale.text, "step-pay_room-complete") == "3"  # the page as it is now
     # a note only adds to the record: it carries no version and is taken whatever happened
     assert 'name="version"' not in page[page.index('id="cmd-notes"') :].split("</form>")[0]
+
+
+def test_the_board_pages_with_a_next_page_link(lite: Site) -> None:
+    from recovery.service.board import PAGE_SIZE
+    from tests.contract.support import open_hotel as open_direct
+
+    ids = {open_direct(lite.rec).id for _ in range(PAGE_SIZE + 2)}
+    desk = lite.signed_in("ana")
+    first = desk.get("/", params={"site": "ribe"}).text
+    shown = set(re.findall(r"/web/incidents/(inc_\w+)", first))
+    assert len(shown) == PAGE_SIZE and "First page" not in first
+    link = re.search(r'href="([^"]+)"[^>]*rel="next"', first)
+    assert link
+    second = desk.get(link[1].replace("&amp;", "&")).text
+    rest = set(re.findall(r"/web/incidents/(inc_\w+)", second))
+    assert shown | rest == ids and not shown & rest
+    assert 'rel="next"' not in second and "First page" in second
+    bad = desk.get("/", params={"after": "not-a-cursor"})
+    assert bad.status_code == 422
+    assert "after: not a page cursor" in text_of(bad.text)

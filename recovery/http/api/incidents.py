@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query
 from starlette.responses import Response
 
+from recovery.domain.compiler import ACTIVE_STATES
 from recovery.domain.state import iso
 from recovery.errors import CommandRejectedError, IncidentNotFoundError
 from recovery.http.api.commands import etag
@@ -25,6 +26,7 @@ from recovery.http.api.schemas import (
 from recovery.http.auth.deps import context, require
 from recovery.http.context import ApiContext
 from recovery.http.errors import JSON, api_error
+from recovery.service.board import MAX_PAGE_SIZE, decode_after
 from recovery.service.principal import Permission, Principal
 
 router = APIRouter(tags=["incidents"])
@@ -86,7 +88,14 @@ async def list_incidents(
     owner: Annotated[str | None, Query(pattern=r"^[^\x00-\x1f]{1,200}$")] = None,
     active: Annotated[bool, Query(description="only open and escalated incidents")] = True,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="deprecated: prefer `after`")] = 0,
+    after: Annotated[
+        str | None,
+        Query(
+            max_length=400,
+            description="the `next` cursor of the previous page: the rows after its last one",
+        ),
+    ] = None,
     q: Annotated[
         str | None,
         Query(
@@ -106,7 +115,25 @@ async def list_incidents(
         )
         return JSON({"items": [v.to_dict() for v in found], "limit": limit, "offset": 0})
     if site is not None and not principal.may_see(site):
-        return JSON({"items": [], "limit": limit, "offset": offset})
+        return JSON({"items": [], "limit": limit, "offset": offset, "next": None})
+    if offset == 0:  # keyset paging: an index range per page, however deep
+        try:  # checked here to name the query parameter in the 422
+            if after is not None:
+                decode_after(after)
+        except CommandRejectedError as exc:
+            raise CommandRejectedError(str(exc), field="query.after", plain=exc.plain) from exc
+        page, nxt = await ctx.runner.read(
+            ctx.rec.board_page,
+            statuses=ACTIVE_STATES if active else None,
+            site=site,
+            sites=None if principal.all_sites else list(principal.sites),
+            playbook=playbook,
+            owner=owner,
+            after=after,
+            limit=min(limit, MAX_PAGE_SIZE),
+        )
+        items = [v.to_dict() for v in page]
+        return JSON({"items": items, "limit": min(limit, MAX_PAGE_SIZE), "offset": 0, "next": nxt})
     views = await ctx.runner.read(
         ctx.rec.list_incidents,
         active_only=active,

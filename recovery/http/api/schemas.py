@@ -213,6 +213,10 @@ class IncidentList(ReadModel):
     items: list[IncidentRead]
     limit: int
     offset: int
+    next: str | None = Field(
+        default=None,
+        description="cursor of the next page (pass it as `after`); null on the last page",
+    )
 
 
 class TimelineRead(ReadModel):

@@ -87,6 +87,22 @@ class IncidentLog(IncidentFigures, Protocol):
         offset: int = 0,
     ) -> list[IncidentState]: ...
 
+    def page_states(
+        self,
+        *,
+        statuses: Sequence[str] | None = None,
+        site: str | None = None,
+        sites: Sequence[str] | None = None,
+        playbook_id: str | None = None,
+        owner: str | None = None,
+        after: tuple[str | None, str] | None = None,
+        limit: int = 50,
+    ) -> list[tuple[IncidentState, str | None]]:
+        """One page of the board: states with their next deadline (ISO, None: none), the
+        nearest first, deadlines before none, then by id; only those after the key
+        `after` = (next deadline, id) of the previous page's last row (keyset paging)."""
+        ...
+
     def search(
         self, keys: Sequence[str], *, sites: Sequence[str] | None = None, limit: int = 50
     ) -> list[IncidentState]:

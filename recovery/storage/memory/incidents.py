@@ -197,6 +197,29 @@ class MemoryIncidentLog:
         found.sort(key=lambda entry: entry[:3])
         return [IncidentState.from_json(entry[3]) for entry in found[offset : offset + limit]]
 
+    def page_states(
+        self,
+        *,
+        statuses: Sequence[str] | None = None,
+        site: str | None = None,
+        sites: Sequence[str] | None = None,
+        playbook_id: str | None = None,
+        owner: str | None = None,
+        after: tuple[str | None, str] | None = None,
+        limit: int = 50,
+    ) -> list[tuple[IncidentState, str | None]]:
+        start = None if after is None else (after[0] is None, after[0] or "", after[1])
+        with self.lock:
+            found = [
+                ((row.next_due_at is None, row.next_due_at or "", incident_id), row)
+                for incident_id, row in self.rows.items()
+                if _matches(row, statuses, site, sites, playbook_id, owner)
+            ]
+        found = sorted(
+            (entry for entry in found if start is None or entry[0] > start), key=lambda e: e[0]
+        )[:limit]
+        return [(IncidentState.from_json(row.state), row.next_due_at) for _key, row in found]
+
     def search(
         self, keys: Sequence[str], *, sites: Sequence[str] | None = None, limit: int = 50
     ) -> list[IncidentState]:
