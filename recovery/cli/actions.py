@@ -14,6 +14,7 @@ from recovery.cli.options import (
     ChannelOption,
     DbOption,
     ExpectVersionOption,
+    IncidentId,
     JsonOption,
     PlaybooksOption,
     RoleOption,
@@ -22,7 +23,6 @@ from recovery.cli.options import (
 )
 from recovery.domain.commands import RecordContact, ReportCues
 
-IncidentId = Annotated[str, typer.Argument(metavar="ID", help="The incident id (inc_...).")]
 Reason = Annotated[str, typer.Option("--reason", help="Why (recorded in the timeline).")]
 
 

@@ -14,6 +14,7 @@ from recovery.cli.options import (
     ActorOption,
     ChannelOption,
     DbOption,
+    IncidentId,
     JsonOption,
     PlaybooksOption,
     RoleOption,
@@ -25,8 +26,6 @@ from recovery.cli.render import incident_view, incidents_table, outcome_line, ti
 from recovery.domain.commands import OpenIncident
 
 app = typer.Typer(help="Open, follow and act on incidents.", no_args_is_help=True)
-
-IncidentId = Annotated[str, typer.Argument(metavar="ID", help="The incident id (inc_...).")]
 
 
 @app.command("open")

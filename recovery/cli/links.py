@@ -15,6 +15,7 @@ from recovery.cli.options import (
     ActorOption,
     ChannelOption,
     DbOption,
+    IncidentId,
     JsonOption,
     PlaybooksOption,
     RoleOption,
@@ -25,7 +26,6 @@ from recovery.cli.output import console, print_json
 
 app = typer.Typer(help="The customer's status links of an incident.", no_args_is_help=True)
 
-IncidentId = Annotated[str, typer.Argument(metavar="ID", help="The incident id (inc_...).")]
 BaseUrl = Annotated[
     str | None,
     typer.Option(

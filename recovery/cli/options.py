@@ -19,6 +19,9 @@ from recovery.domain.commands import Actor
 from recovery.errors import CommandRejectedError
 from recovery.service.engine import Outcome, Recovery
 
+# the incident a command acts on, as every incident command names it
+IncidentId = Annotated[str, typer.Argument(metavar="ID", help="The incident id (inc_...).")]
+
 DbOption = Annotated[
     str | None,
     typer.Option(
