@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,34 +60,13 @@ def create_db_engine(url: str, *, sqlite_synchronous: str = "full", **kwargs: An
             return engine
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
-        engine = create_engine(url, **kwargs)
-        _ping_idle_connections(engine)
-        return engine
+        # A server restart leaves every pooled connection dead: test each one as it is
+        # checked out (one round trip) and replace it, so that no command fails on a stale
+        # connection; the first dead one found invalidates the rest of the pool at once.
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(url, **kwargs)
     except sa_exc.SQLAlchemyError as exc:
         raise StorageError(f"database error: {first_line(exc)}") from exc
-
-
-# A server restart leaves every pooled connection dead. A connection that sat in the pool
-# longer than this is pinged as it is checked out (one round trip) and replaced when dead,
-# so no command fails on a stale connection; one in steady use is not pinged (a ping per
-# command would cost a round trip each). One that dies in use fails its command with 503.
-PING_IDLE_SECONDS = 1.0
-
-
-def _ping_idle_connections(engine: Engine) -> None:
-    @event.listens_for(engine, "checkin")
-    def _idle_from(_dbapi_connection: Any, record: Any) -> None:
-        record.info["idle_from"] = time.monotonic()
-
-    @event.listens_for(engine, "checkout")
-    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        idle_from = record.info.get("idle_from")
-        if idle_from is None or time.monotonic() - idle_from < PING_IDLE_SECONDS:
-            return
-        try:
-            engine.dialect.do_ping(dbapi_connection)
-        except Exception as exc:  # any driver error: the pool opens a fresh connection
-            raise sa_exc.DisconnectionError(first_line(exc)) from exc
 
 
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:
