@@ -44,6 +44,18 @@ REPORT_INDEX = (
     "recovery_hours",
 )
 BATCH = 1000
+# the figures this revision adds (later revisions add more, and fill them themselves)
+FIELDS = (
+    "score",
+    "steps_due",
+    "steps_kept",
+    "steps_missed",
+    "apology_minutes",
+    "recovery_hours",
+    "held_seconds",
+    "on_hold",
+    "awaiting_approval",
+)
 
 
 def upgrade() -> None:
@@ -78,17 +90,21 @@ def _backfill(conn: sa.Connection) -> None:
         compiled[(playbook_id, version)] = compile_playbook(playbook)
     update = sa.text(
         "UPDATE incidents SET "
-        + ", ".join(f"{name} = :{name}" for name in Figures._fields)
+        + ", ".join(f"{name} = :{name}" for name in FIELDS)
         + " WHERE id = :id"
     )
     for batch in _batches(conn):
         rows = [
-            {"id": incident_id, **figures(compiled[key], state)._asdict()}
+            {"id": incident_id, **_these(figures(compiled[key], state))}
             for incident_id, key, state in batch
             if key in compiled
         ]
         if rows:
             conn.execute(update, rows)
+
+
+def _these(found: Figures) -> dict[str, object]:
+    return {name: getattr(found, name) for name in FIELDS}
 
 
 def _batches(conn: sa.Connection) -> Iterator[list[tuple[str, tuple[str, int], Any]]]:

@@ -193,6 +193,8 @@ def _change_step(
             "status": "requested",
             "requested_amount": data[AMOUNT],
             "requested_by": actor,
+            "requested_at": at,
+            **_earlier_waits(step.approval),
         }
     elif action == "grant_approval":
         step.approval = {
@@ -200,6 +202,7 @@ def _change_step(
             "status": "granted",
             "granted_amount": data[AMOUNT],
             "decided_by": actor,
+            "decided_at": at,
         }
     elif action == "deny_approval":
         step.approval = {
@@ -207,12 +210,25 @@ def _change_step(
             "status": "denied",
             "alternatives": data[ALTERNATIVES],
             "decided_by": actor,
+            "decided_at": at,
         }
     if dest in lifecycle.resolved:
         step.resolved_at = at
         step.late = bool(data.get(LATE, False))
         if state.holds and step.id in state.holds:
             _end_holds(state, (step.id,), at)
+
+
+def _earlier_waits(approval: dict[str, Any] | None) -> dict[str, Any]:
+    """A step asked again after a decision keeps the earlier requests' waits (seconds from
+    request to decision, and how many), so reports count every decided request."""
+    if not approval or "decided_at" not in approval or "requested_at" not in approval:
+        return {}
+    waited = parse_iso(approval["decided_at"]) - parse_iso(approval["requested_at"])
+    return {
+        "earlier_decisions": approval.get("earlier_decisions", 0) + 1,
+        "earlier_seconds": approval.get("earlier_seconds", 0.0) + waited.total_seconds(),
+    }
 
 
 def _end_holds(state: IncidentState, step_ids: Iterable[str], at: str) -> None:

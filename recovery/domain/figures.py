@@ -6,11 +6,18 @@ The recovery score of one incident starts at 100 and loses, for every time the c
 to push for something the bundle should have given unasked, 15 points; for every handoff,
 5; for every required step whose deadline passed while it was open, 10; for every other
 step finished late, 5. It never goes below 0.
+
+Compensation spent is the amount of every compensation step done (paid, credited, given:
+not one offered, awaiting approval or waived), in the playbook's currency, in its minor
+units (cents) so sums are exact. Approval turnaround is each decided request's wait from
+request to decision; an incident keeps the mean of its requests' waits.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from babel.numbers import get_currency_precision
 
 from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
 from recovery.domain.state import IncidentState, parse_iso
@@ -39,6 +46,14 @@ class Figures(NamedTuple):
     on_hold: int
     awaiting_approval: int
     """steps awaiting a manager's approval (0 once the incident is not active)"""
+    compensation_spent: int = 0
+    """compensation steps done: their amounts' sum in the currency's minor units"""
+    compensation_currency: str = ""
+    """the playbook's currency when compensation was spent, else "" """
+    approvals_decided: int = 0
+    """approval requests granted or declined"""
+    approval_seconds: float | None = None
+    """their mean wait from request to decision (None: none decided)"""
 
 
 def recovery_score(state: IncidentState) -> int:
@@ -58,9 +73,39 @@ def minutes_between(start: str, end: str) -> float:
     return (parse_iso(end) - parse_iso(start)).total_seconds() / 60
 
 
+def minor_units(amount: float, currency: str) -> int:
+    """`amount` in the currency's minor units (EUR 12.5 -> 1250, JPY 300 -> 300)."""
+    return round(amount * 10 ** get_currency_precision(currency))
+
+
+def from_minor_units(amount: int, currency: str) -> float:
+    return amount / 10 ** get_currency_precision(currency)
+
+
+def approval_waits(approval: dict[str, Any] | None) -> tuple[int, float]:
+    """How many of a step's approval requests were decided, and their waits' sum (s)."""
+    if not approval:
+        return 0, 0.0
+    decided = approval.get("earlier_decisions", 0)
+    seconds = approval.get("earlier_seconds", 0.0)
+    if "decided_at" in approval and "requested_at" in approval:
+        decided += 1
+        waited = parse_iso(approval["decided_at"]) - parse_iso(approval["requested_at"])
+        seconds += waited.total_seconds()
+    return decided, seconds
+
+
+def compensation_amount(step_amount: Any) -> float | None:
+    if isinstance(step_amount, int | float) and not isinstance(step_amount, bool):
+        return float(step_amount)
+    return None
+
+
 def figures(compiled: CompiledPlaybook, state: IncidentState) -> Figures:
     """Computed on every command: one pass over the steps."""
-    kept = due = missed = late = awaiting = 0
+    kept = due = missed = late = awaiting = spent = decided = 0
+    waited = 0.0
+    currency = compiled.playbook.currency
     apology: float | None = None
     kinds, steps = compiled.kinds, compiled.steps
     for step in state.steps.values():
@@ -71,6 +116,17 @@ def figures(compiled: CompiledPlaybook, state: IncidentState) -> Figures:
             late += 1
         if step.status == AWAITING:
             awaiting += 1
+        if step.approval:
+            n, seconds = approval_waits(step.approval)
+            decided, waited = decided + n, waited + seconds
+        if step.kind == "compensation" and step.status == "done":
+            definition = steps.get(step.id)
+            amount = (
+                None
+                if definition is None
+                else compensation_amount(step.evidence.get(definition.amount_field))
+            )
+            spent += 0 if amount is None else minor_units(amount, currency)
         if step.required and (resolved or step.missed):
             due += 1
             if resolved and not step.late and not step.missed:
@@ -97,4 +153,8 @@ def figures(compiled: CompiledPlaybook, state: IncidentState) -> Figures:
         held_seconds=state.held_seconds,
         on_hold=1 if state.holds else 0,
         awaiting_approval=awaiting if state.status in ACTIVE_STATES else 0,
+        compensation_spent=spent,
+        compensation_currency=currency if spent else "",
+        approvals_decided=decided,
+        approval_seconds=waited / decided if decided else None,
     )

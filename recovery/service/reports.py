@@ -9,6 +9,13 @@ First-contact full remedy: closed with no push, no handoff and no missed deadlin
 
 Time to apology: from opening to the incident's (first) apology step resolved.
 
+Compensation spent: the amounts of the compensation steps done (not offered, awaiting
+approval or waived), per currency.
+
+Approval turnaround: from a step's approval request to the manager's decision; the median
+and 90th percentile (nearest rank) over the incidents with a decision, of each one's mean
+wait; pending: steps awaiting approval now.
+
 Time held: how long incidents waited on the customer with their clock stopped (holds that
 ended; an incident on hold now is counted in `on_hold`).
 
@@ -23,13 +30,20 @@ import csv
 import io
 import statistics
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
-from recovery.domain.figures import minutes_between, recovery_score
+from recovery.domain.customers import compensation_given
+from recovery.domain.figures import (
+    approval_waits,
+    from_minor_units,
+    minor_units,
+    minutes_between,
+    recovery_score,
+)
 from recovery.domain.state import IncidentState
-from recovery.service.ports.reports import GroupBy, GroupTotals
+from recovery.service.ports.reports import GroupBy, GroupTotals, p90_offset
 
 __all__ = [
     "GroupBy",
@@ -57,6 +71,12 @@ class ReportRow:
     median_hours_to_full_recovery: float | None
     hours_held: float = 0.0
     on_hold: int = 0
+    compensation_spent: dict[str, float] = field(default_factory=dict)
+    """by currency: the amounts of compensation steps done"""
+    approvals_decided: int = 0
+    median_hours_to_approval: float | None = None
+    p90_hours_to_approval: float | None = None
+    approvals_pending: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,17 +121,35 @@ def _row(group: str, t: GroupTotals) -> ReportRow:
         ),
         hours_held=round(t.held_seconds / 3600, 2),
         on_hold=t.on_hold,
+        compensation_spent={cur: from_minor_units(n, cur) for cur, n in t.compensation},
+        approvals_decided=t.approvals_decided,
+        median_hours_to_approval=_hours(t.median_approval_seconds),
+        p90_hours_to_approval=_hours(t.p90_approval_seconds),
+        approvals_pending=t.approvals_pending,
     )
 
 
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600, 2)
+
+
 def report_csv(rows: Iterable[ReportRow]) -> str:
-    """The rows as CSV, one column per figure (empty: not measured), header first."""
-    columns = [f.name for f in fields(ReportRow)]
+    """The rows as CSV, one column per figure (empty: not measured), header first;
+    compensation spent in one column per currency (`compensation_spent_EUR`)."""
+    rows = list(rows)
+    currencies = sorted({cur for row in rows for cur in row.compensation_spent})
+    spent = [f"compensation_spent_{cur}" for cur in currencies]
+    columns = [f.name for f in fields(ReportRow) if f.name != "compensation_spent"]
+    at = columns.index("approvals_decided")
+    columns[at:at] = spent
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if v is None else v for k, v in row.to_dict().items()})
+        values = {k: "" if v is None else v for k, v in row.to_dict().items()}
+        money = values.pop("compensation_spent")
+        values.update({f"compensation_spent_{cur}": money.get(cur, 0) for cur in currencies})
+        writer.writerow(values)
     return out.getvalue()
 
 
@@ -161,6 +199,22 @@ def _totals(
         if s.pushes == 0 and s.handoffs == 0 and not any(x.missed for x in s.steps.values())
     ]
     to_recovery = [minutes_between(s.opened_at, s.ended_at) / 60 for s in closed if s.ended_at]
+    money: dict[str, int] = {}
+    waits: list[float] = []
+    pending = 0
+    for state in members:
+        currency = playbook_of(state).playbook.currency
+        for _when, amount, _step in compensation_given(playbook_of(state), state):
+            money[currency] = money.get(currency, 0) + minor_units(amount, currency)
+        decided, seconds = 0, 0.0
+        for step in state.steps.values():
+            n, waited = approval_waits(step.approval)
+            decided, seconds = decided + n, seconds + waited
+            if state.status in ACTIVE_STATES and step.status == "awaiting_approval":
+                pending += 1
+        if decided:
+            waits.append(seconds / decided)
+    waits.sort()
     return GroupTotals(
         site=key[0],
         playbook_id=key[1],
@@ -178,4 +232,9 @@ def _totals(
         on_hold=sum(1 for s in members if s.holds),
         median_apology_minutes=statistics.median(to_apology) if to_apology else None,
         median_recovery_hours=statistics.median(to_recovery) if to_recovery else None,
+        compensation=tuple(sorted((cur, n) for cur, n in money.items() if n > 0)),
+        approvals_decided=len(waits),
+        approvals_pending=pending,
+        median_approval_seconds=statistics.median(waits) if waits else None,
+        p90_approval_seconds=waits[p90_offset(len(waits))] if waits else None,
     )

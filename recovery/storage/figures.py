@@ -8,10 +8,26 @@ import contextlib
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, case, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+)
 
 from recovery.domain.compiler import ACTIVE_STATES
-from recovery.service.ports.reports import Awaiting, GroupBy, GroupTotals, ReportFilter
+from recovery.service.ports.reports import (
+    Awaiting,
+    GroupBy,
+    GroupTotals,
+    ReportFilter,
+    p90_offset,
+)
 from recovery.storage.database import reading
 from recovery.storage.moments import utc
 from recovery.storage.tables import incidents
@@ -81,6 +97,22 @@ def _median(
     return sum(values) / len(values)
 
 
+def _at(
+    conn: Connection, column: Any, conditions: list[ColumnElement[bool]], count: int
+) -> float | None:
+    """The 90th percentile (nearest rank) of `column` over the rows of `conditions`."""
+    if count == 0:
+        return None
+    value = conn.execute(
+        select(column)
+        .where(*conditions, column.is_not(None))
+        .order_by(column)
+        .offset(p90_offset(count))
+        .limit(1)
+    ).scalar_one()
+    return float(value)
+
+
 def _in_group(by: GroupBy, site: str, playbook_id: str) -> list[ColumnElement[bool]]:
     conditions = []
     if by in ("site", "site_playbook"):
@@ -117,7 +149,56 @@ class FigureReads:
                     _median(conn, c.apology_minutes, group, apologies),
                     _median(conn, c.recovery_hours, group, recoveries),
                 )
-                out.append(GroupTotals._make(totals))
+                out.append(GroupTotals(*totals))
+            return self._with_money_and_approvals(conn, by, conditions, out)
+
+    def _with_money_and_approvals(
+        self,
+        conn: Connection,
+        by: GroupBy,
+        conditions: list[ColumnElement[bool]],
+        groups: list[GroupTotals],
+    ) -> list[GroupTotals]:
+        """Compensation by currency, approvals decided (median, p90) and pending per group:
+        three grouped reads of the partial indexes (few rows: only incidents that have
+        them), then one percentile read per group with approvals."""
+        keys = _keys(by)
+        # a literal 0, not a parameter: the planner then sees the partial index applies
+        spent = c.compensation_spent > literal_column("0")
+        money: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        by_currency = (
+            select(*keys, c.compensation_currency, func.sum(c.compensation_spent))
+            .where(*conditions, spent)
+            .group_by(*keys, c.compensation_currency)
+        )
+        for site, playbook_id, currency, total in conn.execute(by_currency):
+            money.setdefault((site, playbook_id), []).append((currency, int(total)))
+        decided_query = (
+            select(*keys, func.count())
+            .where(*conditions, c.approval_seconds.is_not(None))
+            .group_by(*keys)
+        )
+        decided = {(site, pb): int(n) for site, pb, n in conn.execute(decided_query)}
+        pending_query = (
+            select(*keys, func.sum(c.awaiting_approval))
+            .where(*conditions, c.awaiting_approval > literal_column("0"))
+            .group_by(*keys)
+        )
+        pending = {(site, pb): int(n) for site, pb, n in conn.execute(pending_query)}
+        out = []
+        for totals in groups:
+            key = (totals.site, totals.playbook_id)
+            count = decided.get(key, 0)
+            group = [*_in_group(by, *key), *conditions]
+            out.append(
+                totals._replace(
+                    compensation=tuple(sorted(money.get(key, []))),
+                    approvals_decided=count,
+                    approvals_pending=pending.get(key, 0),
+                    median_approval_seconds=_median(conn, c.approval_seconds, group, count),
+                    p90_approval_seconds=_at(conn, c.approval_seconds, group, count),
+                )
+            )
         return out
 
     def awaiting_approval(self, sites: Sequence[str] | None, limit: int) -> list[Awaiting]:

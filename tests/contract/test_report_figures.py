@@ -129,6 +129,9 @@ def test_report_from_the_columns_equals_the_report_from_replayed_logs(
         assert any(row.on_hold or row.hours_held for row in rows)
         assert any(row.median_minutes_to_apology is not None for row in rows)
         assert any(row.deadlines_kept_pct not in (None, 100) for row in rows)
+        assert any(row.compensation_spent for row in rows)
+        assert any(row.p90_hours_to_approval for row in rows)
+        assert any(row.approvals_pending for row in rows)
         # filtered: one site and a period; one playbook at two sites
         in_period = [s for s in states if since <= parse_iso(s.opened_at) < until]
         assert rec.report(by=by, site="vejle", since=since, until=until) == report_from_states(

@@ -42,6 +42,20 @@ class GroupTotals(NamedTuple):
     on_hold: int
     median_apology_minutes: float | None
     median_recovery_hours: float | None
+    compensation: tuple[tuple[str, int], ...] = ()
+    """(currency, minor units spent) of the currencies compensation was spent in, sorted"""
+    approvals_decided: int = 0
+    """incidents with an approval request decided"""
+    approvals_pending: int = 0
+    """steps awaiting approval now"""
+    median_approval_seconds: float | None = None
+    p90_approval_seconds: float | None = None
+    """of the incidents' mean waits from approval request to decision (nearest rank)"""
+
+
+def p90_offset(count: int) -> int:
+    """The 90th percentile's position (nearest rank) among `count` sorted values."""
+    return (9 * count + 9) // 10 - 1
 
 
 class Awaiting(NamedTuple):

@@ -5,11 +5,17 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from recovery.domain.compiler import ACTIVE_STATES
 from recovery.domain.figures import Figures
-from recovery.service.ports.reports import Awaiting, GroupBy, GroupTotals, ReportFilter
+from recovery.service.ports.reports import (
+    Awaiting,
+    GroupBy,
+    GroupTotals,
+    ReportFilter,
+    p90_offset,
+)
 from recovery.storage.moments import utc
 
 
@@ -70,6 +76,32 @@ def _totals(key: tuple[str, str], members: list[FigureRow]) -> GroupTotals:
         on_hold=sum(f.on_hold for _r, f in figures),
         median_apology_minutes=statistics.median(apology) if apology else None,
         median_recovery_hours=statistics.median(recovery) if recovery else None,
+    )._replace(**money_and_approvals([f for _r, f in figures])._asdict())
+
+
+class MoneyAndApprovals(NamedTuple):
+    compensation: tuple[tuple[str, int], ...]
+    approvals_decided: int
+    approvals_pending: int
+    median_approval_seconds: float | None
+    p90_approval_seconds: float | None
+
+
+def money_and_approvals(figures: list[Figures]) -> MoneyAndApprovals:
+    """The compensation and approval totals of a group's figures (as `GroupTotals`)."""
+    money: dict[str, int] = {}
+    for f in figures:
+        if f.compensation_spent > 0:
+            money[f.compensation_currency] = (
+                money.get(f.compensation_currency, 0) + f.compensation_spent
+            )
+    waits = sorted(f.approval_seconds for f in figures if f.approval_seconds is not None)
+    return MoneyAndApprovals(
+        tuple(sorted(money.items())),
+        len(waits),
+        sum(f.awaiting_approval for f in figures),
+        statistics.median(waits) if waits else None,
+        waits[p90_offset(len(waits))] if waits else None,
     )
 
 
