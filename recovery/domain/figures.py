@@ -75,11 +75,16 @@ def minutes_between(start: str, end: str) -> float:
 
 def minor_units(amount: float, currency: str) -> int:
     """`amount` in the currency's minor units (EUR 12.5 -> 1250, JPY 300 -> 300)."""
-    return round(amount * 10 ** get_currency_precision(currency))
+    return round(amount * _scale(currency))
 
 
 def from_minor_units(amount: int, currency: str) -> float:
-    return amount / 10 ** get_currency_precision(currency)
+    return amount / _scale(currency)
+
+
+def _scale(currency: str) -> int:
+    digits: int = get_currency_precision(currency)
+    return int(10**digits)
 
 
 def approval_waits(approval: dict[str, Any] | None) -> tuple[int, float]:

@@ -146,8 +146,9 @@ def report_csv(rows: Iterable[ReportRow]) -> str:
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        values = {k: "" if v is None else v for k, v in row.to_dict().items()}
-        money = values.pop("compensation_spent")
+        values: dict[str, Any] = {k: "" if v is None else v for k, v in row.to_dict().items()}
+        money = row.compensation_spent
+        del values["compensation_spent"]
         values.update({f"compensation_spent_{cur}": money.get(cur, 0) for cur in currencies})
         writer.writerow(values)
     return out.getvalue()

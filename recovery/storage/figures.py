@@ -171,20 +171,20 @@ class FigureReads:
             .where(*conditions, spent)
             .group_by(*keys, c.compensation_currency)
         )
-        for site, playbook_id, currency, total in conn.execute(by_currency):
-            money.setdefault((site, playbook_id), []).append((currency, int(total)))
+        for row in conn.execute(by_currency).all():
+            money.setdefault((row[0], row[1]), []).append((row[2], int(row[3])))
         decided_query = (
             select(*keys, func.count())
             .where(*conditions, c.approval_seconds.is_not(None))
             .group_by(*keys)
         )
-        decided = {(site, pb): int(n) for site, pb, n in conn.execute(decided_query)}
+        decided = {(r[0], r[1]): int(r[2]) for r in conn.execute(decided_query).all()}
         pending_query = (
             select(*keys, func.sum(c.awaiting_approval))
             .where(*conditions, c.awaiting_approval > literal_column("0"))
             .group_by(*keys)
         )
-        pending = {(site, pb): int(n) for site, pb, n in conn.execute(pending_query)}
+        pending = {(r[0], r[1]): int(r[2]) for r in conn.execute(pending_query).all()}
         out = []
         for totals in groups:
             key = (totals.site, totals.playbook_id)
