@@ -36,11 +36,12 @@ FIELDS = ("compensation_spent", "compensation_currency", "approvals_decided", "a
 COMPENSATION_KEY = [
     "site",
     "playbook_id",
-    "opened_at",
     "compensation_currency",
+    "opened_at",
     "compensation_spent",
 ]
 APPROVAL_KEY = ["site", "playbook_id", "approval_seconds", "opened_at"]
+PENDING_KEY = ["site", "playbook_id", "opened_at", "awaiting_approval"]
 EVENT_COLUMNS = (
     "incident_id, seq, type, schema_version, playbook_id, playbook_version, actor, "
     "actor_role, channel, recorded_at, data, prev_hash, hash"
@@ -74,6 +75,13 @@ def upgrade() -> None:
         APPROVAL_KEY,
         sqlite_where=sa.text("approval_seconds IS NOT NULL"),
         postgresql_where=sa.text("approval_seconds IS NOT NULL"),
+    )
+    op.create_index(
+        "ix_incidents_pending",
+        "incidents",
+        PENDING_KEY,
+        sqlite_where=sa.text("awaiting_approval > 0"),
+        postgresql_where=sa.text("awaiting_approval > 0"),
     )
 
 
@@ -168,6 +176,7 @@ def _state(row: Any) -> IncidentState | None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_incidents_pending", table_name="incidents")
     op.drop_index("ix_incidents_approval", table_name="incidents")
     op.drop_index("ix_incidents_compensation", table_name="incidents")
     for column in reversed(FIELDS):

@@ -63,6 +63,9 @@ def report(
         "to apology (min)",
         "to recovery (h)",
         "time held (h)",
+        "compensation spent",
+        "to approval (h, median/p90)",
+        "approvals pending",
     ):
         table.add_column(header, justify="left" if header == "group" else "right")
 
@@ -84,5 +87,12 @@ def report(
             fmt(row.median_minutes_to_apology),
             fmt(row.median_hours_to_full_recovery),
             fmt(row.hours_held) + (f" ({row.on_hold} on hold)" if row.on_hold else ""),
+            "; ".join(f"{v:.2f} {cur}" for cur, v in sorted(row.compensation_spent.items())) or "-",
+            (
+                f"{fmt(row.median_hours_to_approval)}/{fmt(row.p90_hours_to_approval)}"
+                if row.approvals_decided
+                else "-"
+            ),
+            str(row.approvals_pending),
         )
     console().print(table)

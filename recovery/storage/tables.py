@@ -57,11 +57,12 @@ FIGURES_REPORTED = (
 COMPENSATION_KEY = (
     "site",
     "playbook_id",
-    "opened_at",
     "compensation_currency",
+    "opened_at",
     "compensation_spent",
 )
 APPROVAL_KEY = ("site", "playbook_id", "approval_seconds", "opened_at")
+PENDING_KEY = ("site", "playbook_id", "opened_at", "awaiting_approval")
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -133,6 +134,12 @@ incidents = Table(
         *APPROVAL_KEY,
         sqlite_where=text("approval_seconds IS NOT NULL"),
         postgresql_where=text("approval_seconds IS NOT NULL"),
+    ),
+    Index(
+        "ix_incidents_pending",
+        *PENDING_KEY,
+        sqlite_where=text("awaiting_approval > 0"),
+        postgresql_where=text("awaiting_approval > 0"),
     ),
     Column("customer_key", String(200), nullable=True),
     Index("ix_incidents_customer_key", "customer_key"),

@@ -15,7 +15,7 @@ import pytest
 
 from recovery import Catalog
 from tests.conftest import Clock
-from tests.e2e.test_web import open_hotel
+from tests.e2e.test_web import act, open_hotel
 from tests.e2e.test_web_helpers import Site, running_site, text_of
 
 
@@ -69,10 +69,11 @@ def test_the_trend_counts_each_iso_week_and_draws_it(weeks: Site) -> None:
         if (cells := [text_of(c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)])
     }
     assert weekly == {"2026-W27": "1", "2026-W28": "0", "2026-W29": "2"}
-    assert page.count('<svg role="img"') == 3
+    # incidents, score, deadlines kept, compensation (no currency spent: one), approvals
+    assert page.count('<svg role="img"') == 5
     assert "<title" in page and "<desc" in page
     assert "<title>2026-W29: 2</title>" in page  # each bar names its week and value
-    assert "Compensation spent and approval turnaround are not shown" in text_of(page)
+    assert "Approval turnaround per week" in page
 
 
 def test_the_csv_has_the_pages_numbers(weeks: Site) -> None:
@@ -135,3 +136,29 @@ def test_a_long_range_trends_its_latest_26_weeks_only(weeks: Site) -> None:
     assert len(labels) == 26
     assert labels[-1] == "2026-W29"
     assert "the latest 26 weeks of the range" in text_of(page)
+
+
+def test_compensation_spent_and_approval_turnaround_are_shown_and_exported(
+    weeks: Site, clock: Clock
+) -> None:
+    desk, manager = weeks.signed_in("ana"), weeks.signed_in("mads")
+    paid = open_hotel(desk)
+    act(desk, paid, "steps/pay_room/complete", {"ev.amount": "185.5", "ev.reference": "P1"})
+    asked = open_hotel(desk)
+    act(desk, asked, "steps/pay_room/request_approval", {"amount": "450", "reason": "Suite"})
+    clock.advance(hours=3)
+    act(manager, asked, "steps/pay_room/grant_approval", {"reason": "Wedding weekend"})
+    waiting = open_hotel(desk)  # asked, not decided: pending; offered, not spent
+    act(desk, waiting, "steps/pay_room/request_approval", {"amount": "300", "reason": "Suite"})
+    rows = report_rows(manager.get("/web/reports?by=site").text)
+    ribe = rows["ribe"]
+    assert ribe[-3] == "€185.50"  # only the compensation done
+    assert ribe[-2].startswith("3.0 / 3.0")  # one decision, three hours after the request
+    assert ribe[-1] == "1"
+    download = manager.get("/web/reports.csv?by=site")
+    (row,) = list(csv.DictReader(io.StringIO(download.text)))
+    assert (row["compensation_spent_EUR"], row["approvals_decided"]) == ("185.5", "1")
+    assert (row["median_hours_to_approval"], row["approvals_pending"]) == ("3.0", "1")
+    api = manager.get("/reports/recovery", params={"by": "site"}).json()["rows"][0]
+    assert api["compensation_spent"] == {"EUR": 185.5}
+    assert api["p90_hours_to_approval"] == 3.0

@@ -41,6 +41,18 @@ class ReportRowRead(ReadModel):
     median_hours_to_full_recovery: float | None
     hours_held: float = Field(description="time held waiting on the customer (ended holds)")
     on_hold: int = Field(description="incidents on hold now")
+    compensation_spent: dict[str, float] = Field(
+        default_factory=dict,
+        description="by currency: compensation given (steps done; not offered or declined)",
+    )
+    approvals_decided: int = Field(0, description="incidents with an approval decided")
+    median_hours_to_approval: float | None = Field(
+        None, description="from approval request to decision: median of the incidents' means"
+    )
+    p90_hours_to_approval: float | None = Field(
+        None, description="the same, 90th percentile (nearest rank)"
+    )
+    approvals_pending: int = Field(0, description="steps awaiting approval now")
 
 
 class ReportRead(ReadModel):

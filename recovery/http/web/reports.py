@@ -2,8 +2,8 @@
 a date range (incidents opened from/to, days in the display zone), with a week-by-week
 trend drawn as inline SVG (a data table beside it) and the same rows as CSV.
 
-Shown are the figures the report holds (`service.reports.ReportRow`); compensation spent
-and approval turnaround are not among them, and the page says so rather than guess.
+Shown are the figures the report holds (`service.reports.ReportRow`), compensation spent
+(per currency) and approval turnaround (median and 90th percentile, pending now) among them.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any, cast
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_currency
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -159,6 +160,44 @@ def _charts(weeks: list[Week]) -> list[Chart]:
     ]
 
 
+def _money_charts(weeks: list[Week]) -> list[Chart]:
+    """One chart per currency compensation was spent in over these weeks (one, empty, if
+    none was spent)."""
+    labels = [w.label for w in weeks]
+    currencies = sorted({cur for w in weeks if w.row for cur in w.row.compensation_spent})
+    return [
+        bar_chart(
+            f"Compensation spent per week ({cur})" if cur else "Compensation spent per week",
+            "Sum of the compensation given (steps done: paid, credited or given; not offered "
+            "or declined) for the incidents opened in each week"
+            + (f", in {cur}" if cur else "")
+            + "; no bar: none.",
+            labels,
+            [(w.row.compensation_spent.get(cur) if w.row else None) for w in weeks],
+            unit="",
+        )
+        for cur in currencies or [""]
+    ]
+
+
+def _approval_chart(weeks: list[Week]) -> Chart:
+    return bar_chart(
+        "Approval turnaround per week",
+        "Median hours from an approval request to the manager's decision, for the incidents "
+        "opened in each week; no bar: no decision.",
+        [w.label for w in weeks],
+        [w.row.median_hours_to_approval if w.row else None for w in weeks],
+        unit=" h",
+    )
+
+
+def money(spent: dict[str, float]) -> str:
+    """Amounts by currency as the page shows them ("–": none spent)."""
+    if not spent:
+        return "–"
+    return "; ".join(format_currency(v, cur, locale="en_GB") for cur, v in sorted(spent.items()))
+
+
 @router.get("/web/reports", response_model=None)
 async def reports(
     request: Request, by: str = "site_playbook", start: str = "", end: str = ""
@@ -181,8 +220,9 @@ async def reports(
         weeks=weeks,
         weeks_cut=cut,
         max_weeks=MAX_WEEKS,
-        charts=_charts(weeks),
+        charts=[*_charts(weeks), *_money_charts(weeks), _approval_chart(weeks)],
         csv_query=query,
+        money=money,
     )
 
 
