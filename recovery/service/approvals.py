@@ -4,12 +4,12 @@ Every incident's row counts its steps awaiting approval (`incidents.awaiting_app
 written with each event, 0 once the incident is not active). The page header counts a
 manager's with one indexed query by site (kept until the change feed tells of a change),
 and the queue page lists them with what a decision needs (amount, limit, reason,
-requester) read from the incident's log.
+requester): one page of incidents by id (keyset), their states in one read and their
+request events in another.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from recovery.domain.checks import APPROVER_ROLES, payment_limit
 from recovery.domain.compiler import ACTIVE_STATES
 from recovery.domain.figures import AWAITING
-from recovery.errors import IncidentNotFoundError, RecoveryError
+from recovery.domain.state import Event, IncidentState
 from recovery.service.changes import ChangeFeed
 from recovery.service.engine import Recovery
 from recovery.service.ports.changes import Change
-
-log = logging.getLogger("recovery.approvals")
+from recovery.service.views import IncidentView
 
 QUEUE_LIMIT = 500  # incidents on one queue page
 MAX_COUNTS = 1000  # sets of sites whose header count is kept
@@ -59,9 +58,13 @@ class ApprovalRequest:
 def waiting_in(rec: Recovery, incident_id: str) -> tuple[str, list[Waiting]]:
     """The incident's site and its steps awaiting approval (none once it is not active)."""
     state = rec.get(incident_id).state
+    return state.site, _waiting(state)
+
+
+def _waiting(state: IncidentState) -> list[Waiting]:
     if state.status not in ACTIVE_STATES:
-        return state.site, []
-    return state.site, [
+        return []
+    return [
         Waiting(state.id, state.site, s.id) for s in state.steps.values() if s.status == AWAITING
     ]
 
@@ -89,21 +92,20 @@ class PendingApprovals:
         with self._lock:
             self._counts.clear()
 
-    def for_manager(self, role: str, sites: Sequence[str]) -> list[Waiting]:
-        """What waits for someone of `role` at `sites` (["*"]: every property)."""
+    def for_manager(
+        self, role: str, sites: Sequence[str], after: str | None = None
+    ) -> tuple[list[Waiting], str | None]:
+        """What waits for someone of `role` at `sites` (["*"]: every property): one page of
+        incidents by id after `after`, and the key of the next page (None: the last). Two
+        reads: the indexed column, then the page's states."""
         if role not in APPROVER_ROLES:
-            return []
-        found: list[Waiting] = []
-        for awaiting in self._rec.log.awaiting_approval(_scope(sites), QUEUE_LIMIT):
-            try:
-                _site, steps = waiting_in(self._rec, awaiting.incident_id)
-            except IncidentNotFoundError:
-                continue
-            except RecoveryError:
-                log.exception("approvals: cannot read incident %s", awaiting.incident_id)
-                continue
-            found.extend(steps)
-        return found
+            return [], None
+        page = self._rec.log.awaiting_approval(_scope(sites), QUEUE_LIMIT, after)
+        states = {s.id: s for s in self._rec.log.states_of([a.incident_id for a in page])}
+        found = [
+            w for a in page if a.incident_id in states for w in _waiting(states[a.incident_id])
+        ]
+        return found, page[-1].incident_id if len(page) == QUEUE_LIMIT else None
 
     def count(self, role: str, sites: Sequence[str]) -> int:
         if role not in APPROVER_ROLES:
@@ -126,45 +128,44 @@ def _scope(sites: Sequence[str]) -> Sequence[str] | None:
 
 def approval_requests(rec: Recovery, waiting: Sequence[Waiting]) -> list[ApprovalRequest]:
     """The requests behind `waiting`, as recorded (the newest request of each step)."""
-    out: list[ApprovalRequest] = []
-    for incident_id in dict.fromkeys(w.incident_id for w in waiting):
-        try:
-            view = rec.get(incident_id)
-        except IncidentNotFoundError:
-            continue
-        state = view.state
+    return [request for request, _view in approval_queue(rec, waiting)]
+
+
+def approval_queue(
+    rec: Recovery, waiting: Sequence[Waiting]
+) -> list[tuple[ApprovalRequest, IncidentView]]:
+    """The requests behind `waiting` with their incidents' views (what a decision may be),
+    oldest request first. Two reads for the page: the states, then the request events."""
+    ids = list(dict.fromkeys(w.incident_id for w in waiting))
+    states = rec.log.states_of(ids)
+    requests: dict[tuple[str, str], Event] = {}
+    for event in rec.log.step_actions(ids, "request_approval"):
+        requests[(event.incident_id, str(event.data.get("step")))] = event  # the newest wins
+    out = []
+    for state in states:
         compiled = rec.playbook_of(state)
-        events = rec.timeline(incident_id)
+        view = IncidentView(compiled, state)
         for step in state.steps.values():
             if step.status != AWAITING:
                 continue
-            request = next(
-                (
-                    e
-                    for e in reversed(events)
-                    if e.data.get("step") == step.id and e.data.get("action") == "request_approval"
-                ),
-                None,
+            request = requests.get((state.id, step.id))
+            approval = step.approval or {}
+            amount = approval.get("requested_amount")
+            found = ApprovalRequest(
+                incident_id=state.id,
+                site=state.site,
+                customer=str(state.customer.get("name", "")),
+                step_id=step.id,
+                step_title=step.title,
+                amount=None if amount is None else float(amount),
+                currency=compiled.playbook.currency,
+                requester=str(approval.get("requested_by", "")),
+                requester_role=request.actor_role if request else "",
+                requester_limit=(payment_limit(compiled, request.actor_role) if request else None),
+                reason=(request.data.get("reason") if request else None) or None,
+                requested_at=request.recorded_at if request else state.updated_at,
+                version=state.version,
             )
-            amount = (step.approval or {}).get("requested_amount")
-            out.append(
-                ApprovalRequest(
-                    incident_id=state.id,
-                    site=state.site,
-                    customer=str(state.customer.get("name", "")),
-                    step_id=step.id,
-                    step_title=step.title,
-                    amount=None if amount is None else float(amount),
-                    currency=compiled.playbook.currency,
-                    requester=str((step.approval or {}).get("requested_by", "")),
-                    requester_role=request.actor_role if request else "",
-                    requester_limit=(
-                        payment_limit(compiled, request.actor_role) if request else None
-                    ),
-                    reason=(request.data.get("reason") if request else None) or None,
-                    requested_at=request.recorded_at if request else state.updated_at,
-                    version=state.version,
-                )
-            )
-    out.sort(key=lambda r: r.requested_at)
+            out.append((found, view))
+    out.sort(key=lambda pair: (pair[0].requested_at, pair[0].incident_id, pair[0].step_id))
     return out

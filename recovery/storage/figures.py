@@ -201,10 +201,13 @@ class FigureReads:
             )
         return out
 
-    def awaiting_approval(self, sites: Sequence[str] | None, limit: int) -> list[Awaiting]:
+    def awaiting_approval(
+        self, sites: Sequence[str] | None, limit: int, after: str | None = None
+    ) -> list[Awaiting]:
+        after_key = [] if after is None else [c.id > after]
         query = (
             select(c.id, c.site, c.awaiting_approval)
-            .where(*_awaiting(sites))
+            .where(*_awaiting(sites), *after_key)
             .order_by(c.id)
             .limit(limit)
         )

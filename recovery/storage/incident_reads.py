@@ -225,6 +225,30 @@ class IncidentReads(FigureReads):
                 out.append(event)
         return out
 
+    def states_of(self, incident_ids: Sequence[str]) -> list[IncidentState]:
+        ids = list(dict.fromkeys(incident_ids))
+        if not ids:
+            return []
+        query = select(incidents.c.id, incidents.c.state).where(incidents.c.id.in_(ids))
+        with self._reading() as conn:
+            rows = conn.execute(query).all()
+        return [IncidentState.from_json(row.state, row.id) for row in rows]
+
+    def step_actions(self, incident_ids: Sequence[str], action: str) -> list[Event]:
+        """Read by the events' key (incident, seq), the step actions' data filtered here:
+        JSON is not searched in SQL the same way on both databases."""
+        ids = list(dict.fromkeys(incident_ids))
+        if not ids:
+            return []
+        query = (
+            select(events)
+            .where(events.c.incident_id.in_(ids), events.c.type == "step_action")
+            .order_by(events.c.incident_id, events.c.seq)
+        )
+        with self._reading() as conn:
+            found = [row_to_event(row._mapping) for row in conn.execute(query)]
+        return [event for event in found if event.data.get("action") == action]
+
     def raw_events(self, incident_id: str) -> list[dict[str, Any]]:
         """Rows as stored (data as text; recorded_at in the ISO text form), for hash
         verification."""

@@ -18,7 +18,7 @@ from recovery.http.web.present_forms import ActionForm, FieldSpec
 from recovery.http.web.present_steps import _step_form
 from recovery.http.web.responses import WebRoute, render
 from recovery.http.web.shared import incident_url
-from recovery.service.approvals import ApprovalRequest, approval_requests
+from recovery.service.approvals import ApprovalRequest, approval_queue
 from recovery.service.principal import Permission
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -35,19 +35,18 @@ class QueueRow:
 
 
 @router.get(QUEUE, response_model=None)
-async def approvals(request: Request) -> Response:
+async def approvals(request: Request, after: str = "") -> Response:
     viewer = await signed_in(request, Permission.READ)
     if viewer.role not in APPROVER_ROLES:
         raise PageError(403, "Not for your role", "Only a manager approves payments.")
     ctx = web(request)
     rec = ctx.api.rec
-    waiting = await ctx.api.runner.read(
-        live(request).approvals.for_manager, viewer.role, viewer.sites
+    waiting, next_after = await ctx.api.runner.read(
+        live(request).approvals.for_manager, viewer.role, viewer.sites, after[:64] or None
     )
-    found = await ctx.api.runner.read(approval_requests, rec, waiting)
+    found = await ctx.api.runner.read(approval_queue, rec, waiting)
     rows = []
-    for req in found:
-        view = await ctx.api.runner.read(rec.get, req.incident_id)
+    for req, view in found:
         compiled = rec.playbook_of(view.state)
         step = view.state.steps[req.step_id]
         base = incident_url(req.incident_id)
@@ -66,4 +65,12 @@ async def approvals(request: Request) -> Response:
                     )
                 )
         rows.append(QueueRow(req, base, tuple(forms)))
-    return render(request, "approvals.html", viewer, rows=rows, values={}, problem=None)
+    return render(
+        request,
+        "approvals.html",
+        viewer,
+        rows=rows,
+        values={},
+        problem=None,
+        next_after=next_after,
+    )

@@ -134,6 +134,15 @@ class IncidentLog(IncidentFigures, Protocol):
         self, incident_id: str, *, upto_seq: int | None = None, upto_time: str | None = None
     ) -> list[Event]: ...
 
+    def states_of(self, incident_ids: Sequence[str]) -> list[IncidentState]:
+        """The states of these incidents (those that exist, any order): one read."""
+        ...
+
+    def step_actions(self, incident_ids: Sequence[str], action: str) -> list[Event]:
+        """The `step_action` events taking `action` in these incidents, each incident's in
+        order: one read."""
+        ...
+
     def raw_events(self, incident_id: str) -> list[dict[str, Any]]:
         """Rows exactly as stored (data as text, recorded_at as ISO text)."""
         ...

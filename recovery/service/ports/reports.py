@@ -73,8 +73,11 @@ class IncidentFigures(Protocol):
         """One row per group that has incidents (any order)."""
         ...
 
-    def awaiting_approval(self, sites: Sequence[str] | None, limit: int) -> list[Awaiting]:
-        """Incidents with steps awaiting approval at `sites` (None: every site)."""
+    def awaiting_approval(
+        self, sites: Sequence[str] | None, limit: int, after: str | None = None
+    ) -> list[Awaiting]:
+        """Incidents with steps awaiting approval at `sites` (None: every site), by id,
+        only those with an id after `after` (keyset paging)."""
         ...
 
     def awaiting_approval_count(self, sites: Sequence[str] | None) -> int:

@@ -328,9 +328,28 @@ class MemoryIncidentLog:
             rows = list(self.rows.values())
         return figures.report_totals(rows, by, where)
 
-    def awaiting_approval(self, sites: Sequence[str] | None, limit: int) -> list[Awaiting]:
+    def awaiting_approval(
+        self, sites: Sequence[str] | None, limit: int, after: str | None = None
+    ) -> list[Awaiting]:
         with self.lock:
-            return figures.awaiting(self.rows.items(), sites)[:limit]
+            found = figures.awaiting(self.rows.items(), sites)
+        return [a for a in found if after is None or a.incident_id > after][:limit]
+
+    def states_of(self, incident_ids: Sequence[str]) -> list[IncidentState]:
+        with self.lock:
+            rows = [(i, self.rows[i].state) for i in dict.fromkeys(incident_ids) if i in self.rows]
+        return [IncidentState.from_json(state, i) for i, state in rows]
+
+    def step_actions(self, incident_ids: Sequence[str], action: str) -> list[Event]:
+        out = []
+        for incident_id in dict.fromkeys(incident_ids):
+            if incident_id not in self.rows:
+                continue
+            for row in self.raw_events(incident_id):
+                event = Event.from_stored(row)
+                if event.type == "step_action" and event.data.get("action") == action:
+                    out.append(event)
+        return out
 
     def awaiting_approval_count(self, sites: Sequence[str] | None) -> int:
         with self.lock:
