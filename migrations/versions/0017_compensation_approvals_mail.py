@@ -1,4 +1,5 @@
-"""incidents: compensation spent and approval turnaround, with their partial indexes
+"""incidents: compensation spent and approval turnaround, with their partial indexes;
+users: an e-mail address for their notifications; notifications: when each was mailed
 
 Revision ID: 0017
 Revises: 0013
@@ -75,6 +76,21 @@ def upgrade() -> None:
         APPROVAL_KEY,
         sqlite_where=sa.text("approval_seconds IS NOT NULL"),
         postgresql_where=sa.text("approval_seconds IS NOT NULL"),
+    )
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("email", sa.String(320), nullable=True))
+        batch_op.add_column(
+            sa.Column("notify_by_email_since", sa.DateTime(timezone=True), nullable=True)
+        )
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("mail_claimed_at", sa.DateTime(timezone=True)))
+        batch_op.add_column(sa.Column("mailed_at", sa.DateTime(timezone=True)))
+    op.create_index(
+        "ix_notifications_unmailed",
+        "notifications",
+        ["recipient", "created_at"],
+        sqlite_where=sa.text("mailed_at IS NULL"),
+        postgresql_where=sa.text("mailed_at IS NULL"),
     )
     op.create_index(
         "ix_incidents_pending",
@@ -176,6 +192,14 @@ def _state(row: Any) -> IncidentState | None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_notifications_unmailed", table_name="notifications")
+    for table, column in (
+        ("notifications", "mailed_at"),
+        ("notifications", "mail_claimed_at"),
+        ("users", "notify_by_email_since"),
+        ("users", "email"),
+    ):
+        op.drop_column(table, column)
     op.drop_index("ix_incidents_pending", table_name="incidents")
     op.drop_index("ix_incidents_approval", table_name="incidents")
     op.drop_index("ix_incidents_compensation", table_name="incidents")

@@ -27,6 +27,7 @@ SITE_PATTERN = r"^[^\x00-\x1f,*][^\x00-\x1f,]{0,199}$"
 _NAME = re.compile(NAME_PATTERN)
 _SITE = re.compile(SITE_PATTERN)
 MIN_PASSWORD = 8
+MAX_EMAIL = 320
 SESSION_LIFETIME = timedelta(hours=12)
 
 Clock = Callable[[], datetime]
@@ -69,6 +70,27 @@ def check_sites(sites: Iterable[str]) -> tuple[str, ...]:
                 field="sites",
             )
     return cleaned
+
+
+def check_email(value: str) -> str | None:
+    """An address (None for ""): one @, no spaces, at most 320 characters."""
+    address = value.strip()
+    if not address:
+        return None
+    local, at, domain = address.rpartition("@")
+    if (
+        len(address) > MAX_EMAIL
+        or not at
+        or not local
+        or "." not in domain
+        or any(c.isspace() or c in '<>,;"' for c in address)
+    ):
+        raise CommandRejectedError(
+            f"{address[:60]!r} is not an e-mail address (like name@example.com, at most "
+            f"{MAX_EMAIL} characters)",
+            field="email",
+        )
+    return address
 
 
 def parse_sites(text: str) -> tuple[str, ...]:
@@ -231,6 +253,23 @@ class Accounts:
                 f"the password must have at least {MIN_PASSWORD} characters", field="password"
             )
         return self.store.set_password(username, secrets.hash_password(password))
+
+    def set_email(self, username: str, email: str, notify_by_email: bool) -> bool:
+        """The user's address ("" : none) and whether their notifications are mailed to
+        it: from now on (notices made before asking are not mailed); asked again while
+        on, the start stays. False if there is no such user."""
+        address = check_email(email)
+        if notify_by_email and address is None:
+            raise CommandRejectedError(
+                "an e-mail address is needed to mail the notifications", field="email"
+            )
+        user = self.store.user(username)
+        if user is None:
+            return False
+        since = None
+        if notify_by_email:
+            since = user.notify_by_email_since or self.clock()
+        return self.store.set_email(username, address, since)
 
     # ------------------------------------------------------------------ tokens
 

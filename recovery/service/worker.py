@@ -21,6 +21,7 @@ from recovery.errors import StorageError
 from recovery.letters.mailers import Mailer
 from recovery.service.engine import Recovery
 from recovery.service.letter_delivery import LetterDeliverer, LetterStats
+from recovery.service.notice_mail import NoticeMailer
 from recovery.service.notifications import Notifier
 from recovery.service.ports.changes import ChangeSource
 
@@ -33,6 +34,7 @@ class WorkerPass:
     deliveries: DeliveryStats
     letters: LetterStats = field(default_factory=LetterStats)
     notified: int = 0
+    notices_mailed: int = 0
 
 
 def run(
@@ -45,7 +47,8 @@ def run(
     stop: threading.Event | None = None,
     batch: int = 100,
 ) -> WorkerPass:
-    """Sweep deadlines, mail queued letters (with `mailer`) and deliver webhooks until
+    """Sweep deadlines, mail queued letters and notifications (with `mailer`) and deliver
+    webhooks until
     `stop` is set (or one pass with `once`). Letters go first: a letter accepted by the
     mail server finishes its step, whose `send_letter` webhook then goes out too."""
     stop = stop or threading.Event()
@@ -54,7 +57,8 @@ def run(
     mailed = LetterStats()
     letters = LetterDeliverer(rec, mailer) if mailer is not None else None
     notifier = Notifier(rec)
-    notified = 0
+    notice_mail = NoticeMailer(rec, mailer) if mailer is not None else None
+    notified = notices_mailed = 0
     changes: ChangeSource | None = None
     with contextlib.ExitStack() as stack:
         stack.callback(lambda: changes.close() if changes is not None else None)
@@ -82,19 +86,21 @@ def run(
                 raise
 
         def one_pass() -> None:
-            nonlocal missed, mailed, delivered
+            nonlocal missed, mailed, delivered, notices_mailed
             while swept := rec.sweep_deadlines(limit=batch):
                 missed += len(swept)
                 if stop.is_set():
                     break
             tell()
+            if notice_mail is not None:  # the notices just stored go out in this pass
+                notices_mailed += notice_mail.deliver_due().mailed
             if letters is not None:
                 mailed = mailed + letters.deliver_due()
             if deliverer is not None:
                 delivered = delivered + deliverer.deliver_due()
 
         poll(one_pass, once=once, poll_interval=poll_interval, stop=stop, name="worker")
-    return WorkerPass(missed, delivered, mailed, notified)
+    return WorkerPass(missed, delivered, mailed, notified, notices_mailed)
 
 
 class BackgroundWorker:

@@ -44,6 +44,8 @@ def _user(row: Any) -> UserRow:
         sites=_sites_out(row.sites),
         created_at=aware(row.created_at) or _LONG_AGO,
         disabled_at=aware(row.disabled_at),
+        email=row.email,
+        notify_by_email_since=aware(row.notify_by_email_since),
     )
 
 
@@ -98,6 +100,24 @@ class SqlAccountStore:
     def list_users(self) -> list[UserRow]:
         with reading(self.engine) as conn:
             return [_user(r) for r in conn.execute(select(users).order_by(users.c.username))]
+
+    def set_email(self, username: str, email: str | None, notify_since: datetime | None) -> bool:
+        with writing(self.engine) as conn:
+            changed = conn.execute(
+                update(users)
+                .where(users.c.username == username)
+                .values(email=email, notify_by_email_since=notify_since)
+            )
+        return changed.rowcount == 1
+
+    def mail_recipients(self) -> list[UserRow]:
+        query = select(users).where(
+            users.c.notify_by_email_since.is_not(None),
+            users.c.email.is_not(None),
+            users.c.disabled_at.is_(None),
+        )
+        with reading(self.engine) as conn:
+            return [_user(r) for r in conn.execute(query.order_by(users.c.username))]
 
     def set_user_disabled(self, username: str, when: datetime | None) -> bool:
         """Disable (`when` set) or enable (`when` None) a user; also ends their sessions."""

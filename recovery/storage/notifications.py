@@ -7,13 +7,33 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select, update
+from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from recovery.service.ports.notifications import StoredNotice, Told
 from recovery.storage.database import reading, writing
+from recovery.storage.moments import aware
 from recovery.storage.tables import incidents, notification_marks, notifications
+
+_COLUMNS = (
+    notifications.c.id,
+    notifications.c.recipient,
+    notifications.c.incident_id,
+    notifications.c.seq,
+    notifications.c.kind,
+    notifications.c.site,
+    notifications.c.message,
+    notifications.c.created_at,
+    notifications.c.read_at,
+    notifications.c.mailed_at,
+)
+
+
+def _notice(row: Any) -> StoredNotice:
+    """A stored notice, its times aware (SQLite's come back without their zone)."""
+    *fields, created_at, read_at, mailed_at = row
+    return StoredNotice._make((*fields, aware(created_at), aware(read_at), aware(mailed_at)))
 
 
 class SqlNotificationStore:
@@ -79,6 +99,45 @@ class SqlNotificationStore:
         with reading(self.engine) as conn:
             return list(conn.execute(query).scalars())
 
+    def claim_mail(
+        self, since: Sequence[tuple[str, datetime]], now: datetime, stale: datetime, limit: int
+    ) -> list[StoredNotice]:
+        n = notifications
+        if not since:
+            return []
+        wanted = (
+            select(n.c.id)
+            .where(
+                or_(*(and_(n.c.recipient == who, n.c.created_at >= t) for who, t in since)),
+                n.c.mailed_at.is_(None),
+                or_(n.c.mail_claimed_at.is_(None), n.c.mail_claimed_at < stale),
+            )
+            .order_by(n.c.id)
+            .limit(limit)
+        )
+        if self.engine.dialect.name == "postgresql":  # others skip what one worker holds
+            wanted = wanted.with_for_update(skip_locked=True)
+        claim = (
+            update(n)
+            .where(n.c.id.in_(wanted.scalar_subquery()))
+            .values(mail_claimed_at=now)
+            .returning(*_COLUMNS)
+        )
+        with writing(self.engine) as conn:  # one statement: claimed by one worker only
+            rows = conn.execute(claim).all()
+        return sorted((_notice(row) for row in rows), key=lambda found: found.id)
+
+    def finish_mail(self, ids: Sequence[int], now: datetime) -> None:
+        n = notifications
+        with writing(self.engine) as conn:
+            conn.execute(update(n).where(n.c.id.in_(list(ids))).values(mailed_at=now))
+
+    def release_mail(self, ids: Sequence[int]) -> None:
+        n = notifications
+        query = update(n).where(n.c.id.in_(list(ids)), n.c.mailed_at.is_(None))
+        with writing(self.engine) as conn:
+            conn.execute(query.values(mail_claimed_at=None))
+
     def unread_count(self, recipient: str) -> int:
         n = notifications
         query = select(func.count()).where(n.c.recipient == recipient, n.c.read_at.is_(None))
@@ -98,13 +157,14 @@ class SqlNotificationStore:
                 n.c.message,
                 n.c.created_at,
                 n.c.read_at,
+                n.c.mailed_at,
             )
             .where(n.c.recipient == recipient)
             .order_by(n.c.id.desc())
             .limit(limit)
         )
         with reading(self.engine) as conn:
-            return [StoredNotice(*row) for row in conn.execute(query)]
+            return [_notice(row) for row in conn.execute(query)]
 
     def mark_read(self, recipient: str, ids: Sequence[int] | None, now: datetime) -> int:
         n = notifications

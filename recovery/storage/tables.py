@@ -229,6 +229,9 @@ users = Table(
     Column("sites", Text, nullable=False),
     Column("created_at", Timestamp, nullable=False),
     Column("disabled_at", Timestamp, nullable=True),
+    # where their notifications are mailed, and since when they asked for it (None: not)
+    Column("email", String(320), nullable=True),
+    Column("notify_by_email_since", Timestamp, nullable=True),
 )
 
 api_tokens = Table(
@@ -355,8 +358,18 @@ notifications = Table(
     Column("message", Text, nullable=False),
     Column("created_at", Timestamp, nullable=False),
     Column("read_at", Timestamp, nullable=True),
+    # mailed to the person: claimed by a worker (a lease), then accepted by the mailer at
+    Column("mail_claimed_at", Timestamp, nullable=True),
+    Column("mailed_at", Timestamp, nullable=True),
     UniqueConstraint("recipient", "incident_id", "seq", "kind"),
     Index("ix_notifications_recipient_read_at", "recipient", "read_at"),
+    Index(
+        "ix_notifications_unmailed",
+        "recipient",
+        "created_at",
+        sqlite_where=text("mailed_at IS NULL"),
+        postgresql_where=text("mailed_at IS NULL"),
+    ),
 )
 
 notification_marks = Table(

@@ -92,6 +92,18 @@ async def enable_user(request: Request, username: str) -> Response:
     return redirect(USERS, f"User {username} enabled.")
 
 
+@router.post(USERS + "/{username}/email", response_model=None)
+async def set_email(request: Request, username: str) -> Response:
+    _, form, username = await _user_form(request, username)
+    ctx = web(request)
+    wanted = form.text("notify_by_email") is not None
+    await ctx.api.runner.write(
+        ctx.api.accounts.set_email, username, _field(form, "email", 400), wanted
+    )
+    told = "mailed to them" if wanted else "not mailed"
+    return redirect(USERS, f"The e-mail of {username} is set; notifications are {told}.")
+
+
 @router.post(USERS + "/{username}/password", response_model=None)
 async def reset_password(request: Request, username: str) -> Response:
     _, form, username = await _user_form(request, username)

@@ -61,7 +61,24 @@ async def notifications(request: Request) -> Response:
     ctx = web(request)
     store = ctx.api.rec.storage.notifications
     notices = await ctx.api.runner.read(store.list, viewer.name, limit=SHOWN)
-    return render(request, "notifications.html", viewer, notices=notices, kinds=KINDS)
+    me = await ctx.api.runner.read(ctx.api.accounts.user, viewer.name)
+    return render(request, "notifications.html", viewer, notices=notices, kinds=KINDS, me=me)
+
+
+@router.post(PAGE + "/email", response_model=None)
+async def set_email(request: Request) -> Response:
+    """The person's own choice: their notifications mailed to an address, or not."""
+    viewer = await signed_in(request)
+    form = await read_form(request, viewer.csrf)
+    email = form.get("email").strip()
+    if len(email) > 400:
+        raise BadForm("email is longer than 400 characters", "email")
+    wanted = form.text("notify_by_email") is not None
+    ctx = web(request)
+    if viewer.principal.kind != "user":
+        raise BadForm("Only a person signed in with a password has an e-mail address here.")
+    await ctx.api.runner.write(ctx.api.accounts.set_email, viewer.name, email, wanted)
+    return redirect(PAGE, "Your notifications are mailed to you." if wanted else "Saved.")
 
 
 @router.post(PAGE + "/read", response_model=None)

@@ -21,6 +21,9 @@ class UserRow:
     sites: tuple[str, ...]
     created_at: datetime
     disabled_at: datetime | None
+    email: str | None = None
+    notify_by_email_since: datetime | None = None
+    """their notifications from then on are mailed to `email` (None: not mailed)"""
 
     @property
     def active(self) -> bool:
@@ -97,6 +100,15 @@ class AccountStore(Protocol):
         ...
 
     def set_password(self, username: str, password_hash: str) -> bool: ...
+
+    def set_email(self, username: str, email: str | None, notify_since: datetime | None) -> bool:
+        """The user's address and since when their notifications are mailed (None: not);
+        False if there is no such user."""
+        ...
+
+    def mail_recipients(self) -> list[UserRow]:
+        """Active users with an address who asked for their notifications by e-mail."""
+        ...
 
     def add_token(
         self,

@@ -29,6 +29,8 @@ class StoredNotice(NamedTuple):
     message: str
     created_at: datetime
     read_at: datetime | None
+    mailed_at: datetime | None = None
+    """when the mailer accepted the e-mail that told it (None: not mailed)"""
 
 
 class Told(NamedTuple):
@@ -55,6 +57,22 @@ class NotificationStore(Protocol):
 
     def untold(self, statuses: Sequence[str], limit: int) -> list[str]:
         """Incidents in `statuses` with events not told yet (a worker's catch-up)."""
+        ...
+
+    def claim_mail(
+        self, since: Sequence[tuple[str, datetime]], now: datetime, stale: datetime, limit: int
+    ) -> list[StoredNotice]:
+        """In one statement, claim (at `now`) up to `limit` notices not mailed yet of each
+        (recipient, created since) in `since`, oldest first: unclaimed, or claimed before
+        `stale` by a worker that never finished. A notice is claimed by one worker."""
+        ...
+
+    def finish_mail(self, ids: Sequence[int], now: datetime) -> None:
+        """The mailer accepted the e-mail telling these notices at `now`."""
+        ...
+
+    def release_mail(self, ids: Sequence[int]) -> None:
+        """Not mailed (the mailer refused): to be claimed again."""
         ...
 
     def unread_count(self, recipient: str) -> int: ...

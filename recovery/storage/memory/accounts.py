@@ -56,6 +56,26 @@ class MemoryAccountStore:
         with self._lock:
             return [self._users[name] for name in sorted(self._users)]
 
+    def set_email(self, username: str, email: str | None, notify_since: datetime | None) -> bool:
+        with self._lock:
+            user = self._users.get(username)
+            if user is None:
+                return False
+            self._users[username] = replace(
+                user, email=email, notify_by_email_since=aware(notify_since)
+            )
+            return True
+
+    def mail_recipients(self) -> list[UserRow]:
+        with self._lock:
+            return [
+                self._users[name]
+                for name in sorted(self._users)
+                if self._users[name].notify_by_email_since is not None
+                and self._users[name].email
+                and self._users[name].active
+            ]
+
     def set_user_disabled(self, username: str, when: datetime | None) -> bool:
         """Disable (`when` set) or enable (`when` None) a user; disabling ends their sessions."""
         when = aware(when)

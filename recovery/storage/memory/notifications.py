@@ -17,6 +17,7 @@ class MemoryNotificationStore:
         self.rows: list[StoredNotice] = []
         self._keys: set[tuple[str, str, int, str]] = set()
         self._marks: dict[str, int] = {}
+        self._claims: dict[int, datetime] = {}
 
     def marks(self, incident_ids: Sequence[str]) -> dict[str, int]:
         with self._lock:
@@ -46,6 +47,34 @@ class MemoryNotificationStore:
                 if row.status in statuses and row.version > self._marks.get(key, 0)
             ]
         return found[:limit]
+
+    def claim_mail(
+        self, since: Sequence[tuple[str, datetime]], now: datetime, stale: datetime, limit: int
+    ) -> list[StoredNotice]:
+        start = dict(since)
+        claimed: list[StoredNotice] = []
+        with self._lock:
+            for r in self.rows:
+                if len(claimed) >= limit:
+                    break
+                wanted = r.recipient in start and r.created_at >= start[r.recipient]
+                held = self._claims.get(r.id)
+                if wanted and r.mailed_at is None and (held is None or held < stale):
+                    self._claims[r.id] = now
+                    claimed.append(r)
+        return claimed
+
+    def finish_mail(self, ids: Sequence[int], now: datetime) -> None:
+        done = set(ids)
+        with self._lock:
+            for i, r in enumerate(self.rows):
+                if r.id in done:
+                    self.rows[i] = r._replace(mailed_at=now)
+
+    def release_mail(self, ids: Sequence[int]) -> None:
+        with self._lock:
+            for notice_id in ids:
+                self._claims.pop(notice_id, None)
 
     def unread_count(self, recipient: str) -> int:
         with self._lock:
