@@ -170,7 +170,9 @@ class FileMailer:
     folder: Path
 
     def send(self, message: EmailMessage) -> str:
-        letter_id = str(message.get("X-Recovery-Letter") or "letter")
+        letter_id = str(
+            message.get("X-Recovery-Letter") or message.get("X-Recovery-Digest") or "letter"
+        )
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".part")

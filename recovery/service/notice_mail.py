@@ -89,7 +89,9 @@ def digest(user: UserRow, notices: Sequence[StoredNotice], sender: str) -> Email
     )
     message["Date"] = format_datetime(notices[-1].created_at)
     domain = sender.rpartition("@")[2] or "localhost"
-    message["Message-ID"] = f"<notices-{user.username}-{notices[0].id}-{count}@{domain}>"
+    name = f"notices-{notices[0].id}-{notices[-1].id}"  # each notice is in one digest only
+    message["Message-ID"] = f"<{name}@{domain}>"
+    message["X-Recovery-Digest"] = name
     lines = [f"Hello {user.username},", "", "New since the last e-mail:" if count > 1 else ""]
     for n in notices[:MAX_LINES]:
         lines.append(f"- {n.message} ({n.site}, incident {n.incident_id})")

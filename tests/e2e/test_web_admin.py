@@ -12,6 +12,10 @@ from pathlib import Path
 import pytest
 
 from recovery import Catalog
+from recovery.letters.mailers import FileMailer
+from recovery.service.notice_mail import NoticeMailer
+from recovery.service.notifications import Notifier
+from tests.e2e.test_web import act, open_hotel
 from tests.e2e.test_web_helpers import PASSWORD, Person, Site, csrf_of, running_site, text_of
 
 
@@ -184,3 +188,31 @@ def test_an_admin_form_without_its_csrf_token_changes_nothing(lite: Site) -> Non
     assert response.status_code == 403
     assert sign_in_status(lite, "ana") == 303
     assert "Users and tokens" in admin.get("/").text  # the admin's header links here
+
+
+def test_notifications_by_email_are_set_by_the_person_and_by_an_admin(lite: Site) -> None:
+    admin = admin_on(lite, "/web/admin/users")
+    bad = admin.post("/web/admin/users/mads/email", {"email": "mads at hotel"})
+    assert bad.status_code == 422 and "not an e-mail address" in text_of(bad.text)
+    admin.get("/web/admin/users")
+    done = admin.post(
+        "/web/admin/users/mads/email", {"email": "mads@hotel.example", "notify_by_email": "1"}
+    )
+    assert "notifications are mailed to them" in text_of(admin.follow(done).text)
+    mads = lite.signed_in("mads")
+    page = mads.get("/web/notifications").text
+    assert 'value="mads@hotel.example"' in page and "checked" in page
+    desk = lite.signed_in("ana")
+    desk.get("/web/notifications")
+    own = desk.follow(
+        desk.post("/web/notifications/email", {"email": "ana@hotel.example"})
+    ).text  # an address, not asked to mail
+    assert 'value="ana@hotel.example"' in own
+    iid = open_hotel(desk)
+    act(desk, iid, "steps/pay_room/request_approval", {"amount": "450", "reason": "Suite"})
+    Notifier(lite.rec).tell(iid)
+    sent = NoticeMailer(lite.rec, FileMailer(lite.mail_dir)).deliver_due()
+    assert (sent.digests, sent.mailed) == (1, 1)
+    (mail,) = lite.mail_dir.glob("notices-*.eml")
+    assert "To: mads@hotel.example" in mail.read_text()
+    assert "mailed" in text_of(mads.get("/web/notifications").text)
