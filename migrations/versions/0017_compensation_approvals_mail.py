@@ -1,5 +1,6 @@
 """incidents: compensation spent and approval turnaround, with their partial indexes;
-users: an e-mail address for their notifications; notifications: when each was mailed
+users: an e-mail address for their notifications; notifications: when each was mailed;
+incidents: an index on `updated_at` for SQLite's change feed
 
 Revision ID: 0017
 Revises: 0013
@@ -92,6 +93,7 @@ def upgrade() -> None:
         sqlite_where=sa.text("mailed_at IS NULL"),
         postgresql_where=sa.text("mailed_at IS NULL"),
     )
+    op.create_index("ix_incidents_updated_at", "incidents", ["updated_at"])
     op.create_index(
         "ix_incidents_pending",
         "incidents",
@@ -193,6 +195,7 @@ def _state(row: Any) -> IncidentState | None:
 
 def downgrade() -> None:
     op.drop_index("ix_notifications_unmailed", table_name="notifications")
+    op.drop_index("ix_incidents_updated_at", table_name="incidents")
     for table, column in (
         ("notifications", "mailed_at"),
         ("notifications", "mail_claimed_at"),

@@ -147,6 +147,9 @@ incidents = Table(
     # The board's order with its filters beside it: a page is a range read of this index,
     # the filters checked on its entries, only the rows shown read from the table.
     Index("ix_incidents_board", *BOARD_KEY),
+    # SQLite's change feed reads the rows changed in a window of recent `updated_at` after
+    # every commit it hears of: a range of this index, not a scan of the table
+    Index("ix_incidents_updated_at", "updated_at"),
 )
 
 # What an incident is found by (recovery.domain.search): lower-cased terms, written with its
