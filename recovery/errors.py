@@ -127,6 +127,8 @@ class CommandRejectedError(RecoveryError):
         if self.state is not None:
             out["state"] = self.state
             out["allowed"] = self.allowed
+        elif self.allowed:  # the values a field may take
+            out["allowed"] = self.allowed
         return out
 
 
