@@ -140,7 +140,8 @@ class WebhookEndpoints:
         for index, kind in enumerate(kinds):
             if kind not in allowed:
                 raise CommandRejectedError(
-                    f"kinds[{index}]: {kind[:64]!r} is not an effect kind of any playbook",
+                    f"kinds[{index}]: {kind[:64]!r} is not an effect kind of any playbook "
+                    f"(known: {', '.join(allowed)})",
                     field=f"kinds[{index}]",
                     allowed=allowed,
                 )
