@@ -165,11 +165,16 @@ class WebhookEndpoints:
                 )
         return tuple(dict.fromkeys(sites))
 
-    def _own(self, principal: Principal | None, endpoint_id: str) -> Endpoint:
+    def _own(
+        self, principal: Principal | None, endpoint_id: str, *, deleted: bool = False
+    ) -> Endpoint:
+        """The caller's endpoint; a deleted one only for reading by an admin or operator
+        (`deleted`), whose log stays until pruned."""
         found = self.store.get(endpoint_id)
+        sees_all = principal is None or _sees_all(principal)
         if (
             found is None
-            or found.deleted_at is not None
+            or (found.deleted_at is not None and not (deleted and sees_all))
             or (
                 principal is not None
                 and not _sees_all(principal)
@@ -218,7 +223,7 @@ class WebhookEndpoints:
         return self.store.list_endpoints(_owner(principal))
 
     def get(self, principal: Principal | None, endpoint_id: str) -> Endpoint:
-        return self._own(principal, endpoint_id)
+        return self._own(principal, endpoint_id, deleted=True)
 
     def rotate(
         self,
@@ -254,7 +259,7 @@ class WebhookEndpoints:
         limit: int = 50,
     ) -> Page:
         """The endpoint's logged requests, newest first, a page at a time."""
-        self._own(principal, endpoint_id)
+        self._own(principal, endpoint_id, deleted=True)
         limit = max(1, min(limit, PAGE_MAX))
         items = self.store.deliveries(endpoint_id, before=before, limit=limit + 1)
         more = len(items) > limit

@@ -80,6 +80,10 @@ def test_an_integration_manages_only_its_own_endpoints(rec: Recovery) -> None:
     assert hooks.list_endpoints(CRM) == []
     with pytest.raises(NotFoundError):
         hooks.delete(CRM, theirs.id)
+    with pytest.raises(NotFoundError):
+        hooks.get(CRM, theirs.id)
+    assert hooks.get(ADMIN, theirs.id).deleted_at is not None, "an admin still reads it"
+    assert hooks.deliveries(None, theirs.id).items == []
 
 
 def test_bad_endpoints_are_refused_saying_what_is_wrong(rec: Recovery) -> None:
@@ -213,6 +217,8 @@ def test_a_redelivery_sends_one_message_to_one_endpoint_again(rec: Recovery, clo
         assert deliver(rec, clock, configured).claimed == 0
     attempts = [a for a in hooks.deliveries(PMS, mine.id).items if a.message_id == message]
     assert [a.attempt for a in attempts] == [2, 1]
+    rec.storage.webhooks.log([], prune_before=clock() + timedelta(seconds=1))
+    assert hooks.deliveries(PMS, mine.id).items == [], "the log is cut by age"
     status = {m.id: m for m in delivery_status(rec.storage.outbox, incident).messages}
     assert status[message].status == DELIVERED
     assert sorted(status[message].accepted_by) == sorted([f"ep:{mine.id}", other.url])
