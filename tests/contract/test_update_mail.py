@@ -14,6 +14,7 @@ import pytest
 from recovery import CustomerProfile, OpenIncident, Recovery
 from recovery.bootstrap import in_memory, over_engine
 from recovery.service.letter_delivery import MAIL_WORKER, deliver_letters
+from recovery.service.update_mail import queue_update_mail, update_letter_id
 from recovery.storage.database import create_db_engine
 from tests.conftest import FRONT_DESK, MANAGER, Clock
 from tests.contract.test_customer_updates import CONTEXT, NOTE, catalog_with
@@ -127,3 +128,18 @@ def test_a_refused_update_is_retried_and_recorded_only_once_accepted(
     assert deliver_letters(rec, mailer).sent == 1
     assert mailer.sent[0]["Subject"] == "Your case at Ribe: a colleague has taken over"
     assert [e.type for e in rec.timeline(iid)[before:]] == ["contact_recorded"]
+
+
+def test_an_event_queues_its_update_once_even_when_seen_again(
+    make: Callable[[str], Recovery],
+) -> None:
+    """A command replayed under its idempotency key hands back the same event: its update
+    letter has the same id, and is not queued a second time."""
+    rec = make(BY_EMAIL)
+    iid = open_guest(rec, "mette@example.dk")
+    handed = rec.hand_off(iid, "mads", CONTEXT, actor=FRONT_DESK)
+    state = rec.get(iid).state
+    again = queue_update_mail(rec.storage.letters, state, handed.event, rec.clock())
+    assert again == update_letter_id(iid, handed.event.seq)
+    mailer = Accepting()
+    assert deliver_letters(rec, mailer).sent == 1 and len(mailer.sent) == 1
