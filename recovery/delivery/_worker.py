@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -149,7 +149,16 @@ class Deliverer:
         unfiltered = any(
             t.kinds is None and t.sites is None and t.since is None for t in self.targets
         )
-        self.wanted = None if unfiltered else [(t.kinds, t.sites, t.since) for t in self.targets]
+        # one condition per filter, not per target: many endpoints share a few filters
+        earliest: dict[tuple[frozenset[str] | None, frozenset[str] | None], datetime | None] = {}
+        for t in self.targets:
+            key = (_frozen(t.kinds), _frozen(t.sites))
+            if key not in earliest:
+                earliest[key] = t.since
+            else:
+                seen = earliest[key]
+                earliest[key] = None if seen is None or t.since is None else min(seen, t.since)
+        self.wanted = None if unfiltered else [(k, s, since) for (k, s), since in earliest.items()]
 
     def refresh(self) -> None:
         """Read the registered endpoints again (each pass does: one small read), and size
@@ -330,6 +339,10 @@ class Deliverer:
             return _Response(
                 f"{target.url}: {type(exc).__name__}: {exc}".rstrip(": "), duration_ms=took()
             )
+
+
+def _frozen(values: Collection[str] | None) -> frozenset[str] | None:
+    return None if values is None else frozenset(values)
 
 
 def _attempt(key: str, claim: Claim, response: _Response, at: datetime) -> Attempt:
