@@ -299,3 +299,22 @@ def test_workers_racing_deliver_each_message_once_per_endpoint(
         assert set(counts) == expected and set(counts.values()) == {1}
         assert all(r.signature_ok for r in receiver.requests)
     assert len(hooks.deliveries(PMS, one.id, limit=200).items) == len(expected)
+
+
+def test_endpoints_sharing_a_filter_each_get_what_came_after_them(
+    rec: Recovery, clock: Clock
+) -> None:
+    hooks = hooks_of(rec)
+    with WebhookReceiver("a") as early, WebhookReceiver("b") as late:
+        first = hooks.create(PMS, early.url, kinds=["notify"])
+        early.secret = first.secret
+        before = open_loyal_guest(rec, "Early Guest")
+        clock.advance(seconds=5)
+        second = hooks.create(CRM, late.url, kinds=["notify"], sites=["ribe"])
+        late.secret = second.secret
+        after = open_loyal_guest(rec, "Late Guest")
+        assert deliver(rec, clock).delivered == 4
+        assert [r.json()["incident_id"] for r in early.accepted()].count(before) == 2
+        assert len(early.accepted()) == 4
+        assert {r.json()["incident_id"] for r in late.accepted()} == {after}
+        assert len(late.accepted()) == 2
