@@ -124,15 +124,23 @@ def services(
     )
 
 
-def webhook_endpoints(rec: Recovery, *, clock: Clock | None = None) -> WebhookEndpoints:
+def webhook_endpoints(
+    rec: Recovery, *, clock: Clock | None = None, private_hosts: bool | None = None
+) -> WebhookEndpoints:
     """The webhook endpoints registered in `rec`'s database (register, list, rotate,
     delete, delivery log, redelivery); `principal` None in its calls: an operator.
+    `private_hosts`: whether API callers may register loopback and private addresses
+    (default: RECOVERY_WEBHOOK_PRIVATE_HOSTS, false).
 
         hooks = webhook_endpoints(rec)
         made = hooks.create(None, "https://pms.example/hooks", kinds=["book_room"])
         made.secret    # shown once: the receiver checks X-Recovery-Signature with it
     """
-    return WebhookEndpoints(rec.storage.webhooks, rec.catalog, clock or rec.clock)
+    if private_hosts is None:
+        private_hosts = Settings.from_env().webhook_private_hosts
+    return WebhookEndpoints(
+        rec.storage.webhooks, rec.catalog, clock or rec.clock, private_hosts=private_hosts
+    )
 
 
 def open_storage(

@@ -11,6 +11,7 @@ endpoint hears only of the properties its registrant may see. Its secret is made
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -96,7 +97,19 @@ class Page:
     next_before: int | None  # pass as `before` for the next (older) page
 
 
-def check_url(url: str) -> str:
+def _private(host: str) -> bool:
+    """A loopback, private, link-local or otherwise internal address (by its literal IP or
+    the name localhost): not a back office's public receiver."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return not address.is_global
+
+
+def check_url(url: str, *, private_hosts: bool = True) -> str:
     url = url.strip()
     if len(url) > MAX_URL:
         raise CommandRejectedError(f"url: at most {MAX_URL} characters", field="url")
@@ -115,16 +128,31 @@ def check_url(url: str) -> str:
         )
     if parts.username or parts.password:
         raise CommandRejectedError("url: no user or password in the address", field="url")
+    if not private_hosts and _private(parts.hostname.lower()):
+        raise CommandRejectedError(
+            f"url: {parts.hostname!r} is a loopback or private address; a back office's "
+            "receiver must be reachable publicly (an operator can register it: "
+            "`recovery webhooks add`)",
+            field="url",
+        )
     return url
 
 
 class WebhookEndpoints:
     def __init__(
-        self, store: EndpointStore, catalog: Catalog, clock: Callable[[], datetime]
+        self,
+        store: EndpointStore,
+        catalog: Catalog,
+        clock: Callable[[], datetime],
+        *,
+        private_hosts: bool = False,
     ) -> None:
         self.store = store
         self.catalog = catalog
         self.clock = clock
+        # whether callers of the API may name loopback and private addresses (operators
+        # at the command line always may)
+        self.private_hosts = private_hosts
 
     # ------------------------------------------------------------------ checks
 
@@ -200,7 +228,7 @@ class WebhookEndpoints:
         endpoint = Endpoint(
             id=new_endpoint_id(),
             owner=owner,
-            url=check_url(url),
+            url=check_url(url, private_hosts=principal is None or self.private_hosts),
             kinds=self._kinds(kinds),
             sites=self._sites(who, sites),
             secret=new_secret(),

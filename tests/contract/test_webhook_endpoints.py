@@ -38,7 +38,9 @@ NO_JITTER = RetryPolicy(jitter=0)
 
 
 def hooks_of(rec: Recovery) -> WebhookEndpoints:
-    return webhook_endpoints(rec)
+    """The receivers here listen on 127.0.0.1: allowed as RECOVERY_WEBHOOK_PRIVATE_HOSTS
+    allows them."""
+    return webhook_endpoints(rec, private_hosts=True)
 
 
 def deliver(
@@ -104,6 +106,17 @@ def test_bad_endpoints_are_refused_saying_what_is_wrong(rec: Recovery) -> None:
     with pytest.raises(CommandRejectedError) as unknown:
         hooks.create(PMS, "https://pms.example/", kinds=["book_rom"])
     assert "book_room" in unknown.value.allowed and "notify" in unknown.value.allowed
+    public_only = webhook_endpoints(rec, private_hosts=False)
+    for url in (
+        "http://127.0.0.1:8080/x",
+        "http://localhost/x",
+        "http://10.0.0.7/",
+        "http://[::1]/",
+    ):
+        with pytest.raises(CommandRejectedError, match="private address"):
+            public_only.create(PMS, url)
+    assert public_only.create(None, "http://127.0.0.1:8080/x").owner == "operator"
+    hooks.delete(None, public_only.list_endpoints(None)[0].id)
     for n in range(MAX_PER_OWNER):
         hooks.create(PMS, f"https://pms.example/{n}")
     with pytest.raises(CommandRejectedError, match="delete one first"):

@@ -24,13 +24,15 @@ CRM_TOKEN = "crm"
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     db = tmp_path_factory.mktemp("webhooks") / "recovery.db"
     catalog = Catalog.from_directory(Path(__file__).resolve().parents[2] / "playbooks")
-    with running_api(f"sqlite:///{db}", catalog) as running:
-        # a second back office, with its own token (the server reads the same database)
-        _row, secret = services(running.rec).accounts.create_token(
-            CRM_TOKEN, "integration", ["ribe", "vejle"]
-        )
-        running.tokens[CRM_TOKEN] = secret
-        yield running
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("RECOVERY_WEBHOOK_PRIVATE_HOSTS", "true")  # the receivers are local
+        with running_api(f"sqlite:///{db}", catalog) as running:
+            # a second back office, with its own token (the server reads the same database)
+            _row, secret = services(running.rec).accounts.create_token(
+                CRM_TOKEN, "integration", ["ribe", "vejle"]
+            )
+            running.tokens[CRM_TOKEN] = secret
+            yield running
 
 
 def work(api: Api) -> DeliveryStats:
