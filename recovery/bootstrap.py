@@ -24,6 +24,7 @@ from recovery.service.accounts import Accounts
 from recovery.service.engine import Recovery, new_incident_id, utc_now
 from recovery.service.links import StatusLinks
 from recovery.service.ports import Storage
+from recovery.service.webhooks import WebhookEndpoints
 from recovery.sites import Sites
 from recovery.storage.database import masked_url
 from recovery.storage.memory import MemoryStorage
@@ -40,6 +41,7 @@ __all__ = [
     "open_storage",
     "over_engine",
     "services",
+    "webhook_endpoints",
 ]
 
 
@@ -82,13 +84,14 @@ def over_engine(engine: Any, catalog: Catalog | None = None, **options: Any) -> 
 @dataclass(frozen=True)
 class Services:
     """What the entry points use, all over one storage: the engine, people's and systems'
-    accounts, customers' status links, and the storage bundle itself (health, durability,
-    idempotency keys)."""
+    accounts, customers' status links, back offices' webhook endpoints, and the storage
+    bundle itself (health, durability, idempotency keys)."""
 
     recovery: Recovery
     accounts: Accounts
     links: StatusLinks
     clock: Clock
+    webhooks: WebhookEndpoints
 
     @property
     def storage(self) -> Storage:
@@ -117,6 +120,26 @@ def services(
         accounts=Accounts(rec.storage.accounts, now, cache_ttl=token_cache_seconds),
         links=StatusLinks(rec.storage.links, rec=rec, mailer=mailer, public_url=public_url),
         clock=now,
+        webhooks=webhook_endpoints(rec, clock=now),
+    )
+
+
+def webhook_endpoints(
+    rec: Recovery, *, clock: Clock | None = None, private_hosts: bool | None = None
+) -> WebhookEndpoints:
+    """The webhook endpoints registered in `rec`'s database (register, list, rotate,
+    delete, delivery log, redelivery); `principal` None in its calls: an operator.
+    `private_hosts`: whether API callers may register loopback and private addresses
+    (default: RECOVERY_WEBHOOK_PRIVATE_HOSTS, false).
+
+        hooks = webhook_endpoints(rec)
+        made = hooks.create(None, "https://pms.example/hooks", kinds=["book_room"])
+        made.secret    # shown once: the receiver checks X-Recovery-Signature with it
+    """
+    if private_hosts is None:
+        private_hosts = Settings.from_env().webhook_private_hosts
+    return WebhookEndpoints(
+        rec.storage.webhooks, rec.catalog, clock or rec.clock, private_hosts=private_hosts
     )
 
 

@@ -12,6 +12,8 @@ RECOVERY_MAIL_DIR   folder of the file mailer (default: mail-outbox in the worki
 RECOVERY_PUBLIC_URL the address customers reach the server at (for status links sent)
 RECOVERY_MAIL_FROM  the letters' sender address (default: recovery@localhost)
 RECOVERY_LETTER_TIMEZONE  time zone of the dates in letters, e.g. Europe/Copenhagen (UTC)
+RECOVERY_WEBHOOK_PRIVATE_HOSTS  true: back offices may register webhook endpoints on
+                    loopback and private addresses (default false: only operators may)
 RECOVERY_MAX_BODY_BYTES  the largest request body the server reads (default 1048576, 1 MiB);
                     a larger one is refused with 413 before it is read
 RECOVERY_FAULT_DIE_AFTER_COMMIT  fault injection for tests/faults only: the server kills
@@ -49,6 +51,7 @@ class Settings:
     webhooks: str | None = None
     public_url: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    webhook_private_hosts: bool = False
     # fault injection for the fault suite only (RECOVERY_FAULT_DIE_AFTER_COMMIT): the server
     # kills itself right after recording a command whose Idempotency-Key starts with this
     fault_die_after_commit: str | None = None
@@ -86,5 +89,13 @@ class Settings:
             webhooks=os.environ.get("RECOVERY_WEBHOOKS") or None,
             public_url=os.environ.get("RECOVERY_PUBLIC_URL") or None,
             max_body_bytes=int(max_body),
+            webhook_private_hosts=_flag("RECOVERY_WEBHOOK_PRIVATE_HOSTS"),
             fault_die_after_commit=os.environ.get("RECOVERY_FAULT_DIE_AFTER_COMMIT") or None,
         )
+
+
+def _flag(name: str) -> bool:
+    value = (os.environ.get(name) or "false").strip().lower()
+    if value not in ("true", "1", "yes", "false", "0", "no"):
+        raise ConfigurationError(f"{name} must be true or false, not {value!r}")
+    return value in ("true", "1", "yes")

@@ -6,6 +6,7 @@
     │   └── CalendarError            a site's calendar file is invalid (same `.problems`)
     ├── UnknownPlaybookError         no playbook for that id/version/incident type
     ├── IncidentNotFoundError        no incident with that id (or not visible to the caller)
+    ├── NotFoundError                no such webhook endpoint (or not the caller's)
     ├── CommandRejectedError         a command is not valid for this incident now
     │   ├── InvalidEvidenceError     evidence missing or breaking a step's rules
     │   ├── NotAllowedNowError       the action is not allowed in the current state
@@ -91,6 +92,14 @@ class IncidentNotFoundError(RecoveryError):
         super().__init__(f"no incident {incident_id!r}")
 
 
+class NotFoundError(RecoveryError):
+    """Something other than an incident (a webhook endpoint...) is unknown, or not the
+    caller's to see."""
+
+    code = "not_found"
+    exit_code = 4
+
+
 class CommandRejectedError(RecoveryError):
     code = "command_rejected"
     exit_code = 5
@@ -117,6 +126,8 @@ class CommandRejectedError(RecoveryError):
             out["field"] = self.field
         if self.state is not None:
             out["state"] = self.state
+            out["allowed"] = self.allowed
+        elif self.allowed:  # the values a field may take
             out["allowed"] = self.allowed
         return out
 

@@ -22,6 +22,7 @@ from recovery.cli import (
     report,
     serve,
     sites,
+    webhooks,
     worker,
 )
 from recovery.cli.output import GuardedGroup
@@ -43,6 +44,7 @@ app.add_typer(incidents.app, name="incidents", hidden=True)  # `recovery inciden
 app.add_typer(audit.app, name="audit")
 app.add_typer(letters.app, name="letters")
 app.add_typer(links.app, name="links")
+app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(customers.app, name="customers")
 app.command()(demo.demo)
 app.command()(report.report)

@@ -107,7 +107,7 @@ def worker(
         if not once and not json_output:
             console().print(
                 f"worker: sweeping deadlines, letters by {describe_mailer(mailer)}, "
-                f"{len(targets)} webhook target(s); Ctrl-C stops"
+                f"{len(targets)} webhook target(s) and the registered endpoints; Ctrl-C stops"
             )
         result = run(rec, targets, mailer=mailer, once=once, poll_interval=poll_interval, stop=stop)
     summary = {

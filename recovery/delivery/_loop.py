@@ -21,6 +21,7 @@ from recovery.delivery._worker import (
     DeliveryStats,
     utc_now,
 )
+from recovery.delivery.endpoints import EndpointStore
 from recovery.delivery.ports import OutboxStore
 from recovery.errors import StorageError
 
@@ -39,8 +40,10 @@ def deliver_due(
     timeout: float = DEFAULT_TIMEOUT,
     client: httpx.Client | None = None,
     rng: random.Random | None = None,
+    endpoints: EndpointStore | None = None,
 ) -> DeliveryStats:
-    """Deliver everything due now, then return (options as for `Deliverer`)."""
+    """Deliver everything due now, then return (options as for `Deliverer`; `endpoints`:
+    also to the endpoints registered there)."""
     with Deliverer(
         outbox,
         targets,
@@ -51,6 +54,7 @@ def deliver_due(
         timeout=timeout,
         client=client,
         rng=rng,
+        endpoints=endpoints,
     ) as deliverer:
         return deliverer.deliver_due(limit=limit)
 
@@ -69,6 +73,7 @@ def run_worker(
     timeout: float = DEFAULT_TIMEOUT,
     client: httpx.Client | None = None,
     rng: random.Random | None = None,
+    endpoints: EndpointStore | None = None,
 ) -> DeliveryStats:
     """Deliver what is due, then poll every `poll_interval` seconds until `stop` is set
     (or after one pass with `once`). A database outage is logged and waited out, except
@@ -85,6 +90,7 @@ def run_worker(
         timeout=timeout,
         client=client,
         rng=rng,
+        endpoints=endpoints,
     ) as deliverer:
 
         def one_pass() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -23,6 +24,12 @@ class WebhookTarget:
     secret: str = field(repr=False)
     kinds: Collection[str] | None = None
     sites: Collection[str] | None = None
+    # A registered endpoint (`delivery.endpoints`): its name in `accepted_by` (default: the
+    # URL), the previous secret that also signs during a rotation's grace period, and when
+    # it was registered (it takes only messages created since).
+    key: str | None = None
+    old_secret: str | None = field(default=None, repr=False)
+    since: datetime | None = None
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
@@ -47,9 +54,20 @@ class WebhookTarget:
                 )
             object.__setattr__(self, "sites", sites)
 
-    def wants(self, kind: str, site: str) -> bool:
-        return (self.kinds is None or kind in self.kinds) and (
-            self.sites is None or site in self.sites
+    @property
+    def name(self) -> str:
+        """How `accepted_by` records that this target took a message."""
+        return self.key or self.url
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self.secret, self.old_secret) if self.old_secret else (self.secret,)
+
+    def wants(self, kind: str, site: str, created_at: datetime | None = None) -> bool:
+        return (
+            (self.kinds is None or kind in self.kinds)
+            and (self.sites is None or site in self.sites)
+            and (self.since is None or created_at is None or created_at >= self.since)
         )
 
 

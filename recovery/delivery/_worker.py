@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -31,6 +32,7 @@ from recovery.delivery._signing import (
     sign,
 )
 from recovery.delivery._targets import WebhookTarget
+from recovery.delivery.endpoints import Attempt, EndpointStore
 from recovery.delivery.ports import DEAD, DELIVERED, FAILED, Claim, OutboxStore, Wanted
 from recovery.domain.chain import canonical
 from recovery.domain.state import iso
@@ -47,6 +49,8 @@ LOST = "lost"
 SKIPPED = "skipped"
 _SNIPPET = 200
 _MAX_ANSWER = 64 * 1024
+LOG_KEPT = timedelta(days=30)  # the endpoints' delivery log: how long an attempt is kept
+_PRUNE_EVERY = timedelta(hours=1)
 
 
 def utc_now() -> datetime:
@@ -78,16 +82,20 @@ class DeliveryStats:
 class _Response:
     error: str | None
     retry_after: timedelta | None = None
+    status_code: int | None = None
+    duration_ms: int = 0
 
 
 class Deliverer:
-    """Delivers the `outbox` to `targets`. One per worker thread; several workers
-    (threads or processes, each with its own outbox store) can share a database.
+    """Delivers the `outbox` to `targets` and to the endpoints registered in `endpoints`
+    (read again on every pass). One per worker thread; several workers (threads or
+    processes, each with its own outbox store) can share a database.
 
     `lease` is how long a claim lasts: a worker killed after claiming holds its messages
     that long, then another worker retries them. It must outlast the HTTP requests of a
     claimed batch, so batches are sized to fit: each request may take about
-    3 × `timeout` (connect, send, answer).
+    3 × `timeout` (connect, send, answer). When registered endpoints make a message's
+    requests outlast `lease`, the claims of that pass are held longer.
     """
 
     def __init__(
@@ -102,23 +110,29 @@ class Deliverer:
         timeout: float = DEFAULT_TIMEOUT,
         client: httpx.Client | None = None,
         rng: random.Random | None = None,
+        endpoints: EndpointStore | None = None,
     ) -> None:
-        if not targets:
+        if not targets and endpoints is None:
             raise ValueError("no webhook targets configured: nothing to deliver to")
         if batch_size < 1 or timeout <= 0:
             raise ValueError("batch_size must be at least 1 and timeout positive")
+        self.configured = list(targets)
         self.targets = list(targets)
+        self.endpoints = endpoints
+        self._pruned_at: datetime | None = None
+        self._batch_size = batch_size
         self.policy = policy or RetryPolicy()
         self.lease = lease
         self.timeout = timeout
         self._request_budget = timedelta(seconds=3 * timeout)
-        most = self._request_budget * len(self.targets)
+        most = self._request_budget * max(1, len(self.targets))
         if lease <= most:
             raise ValueError(
                 f"a lease of {lease.total_seconds():g} s cannot cover one message's requests "
                 f"({len(self.targets)} target(s) × 3 × {timeout:g} s timeout); lengthen it"
             )
         self.batch_size = max(1, min(batch_size, int(lease / most)))
+        self._base_lease = lease
         self._clock = clock
         self._rng = rng or random.Random()
         self._outbox = outbox
@@ -126,11 +140,37 @@ class Deliverer:
         self._client = client or httpx.Client(
             timeout=httpx.Timeout(timeout), follow_redirects=False
         )
-        # Claim only what some target wants; the rest waits, pending, for its target.
-        unfiltered = any(t.kinds is None and t.sites is None for t in self.targets)
-        self.wanted: list[Wanted] | None = (
-            None if unfiltered else [(t.kinds, t.sites) for t in self.targets]
+        self.wanted: list[Wanted] | None = None
+        self._aim()
+
+    def _aim(self) -> None:
+        """What to claim, from the targets: only what some target wants; the rest waits,
+        pending, for its target."""
+        unfiltered = any(
+            t.kinds is None and t.sites is None and t.since is None for t in self.targets
         )
+        # one condition per filter, not per target: many endpoints share a few filters
+        earliest: dict[tuple[frozenset[str] | None, frozenset[str] | None], datetime | None] = {}
+        for t in self.targets:
+            key = (_frozen(t.kinds), _frozen(t.sites))
+            if key not in earliest:
+                earliest[key] = t.since
+            else:
+                seen = earliest[key]
+                earliest[key] = None if seen is None or t.since is None else min(seen, t.since)
+        self.wanted = None if unfiltered else [(k, s, since) for (k, s), since in earliest.items()]
+
+    def refresh(self) -> None:
+        """Read the registered endpoints again (each pass does: one small read), and size
+        the lease and the batches to the targets."""
+        if self.endpoints is None:
+            return
+        now = self._clock()
+        self.targets = self.configured + [e.target(now) for e in self.endpoints.active()]
+        most = self._request_budget * max(1, len(self.targets))
+        self.lease = max(self._base_lease, most * 2)
+        self.batch_size = max(1, min(self._batch_size, int(self.lease / most)))
+        self._aim()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -154,6 +194,9 @@ class Deliverer:
     def deliver_due(self, *, limit: int | None = None) -> DeliveryStats:
         """Claim and deliver batches until nothing is due (or `limit` messages claimed)."""
         stats = DeliveryStats()
+        self.refresh()
+        if not self.targets:
+            return stats
         while limit is None or stats.claimed < limit:
             size = self.batch_size if limit is None else min(self.batch_size, limit - stats.claimed)
             claims, abandoned = self._claim(size)
@@ -167,6 +210,7 @@ class Deliverer:
 
     def claim(self, limit: int | None = None) -> list[Claim]:
         """Claim up to `limit` due messages for this worker (`deliver` each afterwards)."""
+        self.refresh()
         return self._claim(limit or self.batch_size)[0]
 
     def _claim(self, limit: int) -> tuple[list[Claim], int]:
@@ -187,34 +231,40 @@ class Deliverer:
         """POST one claimed message to every target that wants it and record the outcome;
         return the status recorded (delivered, failed, dead), or lost / skipped."""
         stats = stats if stats is not None else DeliveryStats()
-        wanting = [t for t in self.targets if t.wants(claim.kind, claim.site)]
-        if not wanting:
+        wanting = [t for t in self.targets if t.wants(claim.kind, claim.site, claim.created_at)]
+        if not wanting and self.endpoints is None:
             raise ValueError(
                 f"no target of this worker wants {claim.kind!r} messages of {claim.site!r}"
             )
+        # (with endpoints, none left: the only one that wanted it was deleted meanwhile)
         accepted = set(claim.accepted_by)
-        targets = [t for t in wanting if t.url not in accepted]  # a retry skips those
+        targets = [t for t in wanting if t.name not in accepted]  # a retry skips those
         if self._clock() + self._request_budget * len(targets) > claim.lease_until:
             stats.skipped += 1
             log.warning("webhook message %d: lease nearly over, left for a retry", claim.id)
             return SKIPPED
         errors: list[str] = []
         waits: list[timedelta] = []
+        logged: list[Attempt] = []
         try:
             body = envelope(claim)
             for target in targets:
                 stats.requests += 1
                 response = self._post(target, claim, body)
                 if response.error is None:
-                    accepted.add(target.url)
+                    accepted.add(target.name)
                 else:
                     errors.append(response.error)
                 if response.retry_after is not None:
                     waits.append(response.retry_after)
+                if target.key is not None and self.endpoints is not None:
+                    logged.append(_attempt(target.key, claim, response, self._clock()))
         except Exception as exc:  # one bad message must not stop the others
             log.exception("webhook message %d could not be sent", claim.id)
             errors.append(f"{type(exc).__name__}: {exc}")
         now = self._clock()
+        if logged and self.endpoints is not None:
+            self.endpoints.log(logged, prune_before=self._prune_before(now))
         if not errors:
             outcome = DELIVERED
             held = self._outbox.mark_delivered(claim, now, accepted)
@@ -251,6 +301,13 @@ class Deliverer:
             )
         return outcome
 
+    def _prune_before(self, now: datetime) -> datetime | None:
+        """Once an hour per worker: where the delivery log is cut."""
+        if self._pruned_at is not None and now - self._pruned_at < _PRUNE_EVERY:
+            return None
+        self._pruned_at = now
+        return now - LOG_KEPT
+
     def _post(self, target: WebhookTarget, claim: Claim, body: bytes) -> _Response:
         headers = {
             "Content-Type": "application/json",
@@ -259,20 +316,45 @@ class Deliverer:
             DELIVERY_HEADER: str(claim.id),
             ATTEMPT_HEADER: str(claim.attempt),
             TIMESTAMP_HEADER: str(int(self._clock().timestamp())),
-            SIGNATURE_HEADER: sign(body, target.secret),
+            SIGNATURE_HEADER: sign(body, *target.secrets),
         }
+        started = time.monotonic()
+
+        def took() -> int:
+            return round((time.monotonic() - started) * 1000)
+
         try:
             with self._client.stream("POST", target.url, content=body, headers=headers) as resp:
                 answer = _drain(resp)
                 if resp.is_success:
-                    return _Response(None)
+                    return _Response(None, status_code=resp.status_code, duration_ms=took())
                 snippet = " ".join(answer[:_SNIPPET].decode("utf-8", "replace").split())
                 return _Response(
                     f"{target.url}: HTTP {resp.status_code}" + (f": {snippet}" if snippet else ""),
                     _retry_after(resp, self._clock()),
+                    status_code=resp.status_code,
+                    duration_ms=took(),
                 )
         except httpx.HTTPError as exc:
-            return _Response(f"{target.url}: {type(exc).__name__}: {exc}".rstrip(": "))
+            return _Response(
+                f"{target.url}: {type(exc).__name__}: {exc}".rstrip(": "), duration_ms=took()
+            )
+
+
+def _frozen(values: Collection[str] | None) -> frozenset[str] | None:
+    return None if values is None else frozenset(values)
+
+
+def _attempt(key: str, claim: Claim, response: _Response, at: datetime) -> Attempt:
+    return Attempt(
+        endpoint_id=key.removeprefix("ep:"),
+        message_id=claim.id,
+        attempt=claim.attempt,
+        status_code=response.status_code,
+        error=response.error,
+        duration_ms=response.duration_ms,
+        at=at,
+    )
 
 
 def envelope(claim: Claim) -> bytes:

@@ -28,8 +28,9 @@ FAILED = "failed"
 DEAD = "dead"
 STATUSES = (PENDING, DELIVERING, FAILED, DELIVERED, DEAD)
 
-Wanted = tuple[Collection[str] | None, Collection[str] | None]
-"""What one target takes: its effect kinds and its properties (None: all of them)."""
+Wanted = tuple[Collection[str] | None, Collection[str] | None, datetime | None]
+"""What one target takes: its effect kinds, its properties (None: all of them) and the
+messages created since when (None: all)."""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from recovery.http.api import (
     playbooks,
     reports,
     sessions,
+    webhooks,
 )
 from recovery.http.api.examples import DESCRIPTION
 from recovery.http.api.schemas import ErrorRead, HealthRead
@@ -60,6 +61,7 @@ def create_app(
         ),
         runner=Runner(serial_writes=storage.serial_writes, deferred=storage.deferred_sync),
         clock=built.clock,
+        webhooks=built.webhooks,
     )
 
     @asynccontextmanager
@@ -96,6 +98,7 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(sessions.router)
     app.include_router(admin.router)
+    app.include_router(webhooks.router)
     install_web(app)  # the web page at / (recovery.http.web); JSON routes keep their paths
     install_docs(app)
     install_probes(app, ctx, storage)  # /ready, /metrics and the request measurements

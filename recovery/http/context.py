@@ -15,6 +15,7 @@ from recovery.service.accounts import Accounts
 from recovery.service.engine import Recovery
 from recovery.service.links import StatusLinks
 from recovery.service.principal import Principal
+from recovery.service.webhooks import WebhookEndpoints
 
 
 class SiteCache:
@@ -44,6 +45,7 @@ class ApiContext:
     idempotency: Idempotency
     runner: Runner
     clock: Callable[[], datetime]
+    webhooks: WebhookEndpoints
     sites: SiteCache = field(default_factory=SiteCache)
 
     def check_scope(self, principal: Principal, incident_id: str) -> str:

@@ -2,6 +2,7 @@
 what went wrong and, where it can, which field and what is allowed instead.
 
     IncidentNotFoundError (also: out of the caller's scope)   404
+    NotFoundError (a webhook endpoint; also: not the caller's) 404
     PermissionDeniedError                                     403
     NotAllowedNowError           409  + state, allowed
     ConflictError                409  + current_version (+ the incident, when known)
@@ -31,6 +32,7 @@ from recovery.errors import (
     IncidentNotFoundError,
     IntegrityError,
     NotAllowedNowError,
+    NotFoundError,
     PermissionDeniedError,
     PlaybookError,
     RecoveryError,
@@ -78,7 +80,7 @@ def api_error(
 
 
 def status_of(exc: RecoveryError) -> int:
-    if isinstance(exc, IncidentNotFoundError | UnknownPlaybookError):
+    if isinstance(exc, IncidentNotFoundError | UnknownPlaybookError | NotFoundError):
         return 404
     if isinstance(exc, PermissionDeniedError):
         return 403

@@ -57,6 +57,7 @@ from recovery.service.ports import Storage
 from recovery.service.ports.reports import ReportFilter
 from recovery.service.reports import GroupBy, ReportRow, report_rows
 from recovery.service.unit_of_work import Decision, IncidentUnitOfWork
+from recovery.service.update_mail import UPDATE_EVENTS, queue_update_mail
 from recovery.service.views import IncidentView, Outcome
 from recovery.sites import Sites
 
@@ -165,6 +166,8 @@ class Recovery(LetterCommands, CustomerQueries, HistoryQueries):
             state, event = self.unit_of_work.execute(incident_id, decider, expected_version, keyed)
         except ConflictError as error:
             raise explained(error, self.log, self.pinned_playbook, expected_version) from None
+        if event.type in UPDATE_EVENTS:  # the customer may be told by e-mail too
+            queue_update_mail(self.storage.letters, state, event, self.clock())
         return Outcome(self._view(compiled_of[-1], state), event)
 
     def act_on_step(

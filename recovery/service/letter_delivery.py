@@ -9,6 +9,9 @@ letter is retried with back-off (`recovery.delivery.RetryPolicy`); one refused f
 records `bounce` on the step (with why), which takes it back to `drafted` so staff can
 correct it and queue it again. Letters are at-least-once only where a worker dies between
 the server's acceptance and recording it: the message keeps its Message-ID on every attempt.
+
+A customer update (`service.update_mail`) belongs to no step: it is mailed as long as its
+incident exists, and once accepted the worker records it as a contact in the timeline.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from recovery.letters.mailers import Mailer, MailError, build_message
 from recovery.letters.ports import LetterClaim, QueuedLetter
 from recovery.letters.render import humanise
 from recovery.service.engine import Recovery
+from recovery.service.update_mail import is_update, record_update_sent
 
 log = logging.getLogger("recovery.letters")
 
@@ -129,6 +133,8 @@ class LetterDeliverer:
             view = self.rec.get(letter.incident_id)
         except IncidentNotFoundError:
             return self._cancel(claim, stats, "the incident does not exist")
+        if is_update(letter):
+            return self._deliver_update(claim, view, stats)
         step = view.state.steps.get(letter.step_id)
         if step is None or step.evidence.get("letter_id") != letter.id:
             return self._cancel(
@@ -166,6 +172,34 @@ class LetterDeliverer:
                 log.warning("letter %s: accepted, but our claim ran out first", letter.id)
                 return LOST
         seq, note = self._record_sent(letter, step, message_id, self.rec.playbook_of(view.state))
+        return self._finish(claim, stats, seq, note)
+
+    def _deliver_update(self, claim: LetterClaim, view: Any, stats: LetterStats) -> str:
+        """Mail a customer update (unless accepted before) and record it in the timeline."""
+        letter = claim.letter
+        customer = view.state.customer.get("name")
+        message_id = letter.message_id
+        if message_id is None:
+            if claim.runs_out_within(LETTER_BUDGET, self.rec.clock()):
+                stats.skipped += 1
+                return SKIPPED
+            message = build_message(
+                letter,
+                sender=self.sender,
+                customer_name=customer if isinstance(customer, str) else None,
+                site_name=humanise(view.state.site),
+            )
+            try:
+                message_id = self.mailer.send(message)
+            except MailError as exc:
+                return self._failed(claim, stats, str(exc), permanent=exc.permanent)
+            except Exception as exc:  # a broken mailer must not stop the other letters
+                log.exception("letter %s: the mailer failed", letter.id)
+                return self._failed(claim, stats, f"{type(exc).__name__}: {exc}", permanent=False)
+            if not self.store.mark_accepted(claim, message_id, self.rec.clock()):
+                stats.lost += 1
+                return LOST
+        seq, note = record_update_sent(self.rec.execute, letter, message_id, MAIL_WORKER)
         return self._finish(claim, stats, seq, note)
 
     # ------------------------------------------------------------------ outcomes

@@ -5,8 +5,9 @@ Roles and what each may do (`GRANTS`):
     front_desk   open and work incidents at its properties, within its payment limits
     manager      also approve, waive and read reports
     auditor      read everything at its scope, change nothing
-    integration  a back-office system: commands (at front-desk limits) and delivery state
-    admin        users, tokens and playbooks; no incident data
+    integration  a back-office system: commands (at front-desk limits), delivery state and
+                 its own webhook endpoints
+    admin        users, tokens, playbooks and every webhook endpoint; no incident data
 
 A principal carries the properties (sites) it may act on, or `*` for all of them.
 """
@@ -29,6 +30,7 @@ class Permission(StrEnum):
     REPORTS = "reports:read"
     PLAYBOOKS = "playbooks:read"
     ADMIN = "admin"
+    WEBHOOKS = "webhooks:manage"
 
 
 GRANTS: dict[str, frozenset[Permission]] = {
@@ -37,8 +39,10 @@ GRANTS: dict[str, frozenset[Permission]] = {
         {Permission.READ, Permission.WRITE, Permission.REPORTS, Permission.PLAYBOOKS}
     ),
     "auditor": frozenset({Permission.READ, Permission.REPORTS, Permission.PLAYBOOKS}),
-    "integration": frozenset({Permission.READ, Permission.WRITE, Permission.PLAYBOOKS}),
-    "admin": frozenset({Permission.ADMIN, Permission.PLAYBOOKS}),
+    "integration": frozenset(
+        {Permission.READ, Permission.WRITE, Permission.PLAYBOOKS, Permission.WEBHOOKS}
+    ),
+    "admin": frozenset({Permission.ADMIN, Permission.PLAYBOOKS, Permission.WEBHOOKS}),
 }
 
 # The role the engine sees: a back-office system acts with the front desk's limits.

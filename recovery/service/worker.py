@@ -62,10 +62,9 @@ def run(
     changes: ChangeSource | None = None
     with contextlib.ExitStack() as stack:
         stack.callback(lambda: changes.close() if changes is not None else None)
-        deliverer = (
-            stack.enter_context(Deliverer(rec.storage.outbox, targets, clock=rec.clock))
-            if targets
-            else None
+        # always: back offices may register endpoints (the API) while it runs
+        deliverer = stack.enter_context(
+            Deliverer(rec.storage.outbox, targets, clock=rec.clock, endpoints=rec.storage.webhooks)
         )
 
         def tell() -> None:
@@ -96,8 +95,7 @@ def run(
                 notices_mailed += notice_mail.deliver_due().mailed
             if letters is not None:
                 mailed = mailed + letters.deliver_due()
-            if deliverer is not None:
-                delivered = delivered + deliverer.deliver_due()
+            delivered = delivered + deliverer.deliver_due()
 
         poll(one_pass, once=once, poll_interval=poll_interval, stop=stop, name="worker")
     return WorkerPass(missed, delivered, mailed, notified, notices_mailed)

@@ -15,7 +15,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    and_,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy import exc as sa_exc
 
 from recovery.delivery.ports import (
@@ -84,7 +94,7 @@ class SqlOutbox(MessageOutcomes):
             .with_for_update(skip_locked=True, of=outbox)
         )
         if wanted is not None:
-            due = due.where(or_(*(_covers(kinds, sites) for kinds, sites in wanted)))
+            due = due.where(or_(false(), *(_covers(*each) for each in wanted)))
         with self._transaction() as conn:
             rows = conn.execute(due).all()
             dead = {
@@ -171,8 +181,12 @@ class SqlOutbox(MessageOutcomes):
         return rows
 
 
-def _covers(kinds: Collection[str] | None, sites: Collection[str] | None) -> ColumnElement[bool]:
+def _covers(
+    kinds: Collection[str] | None, sites: Collection[str] | None, since: datetime | None
+) -> ColumnElement[bool]:
     conditions: list[ColumnElement[bool]] = [true()]
+    if since is not None:
+        conditions.append(outbox.c.created_at >= utc(since))
     if kinds is not None:
         conditions.append(outbox.c.kind.in_(sorted(kinds)))
     if sites is not None:

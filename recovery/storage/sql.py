@@ -24,6 +24,7 @@ from recovery.storage.letters import SqlLetterStore
 from recovery.storage.links import SqlStatusLinkStore
 from recovery.storage.notifications import SqlNotificationStore
 from recovery.storage.outbox import SqlOutbox
+from recovery.storage.webhooks import SqlWebhookEndpoints
 
 
 class SqlStorage:
@@ -40,6 +41,7 @@ class SqlStorage:
         self.idempotency = SqlIdempotencyKeys(engine)
         self.links = SqlStatusLinkStore(engine)
         self.notifications = SqlNotificationStore(engine)
+        self.webhooks = SqlWebhookEndpoints(engine)
         if migrate:
             self.migrate()
 

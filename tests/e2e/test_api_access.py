@@ -27,6 +27,7 @@ MANAGERS = {"desk": 403, "manager": 200, "auditor": 403, "pms": 403, "admin": 40
 ADMINS = {"desk": 403, "manager": 403, "auditor": 403, "pms": 403, "admin": 200}
 REPORTERS = {"desk": 403, "manager": 200, "auditor": 200, "pms": 403, "admin": 403}
 EVERYONE = dict.fromkeys(ROLES, 200)
+WEBHOOKERS = {"desk": 403, "manager": 403, "auditor": 403, "pms": 200, "admin": 200}
 
 _names = itertools.count()
 
@@ -79,6 +80,15 @@ def a_token(api: Api) -> dict[str, str]:
     created = api.client("admin").post("/admin/tokens", json=body)
     assert created.status_code == 201
     return {"token": created.json()["id"]}
+
+
+def an_endpoint(api: Api) -> dict[str, str]:
+    pms = api.client("pms")
+    for old in pms.get("/webhooks/endpoints").json()["items"][5:]:
+        pms.delete(f"/webhooks/endpoints/{old['id']}")  # under the per-caller limit
+    made = pms.post("/webhooks/endpoints", json={"url": "https://pms.example/hooks"})
+    assert made.status_code == 201, made.text
+    return {"endpoint_id": made.json()["id"]}
 
 
 def playbook(_api: Api) -> dict[str, str]:
@@ -288,6 +298,27 @@ MATRIX = [
         body=lambda: {"name": f"pms{next(_names)}", "role": "integration", "sites": ["ribe"]},
     ),
     Case("POST", "/admin/tokens/{token}/revoke", ADMINS, prepare=a_token),
+    Case(
+        "POST",
+        "/webhooks/endpoints",
+        with_status(WEBHOOKERS, 201),
+        body=lambda: {"url": "https://pms.example/hooks"},
+        prepare=lambda api: an_endpoint(api) and {},
+    ),
+    Case("GET", "/webhooks/endpoints", WEBHOOKERS),
+    Case("GET", "/webhooks/endpoints/{endpoint_id}", WEBHOOKERS, prepare=an_endpoint),
+    Case(
+        "POST", "/webhooks/endpoints/{endpoint_id}/rotate-secret", WEBHOOKERS, prepare=an_endpoint
+    ),
+    Case("DELETE", "/webhooks/endpoints/{endpoint_id}", WEBHOOKERS, prepare=an_endpoint),
+    Case("GET", "/webhooks/endpoints/{endpoint_id}/deliveries", WEBHOOKERS, prepare=an_endpoint),
+    Case(
+        "POST",
+        "/webhooks/endpoints/{endpoint_id}/redeliver",
+        with_status(WEBHOOKERS, 404),  # message 1 was never sent to it
+        prepare=an_endpoint,
+        query={"message": 1},
+    ),
 ]
 
 

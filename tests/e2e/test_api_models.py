@@ -16,6 +16,7 @@ from pydantic import TypeAdapter
 from starlette.routing import BaseRoute
 
 from recovery import Catalog
+from recovery.delivery.endpoints import Attempt
 from recovery.domain.events import PAYLOADS
 from recovery.http import create_app
 from recovery.http.api.schemas import ErrorRead
@@ -139,6 +140,16 @@ def play_the_hotel_story(api: Api, record: Recorder, mail_dir: Path) -> None:
     ok(admin.post("/admin/tokens", json=token))
     ok(admin.get("/admin/tokens"))
     ok(admin.post("/admin/tokens/pms-ribe/revoke"))
+    hook = ok(admin.post("/webhooks/endpoints", json={"url": "https://pms.example/hooks"}))
+    ok(admin.get("/webhooks/endpoints"))
+    ok(admin.get(f"/webhooks/endpoints/{hook['id']}"))
+    ok(admin.post(f"/webhooks/endpoints/{hook['id']}/rotate-secret"))
+    api.rec.storage.webhooks.log(  # as the worker does after a request to it
+        [Attempt(hook["id"], 1, 1, 200, None, 12, api.rec.clock())]
+    )
+    ok(admin.get(f"/webhooks/endpoints/{hook['id']}/deliveries"))
+    ok(admin.post(f"/webhooks/endpoints/{hook['id']}/redeliver", params={"message": 1}))
+    ok(admin.delete(f"/webhooks/endpoints/{hook['id']}"))
     session = ok(anyone.post("/auth/login", json={"username": "ana", "password": "correct horse"}))
     signed_in = {"Authorization": f"Bearer {session['token']}"}
     ok(anyone.get("/auth/me", headers=signed_in))

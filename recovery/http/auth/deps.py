@@ -26,6 +26,7 @@ WHAT = {
     Permission.REPORTS: "read reports",
     Permission.PLAYBOOKS: "read playbooks",
     Permission.ADMIN: "manage users, tokens and playbooks",
+    Permission.WEBHOOKS: "manage webhook endpoints",
 }
 
 

@@ -8,6 +8,7 @@ implements these on SQLAlchemy (SQLite, PostgreSQL), `recovery.storage.memory` i
       .incidents  IncidentLog       events + current-state rows        (ports.incidents)
       .letters    LetterStore       queued letters, vouchers           (letters.ports)
       .outbox     OutboxStore       webhook claims and delivery status (delivery.ports)
+      .webhooks   EndpointStore     registered webhook endpoints, their log (delivery.endpoints)
       .links      StatusLinkStore   customers' status links            (ports.links)
       .accounts   AccountStore      users, API tokens, login sessions  (ports.accounts)
       .idempotency IdempotencyKeys  idempotency keys of HTTP commands  (ports.accounts)
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Protocol
 
 from recovery.audit.ports import AuditRows
+from recovery.delivery.endpoints import EndpointStore
 from recovery.delivery.ports import OutboxStore
 from recovery.letters.ports import LetterStore
 from recovery.service.ports.accounts import AccountStore, IdempotencyKeys, KeyedReply, KeyTaken
@@ -70,6 +72,9 @@ class Storage(Protocol):
 
     @property
     def letters(self) -> LetterStore: ...
+
+    @property
+    def webhooks(self) -> EndpointStore: ...
 
     @property
     def audit(self) -> AuditRows: ...
@@ -144,6 +149,7 @@ __all__ = [
     "Backlog",
     "Change",
     "ChangeSource",
+    "EndpointStore",
     "Head",
     "IdempotencyKeys",
     "IncidentLog",

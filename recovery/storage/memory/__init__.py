@@ -23,6 +23,7 @@ from recovery.storage.memory.letters import MemoryLetterStore
 from recovery.storage.memory.links import MemoryStatusLinkStore
 from recovery.storage.memory.notifications import MemoryNotificationStore
 from recovery.storage.memory.outbox import MemoryOutbox
+from recovery.storage.memory.webhooks import MemoryWebhookEndpoints
 
 
 class MemoryStorage:
@@ -40,6 +41,7 @@ class MemoryStorage:
         self.idempotency = self.incidents.keys  # written in the log's transactions
         self.links = MemoryStatusLinkStore(self.incidents)
         self.notifications = MemoryNotificationStore(self.incidents)
+        self.webhooks = MemoryWebhookEndpoints(self.incidents, self.accounts)
 
     def ping(self) -> None:
         """Memory always answers."""

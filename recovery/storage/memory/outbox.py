@@ -86,8 +86,10 @@ class MemoryOutbox(MessageOutcomes):
             return True
         site = self._log.rows[row["incident_id"]].site
         return any(
-            (kinds is None or row["kind"] in kinds) and (sites is None or site in sites)
-            for kinds, sites in wanted
+            (kinds is None or row["kind"] in kinds)
+            and (sites is None or site in sites)
+            and (since is None or row["created_at"] >= since)
+            for kinds, sites, since in wanted
         )
 
     def _moment(self, moment: datetime) -> Any:
