@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, FastAPI, Request
@@ -9,6 +10,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from recovery.config import Settings
+from recovery.domain.calendar import ALWAYS_OPEN
 from recovery.http.context import ApiContext
 from recovery.http.web import (
     admin,
@@ -41,13 +43,23 @@ async def no_such_page(request: Request, rest: str) -> Response:
     raise not_found("page")
 
 
+def _zone_of(api: ApiContext) -> Callable[[str], ZoneInfo | None]:
+    sites = api.rec.sites
+
+    def zone_of(site: str) -> ZoneInfo | None:
+        calendar = sites.calendar(site)
+        return None if calendar is ALWAYS_OPEN else calendar.zone
+
+    return zone_of
+
+
 def install(app: FastAPI, *, zone: ZoneInfo | None = None) -> None:
     api: ApiContext = app.state.ctx
     display_zone = zone or ZoneInfo(Settings.from_env().letter_timezone)
     app.state.web = WebContext(
         api=api,
         links=api.links,
-        env=make_environment(display_zone),
+        env=make_environment(display_zone, _zone_of(api)),
         zone=display_zone,
         asset_version=asset_version(),
     )

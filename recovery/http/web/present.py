@@ -15,6 +15,7 @@ from recovery.domain.describe import describe as describe_event
 from recovery.domain.describe import humanise as humanise  # re-exported for the pages
 from recovery.domain.queries import NextStep, clock_stopped, next_step, open_steps
 from recovery.domain.state import Event
+from recovery.http.web.translations import N_
 from recovery.service.engine import IncidentView
 
 STEP_STATUS = {
@@ -37,13 +38,13 @@ ACTION_LABELS = {
     "request_send": ("Send the letter", "Queue letter for sending"),
 }
 CHANNELS = ("desk", "phone", "email", "chat", "web", "letter")
-ROLE_NAMES = {
-    "front_desk": "front desk",
-    "manager": "manager",
-    "auditor": "auditor",
-    "integration": "integration",
-    "admin": "admin",
-    "system": "system",
+ROLE_NAMES = {  # shown translated (N_: in the catalogs)
+    "front_desk": N_("front desk"),
+    "manager": N_("manager"),
+    "auditor": N_("auditor"),
+    "integration": N_("integration"),
+    "admin": N_("admin"),
+    "system": N_("system"),
 }
 
 

@@ -29,6 +29,7 @@ from recovery.errors import (
 from recovery.http.errors import UNAVAILABLE_HEADERS
 from recovery.http.web.context import Viewer, current_viewer, web
 from recovery.http.web.errors import BadForm, CsrfError, NotSignedIn, PageError, not_found
+from recovery.http.web.translations import choose_locale, template_callables
 
 log = logging.getLogger("recovery.web")
 
@@ -97,6 +98,12 @@ def relative(due_iso: str, now: datetime) -> str:
     return f"{amount} overdue" if late else f"in {amount}"
 
 
+def page_locale(request: Request, viewer: Viewer | None) -> str:
+    """The language of a staff page: the viewer's choice, else the browser's, else English."""
+    chosen = viewer.locale if viewer is not None else None
+    return choose_locale(chosen, request.headers.get("accept-language"))
+
+
 def render(
     request: Request,
     template: str,
@@ -108,7 +115,11 @@ def render(
     ctx = web(request)
     flash = read_flash(request)
     now = ctx.now()
+    # the customer's status page brings its own language (the incident's, or ?lang=)
+    locale = context.pop("locale", None) or page_locale(request, viewer)
     html = ctx.env.get_template(template).render(
+        locale=locale,
+        **template_callables(locale),
         viewer=viewer,
         csrf=viewer.csrf if viewer else "",
         flash=flash,
