@@ -8,8 +8,8 @@ SameSite=strict cookie as POST /auth/login, so a signed-in person can use both.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,9 +20,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from recovery.http.auth.deps import SESSION_COOKIE, WHAT
 from recovery.http.context import ApiContext
 from recovery.http.web.errors import NotSignedIn, PageError
+from recovery.http.web.formats import CHANNEL_NAMES, STATUS_NAMES, install_formats
 from recovery.http.web.forms import csrf_for
 from recovery.http.web.present import CHANNELS, ROLE_NAMES, humanise
-from recovery.http.web.formats import CHANNEL_NAMES, STATUS_NAMES, install_formats
 from recovery.service.links import StatusLinks
 from recovery.service.principal import Permission, Principal
 
