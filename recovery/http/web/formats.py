@@ -35,6 +35,7 @@ STATUS_NAMES = {
 
 SHORT = "EEE d MMM, HH:mm"
 FULL = "d MMM y, HH:mm:ss"
+MONEY = "#,##0.## ¤¤"
 
 
 def install_formats(
@@ -100,7 +101,14 @@ def install_formats(
     def money(context: Context, value: float | None, currency: str) -> str:
         if value is None:
             return ""
-        return format_currency(value, currency, locale=babel_locale(language(context)))
+        # "450 EUR", "1.234,5 EUR": the code after the amount, as the forms ask for it
+        return format_currency(
+            value,
+            currency,
+            MONEY,
+            locale=babel_locale(language(context)),
+            currency_digits=False,
+        )
 
     def input_time(value: str | datetime | None) -> str:
         # read back by the audit form in the server's zone: never a page's zone

@@ -109,7 +109,10 @@ def _newstyle(func: Callable[..., str]) -> Callable[..., str]:
         value = func(string)
         if context.eval_ctx.autoescape:
             value = Markup(value)
-        return value % variables if variables or "%" in value else value
+        if variables:
+            return value % variables
+        # no placeholders: only the `%%` of a {% trans %} block (a dynamic text's lone % stays)
+        return value.replace("%%", "%")
 
     return call
 
