@@ -44,6 +44,7 @@ def _user(row: Any) -> UserRow:
         sites=_sites_out(row.sites),
         created_at=aware(row.created_at) or _LONG_AGO,
         disabled_at=aware(row.disabled_at),
+        locale=row.locale,
     )
 
 
@@ -119,6 +120,13 @@ class SqlAccountStore:
                 update(users)
                 .where(users.c.username == username)
                 .values(password_hash=password_hash)
+            ).rowcount
+        return bool(changed)
+
+    def set_locale(self, username: str, locale: str | None) -> bool:
+        with writing(self.engine) as conn:
+            changed = conn.execute(
+                update(users).where(users.c.username == username).values(locale=locale)
             ).rowcount
         return bool(changed)
 

@@ -192,6 +192,7 @@ users = Table(
     Column("sites", Text, nullable=False),
     Column("created_at", Timestamp, nullable=False),
     Column("disabled_at", Timestamp, nullable=True),
+    Column("locale", String(16), nullable=True),  # staff pages' language; NULL: the browser's
 )
 
 api_tokens = Table(

@@ -21,6 +21,7 @@ class UserRow:
     sites: tuple[str, ...]
     created_at: datetime
     disabled_at: datetime | None
+    locale: str | None = None  # the staff pages' language they chose (None: the browser's)
 
     @property
     def active(self) -> bool:
@@ -97,6 +98,11 @@ class AccountStore(Protocol):
         ...
 
     def set_password(self, username: str, password_hash: str) -> bool: ...
+
+    def set_locale(self, username: str, locale: str | None) -> bool:
+        """The user's language for the staff pages (None: their browser's). False when
+        there is no such user."""
+        ...
 
     def add_token(
         self,
