@@ -25,6 +25,7 @@ from recovery.http.web import (
     new_incident,
     notifications,
     playbooks,
+    preferences,
     reports,
     search,
     signin,
@@ -80,6 +81,7 @@ def install(app: FastAPI, *, zone: ZoneInfo | None = None) -> None:
     app.include_router(customers.router)
     app.include_router(approvals.router)
     app.include_router(notifications.router)
+    app.include_router(preferences.router)
     live.install(app)  # the change feed, /live streams, and what the header counts
     app.include_router(fallback)  # last: any other /web/... page is "not found"
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

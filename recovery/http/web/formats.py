@@ -15,7 +15,8 @@ from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
 from recovery.domain.state import parse_iso
-from recovery.http.web.translations import DEFAULT_LOCALE, N_, babel_locale
+from recovery.domain.words import localize
+from recovery.http.web.translations import DEFAULT_LOCALE, N_, babel_locale, translations
 
 # The codes a page shows as words (their translations are in the catalogs).
 CHANNEL_NAMES = {
@@ -115,6 +116,12 @@ def install_formats(
         moment = moment_of(value)
         return "" if moment is None else moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M:%S")
 
+    @pass_context
+    def said(context: Context, text: object) -> str:
+        """A refusal's words (`Said`) in the page's language; other text as it is."""
+        return localize(text, translations(language(context)).gettext)
+
+    env.globals["said"] = said
     env.filters.update(
         when=when,
         when_full=when_full,
