@@ -100,10 +100,12 @@ def check_system_action(step: StepState, action: str, actor: Actor, can_request:
         field="name",
         plain=say(
             "Only the engine's own worker records this on step “{step}”; send the letter and "
-            "the worker records it once it is accepted."
-            if hint
-            else "Only the engine's own worker records this on step “{step}”.",
+            "the worker records it once it is accepted.",
             step=words(step.id),
+        )
+        if hint
+        else say(
+            "Only the engine's own worker records this on step “{step}”.", step=words(step.id)
         ),
     )
 

@@ -202,14 +202,19 @@ def _decide_step(
             state=f"{step.id}:{step.status}",
             allowed=allowed_for_role(allowed_actions(compiled, state), ctx.actor.role),
             plain=say(
-                "{step} is {status}, so you cannot {action} now. On this step you can: {allowed}."
-                if here
-                else "{step} is {status}, so you cannot {action} now. Nothing more can be "
-                "done on this step by you now.",
+                "{step} is {status}, so you cannot {action} now. On this step you can: {allowed}.",
                 step=step_title(compiled, step.id),
                 status=status_words(step.status),
                 action=STEP_ACTIONS.get(command.name, words(command.name)),
                 allowed=allowed_words(compiled, here),
+            )
+            if here
+            else say(
+                "{step} is {status}, so you cannot {action} now. Nothing more can be done on "
+                "this step by you now.",
+                step=step_title(compiled, step.id),
+                status=status_words(step.status),
+                action=STEP_ACTIONS.get(command.name, words(command.name)),
             ),
         )
     definition = compiled.steps[step.id]

@@ -13,6 +13,7 @@ from recovery.http.web.responses import WebRoute, page_locale, redirect, render
 from recovery.http.web.translations import (
     LANGUAGE_NAMES,
     LOCALES,
+    N_,
     from_accept_language,
     translate,
 )
@@ -55,4 +56,4 @@ async def save_preferences(request: Request) -> Response:
     if viewer.principal.kind == "user":
         await ctx.api.runner.write(ctx.api.accounts.set_locale, viewer.name, locale)
     shown = locale or page_locale(request, None)
-    return redirect(PREFERENCES, translate(shown, "Language saved."))
+    return redirect(PREFERENCES, translate(shown, N_("Language saved.")))
