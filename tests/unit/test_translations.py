@@ -29,9 +29,22 @@ PLACEHOLDERS = re.compile(r"%\([a-z_]+\)s|\{[a-z_]+\}|</?[a-z]+[^>]*>")
 def extracted(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     """The msgids of the code as it is now (what `make catalogs` extracts)."""
     pot = tmp_path_factory.mktemp("pot") / "messages.pot"
+    config = str(ROOT / "babel.cfg")
     CommandLineInterface().run(
-        ["pybabel", "-q", "extract", "-F", str(ROOT / "babel.cfg"), "-k", "say", "-k", "N_"]
-        + ["--no-location", "-o", str(pot), str(ROOT)]
+        [
+            "pybabel",
+            "-q",
+            "extract",
+            "-F",
+            config,
+            "-k",
+            "say",
+            "-k",
+            "N_",
+            "-o",
+            str(pot),
+            str(ROOT),
+        ]
     )
     with pot.open("rb") as found:
         return [str(m.id) for m in read_po(found) if m.id]
