@@ -29,7 +29,13 @@ from recovery.errors import (
 from recovery.http.errors import UNAVAILABLE_HEADERS
 from recovery.http.web.context import Viewer, current_viewer, web
 from recovery.http.web.errors import BadForm, CsrfError, NotSignedIn, PageError, not_found
-from recovery.http.web.translations import choose_locale, template_callables
+from recovery.http.web.translations import (
+    DEFAULT_LOCALE,
+    N_,
+    choose_locale,
+    template_callables,
+    translate,
+)
 
 log = logging.getLogger("recovery.web")
 
@@ -80,22 +86,47 @@ def redirect(url: str, flash: str | None = None, *, link: str | None = None) -> 
     return response
 
 
-def relative(due_iso: str, now: datetime) -> str:
-    """'in 25 min' or '12 min overdue': what the countdown script shows, rendered first."""
-    seconds = (parse_iso(due_iso) - now).total_seconds()
-    late = seconds < 0
-    seconds = abs(seconds)
+# The countdown's words, here and in app.js (which reads them from <html data-countdown>).
+COUNTDOWN = {
+    "under_minute": N_("less than a minute"),
+    "min": N_("%(m)s min"),
+    "h": N_("%(h)s h"),
+    "h_min": N_("%(h)s h %(m)s min"),
+    "d": N_("%(d)s d"),
+    "d_h": N_("%(d)s d %(h)s h"),
+    "late": N_("%(amount)s overdue"),
+    "in": N_("in %(amount)s"),
+}
+
+
+def countdown_words(locale: str) -> dict[str, str]:
+    return {key: translate(locale, text) for key, text in COUNTDOWN.items()}
+
+
+def late_by(due_iso: str, now: datetime, locale: str = DEFAULT_LOCALE) -> str:
+    """'12 min': how long ago a deadline passed (or how far off it is)."""
+    words = countdown_words(locale)
+    seconds = abs((parse_iso(due_iso) - now).total_seconds())
     if seconds < 60:
-        amount = "less than a minute"
-    elif seconds < 3600:
-        amount = f"{int(seconds // 60)} min"
-    elif seconds < 86400:
+        return words["under_minute"]
+    if seconds < 3600:
+        return words["min"] % {"m": int(seconds // 60)}
+    if seconds < 86400:
         hours, rest = divmod(int(seconds), 3600)
-        amount = f"{hours} h {rest // 60} min" if rest >= 60 else f"{hours} h"
-    else:
-        days, rest = divmod(int(seconds), 86400)
-        amount = f"{days} d {rest // 3600} h" if rest >= 3600 else f"{days} d"
-    return f"{amount} overdue" if late else f"in {amount}"
+        if rest >= 60:
+            return words["h_min"] % {"h": hours, "m": rest // 60}
+        return words["h"] % {"h": hours}
+    days, rest = divmod(int(seconds), 86400)
+    if rest >= 3600:
+        return words["d_h"] % {"d": days, "h": rest // 3600}
+    return words["d"] % {"d": days}
+
+
+def relative(due_iso: str, now: datetime, locale: str = DEFAULT_LOCALE) -> str:
+    """'in 25 min' or '12 min overdue': what the countdown script shows, rendered first."""
+    amount = late_by(due_iso, now, locale)
+    late = parse_iso(due_iso) < now
+    return countdown_words(locale)["late" if late else "in"] % {"amount": amount}
 
 
 def page_locale(request: Request, viewer: Viewer | None) -> str:
@@ -126,7 +157,9 @@ def render(
         path=request.url.path,
         asset_version=ctx.asset_version,
         now=now,
-        relative=lambda due: relative(due, now),
+        relative=lambda due: relative(due, now, locale),
+        late_by=lambda due: late_by(due, now, locale),
+        countdown=orjson.dumps(countdown_words(locale)).decode(),
         **context,
     )
     response = HTMLResponse(html, status_code=status, headers=dict(headers or {}))

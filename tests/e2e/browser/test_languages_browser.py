@@ -68,6 +68,8 @@ def test_a_danish_user_sees_the_board_and_an_incident_in_danish(
     assert page.get_by_role("heading", level=1).inner_text() == "Åbne sager"
     assert page.get_by_role("columnheader", name="Næste frist").is_visible()
     assert page.get_by_role("link", name="Ny sag").first.is_visible()
+    countdown = page.locator("#board-rows time.due").first.inner_text()  # the script's words
+    assert re.fullmatch(r"om .*|.* forsinket", countdown), countdown
     found = {"board": axe_violations(page)}
 
     page.get_by_role("link", name="Sri Wahyuni").click()
