@@ -23,6 +23,7 @@ from recovery.http.web.errors import NotSignedIn, PageError
 from recovery.http.web.formats import CHANNEL_NAMES, STATUS_NAMES, install_formats
 from recovery.http.web.forms import csrf_for
 from recovery.http.web.present import CHANNELS, ROLE_NAMES, humanise
+from recovery.http.web.translations import N_
 from recovery.service.links import StatusLinks
 from recovery.service.principal import Permission, Principal
 
@@ -122,7 +123,7 @@ async def signed_in(request: Request, permission: Permission | None = None) -> V
     if permission is not None and not viewer.principal.can(permission):
         raise PageError(
             403,
-            "Not for your role",
+            N_("Not for your role"),
             f"The {viewer.role_name} role may not {WHAT[permission]}.",
         )
     return viewer

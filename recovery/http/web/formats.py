@@ -15,7 +15,7 @@ from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
 from recovery.domain.state import parse_iso
-from recovery.domain.words import localize
+from recovery.domain.words import Said, localize
 from recovery.http.web.translations import DEFAULT_LOCALE, N_, babel_locale, translations
 
 # The codes a page shows as words (their translations are in the catalogs).
@@ -118,8 +118,12 @@ def install_formats(
 
     @pass_context
     def said(context: Context, text: object) -> str:
-        """A refusal's words (`Said`) in the page's language; other text as it is."""
-        return localize(text, translations(language(context)).gettext)
+        """Words in the page's language: a refusal's (`Said`), or a text the catalogs hold
+        (marked with N_); anything else (a name, a value) as it is."""
+        if not text:
+            return ""  # gettext("") is the catalog's header
+        gettext = translations(language(context)).gettext
+        return localize(text, gettext) if isinstance(text, Said) else gettext(str(text))
 
     env.globals["said"] = said
     env.filters.update(

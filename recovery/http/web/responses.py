@@ -205,9 +205,11 @@ class WebRoute(APIRoute):
                 response = await error_page(
                     request,
                     403,
-                    "This form has expired",
-                    "The form was not sent from a page of this session (or the session "
-                    "changed). Go back, reload the page and send it again.",
+                    N_("This form has expired"),
+                    N_(
+                        "The form was not sent from a page of this session (or the session "
+                        "changed). Go back, reload the page and send it again."
+                    ),
                 )
             except PageError as exc:
                 response = await error_page(request, exc.status, exc.title, exc.message)
@@ -215,20 +217,22 @@ class WebRoute(APIRoute):
                 err = not_found("incident or playbook")
                 response = await error_page(request, 404, err.title, err.message)
             except BadForm as exc:
-                response = await error_page(request, 400, "The form could not be read", str(exc))
+                response = await error_page(
+                    request, 400, N_("The form could not be read"), str(exc)
+                )
             except RequestValidationError:
                 response = await error_page(
-                    request, 400, "Bad address", "The address of this page is not valid."
+                    request, 400, N_("Bad address"), N_("The address of this page is not valid.")
                 )
             except StarletteHTTPException as exc:
-                response = await error_page(request, exc.status_code, "Error", str(exc.detail))
+                response = await error_page(request, exc.status_code, N_("Error"), str(exc.detail))
             except StorageError as exc:
                 log.error("web: storage error: %s", exc)
                 response = await error_page(
                     request,
                     503,
-                    "The database does not answer",
-                    "Nothing could be read or recorded just now. Try again in a moment.",
+                    N_("The database does not answer"),
+                    N_("Nothing could be read or recorded just now. Try again in a moment."),
                 )
                 response.headers.update(UNAVAILABLE_HEADERS)
             except IntegrityError as exc:
@@ -236,19 +240,21 @@ class WebRoute(APIRoute):
                 response = await error_page(
                     request,
                     500,
-                    "The stored history of this incident is broken",
+                    N_("The stored history of this incident is broken"),
                     f"{exc} The auditor's page shows where the log breaks.",
                 )
             except RecoveryError as exc:
-                response = await error_page(request, 422, "Not possible", str(exc))
+                response = await error_page(request, 422, N_("Not possible"), str(exc))
             except Exception:
                 log.exception("web: unexpected error on %s %s", request.method, request.url.path)
                 response = await error_page(
                     request,
                     500,
-                    "Something went wrong on our side",
-                    "The error has been logged. Go back and try again; if it happens again, "
-                    "tell your administrator the time it happened.",
+                    N_("Something went wrong on our side"),
+                    N_(
+                        "The error has been logged. Go back and try again; if it happens "
+                        "again, tell your administrator the time it happened."
+                    ),
                 )
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)

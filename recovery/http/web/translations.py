@@ -106,7 +106,7 @@ def _newstyle(func: Callable[..., str]) -> Callable[..., str]:
 
     @pass_context
     def call(context: Context, string: str, **variables: Any) -> str:
-        value = func(string)
+        value = func(string) if string else ""  # gettext("") is the catalog's header
         if context.eval_ctx.autoescape:
             value = Markup(value)
         if variables:
@@ -140,7 +140,7 @@ def template_callables(locale: str) -> dict[str, Callable[..., str]]:
 
 def translate(locale: str, text: str) -> str:
     """A message from Python code (a page title, a refusal) in `locale`."""
-    return translations(locale).gettext(text)
+    return translations(locale).gettext(text) if text else ""
 
 
 def untranslated(locales: Iterable[str] = LOCALES) -> dict[str, list[str]]:
