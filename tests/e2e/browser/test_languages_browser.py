@@ -116,3 +116,27 @@ def test_an_indonesian_browser_sees_indonesian_and_can_choose_danish(
     page.wait_for_url("**/web/preferences")
     assert page.get_attribute("html", "lang") == "id"
     assert {name: v for name, v in found.items() if v} == {}
+
+
+def test_more_danish_pages_pass_axe(web_site: Site, incident: str, page_in: Any) -> None:
+    manager = page_in("da-DK")
+    sign_in(manager, web_site, "mads")
+    found: dict[str, Any] = {}
+    for name, path, heading in [
+        ("approvals", "/web/approvals", "Venter på min godkendelse"),
+        ("search", "/web/search?q=Sri", "Søg"),
+        ("incident", f"/web/incidents/{incident}", None),
+        ("audit index", "/web/audit", None),
+        ("playbooks", "/web/playbooks", "Drejebøger"),
+    ]:
+        manager.goto(web_site.base_url + path)
+        assert manager.get_attribute("html", "lang") == "da"
+        if heading:
+            assert manager.get_by_role("heading", level=1).inner_text() == heading
+        found[name] = axe_violations(manager)
+    admin = page_in("da-DK")
+    sign_in(admin, web_site, "root")
+    admin.goto(web_site.base_url + "/web/admin/users")
+    assert admin.get_by_label("Sprog for mette").input_value() == "da"
+    found["users"] = axe_violations(admin)
+    assert {name: v for name, v in found.items() if v} == {}
