@@ -44,6 +44,35 @@ def say_list(items: Iterable[Any], sep: str = ", ") -> Said:
     return said
 
 
+def said_to_data(text: Any) -> Any:
+    """`Said` as plain data (to keep it where only JSON goes, such as a cookie)."""
+    if not isinstance(text, Said):
+        return str(text)
+    if text.msgid is None:
+        return {"items": [said_to_data(i) for i in text.items], "sep": text.sep}
+    return {"msgid": text.msgid, "values": {k: said_to_data(v) for k, v in text.values.items()}}
+
+
+def said_from_data(data: Any, depth: int = 0) -> Any:
+    """What `said_to_data` gave back as `Said` (text that is not stays text). Bounded: the
+    data may come from a cookie."""
+    if isinstance(data, str) or depth > 4:
+        return str(data)
+    if not isinstance(data, dict):
+        return str(data)
+    if isinstance(data.get("items"), list):
+        items = [said_from_data(i, depth + 1) for i in data["items"][:50]]
+        return say_list(items, str(data.get("sep", ", "))[:5])
+    msgid, values = data.get("msgid"), data.get("values")
+    if not isinstance(msgid, str) or not isinstance(values, dict):
+        return ""
+    kept = {str(k): said_from_data(v, depth + 1) for k, v in list(values.items())[:20]}
+    try:
+        return say(msgid, **kept)
+    except (KeyError, IndexError, ValueError):
+        return ""
+
+
 def localize(text: Any, translate: Any) -> str:
     """`text` in another language: `translate(msgid) -> str` gives a message's words;
     anything that is not `Said` (a name, a number) stays as it is. A translation whose

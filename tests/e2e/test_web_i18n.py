@@ -147,3 +147,19 @@ def test_the_board_shows_each_time_in_its_propertys_zone_marked(lite: Site) -> N
     assert re.search(r"\d\d:\d\d WIB", rows["Dewi Lestari"]), rows["Dewi Lestari"]
     assert re.search(r"\d\d:\d\d CES?T", rows["Jens Holm"]), rows["Jens Holm"]
     assert "tenggat" in rows["Dewi Lestari"]  # "due", in Indonesian
+
+
+def test_what_a_form_did_is_said_in_the_persons_language(lite: Site) -> None:
+    ana = person(lite, "ana", INDONESIAN)
+    ana.get("/web/incidents/new")
+    created = ana.post("/web/incidents/new", data=HOTEL_FORM)
+    incident_id = str(created.headers["location"]).rsplit("/", 1)[1]
+    ana.get(f"/web/incidents/{incident_id}")
+    noted = ana.follow(ana.post(f"/web/incidents/{incident_id}/notes", {"text": "tamu di lobi"}))
+    assert "Catatan ditambahkan." in text_of(noted.text)
+    done = ana.follow(
+        ana.post(f"/web/incidents/{incident_id}/steps/apologise/complete", {"ev.apology_by": "Ana"})
+    )
+    assert re.search(r"Apologise and mean it: selesai\.", text_of(done.text))
+    signed_out = ana.follow(ana.post("/logout"))
+    assert "Anda sudah keluar." in text_of(signed_out.text)

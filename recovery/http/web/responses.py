@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from recovery.domain.state import parse_iso
+from recovery.domain.words import said_from_data, said_to_data
 from recovery.errors import (
     IncidentNotFoundError,
     IntegrityError,
@@ -54,7 +55,8 @@ SECURITY_HEADERS = {
 
 
 def set_flash(response: Response, message: str, *, link: str | None = None) -> None:
-    payload = orjson.dumps({"message": message, "link": link})
+    # a `Said` message keeps its parts, so the next page says it in the viewer's language
+    payload = orjson.dumps({"message": said_to_data(message), "link": link})
     response.set_cookie(
         FLASH_COOKIE,
         base64.urlsafe_b64encode(payload).decode(),
@@ -73,10 +75,11 @@ def read_flash(request: Request) -> dict[str, Any] | None:
         data = orjson.loads(base64.urlsafe_b64decode(raw.encode()))
     except (ValueError, orjson.JSONDecodeError):
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("message"), str):
+    if not isinstance(data, dict) or not isinstance(data.get("message"), str | dict):
         return None
     link = data.get("link")
-    return {"message": data["message"], "link": link if isinstance(link, str) else None}
+    message = said_from_data(data["message"])
+    return {"message": message, "link": link if isinstance(link, str) else None}
 
 
 def redirect(url: str, flash: str | None = None, *, link: str | None = None) -> Response:
