@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test bench lint
+.PHONY: run test bench lint catalogs
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,3 +31,13 @@ lint: $(BIN)/.installed
 	$(BIN)/lint-imports
 	@tmp=$$(mktemp -d) && export RECOVERY_DB=sqlite:///$$tmp/check.db && \
 	  $(BIN)/alembic upgrade head && $(BIN)/alembic check && rm -rf $$tmp
+
+LOCALES_DIR := recovery/http/web/locales
+
+## catalogs: the staff pages' words extracted again and merged into every language's .po
+## (then translate the new, empty msgstr entries: the tests name any left empty)
+catalogs: $(BIN)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k say -k N_ --no-location --sort-output \
+	  --project recovery -o $(LOCALES_DIR)/messages.pot .
+	$(BIN)/pybabel update -i $(LOCALES_DIR)/messages.pot -d $(LOCALES_DIR) \
+	  --no-fuzzy-matching --ignore-obsolete --no-wrap

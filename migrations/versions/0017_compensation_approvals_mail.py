@@ -29,7 +29,7 @@ from recovery.errors import IntegrityError, RecoveryError
 from recovery.storage.incident_reads import row_to_event
 
 revision: str = "0017"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

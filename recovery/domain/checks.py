@@ -10,7 +10,7 @@ from recovery.domain.commands import Actor, StepAction
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.playbook import StepDef
 from recovery.domain.state import StepState
-from recovery.domain.words import evidence_label, role_title, step_title, words
+from recovery.domain.words import evidence_label, role_title, say, step_title, words
 from recovery.errors import (
     CommandRejectedError,
     InvalidEvidenceError,
@@ -30,7 +30,9 @@ def check_may_write(actor: Actor) -> None:
     if actor.role in READ_ONLY_ROLES:
         raise PermissionDeniedError(
             f"the {actor.role} role can read incidents but not change them",
-            plain=f"An {role_title(actor.role)} can read incidents but not change them.",
+            plain=say(
+                "An {role} can read incidents but not change them.", role=role_title(actor.role)
+            ),
         )
 
 
@@ -41,12 +43,14 @@ def check_decision(
     what it needs. The amount, alternatives and reason it records."""
     name, currency, who = command.name, compiled.playbook.currency, role_title(actor.role)
     if name in MANAGER_ACTIONS and actor.role not in APPROVER_ROLES:
-        verb = {"waive": "waive a step", "grant_approval": "approve"}.get(name, "decline")
+        verb = {"waive": say("waive a step"), "grant_approval": say("approve")}.get(
+            name, say("decline")
+        )
         raise PermissionDeniedError(
             f"only a manager may {'waive a step' if name == 'waive' else words(name)}; "
             f"the {actor.role} role may not",
             field="name",
-            plain=f"Only a manager may {verb}; the {who} may not.",
+            plain=say("Only a manager may {verb}; the {who} may not.", verb=verb, who=who),
         )
     if name == "waive":
         return None, [], required(command.reason, "reason", "waiving a step needs a reason")
@@ -55,7 +59,7 @@ def check_decision(
             raise CommandRejectedError(
                 "request_approval needs the amount to approve",
                 field="amount",
-                plain="Asking a manager to approve needs the amount.",
+                plain=say("Asking a manager to approve needs the amount."),
             )
         return command.amount, [], command.reason
     if name == "deny_approval":
@@ -71,7 +75,13 @@ def check_decision(
         raise PermissionDeniedError(
             f"{requested:g} {currency} is above the {actor.role} limit of {limit:g} {currency}",
             field="amount",
-            plain=f"{requested:g} {currency} is above the {who}'s limit of {limit:g} {currency}.",
+            plain=say(
+                "{requested} {currency} is above the {who}'s limit of {limit} {currency}.",
+                requested=format(requested, "g"),
+                currency=currency,
+                who=who,
+                limit=format(limit, "g"),
+            ),
         )
     return requested, [], command.reason
 
@@ -88,8 +98,15 @@ def check_system_action(step: StepState, action: str, actor: Actor, can_request:
     raise PermissionDeniedError(
         f"only the engine's own worker records {action} on step {step.id!r}{hint}",
         field="name",
-        plain=f"Only the engine's own worker records this on step “{words(step.id)}”"
-        + ("; send the letter and the worker records it once it is accepted." if hint else "."),
+        plain=say(
+            "Only the engine's own worker records this on step “{step}”; send the letter and "
+            "the worker records it once it is accepted.",
+            step=words(step.id),
+        )
+        if hint
+        else say(
+            "Only the engine's own worker records this on step “{step}”.", step=words(step.id)
+        ),
     )
 
 
@@ -141,8 +158,13 @@ def check_amount(
             raise InvalidEvidenceError(
                 f"{amount:g} {currency} is more than the {granted:g} {currency} approved",
                 field=f"evidence.{definition.amount_field}",
-                plain=f"{evidence_label(compiled, step.id, 'complete', definition.amount_field)}"
-                f": {amount:g} {currency} is more than the {granted:g} {currency} approved.",
+                plain=say(
+                    "{label}: {amount} {currency} is more than the {granted} {currency} approved.",
+                    label=evidence_label(compiled, step.id, "complete", definition.amount_field),
+                    amount=format(amount, "g"),
+                    currency=currency,
+                    granted=format(granted, "g"),
+                ),
             )
         return
     limit = payment_limit(compiled, actor.role)
@@ -155,19 +177,28 @@ def check_amount(
             else f"{amount:g} {currency} is above the {actor.role} limit of {limit:g} {currency}"
         )
         plain = (
-            "this step always needs a manager's approval"
+            say("This step always needs a manager's approval")
             if definition.approval == "always"
-            else f"the {role_title(actor.role)} has no payment limit in this playbook"
+            else say("The {who} has no payment limit in this playbook", who=role_title(actor.role))
             if limit is None
-            else f"{amount:g} {currency} is above the {role_title(actor.role)}'s limit of "
-            f"{limit:g} {currency}"
+            else say(
+                "{amount} {currency} is above the {who}'s limit of {limit} {currency}",
+                amount=format(amount, "g"),
+                currency=currency,
+                who=role_title(actor.role),
+                limit=format(limit, "g"),
+            )
         )
         raise NotAllowedNowError(
             f"{why}; request approval first ({step.id}.request_approval)",
             state=f"{step.id}:{step.status}",
             allowed=[f"{step.id}.request_approval", f"{step.id}.complete"],
-            plain=f"{plain[0].upper()}{plain[1:]}: ask a manager to approve "
-            f"{step_title(compiled, step.id)} first, or complete it with a smaller amount.",
+            plain=say(
+                "{why}: ask a manager to approve {step} first, or complete it with a "
+                "smaller amount.",
+                why=plain,
+                step=step_title(compiled, step.id),
+            ),
         )
 
 

@@ -81,6 +81,8 @@ from recovery.domain.words import (
     INCIDENT_ACTIONS,
     STEP_ACTIONS,
     allowed_words,
+    say,
+    say_list,
     status_words,
     step_title,
     words,
@@ -135,9 +137,12 @@ def decide(
             f"cannot {command.action.replace('_', ' ')} an incident that is {state.status}",
             state=state.status,
             allowed=allowed,
-            plain=f"This incident is {status_words(state.status)}, so you cannot "
-            f"{INCIDENT_ACTIONS.get(command.action, words(command.action))}. "
-            f"You can: {allowed_words(compiled, allowed)}.",
+            plain=say(
+                "This incident is {status}, so you cannot {action}. You can: {allowed}.",
+                status=status_words(state.status),
+                action=INCIDENT_ACTIONS.get(command.action, words(command.action)),
+                allowed=allowed_words(compiled, allowed),
+            ),
         )
     payload = told_customer(
         compiled, state, _DECIDERS[type(command)](compiled, state, command, ctx)
@@ -184,7 +189,7 @@ def _decide_step(
         raise CommandRejectedError(
             f"no step {command.step!r} on this incident; steps: {', '.join(state.steps)}",
             field="step",
-            plain=f"This incident has no step {command.step!r}.",
+            plain=say("This incident has no step {step}.", step=repr(command.step)),
         )
     lifecycle = compiled.kinds[step.kind]
     dest = lifecycle.fire(step.status, command.name)
@@ -196,12 +201,20 @@ def _decide_step(
             f"allowed on this step now: {', '.join(allowed) or 'nothing'}",
             state=f"{step.id}:{step.status}",
             allowed=allowed_for_role(allowed_actions(compiled, state), ctx.actor.role),
-            plain=f"{step_title(compiled, step.id)} is {status_words(step.status)}, so you "
-            f"cannot {STEP_ACTIONS.get(command.name, words(command.name))} now. "
-            + (
-                f"On this step you can: {allowed_words(compiled, here)}."
-                if here
-                else "Nothing more can be done on this step by you now."
+            plain=say(
+                "{step} is {status}, so you cannot {action} now. On this step you can: {allowed}.",
+                step=step_title(compiled, step.id),
+                status=status_words(step.status),
+                action=STEP_ACTIONS.get(command.name, words(command.name)),
+                allowed=allowed_words(compiled, here),
+            )
+            if here
+            else say(
+                "{step} is {status}, so you cannot {action} now. Nothing more can be done on "
+                "this step by you now.",
+                step=step_title(compiled, step.id),
+                status=status_words(step.status),
+                action=STEP_ACTIONS.get(command.name, words(command.name)),
             ),
         )
     definition = compiled.steps[step.id]
@@ -331,8 +344,11 @@ def _decide_close(
             f"cannot close while required steps are open: {', '.join(pending)}",
             state=state.status,
             allowed=allowed_for_role(allowed_actions(compiled, state), ctx.actor.role),
-            plain="The incident cannot be closed while these required steps are still to do "
-            f"or waive: {', '.join(step_title(compiled, s) for s in pending)}.",
+            plain=say(
+                "The incident cannot be closed while these required steps are still to do "
+                "or waive: {steps}.",
+                steps=say_list(step_title(compiled, s) for s in pending),
+            ),
         )
     return Closed(summary=command.summary)
 

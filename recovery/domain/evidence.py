@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from recovery.domain.playbook import EvidenceField
-from recovery.domain.words import words
+from recovery.domain.words import say, say_list, words
 from recovery.errors import InvalidEvidenceError
 
 _TRUE = {"true", "yes", "on", "1"}
@@ -23,11 +23,15 @@ def check_evidence(
     for name in given:
         if name not in by_name:
             asked = ", ".join(by_name) or "no evidence"
-            labels = ", ".join(_label(f) for f in fields) or "nothing"
+            labels = say_list(_label(f) for f in fields) if fields else say("nothing")
             raise InvalidEvidenceError(
                 f"{name!r} is not asked for when you {action} this step; it asks for: {asked}",
                 field=f"evidence.{name}",
-                plain=f"{words(name).capitalize()} is not asked for here; this asks for: {labels}.",
+                plain=say(
+                    "{name} is not asked for here; this asks for: {labels}.",
+                    name=words(name).capitalize(),
+                    labels=labels,
+                ),
             )
     out: dict[str, Any] = {}
     for field in fields:
@@ -39,8 +43,9 @@ def check_evidence(
                     f"{what} is required to {action} this step"
                     + (f" ({field.help})" if field.help else ""),
                     field=f"evidence.{field.name}",
-                    plain=f"{_label(field)} is required"
-                    + (f" ({field.help})." if field.help else "."),
+                    plain=say("{label} is required ({help}).", label=_label(field), help=field.help)
+                    if field.help
+                    else say("{label} is required.", label=_label(field)),
                 )
             if field.type == "bool":
                 out[field.name] = False
@@ -60,7 +65,7 @@ def _coerce(field: EvidenceField, raw: Any) -> Any:
             raise InvalidEvidenceError(
                 f"{field.name} must be a number",
                 field=where,
-                plain=f"{_label(field)} must be a number.",
+                plain=say("{label} must be a number.", label=_label(field)),
             )
         if isinstance(raw, int):
             return raw
@@ -72,7 +77,9 @@ def _coerce(field: EvidenceField, raw: Any) -> Any:
             raise InvalidEvidenceError(
                 f"{field.name} must be a number, not {raw!r}",
                 field=where,
-                plain=f"{_label(field)} must be a number, not {raw!r}.",
+                plain=say(
+                    "{label} must be a number, not {raw}.", label=_label(field), raw=repr(raw)
+                ),
             )
         if isinstance(raw, float):
             return raw
@@ -88,24 +95,30 @@ def _coerce(field: EvidenceField, raw: Any) -> Any:
         raise InvalidEvidenceError(
             f"{field.name} must be true or false, not {raw!r}",
             field=where,
-            plain=f"{_label(field)} must be yes or no, not {raw!r}.",
+            plain=say("{label} must be yes or no, not {raw}.", label=_label(field), raw=repr(raw)),
         )
     if not isinstance(raw, str):
         raise InvalidEvidenceError(
-            f"{field.name} must be text", field=where, plain=f"{_label(field)} must be text."
+            f"{field.name} must be text",
+            field=where,
+            plain=say("{label} must be text.", label=_label(field)),
         )
     text = raw.strip()
     if len(text) > 4000:
         raise InvalidEvidenceError(
             f"{field.name} is longer than 4000 characters",
             field=where,
-            plain=f"{_label(field)} is longer than 4000 characters.",
+            plain=say("{label} is longer than 4000 characters.", label=_label(field)),
         )
     if field.type == "choice" and text not in (field.choices or ()):
         raise InvalidEvidenceError(
             f"{field.name} must be one of: {', '.join(field.choices or ())}",
             field=where,
-            plain=f"{_label(field)} must be one of: {', '.join(field.choices or ())}.",
+            plain=say(
+                "{label} must be one of: {choices}.",
+                label=_label(field),
+                choices=", ".join(field.choices or ()),
+            ),
         )
     if field.type == "date":
         try:
@@ -114,7 +127,11 @@ def _coerce(field: EvidenceField, raw: Any) -> Any:
             raise InvalidEvidenceError(
                 f"{field.name} must be a date like 2026-07-04, not {text!r}",
                 field=where,
-                plain=f"{_label(field)} must be a date like 2026-07-04, not {text!r}.",
+                plain=say(
+                    "{label} must be a date like 2026-07-04, not {text}.",
+                    label=_label(field),
+                    text=repr(text),
+                ),
             ) from None
     return text
 
@@ -135,7 +152,9 @@ def _check_range(
         raise InvalidEvidenceError(
             f"{field.name} must be at least {field.min:g}",
             field=where,
-            plain=f"{_label(field)} must be at least {field.min:g}.",
+            plain=say(
+                "{label} must be at least {min}.", label=_label(field), min=format(field.min, "g")
+            ),
         )
     if field.max is not None and value > field.max:
         if field.unless is not None and evidence.get(field.unless) is True:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from recovery.errors import CommandRejectedError
+from recovery.letters.i18n import LOCALES
 from recovery.service import secrets
 from recovery.service.ports.accounts import AccountStore, TokenRow, UserRow
 from recovery.service.principal import ALL_SITES, ROLES, Principal
@@ -271,6 +272,17 @@ class Accounts:
             since = user.notify_by_email_since or self.clock()
         return self.store.set_email(username, address, since)
 
+    def set_locale(self, username: str, locale: str | None) -> bool:
+        """The language of the user's staff pages: one of LOCALES, or None (their browser's)."""
+        if locale is not None and locale not in LOCALES:
+            raise CommandRejectedError(
+                f"no staff pages in {locale[:20]!r}; choose one of: {', '.join(LOCALES)}",
+                field="locale",
+            )
+        changed = self.store.set_locale(username, locale)
+        self._cache.drop_where(lambda p: p.kind == "user" and p.name == username)
+        return changed
+
     # ------------------------------------------------------------------ tokens
 
     def create_token(self, name: str, role: str, sites: Sequence[str]) -> tuple[TokenRow, str]:
@@ -357,7 +369,7 @@ class Accounts:
             if found is None:
                 return None
             user, expires_at = found
-            principal = Principal("user", user.username, user.role, user.sites)
+            principal = Principal("user", user.username, user.role, user.sites, user.locale)
             self._cache.put(digest, principal, (expires_at - now).total_seconds())
             return principal
         return None

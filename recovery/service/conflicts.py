@@ -17,7 +17,7 @@ from typing import Any
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.describe import describe
 from recovery.domain.state import Event
-from recovery.domain.words import role_title
+from recovery.domain.words import role_title, say
 from recovery.errors import ConflictError
 from recovery.service.ports import IncidentLog
 
@@ -107,6 +107,6 @@ def conflict(incident_id: str, seen: int, current: int, changes: Sequence[Change
         incident_id=incident_id,
         current_version=current,
     )
-    error.plain = f"Since you opened the page: {told}. Check it, then decide again."
+    error.plain = say("Since you opened the page: {told}. Check it, then decide again.", told=told)
     error.changes = [c.to_dict() for c in changes]
     return error

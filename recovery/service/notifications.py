@@ -27,6 +27,7 @@ from datetime import datetime
 from recovery.domain.compiler import ACTIVE_STATES
 from recovery.domain.effects import Notice, effects_of
 from recovery.domain.state import Event, IncidentState
+from recovery.domain.words import say
 from recovery.errors import IncidentNotFoundError, RecoveryError, StorageError
 from recovery.service.engine import Recovery
 from recovery.service.ports.accounts import UserRow
@@ -34,14 +35,15 @@ from recovery.service.ports.notifications import NewNotice, NotificationStore, T
 
 log = logging.getLogger("recovery.notifications")
 
+# `say`: the words are in the staff pages' catalogs
 KINDS = {
-    "approval_requested": "approval requested",
-    "approval_granted": "your request was approved",
-    "approval_denied": "your request was declined",
-    "handed_to_you": "handed to you",
-    "step_overdue": "deadline missed",
-    "tier_raised": "tier raised",
-    "callback_requested": "the customer asks to be called back",
+    "approval_requested": say("approval requested"),
+    "approval_granted": say("your request was approved"),
+    "approval_denied": say("your request was declined"),
+    "handed_to_you": say("handed to you"),
+    "step_overdue": say("deadline missed"),
+    "tier_raised": say("tier raised"),
+    "callback_requested": say("the customer asks to be called back"),
 }
 
 

@@ -55,6 +55,7 @@ class Principal:
     name: str
     role: str
     sites: tuple[str, ...]
+    locale: str | None = None  # the language a person chose for the staff pages
 
     @property
     def all_sites(self) -> bool:

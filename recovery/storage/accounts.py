@@ -46,6 +46,7 @@ def _user(row: Any) -> UserRow:
         disabled_at=aware(row.disabled_at),
         email=row.email,
         notify_by_email_since=aware(row.notify_by_email_since),
+        locale=row.locale,
     )
 
 
@@ -139,6 +140,13 @@ class SqlAccountStore:
                 update(users)
                 .where(users.c.username == username)
                 .values(password_hash=password_hash)
+            ).rowcount
+        return bool(changed)
+
+    def set_locale(self, username: str, locale: str | None) -> bool:
+        with writing(self.engine) as conn:
+            changed = conn.execute(
+                update(users).where(users.c.username == username).values(locale=locale)
             ).rowcount
         return bool(changed)
 

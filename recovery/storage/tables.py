@@ -235,6 +235,7 @@ users = Table(
     # where their notifications are mailed, and since when they asked for it (None: not)
     Column("email", String(320), nullable=True),
     Column("notify_by_email_since", Timestamp, nullable=True),
+    Column("locale", String(16), nullable=True),  # staff pages' language; NULL: the browser's
 )
 
 api_tokens = Table(

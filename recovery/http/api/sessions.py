@@ -61,7 +61,7 @@ async def login(ctx: Ctx, request: Request, body: LoginCreate) -> Response:
     if user is None:
         raise unauthorized("wrong username or password, or the account is disabled")
     secret, expires_at = await ctx.runner.write(ctx.accounts.open_session, user)
-    principal = Principal("user", user.username, user.role, user.sites)
+    principal = Principal("user", user.username, user.role, user.sites, user.locale)
     response = JSON(
         {
             "token": secret,

@@ -13,7 +13,9 @@ from starlette.responses import Response
 from recovery.http.web.context import Viewer, signed_in, web
 from recovery.http.web.errors import BadForm, not_found
 from recovery.http.web.forms import Form, read_form
+from recovery.http.web.preferences import chosen_locale
 from recovery.http.web.responses import WebRoute, redirect, render
+from recovery.http.web.translations import LANGUAGE_NAMES, LOCALES
 from recovery.service.accounts import check_name
 from recovery.service.principal import ROLES, Permission
 
@@ -43,7 +45,10 @@ async def users(request: Request) -> Response:
     viewer = await _admin(request)
     ctx = web(request)
     found = await ctx.api.runner.read(ctx.api.accounts.list_users)
-    return render(request, "admin_users.html", viewer, users=found, roles=ROLES)
+    languages = [(code, LANGUAGE_NAMES[code]) for code in LOCALES]
+    return render(
+        request, "admin_users.html", viewer, users=found, roles=ROLES, languages=languages
+    )
 
 
 @router.post(USERS, response_model=None)
@@ -110,6 +115,16 @@ async def reset_password(request: Request, username: str) -> Response:
     ctx = web(request)
     await ctx.api.runner.write(ctx.api.accounts.set_password, username, form.get("password"))
     return redirect(USERS, f"The password of {username} is set.")
+
+
+@router.post(USERS + "/{username}/locale", response_model=None)
+async def set_locale(request: Request, username: str) -> Response:
+    _, form, username = await _user_form(request, username)
+    ctx = web(request)
+    locale = chosen_locale(form.get("locale"))
+    await ctx.api.runner.write(ctx.api.accounts.set_locale, username, locale)
+    shown = LANGUAGE_NAMES[locale] if locale else "their browser's language"
+    return redirect(USERS, f"{username} sees the pages in {shown}.")
 
 
 @router.get(TOKENS, response_model=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, FastAPI, Request
@@ -9,6 +10,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from recovery.config import Settings
+from recovery.domain.calendar import ALWAYS_OPEN
 from recovery.http.context import ApiContext
 from recovery.http.web import (
     admin,
@@ -23,6 +25,7 @@ from recovery.http.web import (
     new_incident,
     notifications,
     playbooks,
+    preferences,
     reports,
     search,
     signin,
@@ -41,13 +44,23 @@ async def no_such_page(request: Request, rest: str) -> Response:
     raise not_found("page")
 
 
+def _zone_of(api: ApiContext) -> Callable[[str], ZoneInfo | None]:
+    sites = api.rec.sites
+
+    def zone_of(site: str) -> ZoneInfo | None:
+        calendar = sites.calendar(site)
+        return None if calendar is ALWAYS_OPEN else calendar.zone
+
+    return zone_of
+
+
 def install(app: FastAPI, *, zone: ZoneInfo | None = None) -> None:
     api: ApiContext = app.state.ctx
     display_zone = zone or ZoneInfo(Settings.from_env().letter_timezone)
     app.state.web = WebContext(
         api=api,
         links=api.links,
-        env=make_environment(display_zone),
+        env=make_environment(display_zone, _zone_of(api)),
         zone=display_zone,
         asset_version=asset_version(),
     )
@@ -68,6 +81,7 @@ def install(app: FastAPI, *, zone: ZoneInfo | None = None) -> None:
     app.include_router(customers.router)
     app.include_router(approvals.router)
     app.include_router(notifications.router)
+    app.include_router(preferences.router)
     live.install(app)  # the change feed, /live streams, and what the header counts
     app.include_router(fallback)  # last: any other /web/... page is "not found"
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

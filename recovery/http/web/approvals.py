@@ -18,6 +18,7 @@ from recovery.http.web.present_forms import ActionForm, FieldSpec
 from recovery.http.web.present_steps import _step_form
 from recovery.http.web.responses import WebRoute, render
 from recovery.http.web.shared import incident_url
+from recovery.http.web.translations import N_
 from recovery.service.approvals import ApprovalRequest, approval_queue
 from recovery.service.principal import Permission
 
@@ -38,7 +39,7 @@ class QueueRow:
 async def approvals(request: Request, after: str = "") -> Response:
     viewer = await signed_in(request, Permission.READ)
     if viewer.role not in APPROVER_ROLES:
-        raise PageError(403, "Not for your role", "Only a manager approves payments.")
+        raise PageError(403, N_("Not for your role"), N_("Only a manager approves payments."))
     ctx = web(request)
     rec = ctx.api.rec
     waiting, next_after = await ctx.api.runner.read(

@@ -8,21 +8,22 @@ SameSite=strict cookie as POST /auth/login, so a signed-in person can use both.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
-from jinja2.runtime import Context
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from recovery.domain.state import parse_iso
 from recovery.http.auth.deps import SESSION_COOKIE, WHAT
 from recovery.http.context import ApiContext
 from recovery.http.web.errors import NotSignedIn, PageError
+from recovery.http.web.formats import CHANNEL_NAMES, STATUS_NAMES, install_formats
 from recovery.http.web.forms import csrf_for
 from recovery.http.web.present import CHANNELS, ROLE_NAMES, humanise
+from recovery.http.web.translations import N_
 from recovery.service.links import StatusLinks
 from recovery.service.principal import Permission, Principal
 
@@ -66,6 +67,11 @@ class Viewer:
     @property
     def role(self) -> str:
         return self.principal.role
+
+    @property
+    def locale(self) -> str | None:
+        """The language the person chose (None: their browser's)."""
+        return self.principal.locale
 
     @property
     def role_name(self) -> str:
@@ -117,57 +123,35 @@ async def signed_in(request: Request, permission: Permission | None = None) -> V
     if permission is not None and not viewer.principal.can(permission):
         raise PageError(
             403,
-            "Not for your role",
+            N_("Not for your role"),
             f"The {viewer.role_name} role may not {WHAT[permission]}.",
         )
     return viewer
 
 
-def make_environment(zone: ZoneInfo) -> Environment:
+def make_environment(
+    zone: ZoneInfo, zone_of: Callable[[str], ZoneInfo | None] = lambda site: None
+) -> Environment:
+    """The templates' environment. `zone` is the server's display zone; `zone_of(site)` a
+    property's own zone (None: the property has no calendar)."""
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
-
-    def local(
-        context: Context | dict[str, object], value: str | datetime | None
-    ) -> datetime | None:
-        if value is None or value == "":
-            return None
-        moment = parse_iso(value) if isinstance(value, str) else value
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        page_zone = context.get("page_zone")  # a page about one property: its zone
-        return moment.astimezone(page_zone if isinstance(page_zone, ZoneInfo) else zone)
-
-    @pass_context
-    def when(context: Context, value: str | datetime | None) -> str:
-        moment = local(context, value)
-        if moment is None:
-            return ""
-        marked = f" {moment:%Z}" if context.get("page_zone") is not None else ""
-        return f"{moment:%a} {moment.day} {moment:%b, %H:%M}{marked}"
-
-    @pass_context
-    def when_full(context: Context, value: str | datetime | None) -> str:
-        moment = local(context, value)
-        return "" if moment is None else f"{moment.day} {moment:%b %Y, %H:%M:%S %Z}"
-
-    def input_time(value: str | datetime | None) -> str:
-        # read back by the audit form in the server's zone: never a page's zone
-        moment = local({}, value)
-        return "" if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%S")
-
-    env.filters["when"] = when
-    env.filters["when_full"] = when_full
-    env.filters["input_time"] = input_time
+    # newstyle: placeholders by name, escaped; English until a render passes the viewer's
+    # language (`template_callables`, which override these globals)
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    install_formats(env, zone, zone_of)
     env.filters["humanise"] = humanise
     env.filters["short"] = lambda value: str(value)[:12]
     env.globals["zone_name"] = str(zone)
     env.globals["role_name"] = lambda role: ROLE_NAMES.get(role, humanise(role))
+    env.globals["channel_name"] = lambda code: CHANNEL_NAMES.get(code, code)
+    env.globals["status_name"] = lambda code: STATUS_NAMES.get(code, code)
     return env
 
 

@@ -51,4 +51,6 @@ async def customer_page(request: Request, key: str) -> Response:
     )
     if not view.incidents:
         raise not_found("customer")
-    return render(request, "customer.html", viewer, customer=view, now_iso=now)
+    # each time in its incident's property zone, marked
+    site_of = {line.incident_id: line.site for line in view.incidents}
+    return render(request, "customer.html", viewer, customer=view, now_iso=now, site_of=site_of)

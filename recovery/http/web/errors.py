@@ -3,6 +3,9 @@ says what happened and what to do, never a stack trace."""
 
 from __future__ import annotations
 
+from recovery.domain.words import say
+from recovery.http.web.translations import N_
+
 
 class NotSignedIn(Exception):
     """No live session: the page sends the person to the sign-in form."""
@@ -18,11 +21,27 @@ class PageError(Exception):
         super().__init__(message)
 
 
+# What a "not found" page can be about (the words are in the catalogs).
+THINGS = {
+    "page": say("page"),
+    "customer": say("customer"),
+    "export": say("export"),
+    "incident or playbook": say("incident or playbook"),
+    "incident": say("incident"),
+    "property": say("property"),
+    "token": say("token"),
+    "user": say("user"),
+}
+
+
 def not_found(what: str = "page") -> PageError:
     return PageError(
         404,
-        "Not found",
-        f"There is no such {what}, or it is not at one of your properties.",
+        N_("Not found"),
+        say(
+            "There is no such {what}, or it is not at one of your properties.",
+            what=THINGS.get(what, what),
+        ),
     )
 
 

@@ -29,7 +29,7 @@ from recovery.domain.commands import (
     ReportCues,
     Resume,
 )
-from recovery.domain.words import role_title
+from recovery.domain.words import role_title, say
 from recovery.errors import (
     CommandRejectedError,
     ConflictError,
@@ -43,6 +43,7 @@ from recovery.http.web.incident import Problem, incident_page
 from recovery.http.web.present import STEP_STATUS, humanise
 from recovery.http.web.responses import WebRoute, redirect
 from recovery.http.web.shared import incident_url, validation_message, visible_incident
+from recovery.http.web.translations import N_
 from recovery.service.engine import Outcome, Recovery
 from recovery.service.principal import Permission
 
@@ -166,7 +167,7 @@ async def step_action(request: Request, incident_id: str, step: str, action: str
         after = outcome.incident.state.steps.get(step)
         title = after.title if after else step
         status = STEP_STATUS.get(after.status, humanise(after.status)) if after else "updated"
-        return f"{title}: {status}."
+        return say("{title}: {status}.", title=title, status=say(status))
 
     return await _act(
         request, incident_id, f"step:{step}:{action}", build, success, f"#step-{step}"
@@ -180,7 +181,7 @@ def _lines(text: str) -> list[str]:
 COMMANDS: dict[str, tuple[Callable[[Form], IncidentCommand], str, str]] = {
     "pushes": (
         lambda f: RecordPush(asked_for=f.get("asked_for"), step=f.text("step")),
-        "Recorded: the customer had to ask. It counts as a push.",
+        N_("Recorded: the customer had to ask. It counts as a push."),
         "#timeline",
     ),
     "contacts": (
@@ -189,44 +190,44 @@ COMMANDS: dict[str, tuple[Callable[[Form], IncidentCommand], str, str]] = {
             direction=f.get("direction"),
             summary=f.get("summary"),
         ),
-        "Contact recorded.",
+        N_("Contact recorded."),
         "#contacts",
     ),
     "handoffs": (
         lambda f: HandOff(
             to=f.get("to").strip(), to_role=f.text("to_role"), context=f.get("context")
         ),
-        "Handed off, with its context.",
+        N_("Handed off, with its context."),
         "",
     ),
-    "notes": (lambda f: AddNote(text=f.get("text")), "Note added.", "#timeline"),
+    "notes": (lambda f: AddNote(text=f.get("text")), N_("Note added."), "#timeline"),
     "cues": (
         lambda f: ReportCues(cues=f.getlist("cues")),
-        "Cues recorded.",
+        N_("Cues recorded."),
         "",
     ),
     "escalate": (
         lambda f: Escalate(reason=f.get("reason")),
-        "Escalated: a manager is notified.",
+        N_("Escalated: a manager is notified."),
         "",
     ),
     "release": (
         lambda f: Release(reason=f.get("reason"), referral=f.get("referral")),
-        "Released, with a referral.",
+        N_("Released, with a referral."),
         "",
     ),
     "hold": (
         lambda f: Hold(reason=f.get("reason"), step=f.text("step")),
-        "On hold: the clock stops until you resume.",
+        N_("On hold: the clock stops until you resume."),
         "#holds",
     ),
     "resume": (
         lambda f: Resume(step=f.text("step")),
-        "Resumed: deadlines moved by the time held.",
+        N_("Resumed: deadlines moved by the time held."),
         "#holds",
     ),
-    "close": (lambda f: Close(summary=f.text("summary")), "Incident closed.", ""),
-    "reopen": (lambda f: Reopen(reason=f.get("reason")), "Incident reopened.", ""),
+    "close": (lambda f: Close(summary=f.text("summary")), N_("Incident closed."), ""),
+    "reopen": (lambda f: Reopen(reason=f.get("reason")), N_("Incident reopened."), ""),
 }
 
 
@@ -244,7 +245,7 @@ async def create_status_link(request: Request, incident_id: str) -> Response:
     link = f"{str(request.base_url).rstrip('/')}/status/{token}"
     return redirect(
         f"{incident_url(incident_id)}#customer-link",
-        "A status link for the customer: send it now, it is shown only this once.",
+        N_("A status link for the customer: send it now, it is shown only this once."),
         link=link,
     )
 

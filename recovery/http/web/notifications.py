@@ -8,10 +8,12 @@ import threading
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from recovery.domain.words import say
 from recovery.http.web.context import signed_in, web
 from recovery.http.web.errors import BadForm
 from recovery.http.web.forms import read_form
 from recovery.http.web.responses import WebRoute, redirect, render
+from recovery.http.web.translations import N_
 from recovery.service.notifications import KINDS
 from recovery.service.ports.notifications import NotificationStore
 
@@ -95,4 +97,6 @@ async def mark_read(request: Request) -> Response:
     store = ctx.api.rec.storage.notifications
     marked = await ctx.api.runner.write(store.mark_read, viewer.name, ids, ctx.now())
     unread(request).forget(viewer.name)
-    return redirect(PAGE, f"{marked} marked read." if marked != 1 else "Marked read.")
+    return redirect(
+        PAGE, say("{count} marked read.", count=marked) if marked != 1 else N_("Marked read.")
+    )

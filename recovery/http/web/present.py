@@ -15,35 +15,36 @@ from recovery.domain.describe import describe as describe_event
 from recovery.domain.describe import humanise as humanise  # re-exported for the pages
 from recovery.domain.queries import NextStep, clock_stopped, next_step, open_steps
 from recovery.domain.state import Event
+from recovery.http.web.translations import N_
 from recovery.service.engine import IncidentView
 
 STEP_STATUS = {
-    "open": "to do",
-    "done": "done",
-    "waived": "waived",
-    "awaiting_approval": "awaiting approval",
-    "approved": "approved",
-    "drafted": "letter drafted",
-    "sending": "letter queued for the mailer",
-    "sent": "letter sent",
+    "open": N_("to do"),
+    "done": N_("done"),
+    "waived": N_("waived"),
+    "awaiting_approval": N_("awaiting approval"),
+    "approved": N_("approved"),
+    "drafted": N_("letter drafted"),
+    "sending": N_("letter queued for the mailer"),
+    "sent": N_("letter sent"),
 }
 ACTION_LABELS = {
-    "complete": ("Complete", "Mark done"),
-    "waive": ("Waive", "Waive this step"),
-    "request_approval": ("Ask a manager to approve", "Request approval"),
-    "grant_approval": ("Approve", "Approve"),
-    "deny_approval": ("Decline, offering alternatives", "Decline with alternatives"),
-    "draft": ("Draft the letter", "Draft letter"),
-    "request_send": ("Send the letter", "Queue letter for sending"),
+    "complete": (N_("Complete"), N_("Mark done")),
+    "waive": (N_("Waive"), N_("Waive this step")),
+    "request_approval": (N_("Ask a manager to approve"), N_("Request approval")),
+    "grant_approval": (N_("Approve"), N_("Approve")),
+    "deny_approval": (N_("Decline, offering alternatives"), N_("Decline with alternatives")),
+    "draft": (N_("Draft the letter"), N_("Draft letter")),
+    "request_send": (N_("Send the letter"), N_("Queue letter for sending")),
 }
 CHANNELS = ("desk", "phone", "email", "chat", "web", "letter")
-ROLE_NAMES = {
-    "front_desk": "front desk",
-    "manager": "manager",
-    "auditor": "auditor",
-    "integration": "integration",
-    "admin": "admin",
-    "system": "system",
+ROLE_NAMES = {  # shown translated (N_: in the catalogs)
+    "front_desk": N_("front desk"),
+    "manager": N_("manager"),
+    "auditor": N_("auditor"),
+    "integration": N_("integration"),
+    "admin": N_("admin"),
+    "system": N_("system"),
 }
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from recovery.domain.describe import humanise
+from recovery.http.web.translations import N_
 from recovery.service.engine import IncidentView
 
 
@@ -76,38 +77,40 @@ def incident_forms(
     add(
         "close",
         "close",
-        "Close the incident",
-        "Close incident",
-        FieldSpec("summary", "Closing summary", "text"),
+        N_("Close the incident"),
+        N_("Close incident"),
+        FieldSpec("summary", N_("Closing summary"), "text"),
     )
     add(
         "reopen",
         "reopen",
-        "Reopen",
-        "Reopen incident",
-        FieldSpec("reason", "Why it is reopened", "textarea", required=True),
+        N_("Reopen"),
+        N_("Reopen incident"),
+        FieldSpec("reason", N_("Why it is reopened"), "textarea", required=True),
     )
     add(
         "hand_off",
         "handoffs",
         "Hand off",
-        "Hand off with context",
-        FieldSpec("to", "Hand off to", required=True, options=tuple(users)),
+        N_("Hand off with context"),
+        FieldSpec("to", N_("Hand off to"), required=True, options=tuple(users)),
         FieldSpec(
             "to_role",
-            "Their role",
+            N_("Their role"),
             "choice",
             choices=tuple((r, humanise(r)) for r in roles),
         ),
         FieldSpec(
             "context",
-            "Context for the next owner",
+            N_("Context for the next owner"),
             "textarea",
             required=True,
-            help="at least 10 characters: what they need to know, so the customer never "
-            "has to tell the story again",
+            help=N_(
+                "at least 10 characters: what they need to know, so the customer never "
+                "has to tell the story again"
+            ),
         ),
-        note="Every handoff is counted.",
+        note=N_("Every handoff is counted."),
     )
     contact_channels = tuple(
         dict.fromkeys((channel, "phone", "email", "desk", "chat", "sms", "letter"))
@@ -115,11 +118,11 @@ def incident_forms(
     add(
         "record_contact",
         "contacts",
-        "Record a contact",
-        "Record contact",
+        N_("Record a contact"),
+        N_("Record contact"),
         FieldSpec(
             "channel",
-            "Channel",
+            N_("Channel"),
             "choice",
             required=True,
             choices=tuple((c, c) for c in contact_channels),
@@ -127,48 +130,50 @@ def incident_forms(
         ),
         FieldSpec(
             "direction",
-            "Direction",
+            N_("Direction"),
             "choice",
             required=True,
             choices=(
-                ("inbound", "the customer contacted us"),
-                ("outbound", "we contacted the customer"),
+                ("inbound", N_("the customer contacted us")),
+                ("outbound", N_("we contacted the customer")),
             ),
             default="outbound",
         ),
-        FieldSpec("summary", "What was said", "textarea", required=True),
+        FieldSpec("summary", N_("What was said"), "textarea", required=True),
     )
     add(
         "record_push",
         "pushes",
-        "The customer had to ask for something else",
-        "Record that the customer asked",
-        FieldSpec("asked_for", "What the customer asked for", required=True),
-        note="Something the bundle should have given unasked. Recorded honestly: it counts "
-        "against the recovery score.",
+        N_("The customer had to ask for something else"),
+        N_("Record that the customer asked"),
+        FieldSpec("asked_for", N_("What the customer asked for"), required=True),
+        note=N_(
+            "Something the bundle should have given unasked. Recorded honestly: it counts "
+            "against the recovery score."
+        ),
     )
     add(
         "add_note",
         "notes",
-        "Add a note",
-        "Add note",
+        N_("Add a note"),
+        N_("Add note"),
         FieldSpec(
             "text",
-            "Note",
+            N_("Note"),
             "textarea",
             required=True,
-            help="internal: never shown to the customer",
+            help=N_("internal: never shown to the customer"),
         ),
     )
     if cues:
         add(
             "report_cues",
             "cues",
-            "Report dissatisfaction cues",
-            "Report cues",
+            N_("Report dissatisfaction cues"),
+            N_("Report cues"),
             FieldSpec(
                 "cues",
-                "Cues heard",
+                N_("Cues heard"),
                 "multi",
                 required=True,
                 choices=tuple((c, humanise(c)) for c in cues),
@@ -177,9 +182,9 @@ def incident_forms(
     add(
         "escalate",
         "escalate",
-        "Escalate",
-        "Escalate to a manager",
-        FieldSpec("reason", "Why", "textarea", required=True),
+        N_("Escalate"),
+        N_("Escalate to a manager"),
+        FieldSpec("reason", N_("Why"), "textarea", required=True),
     )
     holds = view.state.holds or {}
     acting_on = {a.partition(".")[0] for a in allowed if "." in a}  # steps still open
@@ -187,11 +192,11 @@ def incident_forms(
     add(
         "hold",
         "hold",
-        "Waiting on the customer",
-        "Put on hold",
+        N_("Waiting on the customer"),
+        N_("Put on hold"),
         FieldSpec(
             "step",
-            "What waits",
+            N_("What waits"),
             "choice",
             choices=(
                 ("", "the whole incident"),
@@ -200,36 +205,36 @@ def incident_forms(
         ),
         FieldSpec(
             "reason",
-            "What we are waiting for",
+            N_("What we are waiting for"),
             "textarea",
             required=True,
-            help="the customer's status page shows it, e.g. the guest's bank details",
+            help=N_("the customer's status page shows it, e.g. the guest's bank details"),
         ),
-        note="The clock stops until you resume; a deadline already missed stays missed.",
+        note=N_("The clock stops until you resume; a deadline already missed stays missed."),
     )
     add(
         "resume",
         "resume",
-        "Resume the clock",
-        "Resume",
+        N_("Resume the clock"),
+        N_("Resume"),
         FieldSpec(
             "step",
-            "What resumes",
+            N_("What resumes"),
             "choice",
             choices=(
                 ("", "everything on hold"),
                 *((s, view.state.steps[s].title) for s in holds if s in view.state.steps),
             ),
         ),
-        note="Each deadline moves by the time held (in business time where it is counted so).",
+        note=N_("Each deadline moves by the time held (in business time where it is counted so)."),
     )
     add(
         "release",
         "release",
-        "Release (an honest ending)",
-        "Release with referral",
-        FieldSpec("reason", "Why we cannot serve the customer well", "textarea", required=True),
-        FieldSpec("referral", "Who can, and how", "textarea", required=True),
+        N_("Release (an honest ending)"),
+        N_("Release with referral"),
+        FieldSpec("reason", N_("Why we cannot serve the customer well"), "textarea", required=True),
+        FieldSpec("referral", N_("Who can, and how"), "textarea", required=True),
         danger=True,
     )
     return forms

@@ -17,6 +17,7 @@ from recovery.domain.state import IncidentState, StepState
 from recovery.http.web.i18n import LANGUAGE_NAMES, LOCALES, pick_locale
 from recovery.http.web.present import ACTION_LABELS, STEP_STATUS
 from recovery.http.web.present_forms import ActionForm, FieldSpec
+from recovery.http.web.translations import N_
 from recovery.letters import sends_letters
 from recovery.service.engine import IncidentView
 
@@ -113,9 +114,9 @@ def _step_form(
         fields: tuple[FieldSpec, ...] = (
             FieldSpec(
                 "note",
-                "A personal paragraph for the letter",
+                N_("A personal paragraph for the letter"),
                 "textarea",
-                help="optional: the rest of the letter comes from the playbook's template",
+                help=N_("optional: the rest of the letter comes from the playbook's template"),
             ),
         )
         return ActionForm(key, url, label, button, fields, note)
@@ -125,14 +126,14 @@ def _step_form(
         fields = (
             FieldSpec(
                 "recipient",
-                "Send to (e-mail address)",
+                N_("Send to (e-mail address)"),
                 "email",
                 help="empty: the customer's contact" + (f" ({contact})" if contact else ""),
                 default=str(step.evidence.get("recipient") or ""),
             ),
             FieldSpec(
                 "locale",
-                "Language of the letter",
+                N_("Language of the letter"),
                 "choice",
                 required=True,
                 choices=tuple((code, LANGUAGE_NAMES[code]) for code in LOCALES),
@@ -142,30 +143,30 @@ def _step_form(
         note = "The mail worker sends it and records it as sent once the mail server accepts it."
         return ActionForm(key, url, label, button, fields, note)
     if action == "waive":
-        fields = (FieldSpec("reason", "Why this step is waived", "textarea", required=True),)
+        fields = (FieldSpec("reason", N_("Why this step is waived"), "textarea", required=True),)
         return ActionForm(key, url, label, button, fields, danger=True)
     if action == "request_approval":
         fields = (
             FieldSpec(
                 "amount", "Amount to approve", "money", required=True, min=0, suffix=currency
             ),
-            FieldSpec("reason", "Why (for the manager)", "textarea"),
+            FieldSpec("reason", N_("Why (for the manager)"), "textarea"),
         )
         return ActionForm(key, url, label, button, fields)
     if action == "grant_approval":
         requested = (step.approval or {}).get("requested_amount")
         note = f"Requested: {show_value(requested, money=currency)}" if requested else None
-        return ActionForm(key, url, label, button, (FieldSpec("reason", "Note", "text"),), note)
+        return ActionForm(key, url, label, button, (FieldSpec("reason", N_("Note"), "text"),), note)
     if action == "deny_approval":
         fields = (
             FieldSpec(
                 "alternatives",
-                "Alternatives offered to the customer (one per line)",
+                N_("Alternatives offered to the customer (one per line)"),
                 "textarea",
                 required=True,
-                help="a decline is never a bare no",
+                help=N_("a decline is never a bare no"),
             ),
-            FieldSpec("reason", "Why", "text"),
+            FieldSpec("reason", N_("Why"), "text"),
         )
         return ActionForm(key, url, label, button, fields)
     asked = evidence_fields(compiled, step.id, action)
@@ -203,18 +204,18 @@ def step_views(
             push_form = ActionForm(
                 f"step:{step.id}:push",
                 f"{base}/pushes",
-                "The customer had to ask for this",
-                "Record that the customer asked",
+                N_("The customer had to ask for this"),
+                N_("Record that the customer asked"),
                 (
                     FieldSpec(
                         "asked_for",
-                        "What the customer asked for",
+                        N_("What the customer asked for"),
                         required=True,
                         default=step.title,
                     ),
-                    FieldSpec("step", "Step", "hidden", default=step.id),
+                    FieldSpec("step", N_("Step"), "hidden", default=step.id),
                 ),
-                note="Recorded honestly: it counts against the recovery score.",
+                note=N_("Recorded honestly: it counts against the recovery score."),
             )
         approval = None
         if step.approval:

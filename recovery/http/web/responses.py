@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from recovery.domain.state import parse_iso
+from recovery.domain.words import said_from_data, said_to_data
 from recovery.errors import (
     IncidentNotFoundError,
     IntegrityError,
@@ -29,6 +30,13 @@ from recovery.errors import (
 from recovery.http.errors import UNAVAILABLE_HEADERS
 from recovery.http.web.context import Viewer, current_viewer, web
 from recovery.http.web.errors import BadForm, CsrfError, NotSignedIn, PageError, not_found
+from recovery.http.web.translations import (
+    DEFAULT_LOCALE,
+    N_,
+    choose_locale,
+    template_callables,
+    translate,
+)
 
 log = logging.getLogger("recovery.web")
 
@@ -47,7 +55,8 @@ SECURITY_HEADERS = {
 
 
 def set_flash(response: Response, message: str, *, link: str | None = None) -> None:
-    payload = orjson.dumps({"message": message, "link": link})
+    # a `Said` message keeps its parts, so the next page says it in the viewer's language
+    payload = orjson.dumps({"message": said_to_data(message), "link": link})
     response.set_cookie(
         FLASH_COOKIE,
         base64.urlsafe_b64encode(payload).decode(),
@@ -66,10 +75,11 @@ def read_flash(request: Request) -> dict[str, Any] | None:
         data = orjson.loads(base64.urlsafe_b64decode(raw.encode()))
     except (ValueError, orjson.JSONDecodeError):
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("message"), str):
+    if not isinstance(data, dict) or not isinstance(data.get("message"), str | dict):
         return None
     link = data.get("link")
-    return {"message": data["message"], "link": link if isinstance(link, str) else None}
+    message = said_from_data(data["message"])
+    return {"message": message, "link": link if isinstance(link, str) else None}
 
 
 def redirect(url: str, flash: str | None = None, *, link: str | None = None) -> Response:
@@ -79,22 +89,53 @@ def redirect(url: str, flash: str | None = None, *, link: str | None = None) -> 
     return response
 
 
-def relative(due_iso: str, now: datetime) -> str:
-    """'in 25 min' or '12 min overdue': what the countdown script shows, rendered first."""
-    seconds = (parse_iso(due_iso) - now).total_seconds()
-    late = seconds < 0
-    seconds = abs(seconds)
+# The countdown's words, here and in app.js (which reads them from <html data-countdown>).
+COUNTDOWN = {
+    "under_minute": N_("less than a minute"),
+    "min": N_("%(m)s min"),
+    "h": N_("%(h)s h"),
+    "h_min": N_("%(h)s h %(m)s min"),
+    "d": N_("%(d)s d"),
+    "d_h": N_("%(d)s d %(h)s h"),
+    "late": N_("%(amount)s overdue"),
+    "in": N_("in %(amount)s"),
+}
+
+
+def countdown_words(locale: str) -> dict[str, str]:
+    return {key: translate(locale, text) for key, text in COUNTDOWN.items()}
+
+
+def late_by(due_iso: str, now: datetime, locale: str = DEFAULT_LOCALE) -> str:
+    """'12 min': how long ago a deadline passed (or how far off it is)."""
+    words = countdown_words(locale)
+    seconds = abs((parse_iso(due_iso) - now).total_seconds())
     if seconds < 60:
-        amount = "less than a minute"
-    elif seconds < 3600:
-        amount = f"{int(seconds // 60)} min"
-    elif seconds < 86400:
+        return words["under_minute"]
+    if seconds < 3600:
+        return words["min"] % {"m": int(seconds // 60)}
+    if seconds < 86400:
         hours, rest = divmod(int(seconds), 3600)
-        amount = f"{hours} h {rest // 60} min" if rest >= 60 else f"{hours} h"
-    else:
-        days, rest = divmod(int(seconds), 86400)
-        amount = f"{days} d {rest // 3600} h" if rest >= 3600 else f"{days} d"
-    return f"{amount} overdue" if late else f"in {amount}"
+        if rest >= 60:
+            return words["h_min"] % {"h": hours, "m": rest // 60}
+        return words["h"] % {"h": hours}
+    days, rest = divmod(int(seconds), 86400)
+    if rest >= 3600:
+        return words["d_h"] % {"d": days, "h": rest // 3600}
+    return words["d"] % {"d": days}
+
+
+def relative(due_iso: str, now: datetime, locale: str = DEFAULT_LOCALE) -> str:
+    """'in 25 min' or '12 min overdue': what the countdown script shows, rendered first."""
+    amount = late_by(due_iso, now, locale)
+    late = parse_iso(due_iso) < now
+    return countdown_words(locale)["late" if late else "in"] % {"amount": amount}
+
+
+def page_locale(request: Request, viewer: Viewer | None) -> str:
+    """The language of a staff page: the viewer's choice, else the browser's, else English."""
+    chosen = viewer.locale if viewer is not None else None
+    return choose_locale(chosen, request.headers.get("accept-language"))
 
 
 def render(
@@ -108,14 +149,20 @@ def render(
     ctx = web(request)
     flash = read_flash(request)
     now = ctx.now()
+    # the customer's status page brings its own language (the incident's, or ?lang=)
+    locale = context.pop("locale", None) or page_locale(request, viewer)
     html = ctx.env.get_template(template).render(
+        locale=locale,
+        **template_callables(locale),
         viewer=viewer,
         csrf=viewer.csrf if viewer else "",
         flash=flash,
         path=request.url.path,
         asset_version=ctx.asset_version,
         now=now,
-        relative=lambda due: relative(due, now),
+        relative=lambda due: relative(due, now, locale),
+        late_by=lambda due: late_by(due, now, locale),
+        countdown=orjson.dumps(countdown_words(locale)).decode(),
         **context,
     )
     response = HTMLResponse(html, status_code=status, headers=dict(headers or {}))
@@ -161,9 +208,11 @@ class WebRoute(APIRoute):
                 response = await error_page(
                     request,
                     403,
-                    "This form has expired",
-                    "The form was not sent from a page of this session (or the session "
-                    "changed). Go back, reload the page and send it again.",
+                    N_("This form has expired"),
+                    N_(
+                        "The form was not sent from a page of this session (or the session "
+                        "changed). Go back, reload the page and send it again."
+                    ),
                 )
             except PageError as exc:
                 response = await error_page(request, exc.status, exc.title, exc.message)
@@ -171,20 +220,22 @@ class WebRoute(APIRoute):
                 err = not_found("incident or playbook")
                 response = await error_page(request, 404, err.title, err.message)
             except BadForm as exc:
-                response = await error_page(request, 400, "The form could not be read", str(exc))
+                response = await error_page(
+                    request, 400, N_("The form could not be read"), str(exc)
+                )
             except RequestValidationError:
                 response = await error_page(
-                    request, 400, "Bad address", "The address of this page is not valid."
+                    request, 400, N_("Bad address"), N_("The address of this page is not valid.")
                 )
             except StarletteHTTPException as exc:
-                response = await error_page(request, exc.status_code, "Error", str(exc.detail))
+                response = await error_page(request, exc.status_code, N_("Error"), str(exc.detail))
             except StorageError as exc:
                 log.error("web: storage error: %s", exc)
                 response = await error_page(
                     request,
                     503,
-                    "The database does not answer",
-                    "Nothing could be read or recorded just now. Try again in a moment.",
+                    N_("The database does not answer"),
+                    N_("Nothing could be read or recorded just now. Try again in a moment."),
                 )
                 response.headers.update(UNAVAILABLE_HEADERS)
             except IntegrityError as exc:
@@ -192,19 +243,21 @@ class WebRoute(APIRoute):
                 response = await error_page(
                     request,
                     500,
-                    "The stored history of this incident is broken",
+                    N_("The stored history of this incident is broken"),
                     f"{exc} The auditor's page shows where the log breaks.",
                 )
             except RecoveryError as exc:
-                response = await error_page(request, 422, "Not possible", str(exc))
+                response = await error_page(request, 422, N_("Not possible"), str(exc))
             except Exception:
                 log.exception("web: unexpected error on %s %s", request.method, request.url.path)
                 response = await error_page(
                     request,
                     500,
-                    "Something went wrong on our side",
-                    "The error has been logged. Go back and try again; if it happens again, "
-                    "tell your administrator the time it happened.",
+                    N_("Something went wrong on our side"),
+                    N_(
+                        "The error has been logged. Go back and try again; if it happens "
+                        "again, tell your administrator the time it happened."
+                    ),
                 )
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)

@@ -12,6 +12,7 @@ from recovery.http.web.errors import BadForm
 from recovery.http.web.forms import LOGIN_COOKIE, local_path, new_login_token, read_form
 from recovery.http.web.present import CHANNELS
 from recovery.http.web.responses import WebRoute, redirect, render
+from recovery.http.web.translations import N_
 from recovery.service.accounts import SignInThrottled
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -112,7 +113,7 @@ async def logout(request: Request) -> Response:
     await read_form(request, viewer.csrf)
     ctx = web(request)
     await ctx.api.runner.write(ctx.api.accounts.logout, viewer.secret)
-    response = redirect("/login", "You are signed out.")
+    response = redirect("/login", N_("You are signed out."))
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 

@@ -24,6 +24,7 @@ class UserRow:
     email: str | None = None
     notify_by_email_since: datetime | None = None
     """their notifications from then on are mailed to `email` (None: not mailed)"""
+    locale: str | None = None  # the staff pages' language they chose (None: the browser's)
 
     @property
     def active(self) -> bool:
@@ -108,6 +109,11 @@ class AccountStore(Protocol):
 
     def mail_recipients(self) -> list[UserRow]:
         """Active users with an address who asked for their notifications by e-mail."""
+        ...
+
+    def set_locale(self, username: str, locale: str | None) -> bool:
+        """The user's language for the staff pages (None: their browser's). False when
+        there is no such user."""
         ...
 
     def add_token(

@@ -97,6 +97,14 @@ class MemoryAccountStore:
             self._users[username] = replace(user, password_hash=password_hash)
             return True
 
+    def set_locale(self, username: str, locale: str | None) -> bool:
+        with self._lock:
+            user = self._users.get(username)
+            if user is None:
+                return False
+            self._users[username] = replace(user, locale=locale)
+            return True
+
     # ------------------------------------------------------------------ API tokens
 
     def add_token(

@@ -9,15 +9,28 @@
 (function () {
   "use strict";
 
+  // the countdown's words in the page's language (<html data-countdown>, "%(m)s min", ...)
+  var WORDS = (function () {
+    try { return JSON.parse(document.documentElement.getAttribute("data-countdown") || ""); }
+    catch (e) { return null; }
+  })() || {
+    under_minute: "less than a minute", min: "%(m)s min", h: "%(h)s h",
+    h_min: "%(h)s h %(m)s min", d: "%(d)s d", d_h: "%(d)s d %(h)s h",
+    late: "%(amount)s overdue", "in": "in %(amount)s"
+  };
+  function say(key, values) {
+    return WORDS[key].replace(/%\((\w+)\)s/g, function (_, name) { return values[name]; });
+  }
+
   function amount(seconds) {
-    if (seconds < 60) return "less than a minute";
-    if (seconds < 3600) return Math.floor(seconds / 60) + " min";
+    if (seconds < 60) return WORDS.under_minute;
+    if (seconds < 3600) return say("min", { m: Math.floor(seconds / 60) });
     if (seconds < 86400) {
       var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60);
-      return m ? h + " h " + m + " min" : h + " h";
+      return m ? say("h_min", { h: h, m: m }) : say("h", { h: h });
     }
     var d = Math.floor(seconds / 86400), hours = Math.floor((seconds % 86400) / 3600);
-    return hours ? d + " d " + hours + " h" : d + " d";
+    return hours ? say("d_h", { d: d, h: hours }) : say("d", { d: d });
   }
 
   function tick() {
@@ -28,7 +41,7 @@
       if (isNaN(due)) return;
       var seconds = (due - now) / 1000;
       var late = seconds < 0;
-      el.textContent = late ? amount(-seconds) + " overdue" : "in " + amount(seconds);
+      el.textContent = say(late ? "late" : "in", { amount: amount(late ? -seconds : seconds) });
       el.classList.toggle("overdue", late);
       var holder = el.closest("[data-overdue-holder]");
       if (holder) holder.classList.toggle("overdue", late);
