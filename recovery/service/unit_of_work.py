@@ -20,6 +20,7 @@ from typing import NamedTuple
 from recovery.domain.chain import GENESIS, canonical, seal
 from recovery.domain.effects import Effect, effects_of
 from recovery.domain.figures import Figures
+from recovery.domain.personal import conceal, new_key
 from recovery.domain.state import Event, IncidentState
 from recovery.errors import ConflictError, RecoveryError
 from recovery.service.ports import (
@@ -48,11 +49,16 @@ KeyedReplyOf = Callable[[IncidentState, Event], KeyedReply]
 """The idempotency key's row (with the reply) for a command's resulting state and event."""
 
 
-def sealed(decision: Decision, prev_hash: str) -> Record:
-    """The decision chained to `prev_hash`, with the outbox messages its effects ask for."""
-    event, data = seal(decision.event, prev_hash)
+def sealed(decision: Decision, prev_hash: str, key: bytes | None) -> Record:
+    """The decision chained to `prev_hash`, its personal values sealed under the incident's
+    `key` (None: erased, they are dropped), with the outbox messages its effects ask for."""
+    event = decision.event
+    stored = conceal(event.type, event.data, key, event.incident_id, event.seq)
+    event, data = seal(event, prev_hash, stored)
     messages = [_message(event, effect) for effect in effects_of(event.data)]
-    return Record(decision.state, event, data, decision.next_due_at, messages, decision.figures)
+    return Record(
+        decision.state, event, data, decision.next_due_at, messages, decision.figures, key
+    )
 
 
 def _message(event: Event, effect: Effect) -> OutboxMessage:
@@ -72,10 +78,16 @@ class Snapshots:
     def get(self, incident_id: str) -> Head | None:
         return self._entries.get(incident_id)
 
-    def keep(self, state: IncidentState, head_hash: str, figures: Figures | None = None) -> None:
+    def keep(
+        self,
+        state: IncidentState,
+        head_hash: str,
+        figures: Figures | None = None,
+        key: bytes | None = None,
+    ) -> None:
         with self._lock:
             self._entries.pop(state.id, None)
-            self._entries[state.id] = Head(state.version, head_hash, state, figures)
+            self._entries[state.id] = Head(state.version, head_hash, state, figures, key)
             if len(self._entries) > self._size:
                 del self._entries[next(iter(self._entries))]  # the least recently recorded
 
@@ -89,11 +101,11 @@ class IncidentUnitOfWork:
 
     def create(self, decision: Decision, keyed: KeyedReplyOf | None = None) -> Event:
         """Record a new incident: its state row and its first event."""
-        record = sealed(decision, GENESIS)
+        record = sealed(decision, GENESIS, new_key())
         reply = keyed(record.state, record.event) if keyed is not None else None
         with self.log.transaction(record.state.id, locked=True, keyed=reply is not None) as tx:
             tx.append(record, None, reply)
-        self.snapshots.keep(record.state, record.event.hash, record.figures)
+        self.snapshots.keep(record.state, record.event.hash, record.figures, record.key)
         return record.event
 
     def execute(
@@ -127,7 +139,7 @@ class IncidentUnitOfWork:
                         incident_id=incident_id,
                         current_version=None,
                     )
-        self.snapshots.keep(recorded.state, recorded.event.hash, recorded.figures)
+        self.snapshots.keep(recorded.state, recorded.event.hash, recorded.figures, recorded.key)
         return recorded.state, recorded.event
 
     def _decide_and_append(
@@ -155,7 +167,7 @@ class IncidentUnitOfWork:
     ) -> Record | None:
         """Decide from `head` (on a copy of its state) and append, provided the row is
         still at `head`; None if it is not."""
-        record = sealed(decider(head.state.clone()), head.head_hash)
+        record = sealed(decider(head.state.clone()), head.head_hash, head.key)
         reply = keyed(record.state, record.event) if keyed is not None else None
         if not tx.append(record, head, reply):
             return None

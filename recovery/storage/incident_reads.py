@@ -12,6 +12,7 @@ from sqlalchemy import exc as sa_exc
 
 from recovery.domain.chain import canonical
 from recovery.domain.compiler import ACTIVE_STATES
+from recovery.domain.personal import decode_key, revealed
 from recovery.domain.state import Event, IncidentState, parse_iso
 from recovery.errors import IncidentNotFoundError
 from recovery.storage.database import reading, writing
@@ -218,12 +219,17 @@ class IncidentReads(FigureReads):
         query = query.order_by(events.c.seq)
         out = []
         with self._reading() as conn:
+            key = decode_key(conn.execute(_key_of(incident_id)).scalar_one_or_none())
             for row in conn.execute(query):
-                event = row_to_event(row._mapping)
+                event = revealed(row_to_event(row._mapping), key)
                 if upto_time is not None and event.recorded_at > upto_time:
                     break
                 out.append(event)
         return out
+
+    def personal_key(self, incident_id: str) -> bytes | None:
+        with self._reading() as conn:
+            return decode_key(conn.execute(_key_of(incident_id)).scalar_one_or_none())
 
     def raw_events(self, incident_id: str) -> list[dict[str, Any]]:
         """Rows as stored (data as text; recorded_at in the ISO text form), for hash
@@ -291,6 +297,10 @@ def _incident_filters(
     if owner is not None:
         conditions.append(incidents.c.owner == owner)
     return conditions
+
+
+def _key_of(incident_id: str) -> Any:
+    return select(incidents.c.personal_key).where(incidents.c.id == incident_id)
 
 
 def row_to_event(row: Any) -> Event:

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
 from recovery.domain.customers import customer_key_of
+from recovery.domain.personal import decode_key, encode_key
 from recovery.domain.search import incident_terms
 from recovery.domain.state import IncidentState
 from recovery.errors import ConflictError, IncidentNotFoundError, RecoveryError, StorageError
@@ -161,7 +162,7 @@ class _Transaction:
         row = cursor.fetchone()
         if row is None:
             raise IncidentNotFoundError(incident_id)
-        version, head_hash, raw_state = row
+        version, head_hash, raw_state, key = row
         if expected_version is not None and expected_version != version:
             raise ConflictError(
                 f"incident {incident_id} is at version {version}, not {expected_version}: "
@@ -174,7 +175,7 @@ class _Transaction:
                 return known
             cursor.execute(sql.select_state, (incident_id,))  # same version, other history
             raw_state = cursor.fetchone()[0]
-        return Head(version, head_hash, IncidentState.from_json(raw_state))
+        return Head(version, head_hash, IncidentState.from_json(raw_state), None, decode_key(key))
 
     def append(self, record: Record, head: Head | None, reply: KeyedReply | None = None) -> bool:
         if not self._append(record, head):
@@ -233,6 +234,7 @@ class _Transaction:
                     state.external_ref,
                     *update[:-1],  # the columns every command sets, minus the key
                     customer_key_of(state.customer),
+                    encode_key(record.key),
                 ),
             )
             # what it is found by: written with its first event, so search never lags

@@ -105,6 +105,10 @@ incidents = Table(
     Index("ix_incidents_recovery", "site", "playbook_id", "recovery_hours", "opened_at"),
     Index("ix_incidents_awaiting_approval", "awaiting_approval", "site"),
     Column("customer_key", String(200), nullable=True),
+    # The incident's personal data key (`domain.personal`, base64): its events' personal
+    # values are sealed under it. Read with the head, so a command needs no extra read;
+    # erasing the incident's personal data sets it to NULL (crypto-shredding).
+    Column("personal_key", String(64), nullable=True),
     Index("ix_incidents_customer_key", "customer_key"),
     Index("ix_incidents_external_ref", "external_ref"),
     # The board's order with its filters beside it: a page is a range read of this index,

@@ -20,6 +20,8 @@ class Head(NamedTuple):
     state: IncidentState
     figures: Figures | None = None
     """the state's figures, when known (a state this process recorded)"""
+    key: bytes | None = None
+    """the incident's personal data key (`domain.personal`); None once erased"""
 
 
 class OutboxMessage(NamedTuple):
@@ -40,6 +42,8 @@ class Record(NamedTuple):
     next_due_at: str | None
     effects: Sequence[OutboxMessage]
     figures: Figures
+    key: bytes | None = None
+    """a new incident: its personal data key, stored with its row"""
 
 
 class IncidentTransaction(Protocol):
@@ -136,6 +140,10 @@ class IncidentLog(IncidentFigures, Protocol):
 
     def raw_events(self, incident_id: str) -> list[dict[str, Any]]:
         """Rows exactly as stored (data as text, recorded_at as ISO text)."""
+        ...
+
+    def personal_key(self, incident_id: str) -> bytes | None:
+        """The incident's personal data key (`domain.personal`); None once erased."""
         ...
 
     def due_incident_ids(self, now: str, limit: int) -> list[str]: ...

@@ -19,6 +19,7 @@ from recovery.domain.chain import canonical
 from recovery.domain.compiler import ACTIVE_STATES
 from recovery.domain.customers import customer_key_of
 from recovery.domain.figures import Figures
+from recovery.domain.personal import revealed
 from recovery.domain.search import incident_terms
 from recovery.domain.state import EVENT_FIELDS, Event, IncidentState, parse_iso
 from recovery.errors import ConflictError, IncidentNotFoundError
@@ -48,6 +49,8 @@ class StateRow:
     pushes: int = 0
     handoffs: int = 0
     figures: Figures | None = None
+    key: bytes | None = None
+    """the personal data key (`domain.personal`); None once erased"""
 
 
 class _Transaction:
@@ -79,7 +82,7 @@ class _Transaction:
             )
         if known is not None and (known.version, known.head_hash) == (row.version, row.head_hash):
             return known
-        return Head(row.version, row.head_hash, IncidentState.from_json(row.state))
+        return Head(row.version, row.head_hash, IncidentState.from_json(row.state), None, row.key)
 
     def append(self, record: Record, head: Head | None, reply: KeyedReply | None = None) -> bool:
         log, state, event = self._log, record.state, record.event
@@ -103,6 +106,7 @@ class _Transaction:
                 b"",
                 terms=frozenset(incident_terms(state.id, state.customer, state.external_ref)),
                 opened_at=state.opened_at,
+                key=record.key,
             )
         else:
             row = log.rows[state.id]
@@ -277,13 +281,21 @@ class MemoryIncidentLog:
         self, incident_id: str, *, upto_seq: int | None = None, upto_time: str | None = None
     ) -> list[Event]:
         out = []
+        with self.lock:
+            found = self.rows.get(incident_id)
+            key = found.key if found is not None else None
         for row in self.raw_events(incident_id):
             if upto_seq is not None and row["seq"] > upto_seq:
                 break
             if upto_time is not None and row["recorded_at"] > upto_time:
                 break
-            out.append(Event.from_stored(row))
+            out.append(revealed(Event.from_stored(row), key))
         return out
+
+    def personal_key(self, incident_id: str) -> bytes | None:
+        with self.lock:
+            row = self.rows.get(incident_id)
+            return row.key if row is not None else None
 
     def raw_events(self, incident_id: str) -> list[dict[str, Any]]:
         with self.lock:
