@@ -91,6 +91,17 @@ class IncidentNotFoundError(RecoveryError):
         super().__init__(f"no incident {incident_id!r}")
 
 
+class CustomerNotFoundError(IncidentNotFoundError):
+    """No incident holds this customer key (perhaps it was erased: the key went with it)."""
+
+    code = "customer_not_found"
+
+    def __init__(self, key: str) -> None:
+        self.incident_id = ""
+        self.key = key
+        RecoveryError.__init__(self, f"no customer with the key {key!r}")
+
+
 class CommandRejectedError(RecoveryError):
     code = "command_rejected"
     exit_code = 5

@@ -47,6 +47,8 @@ Decider = Callable[[IncidentState], Decision]
 Recorded = tuple[IncidentState, Event]
 KeyedReplyOf = Callable[[IncidentState, Event], KeyedReply]
 """The idempotency key's row (with the reply) for a command's resulting state and event."""
+Also = Callable[[IncidentTransaction, Record], None]
+"""More writes in the transaction of a command's append, after it (an erasure's)."""
 
 
 def sealed(decision: Decision, prev_hash: str, key: bytes | None) -> Record:
@@ -114,24 +116,27 @@ class IncidentUnitOfWork:
         decider: Decider,
         expected_version: int | None = None,
         keyed: KeyedReplyOf | None = None,
+        also: Also | None = None,
     ) -> Recorded:
-        """Read the incident's head, decide, seal and append, atomically."""
+        """Read the incident's head, decide, seal and append, atomically; `also`: more
+        writes in the same transaction, after the append."""
         known = self.snapshots.get(incident_id)
         if known is not None and expected_version not in (None, known.version):
             known = None  # let the row's own version answer the caller
         recorded: Record | None = None
+        several = keyed is not None or also is not None  # statements that commit together
         if self.log.optimistic_first:
             # Without contention one conditional write; with it, lock the incident rather
             # than retry blindly (measured: locking keeps a hot incident at ~2.5× the rate).
-            with self.log.transaction(incident_id, locked=False, keyed=keyed is not None) as tx:
+            with self.log.transaction(incident_id, locked=False, keyed=several) as tx:
                 recorded = self._decide_and_append(
-                    tx, incident_id, decider, expected_version, known, keyed
+                    tx, incident_id, decider, expected_version, known, keyed, also
                 )
             known = None
         if recorded is None:
-            with self.log.transaction(incident_id, locked=True, keyed=keyed is not None) as tx:
+            with self.log.transaction(incident_id, locked=True, keyed=several) as tx:
                 recorded = self._decide_and_append(
-                    tx, incident_id, decider, expected_version, known, keyed
+                    tx, incident_id, decider, expected_version, known, keyed, also
                 )
                 if recorded is None:
                     raise ConflictError(
@@ -139,7 +144,8 @@ class IncidentUnitOfWork:
                         incident_id=incident_id,
                         current_version=None,
                     )
-        self.snapshots.keep(recorded.state, recorded.event.hash, recorded.figures, recorded.key)
+        key = recorded.key if recorded.state.erased_at is None else None  # erased: gone
+        self.snapshots.keep(recorded.state, recorded.event.hash, recorded.figures, key)
         return recorded.state, recorded.event
 
     def _decide_and_append(
@@ -150,20 +156,25 @@ class IncidentUnitOfWork:
         expected_version: int | None,
         known: Head | None,
         keyed: KeyedReplyOf | None,
+        also: Also | None = None,
     ) -> Record | None:
         if known is not None:
             try:
-                recorded = self._append(tx, known, decider, keyed)
+                recorded = self._append(tx, known, decider, keyed, also)
             except RecoveryError:
                 recorded = None  # perhaps stale: decide again from the row
             if recorded is not None:
                 return recorded
         head = tx.read_head(incident_id, expected_version, self.snapshots.get(incident_id))
-        return self._append(tx, head, decider, keyed)
+        return self._append(tx, head, decider, keyed, also)
 
     @staticmethod
     def _append(
-        tx: IncidentTransaction, head: Head, decider: Decider, keyed: KeyedReplyOf | None
+        tx: IncidentTransaction,
+        head: Head,
+        decider: Decider,
+        keyed: KeyedReplyOf | None,
+        also: Also | None = None,
     ) -> Record | None:
         """Decide from `head` (on a copy of its state) and append, provided the row is
         still at `head`; None if it is not."""
@@ -171,4 +182,6 @@ class IncidentUnitOfWork:
         reply = keyed(record.state, record.event) if keyed is not None else None
         if not tx.append(record, head, reply):
             return None
+        if also is not None:
+            also(tx, record)
         return record

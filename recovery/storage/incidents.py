@@ -28,6 +28,7 @@ from recovery.errors import ConflictError, IncidentNotFoundError, RecoveryError,
 from recovery.service.ports import Head, KeyedReply, KeyTaken, Record
 from recovery.storage.database import first_line
 from recovery.storage.durability import SyncFailure, WalSync, sync_failure
+from recovery.storage.erasure import erase_personal
 from recovery.storage.figure_columns import row_update
 from recovery.storage.idempotency import key_row
 from recovery.storage.incident_reads import IncidentReads
@@ -187,6 +188,9 @@ class _Transaction:
                 raise KeyTaken(reply.key)  # rolled back on leaving: the event with it
         return True
 
+    def erase_personal(self, incident_id: str, pseudonym: str) -> None:
+        erase_personal(self._cursor, self._log.sql.postgres, incident_id, pseudonym)
+
     def _append(self, record: Record, head: Head | None) -> bool:
         sql, cursor = self._log.sql, self._cursor
         state, event = record.state, record.event
@@ -338,6 +342,16 @@ class SqlIncidentLog(IncidentReads):
         if writer is not None:
             with contextlib.suppress(Exception):
                 writer.close()
+
+    def settle_erasure(self) -> None:
+        """SQLite: the pages an erasure replaced (zeroed in the file by `secure_delete`)
+        still sit in the write-ahead log: checkpoint it and truncate it to nothing.
+        PostgreSQL keeps dead row versions until VACUUM (autovacuum) reclaims them."""
+        if self.sql.postgres:
+            return
+        with self.writer_lock:
+            writer = self.sqlite_writer("")
+            writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def close(self) -> None:
         """Release the SQLite writer connection (the engine's pool holds the rest)."""

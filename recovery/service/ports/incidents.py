@@ -61,6 +61,14 @@ class IncidentTransaction(Protocol):
         (and nothing kept) when a live row of that key exists."""
         ...
 
+    def erase_personal(self, incident_id: str, pseudonym: str) -> None:
+        """In this transaction, after the append of its `erased` event: destroy the
+        incident's personal data key and every plain copy of its personal values outside
+        the events (customer key -> `pseudonym`, external reference, search terms, letter
+        recipients and texts, undelivered webhook messages dropped and delivered ones
+        emptied, notification texts, idempotent replies, status links)."""
+        ...
+
 
 class IncidentLog(IncidentFigures, Protocol):
     """The event log and the current-state rows of every incident."""
@@ -140,6 +148,11 @@ class IncidentLog(IncidentFigures, Protocol):
 
     def raw_events(self, incident_id: str) -> list[dict[str, Any]]:
         """Rows exactly as stored (data as text, recorded_at as ISO text)."""
+        ...
+
+    def settle_erasure(self) -> None:
+        """After erasures: leave no copy of what they scrubbed in the database's own files
+        (SQLite: the write-ahead log checkpointed and truncated)."""
         ...
 
     def personal_key(self, incident_id: str) -> bytes | None:

@@ -40,6 +40,11 @@ class MemoryStorage:
         self.idempotency = self.incidents.keys  # written in the log's transactions
         self.links = MemoryStatusLinkStore(self.incidents)
         self.notifications = MemoryNotificationStore(self.incidents)
+        self.incidents.scrubbers += [
+            self.letters.erase_personal,
+            self.links.erase_personal,
+            self.notifications.erase_personal,
+        ]
 
     def ping(self) -> None:
         """Memory always answers."""

@@ -4,7 +4,7 @@ and events are kept as their JSON text, so a reader gets a fresh copy, as from a
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -12,19 +12,18 @@ from typing import Any
 
 import orjson
 
-from recovery.delivery.ports import (
-    PENDING,
-)
+from recovery.delivery.ports import DEAD, DELIVERED, PENDING
 from recovery.domain.chain import canonical
 from recovery.domain.compiler import ACTIVE_STATES
 from recovery.domain.customers import customer_key_of
 from recovery.domain.figures import Figures
 from recovery.domain.personal import revealed
-from recovery.domain.search import incident_terms
+from recovery.domain.search import incident_terms, normalise
 from recovery.domain.state import EVENT_FIELDS, Event, IncidentState, parse_iso
 from recovery.errors import ConflictError, IncidentNotFoundError
 from recovery.service.ports import Head, KeyedReply, KeyTaken, Record
 from recovery.service.ports.reports import Awaiting, GroupBy, GroupTotals, ReportFilter
+from recovery.storage.erasure import EMPTIED, ERASED_REPLY
 from recovery.storage.memory import figures
 from recovery.storage.memory.idempotency import MemoryIdempotencyKeys
 
@@ -83,6 +82,20 @@ class _Transaction:
         if known is not None and (known.version, known.head_hash) == (row.version, row.head_hash):
             return known
         return Head(row.version, row.head_hash, IncidentState.from_json(row.state), None, row.key)
+
+    def erase_personal(self, incident_id: str, pseudonym: str) -> None:
+        log = self._log
+        row = log.rows[incident_id]
+        row.key = None
+        row.terms = frozenset({normalise(incident_id)})
+        for m in log.outbox:
+            if m["incident_id"] == incident_id:
+                m["payload"], m["last_error"] = EMPTIED, None
+                if m["status"] != DELIVERED:
+                    m["status"] = DEAD
+        log.keys.erase_replies(incident_id, ERASED_REPLY)
+        for scrub in log.scrubbers:
+            scrub(incident_id)
 
     def append(self, record: Record, head: Head | None, reply: KeyedReply | None = None) -> bool:
         log, state, event = self._log, record.state, record.event
@@ -155,6 +168,8 @@ class MemoryIncidentLog:
         self.keys = MemoryIdempotencyKeys()  # written with the events, under `lock`
         self.rows: dict[str, StateRow] = {}
         self.outbox: list[dict[str, Any]] = []
+        self.scrubbers: list[Callable[[str], None]] = []
+        """what the other stores hold of an incident, scrubbed when it is erased"""
         self._playbooks: dict[tuple[str, int], tuple[str, bytes]] = {}
 
     def oldest_due(self) -> datetime | None:
@@ -291,6 +306,9 @@ class MemoryIncidentLog:
                 break
             out.append(revealed(Event.from_stored(row), key))
         return out
+
+    def settle_erasure(self) -> None:
+        """Memory keeps no old copies."""
 
     def personal_key(self, incident_id: str) -> bytes | None:
         with self.lock:
