@@ -43,7 +43,7 @@ def open_for(rec: Recovery, name: str, contact: str, key: str, note: str) -> str
 
 def three_incidents(rec: Recovery, clock: Clock) -> list[str]:
     incidents = []
-    for n in range(3):
+    for _ in range(3):
         incident = open_for(rec, NAME, EMAIL, KEY, PHRASE)
         rec.add_note(incident, f"guest says she is {PHRASE}", actor=FRONT_DESK)
         rec.record_contact(incident, "phone", "inbound", f"{NAME} called", actor=FRONT_DESK)
