@@ -6,7 +6,8 @@ Roles and what each may do (`GRANTS`):
     manager      also approve, waive and read reports
     auditor      read everything at its scope, change nothing
     integration  a back-office system: commands (at front-desk limits) and delivery state
-    admin        users, tokens and playbooks; no incident data
+    admin        users, tokens and playbooks; a customer's personal data erased or
+                 exported on request (no other incident data)
 
 A principal carries the properties (sites) it may act on, or `*` for all of them.
 """
