@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from recovery import Catalog
+from recovery import Catalog, CustomerProfile, OpenIncident
+from recovery.domain.commands import Actor
 from tests.e2e.test_api_helpers import HOTEL, Api, running_api
 from tests.e2e.test_cli import run, run_json
+from tests.e2e.test_web_helpers import running_site
 
 PHRASE = "allergic to shellfish since 2019"
 
@@ -100,3 +102,21 @@ def test_erase_and_export_over_http(api: Api) -> None:
     verified = auditor.get(f"/incidents/{incident}/verify").json()
     assert verified["ok"] is True and verified["erased_at"] == last["recorded_at"]
     assert "karoline" not in auditor.get(f"/incidents/{incident}").text.lower()
+
+
+def test_the_incident_page_says_erased_on_date(
+    sqlite_url: str, catalog: Catalog, tmp_path: Path
+) -> None:
+    with running_site(sqlite_url, catalog, tmp_path / "mail") as site:
+        command = OpenIncident(
+            incident_type="hotel.walked_guest",
+            site="ribe",
+            customer=CustomerProfile(name="Mette Jensen", contact="erase-page@example.dk"),
+        )
+        incident = site.rec.open(command, actor=Actor(id="ana", role="front_desk")).id
+        admin = Actor(id="root", role="admin")
+        site.rec.erase_customer("erase-page@example.dk", actor=admin, reason="asked at the desk")
+        page = site.signed_in("aud").get(f"/web/incidents/{incident}")
+        assert page.status_code == 200, page.text
+        assert "Erased on " in page.text and "Mette Jensen" not in page.text
+        assert "asked at the desk" in page.text, "the timeline says why"
