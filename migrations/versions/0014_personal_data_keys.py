@@ -23,7 +23,15 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.add_column(sa.Column("personal_key", sa.String(length=64), nullable=True))
+    op.create_index(
+        "ix_incidents_retention",
+        "incidents",
+        ["playbook_id", "ended_at"],
+        sqlite_where=sa.text("personal_key IS NOT NULL"),
+        postgresql_where=sa.text("personal_key IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_incidents_retention", table_name="incidents")
     op.drop_column("incidents", "personal_key")

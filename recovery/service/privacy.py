@@ -24,6 +24,7 @@ from recovery.domain.describe import describe
 from recovery.domain.figures import figures
 from recovery.domain.personal import revealed
 from recovery.domain.queries import next_due
+from recovery.domain.retention import retention_cutoff
 from recovery.domain.state import Event, IncidentState, iso
 from recovery.errors import (
     CommandRejectedError,
@@ -39,6 +40,7 @@ from recovery.service.unit_of_work import Decision, IncidentUnitOfWork
 ERASERS = frozenset({"admin", "system"})
 """Who may erase or export personal data: administrators, and the retention worker."""
 RETENTION_WORKER = Actor(id="retention-worker", role="system")
+RETENTION_REASON = "retention period ended"
 MAX_REASON = 500
 _PAGE = 100
 
@@ -132,6 +134,32 @@ class PersonalData:
             "exported_at": iso(self.clock()),
             "incidents": [_incident_export(self, state) for state in states],
         }
+
+
+def erase_expired(
+    engine: Any, *, default: str | None = None, now: datetime | None = None, limit: int = 100
+) -> int:
+    """Erase the personal data of incidents that ended longer ago than their playbook's
+    `retention.personal_data` (else `default`, e.g. '24 months'; None: kept until erased
+    on request); how many were erased now. Each is erased exactly once, whichever worker
+    gets there first: its `erased` event is appended only at the version it was read at."""
+    moment = now or engine.clock()
+    erased = 0
+    for compiled in engine.catalog.latest():
+        rule = compiled.playbook.retention
+        period = rule.personal_data if rule is not None else default
+        if period is None:
+            continue
+        cutoff = iso(retention_cutoff(moment, period))
+        for incident_id in engine.log.retention_due(compiled.playbook.id, cutoff, limit):
+            try:
+                if _erase(engine, incident_id, RETENTION_WORKER, RETENTION_REASON, "worker"):
+                    erased += 1
+            except ConflictError:
+                continue  # it moved on (reopened, perhaps): looked at again next pass
+    if erased:
+        engine.log.settle_erasure()
+    return erased
 
 
 def _erase(engine: _Engine, incident_id: str, actor: Actor, reason: str, channel: str) -> bool:

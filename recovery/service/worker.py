@@ -23,6 +23,7 @@ from recovery.service.engine import Recovery
 from recovery.service.letter_delivery import LetterDeliverer, LetterStats
 from recovery.service.notifications import Notifier
 from recovery.service.ports.changes import ChangeSource
+from recovery.service.privacy import erase_expired
 
 log = logging.getLogger("recovery.worker")
 
@@ -33,6 +34,8 @@ class WorkerPass:
     deliveries: DeliveryStats
     letters: LetterStats = field(default_factory=LetterStats)
     notified: int = 0
+    erased: int = 0
+    """incidents whose personal data the retention period erased"""
 
 
 def run(
@@ -44,9 +47,11 @@ def run(
     poll_interval: float = 2.0,
     stop: threading.Event | None = None,
     batch: int = 100,
+    retention: str | None = None,
 ) -> WorkerPass:
     """Sweep deadlines, mail queued letters (with `mailer`) and deliver webhooks until
-    `stop` is set (or one pass with `once`). Letters go first: a letter accepted by the
+    `stop` is set (or one pass with `once`); erase the personal data that passed its
+    retention period (the playbook's, else `retention`). Letters go first: a letter accepted by the
     mail server finishes its step, whose `send_letter` webhook then goes out too."""
     stop = stop or threading.Event()
     missed = 0
@@ -54,7 +59,7 @@ def run(
     mailed = LetterStats()
     letters = LetterDeliverer(rec, mailer) if mailer is not None else None
     notifier = Notifier(rec)
-    notified = 0
+    notified = erased = 0
     changes: ChangeSource | None = None
     with contextlib.ExitStack() as stack:
         stack.callback(lambda: changes.close() if changes is not None else None)
@@ -82,7 +87,8 @@ def run(
                 raise
 
         def one_pass() -> None:
-            nonlocal missed, mailed, delivered
+            nonlocal missed, mailed, delivered, erased
+            erased += erase_expired(rec, default=retention, limit=batch)
             while swept := rec.sweep_deadlines(limit=batch):
                 missed += len(swept)
                 if stop.is_set():
@@ -94,7 +100,7 @@ def run(
                 delivered = delivered + deliverer.deliver_due()
 
         poll(one_pass, once=once, poll_interval=poll_interval, stop=stop, name="worker")
-    return WorkerPass(missed, delivered, mailed, notified)
+    return WorkerPass(missed, delivered, mailed, notified, erased)
 
 
 class BackgroundWorker:
@@ -109,8 +115,10 @@ class BackgroundWorker:
         *,
         mailer: Mailer | None,
         poll_interval: float = 1.0,
+        retention: str | None = None,
     ) -> None:
         self._args = (rec, list(targets))
+        self._retention = retention
         self._mailer = mailer
         self._poll_interval = poll_interval
         self._stop = threading.Event()
@@ -136,6 +144,7 @@ class BackgroundWorker:
                 mailer=self._mailer,
                 poll_interval=self._poll_interval,
                 stop=self._stop,
+                retention=self._retention,
             )
         except Exception as exc:  # logged; the page then says that no worker runs
             self.failure = exc

@@ -227,6 +227,20 @@ class IncidentReads(FigureReads):
                 out.append(event)
         return out
 
+    def retention_due(self, playbook_id: str, ended_before: str, limit: int) -> list[str]:
+        query = (
+            select(incidents.c.id)
+            .where(
+                incidents.c.playbook_id == playbook_id,
+                incidents.c.ended_at < parse_iso(ended_before),
+                incidents.c.personal_key.is_not(None),
+            )
+            .order_by(incidents.c.ended_at)
+            .limit(limit)
+        )
+        with self._reading() as conn:
+            return list(conn.execute(query).scalars())
+
     def personal_key(self, incident_id: str) -> bytes | None:
         with self._reading() as conn:
             return decode_key(conn.execute(_key_of(incident_id)).scalar_one_or_none())

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 NAMING_CONVENTION = {
@@ -114,6 +115,15 @@ incidents = Table(
     # The board's order with its filters beside it: a page is a range read of this index,
     # the filters checked on its entries, only the rows shown read from the table.
     Index("ix_incidents_board", *BOARD_KEY),
+    # Retention: ended incidents whose personal data is still held, by playbook and end;
+    # an erased one leaves the index, so the worker's check reads only what is due.
+    Index(
+        "ix_incidents_retention",
+        "playbook_id",
+        "ended_at",
+        sqlite_where=text("personal_key IS NOT NULL"),
+        postgresql_where=text("personal_key IS NOT NULL"),
+    ),
 )
 
 # What an incident is found by (recovery.domain.search): lower-cased terms, written with its

@@ -16,6 +16,7 @@ from recovery import CustomerProfile, OpenIncident, Recovery
 from recovery.domain.commands import Actor
 from recovery.domain.personal import REDACTED
 from recovery.errors import CustomerNotFoundError, NotAllowedNowError, PermissionDeniedError
+from recovery.service import worker
 from recovery.storage.tables import metadata
 from tests.conftest import AUDITOR, FRONT_DESK, MANAGER, Clock
 from tests.contract.support import execute_sql
@@ -210,3 +211,42 @@ def test_the_sqlite_file_holds_no_byte_of_an_erased_customer(
     for secret in SECRETS:
         assert secret.lower().encode() not in raw(), secret
     assert incidents[0].encode() in raw()  # the incident is still there
+
+
+def test_the_worker_erases_what_passed_its_retention_exactly_once(
+    rec: Recovery, clock: Clock
+) -> None:
+    ended = open_for(rec, NAME, EMAIL, KEY, PHRASE)
+    rec.release(ended, "fully booked", "Hotel Dagmar", actor=MANAGER)
+    still_open = open_for(rec, NAME, EMAIL, KEY, PHRASE)
+    clock.advance(days=700)
+    assert worker.run(rec, [], once=True, retention="24 months").erased == 0, "not yet"
+    clock.advance(days=40)
+
+    first = worker.run(rec, [], once=True, retention="24 months")
+    second = worker.run(rec, [], once=True, retention="24 months")
+
+    assert (first.erased, second.erased) == (1, 0)
+    erased = rec.timeline(ended)[-1]
+    assert (erased.type, erased.actor, erased.data) == (
+        "erased",
+        "retention-worker",
+        {"reason": "retention period ended"},
+    )
+    assert rec.get(still_open).state.erased_at is None, "the open incident keeps its data"
+    assert rec.get(still_open).state.customer["name"] == NAME
+    assert all(r.ok for r in rec.verify_all())
+    assert worker.run(rec, [], once=True).erased == 0, "no retention set: kept"
+
+
+def test_a_playbook_says_how_long_personal_data_is_kept() -> None:
+    from datetime import UTC, datetime
+
+    from recovery.domain.retention import retention_cutoff
+
+    now = datetime(2026, 3, 31, 12, tzinfo=UTC)
+    assert retention_cutoff(now, "1 month") == datetime(2026, 2, 28, 12, tzinfo=UTC)
+    assert retention_cutoff(now, "2 years") == datetime(2024, 3, 31, 12, tzinfo=UTC)
+    assert retention_cutoff(now, "90 days") == datetime(2025, 12, 31, 12, tzinfo=UTC)
+    with pytest.raises(ValueError, match="retention period"):
+        retention_cutoff(now, "soon")

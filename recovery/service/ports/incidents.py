@@ -150,6 +150,11 @@ class IncidentLog(IncidentFigures, Protocol):
         """Rows exactly as stored (data as text, recorded_at as ISO text)."""
         ...
 
+    def retention_due(self, playbook_id: str, ended_before: str, limit: int) -> list[str]:
+        """Incidents of the playbook that ended before the moment (ISO) and whose personal
+        data is still held, the longest ended first (an index range)."""
+        ...
+
     def settle_erasure(self) -> None:
         """After erasures: leave no copy of what they scrubbed in the database's own files
         (SQLite: the write-ahead log checkpointed and truncated)."""

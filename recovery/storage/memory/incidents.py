@@ -307,6 +307,16 @@ class MemoryIncidentLog:
             out.append(revealed(Event.from_stored(row), key))
         return out
 
+    def retention_due(self, playbook_id: str, ended_before: str, limit: int) -> list[str]:
+        with self.lock:
+            rows = [
+                (IncidentState.from_json(row.state).ended_at, incident_id)
+                for incident_id, row in self.rows.items()
+                if row.playbook_id == playbook_id and row.key is not None
+            ]
+        due = sorted((ended, i) for ended, i in rows if ended is not None and ended < ended_before)
+        return [incident_id for _ended, incident_id in due[:limit]]
+
     def settle_erasure(self) -> None:
         """Memory keeps no old copies."""
 
