@@ -336,6 +336,22 @@ notifications = Table(
     Index("ix_notifications_recipient_read_at", "recipient", "read_at"),
 )
 
+# ---------------------------------------------------------------------------- upgrades
+# Chains a migration had to rewrite (0014: personal values sealed): each incident's head
+# before and after at the same seq, so a checkpoint signed before the upgrade ties to one
+# signed after. `new_head` NULL: the chain did not verify as stored and was left as it was.
+
+chain_rewrites = Table(
+    "chain_rewrites",
+    metadata,
+    Column("incident_id", String(64), primary_key=True),
+    Column("revision", String(32), primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("old_head", String(64), nullable=False),
+    Column("new_head", String(64), nullable=True),
+    Column("rewritten_at", Timestamp, nullable=False),
+)
+
 notification_marks = Table(
     "notification_marks",
     metadata,
