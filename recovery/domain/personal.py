@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -96,6 +97,13 @@ def _copied(data: dict[str, Any], path: Path) -> Any:
     return node
 
 
+@lru_cache(maxsize=1024)
+def _cipher(key: bytes) -> AESGCM:
+    """The cipher of a key (its setup costs as much as sealing a note): recently used
+    incidents' ciphers are kept, as their snapshots keep their keys."""
+    return AESGCM(key)
+
+
 def _aad(incident_id: str, seq: int) -> bytes:
     return f"{incident_id}:{seq}".encode()
 
@@ -120,7 +128,7 @@ def conceal(
         holder[path[-1]] = _placeholder(holder[path[-1]])
     if key is not None:
         nonce = os.urandom(_NONCE)
-        box = AESGCM(key).encrypt(nonce, orjson.dumps(sealed), _aad(incident_id, seq))
+        box = _cipher(key).encrypt(nonce, orjson.dumps(sealed), _aad(incident_id, seq))
         out[BOX] = base64.b64encode(nonce + box).decode()
     return out
 
@@ -137,7 +145,7 @@ def reveal(data: dict[str, Any], key: bytes | None, incident_id: str, seq: int) 
         return out
     try:
         raw = base64.b64decode(box)
-        opened = AESGCM(key).decrypt(raw[:_NONCE], raw[_NONCE:], _aad(incident_id, seq))
+        opened = _cipher(key).decrypt(raw[:_NONCE], raw[_NONCE:], _aad(incident_id, seq))
         sealed = orjson.loads(opened)
     except (InvalidTag, ValueError, TypeError, orjson.JSONDecodeError) as exc:
         raise IntegrityError(
