@@ -117,15 +117,26 @@ def conceal(
     spec = PERSONAL_FIELDS.get(event_type)
     if not spec:
         return data
-    paths = list(_found(spec, data, ()))
-    if not paths:
+    out: dict[str, Any] | None = None
+    sealed: list[Any] = []
+    for name, kind in spec.items():  # every command: whole values without a generator
+        value = data.get(name)
+        if value is None or value == "" or value == [] or value == {}:
+            continue
+        if out is None:
+            out = dict(data)
+        if kind == "all":
+            if isinstance(value, bool | int | float):
+                continue
+            sealed.append([[name], value])
+            out[name] = _placeholder(value)
+            continue
+        for path in _found({name: kind}, data, ()):
+            holder = _copied(out, path)
+            sealed.append([list(path), holder[path[-1]]])
+            holder[path[-1]] = _placeholder(holder[path[-1]])
+    if out is None or not sealed:
         return data
-    out = dict(data)
-    sealed = []
-    for path in paths:
-        holder = _copied(out, path)
-        sealed.append([list(path), holder[path[-1]]])
-        holder[path[-1]] = _placeholder(holder[path[-1]])
     if key is not None:
         nonce = os.urandom(_NONCE)
         box = _cipher(key).encrypt(nonce, orjson.dumps(sealed), _aad(incident_id, seq))
