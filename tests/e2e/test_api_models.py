@@ -139,6 +139,8 @@ def play_the_hotel_story(api: Api, record: Recorder, mail_dir: Path) -> None:
     ok(admin.post("/admin/tokens", json=token))
     ok(admin.get("/admin/tokens"))
     ok(admin.post("/admin/tokens/pms-ribe/revoke"))
+    ok(admin.get("/customers/mette@example.com/export"))
+    ok(admin.post("/customers/mette@example.com/erase", json={"reason": "asked by e-mail"}))
     session = ok(anyone.post("/auth/login", json={"username": "ana", "password": "correct horse"}))
     signed_in = {"Authorization": f"Bearer {session['token']}"}
     ok(anyone.get("/auth/me", headers=signed_in))

@@ -32,6 +32,15 @@ class ErasureRead(BaseModel):
     already_erased: list[str] = Field(description="those erased before")
 
 
+class CustomerExportRead(BaseModel):
+    customer_key: str
+    exported_at: str
+    incidents: list[dict[str, Any]] = Field(
+        description="each incident: profile, language, summaries, external reference, "
+        "timeline (titles, texts and data as recorded), letters as sent, status links"
+    )
+
+
 @router.post(
     "/customers/{key}/erase",
     summary="Erase the customer's personal data in every incident of theirs (names, "
@@ -50,6 +59,7 @@ async def erase_customer(ctx: Ctx, admin: Admin, key: CustomerKey, body: Erasure
 @router.get(
     "/customers/{key}/export",
     summary="Everything held about the customer (subject access), machine-readable",
+    response_model=CustomerExportRead,
     responses=ERRORS,
 )
 async def export_customer(ctx: Ctx, admin: Admin, key: CustomerKey) -> Response:
