@@ -14,6 +14,8 @@ RECOVERY_MAIL_FROM  the letters' sender address (default: recovery@localhost)
 RECOVERY_LETTER_TIMEZONE  time zone of the dates in letters, e.g. Europe/Copenhagen (UTC)
 RECOVERY_WEBHOOK_PRIVATE_HOSTS  true: back offices may register webhook endpoints on
                     loopback and private addresses (default false: only operators may)
+RECOVERY_RETENTION_MONTHS  months personal data is kept after an incident ends, for
+                    playbooks without `retention:` (default: until erased on request)
 RECOVERY_MAX_BODY_BYTES  the largest request body the server reads (default 1048576, 1 MiB);
                     a larger one is refused with 413 before it is read
 RECOVERY_FAULT_DIE_AFTER_COMMIT  fault injection for tests/faults only: the server kills
@@ -52,6 +54,9 @@ class Settings:
     public_url: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     webhook_private_hosts: bool = False
+    retention: str | None = None
+    """personal data kept this long after an incident ends ('24 months'), unless its
+    playbook says otherwise (RECOVERY_RETENTION_MONTHS); None: until erased on request"""
     # fault injection for the fault suite only (RECOVERY_FAULT_DIE_AFTER_COMMIT): the server
     # kills itself right after recording a command whose Idempotency-Key starts with this
     fault_die_after_commit: str | None = None
@@ -70,6 +75,12 @@ class Settings:
             raise ConfigurationError(
                 f"RECOVERY_LETTER_TIMEZONE: {zone!r} is not a known time zone"
             ) from None
+        months = (os.environ.get("RECOVERY_RETENTION_MONTHS") or "").strip()
+        if months and not (months.isdigit() and 1 <= int(months) <= 1200):
+            raise ConfigurationError(
+                f"RECOVERY_RETENTION_MONTHS must be a number of months from 1 to 1200, "
+                f"not {months!r}"
+            )
         max_body = os.environ.get("RECOVERY_MAX_BODY_BYTES") or str(DEFAULT_MAX_BODY_BYTES)
         if not max_body.strip().isdigit() or not 1024 <= int(max_body) <= 1024**3:
             raise ConfigurationError(
@@ -88,6 +99,7 @@ class Settings:
             mail_dir_configured=bool(os.environ.get("RECOVERY_MAIL_DIR")),
             webhooks=os.environ.get("RECOVERY_WEBHOOKS") or None,
             public_url=os.environ.get("RECOVERY_PUBLIC_URL") or None,
+            retention=f"{int(months)} months" if months else None,
             max_body_bytes=int(max_body),
             webhook_private_hosts=_flag("RECOVERY_WEBHOOK_PRIVATE_HOSTS"),
             fault_die_after_commit=os.environ.get("RECOVERY_FAULT_DIE_AFTER_COMMIT") or None,

@@ -100,6 +100,17 @@ class NotFoundError(RecoveryError):
     exit_code = 4
 
 
+class CustomerNotFoundError(IncidentNotFoundError):
+    """No incident holds this customer key (perhaps it was erased: the key went with it)."""
+
+    code = "customer_not_found"
+
+    def __init__(self, key: str) -> None:
+        self.incident_id = ""
+        self.key = key
+        RecoveryError.__init__(self, f"no customer with the key {key!r}")
+
+
 class CommandRejectedError(RecoveryError):
     code = "command_rejected"
     exit_code = 5

@@ -25,11 +25,13 @@ from recovery.audit.ports import (
     PLAYBOOK_VERSION,
     SCHEMA,
     SEQ,
+    TYPE,
     Row,
 )
 from recovery.domain.apply import apply, apply_change
 from recovery.domain.chain import GENESIS
 from recovery.domain.compiler import CompiledPlaybook
+from recovery.domain.personal import BOX, decode_key, reveal
 from recovery.domain.state import EVENT_FIELDS, EVENT_SCHEMA_VERSION, Event, IncidentState
 from recovery.domain.upcast import upcast
 from recovery.errors import IntegrityError, RecoveryError, StorageError
@@ -82,19 +84,34 @@ def check_incident(
         pinned = next((e[HASH] for e in events if e[SEQ] == at), None)
     if state_row is None:
         problem = "events are recorded for an incident whose state row is missing"
-        return AuditResult(incident_id, False, len(events), None, problem, head, pinned)
+        return AuditResult(incident_id, False, len(events), None, problem, None, head, pinned)
     try:
         compiled = playbooks.get(state_row[PLAYBOOK], state_row[PLAYBOOK_VERSION])
     except StorageError:
         raise
     except (RecoveryError, LookupError, ValueError, TypeError) as exc:  # an unusable playbook
         problem = f"cannot replay: {exc}"
-        return AuditResult(incident_id, False, len(events), None, problem, head, pinned)
-    if _verifies(incident_id, state_row, events, compiled, iso_text):
-        return AuditResult(incident_id, True, len(events), None, None, head, pinned)
-    found = _reference(incident_id, state_row, events, compiled, iso_text)
+        return AuditResult(incident_id, False, len(events), None, problem, None, head, pinned)
+    try:
+        key = decode_key(state_row[TYPE])
+    except (ValueError, TypeError) as exc:
+        problem = f"the incident's personal data key is not readable ({exc})"
+        return AuditResult(incident_id, False, len(events), None, problem, None, head, pinned)
+    state = _verifies(incident_id, state_row, events, compiled, iso_text, key)
+    if state is not None:
+        return AuditResult(
+            incident_id, True, len(events), None, None, state.erased_at, head, pinned
+        )
+    found = _reference(incident_id, state_row, events, compiled, iso_text, key)
     return AuditResult(
-        incident_id, found.ok, found.events, found.broken_seq, found.problem, head, pinned
+        incident_id,
+        found.ok,
+        found.events,
+        found.broken_seq,
+        found.problem,
+        found.erased_at,
+        head,
+        pinned,
     )
 
 
@@ -104,8 +121,10 @@ def _verifies(
     events: list[Row],
     compiled: CompiledPlaybook,
     iso_text: IsoText,
-) -> bool:
-    """The fast path: True only if the reference would find nothing wrong either."""
+    key: bytes | None,
+) -> IncidentState | None:
+    """The fast path: the replayed state only if the reference would find nothing wrong
+    either (else None)."""
     sha256, dumps, loads = hashlib.sha256, orjson.dumps, orjson.loads
     make_event = _make_event
     prev = GENESIS
@@ -115,7 +134,7 @@ def _verifies(
         for _, _, seq, type_, schema, pb, pb_v, actor, role, channel, at, data, link, h in events:
             expected += 1
             if seq != expected or link != prev:
-                return False
+                return None
             # The embedded database's stored form rewritten in place, as `iso_text` does
             # (no call per event); anything but the ISO form goes through it.
             if len(at) == 26 and at[10] == " ":
@@ -126,11 +145,14 @@ def _verifies(
                 [prev, incident_id, seq, type_, schema, pb, pb_v, actor, role, channel, at]
             )
             if sha256(header + b"\n" + data.encode()).hexdigest() != h:
-                return False
+                return None
             prev = h
             if schema == EVENT_SCHEMA_VERSION and type_ != "opened":  # no Event needed
+                stored = loads(data)
+                if BOX in stored:
+                    stored = reveal(stored, key, incident_id, seq)
                 state = apply_change(
-                    compiled, state, incident_id, seq, type_, actor, at, loads(data), owned=True
+                    compiled, state, incident_id, seq, type_, actor, at, stored, owned=True
                 )
                 continue
             event = make_event(
@@ -145,17 +167,17 @@ def _verifies(
                     "actor_role": role,
                     "channel": channel,
                     "recorded_at": at,
-                    "data": loads(data),
+                    "data": reveal(loads(data), key, incident_id, seq),
                     "prev_hash": link,
                     "hash": h,
                 }
             )
             state = apply(compiled, state, upcast(event), owned=True)
     except (RecoveryError, LookupError, ValueError, TypeError, AttributeError):
-        return False
+        return None
     if state is None or prev != state_row[HASH] or state_row[SCHEMA] != len(events):
-        return False
-    return _same_state(state, state_row[DATA])
+        return None
+    return state if _same_state(state, state_row[DATA]) else None
 
 
 def _same_state(state: IncidentState, stored_text: str | bytes) -> bool:
@@ -208,6 +230,7 @@ def _reference(
     events: list[Row],
     compiled: CompiledPlaybook,
     iso_text: IsoText,
+    key: bytes | None,
 ) -> Verification:
     """`verify_incident` on the same rows: the exact first broken position and problem."""
     rows = [dict(zip(EVENT_FIELDS, (r[0], *r[2:]), strict=True)) for r in events]
@@ -224,7 +247,7 @@ def _reference(
             incident_id, False, len(rows), None, f"the state row cannot be read: {exc}"
         )
     try:
-        found = verify_incident(incident_id, rows, stored, state_row[HASH], compiled)
+        found = verify_incident(incident_id, rows, stored, state_row[HASH], compiled, key)
     except (RecoveryError, LookupError, ValueError, TypeError, AttributeError) as exc:
         seq = exc.seq if isinstance(exc, IntegrityError) else None
         return Verification(incident_id, False, len(rows), seq, f"replay failed: {exc!r}")

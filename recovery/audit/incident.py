@@ -10,6 +10,7 @@ import orjson
 from recovery.domain.apply import replay
 from recovery.domain.chain import GENESIS, event_hash
 from recovery.domain.compiler import CompiledPlaybook
+from recovery.domain.personal import revealed
 from recovery.domain.state import Event, IncidentState
 from recovery.errors import IntegrityError, RecoveryError
 
@@ -21,15 +22,20 @@ class Verification:
     events: int
     broken_seq: int | None = None
     problem: str | None = None
+    erased_at: str | None = None
+    """an incident that verifies: when its personal data was erased (None: never)"""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "incident_id": self.incident_id,
             "ok": self.ok,
             "events": self.events,
             "broken_seq": self.broken_seq,
             "problem": self.problem,
         }
+        if self.erased_at is not None:
+            out["erased_at"] = self.erased_at
+        return out
 
 
 def check_chain(incident_id: str, rows: list[dict[str, Any]]) -> Verification:
@@ -75,8 +81,10 @@ def verify_incident(
     stored: IncidentState,
     head_hash: str,
     compiled: CompiledPlaybook,
+    key: bytes | None = None,
 ) -> Verification:
-    """Chain check, then replay through the pinned playbook must equal the stored state."""
+    """Chain check, then replay through the pinned playbook must equal the stored state.
+    `key`: the incident's personal data key (None once erased: replayed redacted)."""
     chained = check_chain(incident_id, rows)
     if not chained.ok:
         return chained
@@ -90,7 +98,7 @@ def verify_incident(
             "or the state row was edited)",
         )
     try:
-        replayed = replay(compiled, [Event.from_stored(r) for r in rows])
+        replayed = replay(compiled, [revealed(Event.from_stored(r), key) for r in rows])
     except IntegrityError as exc:
         return Verification(incident_id, False, len(rows), exc.seq, str(exc))
     except (RecoveryError, KeyError, ValueError) as exc:
@@ -103,7 +111,7 @@ def verify_incident(
             None,
             "replaying the events does not rebuild the stored state",
         )
-    return Verification(incident_id, True, len(rows))
+    return Verification(incident_id, True, len(rows), erased_at=replayed.erased_at)
 
 
 def state_unreadable(

@@ -23,8 +23,9 @@ INCIDENT, KIND, SEQ, TYPE, SCHEMA, PLAYBOOK, PLAYBOOK_VERSION = 0, 1, 2, 3, 4, 5
 ACTOR, ROLE, CHANNEL, AT, DATA, PREV, HASH = 7, 8, 9, 10, 11, 12, 13
 KIND_STATE, KIND_EVENT = 0, 1
 """KIND: 0 is the incident's state row (DATA: state JSON, SCHEMA: version, HASH: head
-hash), 1 an event. Sorted by (incident_id, seq) the state row (seq 0) comes first. The state
-JSON is text or bytes (as the database stores it); an event's DATA is text."""
+hash, TYPE: its personal data key as stored, None once erased), 1 an event. Sorted by
+(incident_id, seq) the state row (seq 0) comes first. The state JSON is text or bytes (as
+the database stores it); an event's DATA is text."""
 
 EXPORT_FIELDS = (
     "incident_id",

@@ -94,13 +94,15 @@ class _Tally:
     """Broken incidents kept to show in a table (all are counted, and all are in --json)."""
 
     def __init__(self) -> None:
-        self.incidents = self.events = self.broken = 0
+        self.incidents = self.events = self.broken = self.erased = 0
         self.first_broken: Verification | None = None
         self.shown: list[Verification] = []
 
     def add(self, result: Verification) -> None:
         self.incidents += 1
         self.events += result.events
+        if result.ok and result.erased_at is not None:
+            self.erased += 1  # verifies: an erasure, never mistaken for tampering
         if not result.ok:
             self.broken += 1
             if self.first_broken is None:
@@ -114,6 +116,7 @@ class _Tally:
             "incidents": self.incidents,
             "events": self.events,
             "broken": self.broken,
+            "erased": self.erased,
         }
 
 
@@ -142,8 +145,11 @@ def _print_all(tally: _Tally) -> None:
             title += f", the first {len(tally.shown)} shown"
         console().print(_results_table(title, tally.shown))
     status = Text("all verify", "green") if not tally.broken else Text("BROKEN", "bold red")
+    erased = f" ({tally.erased} with personal data erased)" if tally.erased else ""
     console().print(
-        Text.assemble(f"Verified {tally.incidents} incident(s), {tally.events} event(s): ", status)
+        Text.assemble(
+            f"Verified {tally.incidents} incident(s){erased}, {tally.events} event(s): ", status
+        )
     )
 
 
@@ -170,12 +176,20 @@ def _results_table(title: str, results: Sequence[Verification]) -> Table:
     for r in results:
         table.add_row(
             styled(r.incident_id, "bold"),
-            Text("ok", "green") if r.ok else Text("BROKEN", "bold red"),
+            _verdict(r),
             str(r.events),
             "-" if r.broken_seq is None else f"event #{r.broken_seq}",
             styled(r.problem or ""),
         )
     return table
+
+
+def _verdict(result: Verification) -> Text:
+    if not result.ok:
+        return Text("BROKEN", "bold red")
+    if result.erased_at is not None:
+        return Text(f"ok, erased on {result.erased_at[:10]}", "green")
+    return Text("ok", "green")
 
 
 def _json(data: Any) -> str:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from recovery.bootstrap import connect, services
-from recovery.cli.options import DbOption
+from recovery.cli.options import DbOption, settings
 from recovery.cli.playbooks import drifted
 from recovery.cli.worker import letter_mailer, webhook_targets
 from recovery.demo import seed_demo
@@ -70,7 +70,9 @@ def serve(
         typer.echo("worker: not started (--no-worker); run `recovery worker` beside this server")
     else:
         mailer = letter_mailer(None, None)
-        background = BackgroundWorker(rec, webhook_targets(None), mailer=mailer)
+        background = BackgroundWorker(
+            rec, webhook_targets(None), mailer=mailer, retention=settings().retention
+        )
         with_worker(app, background)
         typer.echo(f"worker: in this server; letters by {describe_mailer(mailer)}")
     # Everything loaded so far (framework, schemas, playbooks) lives as long as the server:

@@ -109,7 +109,15 @@ def worker(
                 f"worker: sweeping deadlines, letters by {describe_mailer(mailer)}, "
                 f"{len(targets)} webhook target(s) and the registered endpoints; Ctrl-C stops"
             )
-        result = run(rec, targets, mailer=mailer, once=once, poll_interval=poll_interval, stop=stop)
+        result = run(
+            rec,
+            targets,
+            mailer=mailer,
+            once=once,
+            poll_interval=poll_interval,
+            stop=stop,
+            retention=settings().retention,
+        )
     summary = {
         "deadlines_missed": result.deadlines_missed,
         "delivered": result.deliveries.delivered,
@@ -119,6 +127,7 @@ def worker(
         "letters_retrying": result.letters.failed,
         "letters_dead": result.letters.dead,
         "notified": result.notified,
+        "personal_data_erased": result.erased,
     }
     if json_output:
         print_json(summary)

@@ -155,6 +155,8 @@ def apply_change(
         for step_id, due_at in data[RESUMED_DUES].items():
             _changing_step(state, step_id, owned).due_at = due_at
         _end_holds(state, data[RESUMED_DUES], at)
+    elif event_type == "erased":
+        state.erased_at = at
     elif event_type == "reopened":
         state.ended_at = None
         state.release = None

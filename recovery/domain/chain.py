@@ -56,10 +56,12 @@ def event_hash(
     return hashlib.sha256(header + b"\n" + data_bytes).hexdigest()
 
 
-def seal(event: Event, prev_hash: str) -> tuple[Event, bytes]:
+def seal(event: Event, prev_hash: str, stored: dict[str, Any] | None = None) -> tuple[Event, bytes]:
     """Chain `event` to `prev_hash`: the event with its hash, and its canonical data bytes
-    (exactly what is hashed and stored)."""
-    data = canonical(event.data)
+    (exactly what is hashed and stored). `stored`: the data as stored, when it differs from
+    the event's (its personal values sealed: `domain.personal.conceal`); the event keeps
+    its own data for the caller."""
+    data = canonical(event.data if stored is None else stored)
     digest = event_hash(
         prev_hash,
         event.incident_id,

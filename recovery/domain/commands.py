@@ -218,6 +218,15 @@ class SendStatusLink(_Command):
     )
 
 
+class Erase(_Command):
+    """Recorded by the privacy service when an incident's personal data is erased (its key
+    destroyed): a customer's request, or the retention period ran out."""
+
+    action: ClassVar[str] = "erase"
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
 IncidentCommand = (
     StepAction
     | ReportCues
@@ -233,6 +242,7 @@ IncidentCommand = (
     | Resume
     | MissDeadlines
     | SendStatusLink
+    | Erase
 )
 Command = OpenIncident | IncidentCommand
 

@@ -26,7 +26,7 @@ ENDED_STATES = ("closed", "released")
 # Actions only the engine's own workers take; never offered to people as "allowed".
 SYSTEM_ACTIONS = frozenset({"miss_deadlines"})
 # Actions taken through their own service (the status links'), never offered as "allowed".
-SERVICE_ACTIONS = frozenset({"send_status_link"})
+SERVICE_ACTIONS = frozenset({"send_status_link", "erase"})
 
 # Incident-level actions. `dest: None` is an internal transition: allowed, state unchanged.
 INCIDENT_TRANSITIONS: list[dict[str, Any]] = [
@@ -39,6 +39,7 @@ INCIDENT_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "record_contact", "source": list(INCIDENT_STATES), "dest": None},
     {"trigger": "add_note", "source": list(INCIDENT_STATES), "dest": None},
     {"trigger": "send_status_link", "source": list(INCIDENT_STATES), "dest": None},
+    {"trigger": "erase", "source": list(INCIDENT_STATES), "dest": None},
     {"trigger": "escalate", "source": list(ACTIVE_STATES), "dest": "escalated"},
     {"trigger": "miss_deadlines", "source": list(ACTIVE_STATES), "dest": "escalated"},
     {"trigger": "release", "source": list(ACTIVE_STATES), "dest": "released"},

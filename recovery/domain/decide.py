@@ -126,11 +126,23 @@ def decide_open(
     return apply(compiled, None, event), event
 
 
+# An erased incident keeps only its record: the deadline worker may still mark it missed.
+_AFTER_ERASURE = frozenset({"miss_deadlines"})
+
+
 def decide(
     compiled: CompiledPlaybook, state: IncidentState, command: IncidentCommand, ctx: Context
 ) -> tuple[IncidentState, Event]:
     """Check `command` and return the new state (`state` is updated in place) and its event."""
     check_may_write(ctx.actor)
+    if state.erased_at is not None and command.action not in _AFTER_ERASURE:
+        raise NotAllowedNowError(
+            f"incident {state.id}: its personal data was erased on {state.erased_at[:10]}; "
+            "it takes no more actions",
+            state=state.status,
+            allowed=[],
+            plain=f"This incident was erased on {state.erased_at[:10]}: it takes no more actions.",
+        )
     if not compiled.incident.can(state.status, command.action):
         allowed = allowed_for_role(allowed_actions(compiled, state), ctx.actor.role)
         raise NotAllowedNowError(

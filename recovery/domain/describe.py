@@ -13,6 +13,7 @@ from recovery.domain.events import (
     ContactRecorded,
     CuesReported,
     DeadlineMissed,
+    Erased,
     Escalated,
     HandedOff,
     Held,
@@ -152,6 +153,9 @@ def describe(event: Event, compiled: CompiledPlaybook) -> Description:
             ]
             if payload.calendar:
                 details.append(("Business time of", payload.calendar))
+        case Erased():
+            title = f"Personal data erased on {event.recorded_at[:10]}"
+            text = str(payload.reason)
         case _:
             title = humanise(event.type).capitalize()
     effects = getattr(payload, "effects", [])

@@ -27,6 +27,32 @@ def key_of(name: str) -> str:
 OPTIONAL: Mapping[str, Any] = MappingProxyType({"optional": True})
 EFFECTS: Mapping[str, Any] = MappingProxyType({"nested": True})
 OPTIONAL_EFFECTS: Mapping[str, Any] = MappingProxyType({"optional": True, "nested": True})
+# Personal data (`domain.personal`): PERSONAL, the whole value (a name, a contact, a text
+# typed by staff or the customer); PERSONAL_TEXTS, the text values of a mapping (evidence:
+# its amounts stay plain). Sealed per incident before the event is chained.
+PERSONAL: Mapping[str, Any] = MappingProxyType({"personal": "all"})
+PERSONAL_TEXTS: Mapping[str, Any] = MappingProxyType({"personal": "texts"})
+
+
+def personal(*metadata: Mapping[str, Any], texts: bool = False) -> Mapping[str, Any]:
+    """Field metadata `metadata` (OPTIONAL, ...) marked as personal data."""
+    merged: dict[str, Any] = {}
+    for part in metadata:
+        merged.update(part)
+    merged.update(PERSONAL_TEXTS if texts else PERSONAL)
+    return MappingProxyType(merged)
+
+
+def personal_keys(cls: type) -> dict[str, str]:
+    """A class's data keys that hold personal values: "all", "texts", or "nested" (effects,
+    each declaring its own)."""
+    found: dict[str, str] = {}
+    for f in dataclasses.fields(cls):
+        if "personal" in f.metadata:
+            found[key_of(f.name)] = f.metadata["personal"]
+        elif f.metadata.get("nested"):
+            found[key_of(f.name)] = "nested"
+    return found
 
 
 class _Slot(NamedTuple):
@@ -122,7 +148,7 @@ class Notice(Stored):
 
     kind: Literal["notify", "escalation"]
     role: str
-    reason: str
+    reason: str = field(metadata=PERSONAL)
     """why: `approval_requested`, `deadline_missed`, `cue:<rule id>`, or the escalation's"""
     steps: list[str] | None = field(default=None, metadata=OPTIONAL)
     """the steps whose deadline was missed"""
@@ -134,7 +160,7 @@ class StepEffect(Stored):
 
     kind: str
     step: str
-    evidence: dict[str, Any]
+    evidence: dict[str, Any] = field(metadata=PERSONAL_TEXTS)
     """everything the step recorded on its way (a letter's voucher code, recipient...)"""
 
 
@@ -154,8 +180,8 @@ class CustomerMessage(Stored):
 
     kind: str
     channel: str
-    recipient: str
-    url: str = field(default="", metadata=OPTIONAL)
+    recipient: str = field(metadata=PERSONAL)
+    url: str = field(default="", metadata=personal(OPTIONAL))
     update: str | None = field(default=None, metadata=OPTIONAL)
     """a change the playbook tells the customer of: `new_owner` or `deadlines_moved`"""
 
@@ -163,16 +189,21 @@ class CustomerMessage(Stored):
 Effect = Notice | StepEffect | DeadlineEffect | CustomerMessage
 
 
-def effect_of(data: Mapping[str, Any]) -> Effect:
-    """The effect `data` stores, told apart by its keys (the kinds of the last two are the
-    playbook's own names)."""
+def effect_class(data: Mapping[str, Any]) -> type[Effect]:
+    """The class of the effect `data` stores, told apart by its keys (the kinds of the last
+    two are the playbook's own names)."""
     if "role" in data:
-        return Notice.from_data(data)
+        return Notice
     if "recipient" in data:
-        return CustomerMessage.from_data(data)
+        return CustomerMessage
     if "step" in data:
-        return StepEffect.from_data(data)
-    return DeadlineEffect.from_data(data)
+        return StepEffect
+    return DeadlineEffect
+
+
+def effect_of(data: Mapping[str, Any]) -> Effect:
+    """The effect `data` stores."""
+    return effect_class(data).from_data(data)
 
 
 def effects_of(data: Mapping[str, Any]) -> list[Effect]:

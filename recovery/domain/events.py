@@ -17,7 +17,15 @@ from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import TypeAdapter
 
-from recovery.domain.effects import EFFECTS, OPTIONAL, OPTIONAL_EFFECTS, Effect, Stored
+from recovery.domain.effects import (
+    EFFECTS,
+    OPTIONAL,
+    OPTIONAL_EFFECTS,
+    PERSONAL,
+    Effect,
+    Stored,
+    personal,
+)
 
 APPROVAL_ACTIONS = frozenset({"request_approval", "grant_approval", "deny_approval"})
 
@@ -42,10 +50,10 @@ class Opened(Payload):
 
     incident_type: str
     site: str
-    customer: dict[str, Any]
+    customer: dict[str, Any] = field(metadata=PERSONAL)
     """the customer's profile as given (keys sorted, no nulls)"""
     cues: list[str]
-    summary: str | None
+    summary: str | None = field(metadata=PERSONAL)
     owner: str
     tenure_years: float | None
     tier: int
@@ -55,9 +63,9 @@ class Opened(Payload):
     effects: list[Effect] = field(metadata=EFFECTS)
     calendar: str | None = field(default=None, metadata=OPTIONAL)
     """business-time deadlines: the site calendar (`site@vN`) they were counted in"""
-    customer_summary: str | None = field(default=None, metadata=OPTIONAL)
+    customer_summary: str | None = field(default=None, metadata=personal(OPTIONAL))
     """what the customer may read about it (`summary` is for colleagues)"""
-    external_ref: str | None = field(default=None, metadata=OPTIONAL)
+    external_ref: str | None = field(default=None, metadata=personal(OPTIONAL))
     """the reservation, account or case number the customer knows it by (left out when
     none, so events recorded before it existed read back unchanged)"""
 
@@ -73,13 +81,15 @@ class StepActed(Payload):
     to: str
     amount: float | None = field(default=None, metadata=OPTIONAL)
     """request_approval: the amount asked for; grant_approval: the amount granted"""
-    alternatives: list[str] = field(default_factory=list, metadata=OPTIONAL)
+    alternatives: list[str] = field(default_factory=list, metadata=personal(OPTIONAL))
     """deny_approval: what the customer is offered instead"""
     reason: str | None = field(
-        default=None, metadata={**OPTIONAL, "kept_if": lambda p: p.action in APPROVAL_ACTIONS}
+        default=None,
+        metadata=personal(OPTIONAL, {"kept_if": lambda p: p.action in APPROVAL_ACTIONS}),
     )
     """required to waive; an approval request or decision stores it even when none"""
-    evidence: dict[str, Any] = field(default_factory=dict, metadata=OPTIONAL)
+    evidence: dict[str, Any] = field(default_factory=dict, metadata=personal(OPTIONAL, texts=True))
+    """what the step recorded: its texts are personal, its amounts are not"""
     late: bool | None = field(default=None, metadata=OPTIONAL)
     """complete and send: whether it finished after its deadline"""
     effects: list[Effect] = field(default_factory=list, metadata=OPTIONAL_EFFECTS)
@@ -107,7 +117,7 @@ class PushRecorded(Payload):
     type: ClassVar[str] = "push_recorded"
     trigger: ClassVar[str] = "record_push"
 
-    asked_for: str
+    asked_for: str = field(metadata=PERSONAL)
     step: str | None
 
 
@@ -118,7 +128,7 @@ class ContactRecorded(Payload):
 
     channel: str
     direction: Literal["inbound", "outbound"]
-    summary: str
+    summary: str = field(metadata=PERSONAL)
 
 
 @dataclass(frozen=True)
@@ -129,7 +139,7 @@ class HandedOff(Payload):
     from_: str
     to: str
     to_role: str | None
-    context: str
+    context: str = field(metadata=PERSONAL)
     effects: list[Effect] = field(default_factory=list, metadata=OPTIONAL_EFFECTS)
 
 
@@ -138,7 +148,7 @@ class NoteAdded(Payload):
     type: ClassVar[str] = "note_added"
     trigger: ClassVar[str] = "add_note"
 
-    text: str
+    text: str = field(metadata=PERSONAL)
 
 
 @dataclass(frozen=True)
@@ -146,7 +156,7 @@ class Escalated(Payload):
     type: ClassVar[str] = "escalated"
     trigger: ClassVar[str] = "escalate"
 
-    reason: str
+    reason: str = field(metadata=PERSONAL)
     tier: int
     effects: list[Effect] = field(metadata=EFFECTS)
 
@@ -166,8 +176,8 @@ class Released(Payload):
     type: ClassVar[str] = "released"
     trigger: ClassVar[str] = "release"
 
-    reason: str
-    referral: str
+    reason: str = field(metadata=PERSONAL)
+    referral: str = field(metadata=PERSONAL)
 
 
 @dataclass(frozen=True)
@@ -175,7 +185,7 @@ class Closed(Payload):
     type: ClassVar[str] = "closed"
     trigger: ClassVar[str] = "close"
 
-    summary: str | None
+    summary: str | None = field(metadata=PERSONAL)
 
 
 @dataclass(frozen=True)
@@ -183,7 +193,7 @@ class Reopened(Payload):
     type: ClassVar[str] = "reopened"
     trigger: ClassVar[str] = "reopen"
 
-    reason: str
+    reason: str = field(metadata=PERSONAL)
 
 
 @dataclass(frozen=True)
@@ -194,7 +204,7 @@ class Held(Payload):
     trigger: ClassVar[str] = "hold"
 
     steps: list[str]
-    reason: str
+    reason: str = field(metadata=PERSONAL)
     """what we are waiting for, as the customer reads it"""
 
 
@@ -219,10 +229,22 @@ class StatusLinkSent(Payload):
     """the link's id (never its token)"""
     via: str
     """email (sent by the mailer), or a channel the back office delivers (sms, ...)"""
-    recipient: str
+    recipient: str = field(metadata=PERSONAL)
     message_id: str | None = field(default=None, metadata=OPTIONAL)
     """email: the id the mail server accepted"""
     effects: list[Effect] = field(default_factory=list, metadata=OPTIONAL_EFFECTS)
+
+
+@dataclass(frozen=True)
+class Erased(Payload):
+    """The incident's personal data was erased (its key destroyed): who and when are the
+    event's own fields, why is here; what was erased is not recorded."""
+
+    type: ClassVar[str] = "erased"
+    trigger: ClassVar[str] = "erase"
+
+    reason: str
+    """why: a customer's request, or the retention period that ran out"""
 
 
 EventPayload = (
@@ -241,6 +263,7 @@ EventPayload = (
     | Held
     | Resumed
     | StatusLinkSent
+    | Erased
 )
 PAYLOADS: dict[str, type[Payload]] = {cls.type: cls for cls in get_args(EventPayload)}
 """Event type -> its payload class."""

@@ -243,6 +243,16 @@ class CustomerUpdates(_Strict):
         return value
 
 
+class Retention(_Strict):
+    """How long the customer's personal data is kept after an incident ends; then the
+    worker erases it (`domain.personal`: the record and its proof stay)."""
+
+    personal_data: str = Field(
+        pattern=r"^\s*[1-9][0-9]{0,2}\s+(days?|months?|years?)\s*$",
+        description="e.g. '24 months', '3 years', '90 days' after the incident ended",
+    )
+
+
 class Playbook(_Strict):
     id: Slug
     version: int = Field(ge=1, le=1_000_000)
@@ -269,6 +279,11 @@ class Playbook(_Strict):
         default=None,
         description="steps that must be done or waived before closing "
         "(default: every required step)",
+    )
+    retention: Retention | None = Field(
+        default=None,
+        description="how long personal data is kept after an incident ends (default: the "
+        "RECOVERY_RETENTION_MONTHS setting, else until erased on request)",
     )
     customer_updates: CustomerUpdates | None = Field(
         default=None,

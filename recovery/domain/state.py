@@ -117,6 +117,8 @@ class IncidentState:
     """since when something has been on hold (None when nothing is)"""
     held_seconds: float = 0.0
     """time something was on hold, holds that ended"""
+    erased_at: str | None = None
+    """when its personal data was erased (`domain.personal`): it reads redacted since"""
 
     def to_json(self) -> bytes:
         return orjson.dumps(self)

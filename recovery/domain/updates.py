@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from recovery.domain.commands import SendStatusLink
+from recovery.domain.commands import Erase, SendStatusLink
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.effects import CustomerMessage, Effect
-from recovery.domain.events import HandedOff, Payload, Resumed, StatusLinkSent
+from recovery.domain.events import Erased, HandedOff, Payload, Resumed, StatusLinkSent
 from recovery.domain.state import Event, IncidentState
 from recovery.errors import CommandRejectedError
 
@@ -37,8 +37,15 @@ def _decide_link_sent(
     )
 
 
+def _decide_erased(
+    compiled: CompiledPlaybook, state: IncidentState, command: Erase, ctx: Any
+) -> Erased:
+    return Erased(reason=command.reason)
+
+
 SERVICE_DECIDERS: dict[type, Callable[[CompiledPlaybook, IncidentState, Any, Any], Payload]] = {
     SendStatusLink: _decide_link_sent,
+    Erase: _decide_erased,
 }
 
 

@@ -18,6 +18,7 @@ from recovery.http.api import (
     incidents,
     links,
     playbooks,
+    privacy,
     reports,
     sessions,
     webhooks,
@@ -99,6 +100,7 @@ def create_app(
     app.include_router(sessions.router)
     app.include_router(admin.router)
     app.include_router(webhooks.router)
+    app.include_router(privacy.router)
     install_web(app)  # the web page at / (recovery.http.web); JSON routes keep their paths
     install_docs(app)
     install_probes(app, ctx, storage)  # /ready, /metrics and the request measurements

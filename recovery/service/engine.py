@@ -55,6 +55,7 @@ from recovery.service.once import Once
 from recovery.service.playbooks import PinnedPlaybooks
 from recovery.service.ports import Storage
 from recovery.service.ports.reports import ReportFilter
+from recovery.service.privacy import PersonalData
 from recovery.service.reports import GroupBy, ReportRow, report_rows
 from recovery.service.unit_of_work import Decision, IncidentUnitOfWork
 from recovery.service.update_mail import UPDATE_EVENTS, queue_update_mail
@@ -87,7 +88,7 @@ def new_incident_id() -> str:
     return f"inc_{uuid.uuid4().hex}"
 
 
-class Recovery(LetterCommands, CustomerQueries, HistoryQueries):
+class Recovery(LetterCommands, CustomerQueries, HistoryQueries, PersonalData):
     """The service-recovery engine bound to one database and one playbook catalog.
 
     >>> rec = recovery.connect("sqlite:///recovery.db")

@@ -69,12 +69,13 @@ class HistoryQueries:
             return state_unreadable(incident_id, self.log.raw_events(incident_id), exc)
         rows = self.log.raw_events(incident_id)
         compiled = self.playbook_of(state)
-        return verify_incident(incident_id, rows, state, head_hash, compiled)
+        key = self.log.personal_key(incident_id)
+        return verify_incident(incident_id, rows, state, head_hash, compiled, key)
 
     def verify_all(self: _Engine) -> list[Verification]:
         """Every incident's chain and strict replay, read in one streamed pass."""
         return [
-            Verification(r.incident_id, r.ok, r.events, r.broken_seq, r.problem)
+            Verification(r.incident_id, r.ok, r.events, r.broken_seq, r.problem, r.erased_at)
             for r in self.auditor().results()
         ]
 

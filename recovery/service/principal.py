@@ -7,7 +7,8 @@ Roles and what each may do (`GRANTS`):
     auditor      read everything at its scope, change nothing
     integration  a back-office system: commands (at front-desk limits), delivery state and
                  its own webhook endpoints
-    admin        users, tokens, playbooks and every webhook endpoint; no incident data
+    admin        users, tokens, playbooks and every webhook endpoint; a customer's personal
+                 data erased or exported on request (no other incident data)
 
 A principal carries the properties (sites) it may act on, or `*` for all of them.
 """

@@ -20,6 +20,7 @@ from typing import NamedTuple
 from recovery.domain.chain import GENESIS, canonical, seal
 from recovery.domain.effects import Effect, effects_of
 from recovery.domain.figures import Figures
+from recovery.domain.personal import conceal, new_key
 from recovery.domain.state import Event, IncidentState
 from recovery.errors import ConflictError, RecoveryError
 from recovery.service.ports import (
@@ -46,13 +47,20 @@ Decider = Callable[[IncidentState], Decision]
 Recorded = tuple[IncidentState, Event]
 KeyedReplyOf = Callable[[IncidentState, Event], KeyedReply]
 """The idempotency key's row (with the reply) for a command's resulting state and event."""
+Also = Callable[[IncidentTransaction, Record], None]
+"""More writes in the transaction of a command's append, after it (an erasure's)."""
 
 
-def sealed(decision: Decision, prev_hash: str) -> Record:
-    """The decision chained to `prev_hash`, with the outbox messages its effects ask for."""
-    event, data = seal(decision.event, prev_hash)
+def sealed(decision: Decision, prev_hash: str, key: bytes | None) -> Record:
+    """The decision chained to `prev_hash`, its personal values sealed under the incident's
+    `key` (None: erased, they are dropped), with the outbox messages its effects ask for."""
+    event = decision.event
+    stored = conceal(event.type, event.data, key, event.incident_id, event.seq)
+    event, data = seal(event, prev_hash, stored)
     messages = [_message(event, effect) for effect in effects_of(event.data)]
-    return Record(decision.state, event, data, decision.next_due_at, messages, decision.figures)
+    return Record(
+        decision.state, event, data, decision.next_due_at, messages, decision.figures, key
+    )
 
 
 def _message(event: Event, effect: Effect) -> OutboxMessage:
@@ -72,10 +80,16 @@ class Snapshots:
     def get(self, incident_id: str) -> Head | None:
         return self._entries.get(incident_id)
 
-    def keep(self, state: IncidentState, head_hash: str, figures: Figures | None = None) -> None:
+    def keep(
+        self,
+        state: IncidentState,
+        head_hash: str,
+        figures: Figures | None = None,
+        key: bytes | None = None,
+    ) -> None:
         with self._lock:
             self._entries.pop(state.id, None)
-            self._entries[state.id] = Head(state.version, head_hash, state, figures)
+            self._entries[state.id] = Head(state.version, head_hash, state, figures, key)
             if len(self._entries) > self._size:
                 del self._entries[next(iter(self._entries))]  # the least recently recorded
 
@@ -89,11 +103,11 @@ class IncidentUnitOfWork:
 
     def create(self, decision: Decision, keyed: KeyedReplyOf | None = None) -> Event:
         """Record a new incident: its state row and its first event."""
-        record = sealed(decision, GENESIS)
+        record = sealed(decision, GENESIS, new_key())
         reply = keyed(record.state, record.event) if keyed is not None else None
         with self.log.transaction(record.state.id, locked=True, keyed=reply is not None) as tx:
             tx.append(record, None, reply)
-        self.snapshots.keep(record.state, record.event.hash, record.figures)
+        self.snapshots.keep(record.state, record.event.hash, record.figures, record.key)
         return record.event
 
     def execute(
@@ -102,24 +116,27 @@ class IncidentUnitOfWork:
         decider: Decider,
         expected_version: int | None = None,
         keyed: KeyedReplyOf | None = None,
+        also: Also | None = None,
     ) -> Recorded:
-        """Read the incident's head, decide, seal and append, atomically."""
+        """Read the incident's head, decide, seal and append, atomically; `also`: more
+        writes in the same transaction, after the append."""
         known = self.snapshots.get(incident_id)
         if known is not None and expected_version not in (None, known.version):
             known = None  # let the row's own version answer the caller
         recorded: Record | None = None
+        several = keyed is not None or also is not None  # statements that commit together
         if self.log.optimistic_first:
             # Without contention one conditional write; with it, lock the incident rather
             # than retry blindly (measured: locking keeps a hot incident at ~2.5× the rate).
-            with self.log.transaction(incident_id, locked=False, keyed=keyed is not None) as tx:
+            with self.log.transaction(incident_id, locked=False, keyed=several) as tx:
                 recorded = self._decide_and_append(
-                    tx, incident_id, decider, expected_version, known, keyed
+                    tx, incident_id, decider, expected_version, known, keyed, also
                 )
             known = None
         if recorded is None:
-            with self.log.transaction(incident_id, locked=True, keyed=keyed is not None) as tx:
+            with self.log.transaction(incident_id, locked=True, keyed=several) as tx:
                 recorded = self._decide_and_append(
-                    tx, incident_id, decider, expected_version, known, keyed
+                    tx, incident_id, decider, expected_version, known, keyed, also
                 )
                 if recorded is None:
                     raise ConflictError(
@@ -127,7 +144,8 @@ class IncidentUnitOfWork:
                         incident_id=incident_id,
                         current_version=None,
                     )
-        self.snapshots.keep(recorded.state, recorded.event.hash, recorded.figures)
+        key = recorded.key if recorded.state.erased_at is None else None  # erased: gone
+        self.snapshots.keep(recorded.state, recorded.event.hash, recorded.figures, key)
         return recorded.state, recorded.event
 
     def _decide_and_append(
@@ -138,25 +156,32 @@ class IncidentUnitOfWork:
         expected_version: int | None,
         known: Head | None,
         keyed: KeyedReplyOf | None,
+        also: Also | None = None,
     ) -> Record | None:
         if known is not None:
             try:
-                recorded = self._append(tx, known, decider, keyed)
+                recorded = self._append(tx, known, decider, keyed, also)
             except RecoveryError:
                 recorded = None  # perhaps stale: decide again from the row
             if recorded is not None:
                 return recorded
         head = tx.read_head(incident_id, expected_version, self.snapshots.get(incident_id))
-        return self._append(tx, head, decider, keyed)
+        return self._append(tx, head, decider, keyed, also)
 
     @staticmethod
     def _append(
-        tx: IncidentTransaction, head: Head, decider: Decider, keyed: KeyedReplyOf | None
+        tx: IncidentTransaction,
+        head: Head,
+        decider: Decider,
+        keyed: KeyedReplyOf | None,
+        also: Also | None = None,
     ) -> Record | None:
         """Decide from `head` (on a copy of its state) and append, provided the row is
         still at `head`; None if it is not."""
-        record = sealed(decider(head.state.clone()), head.head_hash)
+        record = sealed(decider(head.state.clone()), head.head_hash, head.key)
         reply = keyed(record.state, record.event) if keyed is not None else None
         if not tx.append(record, head, reply):
             return None
+        if also is not None:
+            also(tx, record)
         return record

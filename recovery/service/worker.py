@@ -24,6 +24,7 @@ from recovery.service.letter_delivery import LetterDeliverer, LetterStats
 from recovery.service.notice_mail import NoticeMailer
 from recovery.service.notifications import Notifier
 from recovery.service.ports.changes import ChangeSource
+from recovery.service.privacy import erase_expired
 
 log = logging.getLogger("recovery.worker")
 
@@ -35,6 +36,8 @@ class WorkerPass:
     letters: LetterStats = field(default_factory=LetterStats)
     notified: int = 0
     notices_mailed: int = 0
+    erased: int = 0
+    """incidents whose personal data the retention period erased"""
 
 
 def run(
@@ -46,11 +49,13 @@ def run(
     poll_interval: float = 2.0,
     stop: threading.Event | None = None,
     batch: int = 100,
+    retention: str | None = None,
 ) -> WorkerPass:
     """Sweep deadlines, mail queued letters and notifications (with `mailer`) and deliver
-    webhooks until
-    `stop` is set (or one pass with `once`). Letters go first: a letter accepted by the
-    mail server finishes its step, whose `send_letter` webhook then goes out too."""
+    webhooks until `stop` is set (or one pass with `once`); erase the personal data that
+    passed its retention period (the playbook's, else `retention`). Letters go first: a
+    letter accepted by the mail server finishes its step, whose `send_letter` webhook then
+    goes out too."""
     stop = stop or threading.Event()
     missed = 0
     delivered = DeliveryStats()
@@ -58,7 +63,7 @@ def run(
     letters = LetterDeliverer(rec, mailer) if mailer is not None else None
     notifier = Notifier(rec)
     notice_mail = NoticeMailer(rec, mailer) if mailer is not None else None
-    notified = notices_mailed = 0
+    notified = notices_mailed = erased = 0
     changes: ChangeSource | None = None
     with contextlib.ExitStack() as stack:
         stack.callback(lambda: changes.close() if changes is not None else None)
@@ -85,7 +90,8 @@ def run(
                 raise
 
         def one_pass() -> None:
-            nonlocal missed, mailed, delivered, notices_mailed
+            nonlocal missed, mailed, delivered, notices_mailed, erased
+            erased += erase_expired(rec, default=retention, limit=batch)
             while swept := rec.sweep_deadlines(limit=batch):
                 missed += len(swept)
                 if stop.is_set():
@@ -98,7 +104,7 @@ def run(
             delivered = delivered + deliverer.deliver_due()
 
         poll(one_pass, once=once, poll_interval=poll_interval, stop=stop, name="worker")
-    return WorkerPass(missed, delivered, mailed, notified, notices_mailed)
+    return WorkerPass(missed, delivered, mailed, notified, notices_mailed, erased)
 
 
 class BackgroundWorker:
@@ -113,8 +119,10 @@ class BackgroundWorker:
         *,
         mailer: Mailer | None,
         poll_interval: float = 1.0,
+        retention: str | None = None,
     ) -> None:
         self._args = (rec, list(targets))
+        self._retention = retention
         self._mailer = mailer
         self._poll_interval = poll_interval
         self._stop = threading.Event()
@@ -140,6 +148,7 @@ class BackgroundWorker:
                 mailer=self._mailer,
                 poll_interval=self._poll_interval,
                 stop=self._stop,
+                retention=self._retention,
             )
         except Exception as exc:  # logged; the page then says that no worker runs
             self.failure = exc

@@ -143,13 +143,14 @@ def _verification_sql(
     # SQLite: the state's bytes as stored, compared with the replayed state's JSON bytes
     # without decoding a few kB of text per incident.
     state = "state" if pg else "CAST(state AS BLOB)"
+    key = "CAST(personal_key AS VARCHAR)" if pg else "personal_key"  # under TYPE: see ports
     event_filter, event_params = _filters(dialect, "incident_id", incident_ids, id_range)
     state_filter, state_params = _filters(dialect, "id", incident_ids, id_range)
     sql = (
         f"SELECT incident_id, {KIND_EVENT}, seq, type, schema_version, playbook_id, "
         f"playbook_version, actor, actor_role, channel, {iso_column(dialect, 'recorded_at')}, "
         f"data, prev_hash, hash FROM events{event_filter} "
-        f"UNION ALL SELECT id, {KIND_STATE}, 0, {varchar}, version, playbook_id, "
+        f"UNION ALL SELECT id, {KIND_STATE}, 0, {key}, version, playbook_id, "
         f"playbook_version, {varchar}, {varchar}, {varchar}, {text}, {state}, {varchar}, "
         f"head_hash FROM incidents{state_filter} "
         "ORDER BY 1, 3"

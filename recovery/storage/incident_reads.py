@@ -12,6 +12,7 @@ from sqlalchemy import exc as sa_exc
 
 from recovery.domain.chain import canonical
 from recovery.domain.compiler import ACTIVE_STATES
+from recovery.domain.personal import decode_key, revealed
 from recovery.domain.state import Event, IncidentState, parse_iso
 from recovery.errors import IncidentNotFoundError
 from recovery.storage.database import reading, writing
@@ -218,8 +219,9 @@ class IncidentReads(FigureReads):
         query = query.order_by(events.c.seq)
         out = []
         with self._reading() as conn:
+            key = decode_key(conn.execute(_key_of(incident_id)).scalar_one_or_none())
             for row in conn.execute(query):
-                event = row_to_event(row._mapping)
+                event = revealed(row_to_event(row._mapping), key)
                 if upto_time is not None and event.recorded_at > upto_time:
                     break
                 out.append(event)
@@ -241,13 +243,36 @@ class IncidentReads(FigureReads):
         if not ids:
             return []
         query = (
-            select(events)
+            select(events, incidents.c.personal_key)
+            .join(incidents, incidents.c.id == events.c.incident_id)
             .where(events.c.incident_id.in_(ids), events.c.type == "step_action")
             .order_by(events.c.incident_id, events.c.seq)
         )
+        out = []
         with self._reading() as conn:
-            found = [row_to_event(row._mapping) for row in conn.execute(query)]
-        return [event for event in found if event.data.get("action") == action]
+            for row in conn.execute(query):
+                event = row_to_event(row._mapping)
+                if event.data.get("action") == action:  # plain: only personal values are sealed
+                    out.append(revealed(event, decode_key(row.personal_key)))
+        return out
+
+    def retention_due(self, playbook_id: str, ended_before: str, limit: int) -> list[str]:
+        query = (
+            select(incidents.c.id)
+            .where(
+                incidents.c.playbook_id == playbook_id,
+                incidents.c.ended_at < parse_iso(ended_before),
+                incidents.c.personal_key.is_not(None),
+            )
+            .order_by(incidents.c.ended_at)
+            .limit(limit)
+        )
+        with self._reading() as conn:
+            return list(conn.execute(query).scalars())
+
+    def personal_key(self, incident_id: str) -> bytes | None:
+        with self._reading() as conn:
+            return decode_key(conn.execute(_key_of(incident_id)).scalar_one_or_none())
 
     def raw_events(self, incident_id: str) -> list[dict[str, Any]]:
         """Rows as stored (data as text; recorded_at in the ISO text form), for hash
@@ -315,6 +340,10 @@ def _incident_filters(
     if owner is not None:
         conditions.append(incidents.c.owner == owner)
     return conditions
+
+
+def _key_of(incident_id: str) -> Any:
+    return select(incidents.c.personal_key).where(incidents.c.id == incident_id)
 
 
 def row_to_event(row: Any) -> Event:

@@ -21,12 +21,14 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
 from recovery.domain.customers import customer_key_of
+from recovery.domain.personal import decode_key, encode_key
 from recovery.domain.search import incident_terms
 from recovery.domain.state import IncidentState
 from recovery.errors import ConflictError, IncidentNotFoundError, RecoveryError, StorageError
 from recovery.service.ports import Head, KeyedReply, KeyTaken, Record
 from recovery.storage.database import first_line
 from recovery.storage.durability import SyncFailure, WalSync, sync_failure
+from recovery.storage.erasure import erase_personal
 from recovery.storage.figure_columns import row_update
 from recovery.storage.idempotency import key_row
 from recovery.storage.incident_reads import IncidentReads
@@ -161,7 +163,7 @@ class _Transaction:
         row = cursor.fetchone()
         if row is None:
             raise IncidentNotFoundError(incident_id)
-        version, head_hash, raw_state = row
+        version, head_hash, raw_state, key = row
         if expected_version is not None and expected_version != version:
             raise ConflictError(
                 f"incident {incident_id} is at version {version}, not {expected_version}: "
@@ -174,7 +176,7 @@ class _Transaction:
                 return known
             cursor.execute(sql.select_state, (incident_id,))  # same version, other history
             raw_state = cursor.fetchone()[0]
-        return Head(version, head_hash, IncidentState.from_json(raw_state))
+        return Head(version, head_hash, IncidentState.from_json(raw_state), None, decode_key(key))
 
     def append(self, record: Record, head: Head | None, reply: KeyedReply | None = None) -> bool:
         if not self._append(record, head):
@@ -185,6 +187,9 @@ class _Transaction:
             if self._cursor.rowcount != 1:
                 raise KeyTaken(reply.key)  # rolled back on leaving: the event with it
         return True
+
+    def erase_personal(self, incident_id: str, pseudonym: str) -> None:
+        erase_personal(self._cursor, self._log.sql.postgres, incident_id, pseudonym)
 
     def _append(self, record: Record, head: Head | None) -> bool:
         sql, cursor = self._log.sql, self._cursor
@@ -233,6 +238,7 @@ class _Transaction:
                     state.external_ref,
                     *update[:-1],  # the columns every command sets, minus the key
                     customer_key_of(state.customer),
+                    encode_key(record.key),
                 ),
             )
             # what it is found by: written with its first event, so search never lags
@@ -336,6 +342,16 @@ class SqlIncidentLog(IncidentReads):
         if writer is not None:
             with contextlib.suppress(Exception):
                 writer.close()
+
+    def settle_erasure(self) -> None:
+        """SQLite: the pages an erasure replaced (zeroed in the file by `secure_delete`)
+        still sit in the write-ahead log: checkpoint it and truncate it to nothing.
+        PostgreSQL keeps dead row versions until VACUUM (autovacuum) reclaims them."""
+        if self.sql.postgres:
+            return
+        with self.writer_lock:
+            writer = self.sqlite_writer("")
+            writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def close(self) -> None:
         """Release the SQLite writer connection (the engine's pool holds the rest)."""

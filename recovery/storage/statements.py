@@ -14,7 +14,7 @@ from recovery.storage.moments import to_column
 _COLUMNS_EVENT = ", ".join(EVENT_FIELDS)
 # The snapshot text only when this process does not already hold that version of it.
 _SELECT_HEAD = (
-    "SELECT version, head_hash, CASE WHEN version = ? THEN NULL ELSE state END "
+    "SELECT version, head_hash, CASE WHEN version = ? THEN NULL ELSE state END, personal_key "
     "FROM incidents WHERE id = ?"
 )
 _SELECT_STATE = "SELECT state FROM incidents WHERE id = ?"
@@ -30,8 +30,8 @@ _UPDATE_INCIDENT = f"UPDATE incidents {_SET_INCIDENT}"
 _INSERT_INCIDENT = (
     "INSERT INTO incidents (id, playbook_id, playbook_version, incident_type, site, opened_at, "
     "external_ref, status, tier, owner, updated_at, ended_at, next_due_at, pushes, handoffs, "
-    f"version, head_hash, state{FIGURES}, customer_key) "
-    f"VALUES ({', '.join('?' * (19 + FIGURES.count(',')))})"
+    f"version, head_hash, state{FIGURES}, customer_key, personal_key) "
+    f"VALUES ({', '.join('?' * (20 + FIGURES.count(',')))})"
 )
 _INSERT_TERM = "INSERT INTO search_terms (incident_id, term, site) VALUES (?, ?, ?)"
 _INSERT_OUTBOX = (

@@ -142,6 +142,10 @@ incidents = Table(
         postgresql_where=text("awaiting_approval > 0"),
     ),
     Column("customer_key", String(200), nullable=True),
+    # The incident's personal data key (`domain.personal`, base64): its events' personal
+    # values are sealed under it. Read with the head, so a command needs no extra read;
+    # erasing the incident's personal data sets it to NULL (crypto-shredding).
+    Column("personal_key", String(64), nullable=True),
     Index("ix_incidents_customer_key", "customer_key"),
     Index("ix_incidents_external_ref", "external_ref"),
     # The board's order with its filters beside it: a page is a range read of this index,
@@ -150,6 +154,15 @@ incidents = Table(
     # SQLite's change feed reads the rows changed in a window of recent `updated_at` after
     # every commit it hears of: a range of this index, not a scan of the table
     Index("ix_incidents_updated_at", "updated_at"),
+    # Retention: ended incidents whose personal data is still held, by playbook and end;
+    # an erased one leaves the index, so the worker's check reads only what is due.
+    Index(
+        "ix_incidents_retention",
+        "playbook_id",
+        "ended_at",
+        sqlite_where=text("personal_key IS NOT NULL"),
+        postgresql_where=text("personal_key IS NOT NULL"),
+    ),
 )
 
 # What an incident is found by (recovery.domain.search): lower-cased terms, written with its
@@ -374,6 +387,22 @@ notifications = Table(
         sqlite_where=text("mailed_at IS NULL"),
         postgresql_where=text("mailed_at IS NULL"),
     ),
+)
+
+# ---------------------------------------------------------------------------- upgrades
+# Chains a migration had to rewrite (0018: personal values sealed): each incident's head
+# before and after at the same seq, so a checkpoint signed before the upgrade ties to one
+# signed after. `new_head` NULL: the chain did not verify as stored and was left as it was.
+
+chain_rewrites = Table(
+    "chain_rewrites",
+    metadata,
+    Column("incident_id", String(64), primary_key=True),
+    Column("revision", String(32), primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("old_head", String(64), nullable=False),
+    Column("new_head", String(64), nullable=True),
+    Column("rewritten_at", Timestamp, nullable=False),
 )
 
 notification_marks = Table(

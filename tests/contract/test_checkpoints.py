@@ -209,7 +209,7 @@ def test_no_checkpoint_is_written_for_a_history_that_does_not_verify(
 ) -> None:
     execute_sql(
         rec,
-        "UPDATE events SET data = replace(data, '100 EUR', '900 EUR') "
+        "UPDATE events SET data = replace(data, '[redacted]', '[REDACTED]') "
         "WHERE incident_id = :id AND seq = 2",
         id=three[1],
     )
@@ -266,7 +266,7 @@ def test_truncation_that_left_the_state_row_is_reported_once(
 @pytest.mark.sql
 def test_a_history_rewritten_with_valid_hashes_is_reported(rec: Recovery, three: list[str]) -> None:
     checkpoint = take_checkpoint(rec)
-    rewrite_from(rec, three[1], 2, "100 EUR", "900 EUR")
+    rewrite_from(rec, three[1], 2, "[redacted]", "[REDACTED]")
 
     assert rec.verify(three[1]).ok  # re-chained: every hash is valid again
     report = against(rec, checkpoint)
@@ -453,7 +453,7 @@ TAMPERING = {
     "edit": (
         lambda rec, i: execute_sql(
             rec,
-            "UPDATE events SET data = replace(data, '100 EUR', '900 EUR') "
+            "UPDATE events SET data = replace(data, '[redacted]', '[REDACTED]') "
             "WHERE incident_id = :id AND seq = 2",
             id=i,
         ),

@@ -16,6 +16,7 @@ import pytest
 from recovery import Recovery
 from recovery.audit import FIELDS, ExportFilter, export_events
 from recovery.domain.chain import GENESIS, event_hash
+from recovery.domain.personal import reveal
 from tests.conftest import FRONT_DESK, Clock
 from tests.contract.support import execute_sql
 from tests.contract.test_checkpoints import record_history
@@ -79,7 +80,10 @@ def test_jsonl_has_every_event_with_incident_fields_and_hashes(
             "hash": event.hash,
             "prev_hash": event.prev_hash,
         }
-        assert orjson.loads(row["data"]) == event.data
+        # as stored: the personal values sealed, opening with the incident's key
+        stored = orjson.loads(row["data"])
+        key = rec.log.personal_key(row["incident_id"])
+        assert reveal(stored, key, row["incident_id"], row["seq"]) == event.data
         site = "ribe" if row["incident_id"] == two_sites["ribe"] else "odense"
         assert (row["site"], row["incident_type"], row["incident_status"]) == (
             site,
@@ -151,7 +155,7 @@ def test_an_edited_event_is_exported_as_stored_and_no_longer_verifies(
 ) -> None:
     execute_sql(
         rec,
-        "UPDATE events SET data = replace(data, '100 EUR', '900 EUR') "
+        "UPDATE events SET data = replace(data, '[redacted]', '[REDACTED]') "
         "WHERE incident_id = :id AND seq = 2",
         id=two_sites["ribe"],
     )

@@ -275,6 +275,14 @@ MATRIX = [
         prepare=a_written_step,
     ),
     Case("GET", "/customers/{key}", READERS, prepare=a_customer),
+    Case("GET", "/customers/{key}/export", ADMINS, prepare=a_customer),
+    Case(
+        "POST",
+        "/customers/{key}/erase",
+        ADMINS,
+        body=lambda: {"reason": "the guest asked"},
+        prepare=a_customer,
+    ),
     Case("GET", "/reports/recovery", REPORTERS),
     Case("GET", "/admin/users", ADMINS),
     Case(

@@ -150,6 +150,8 @@ def play_the_hotel_story(api: Api, record: Recorder, mail_dir: Path) -> None:
     ok(admin.get(f"/webhooks/endpoints/{hook['id']}/deliveries"))
     ok(admin.post(f"/webhooks/endpoints/{hook['id']}/redeliver", params={"message": 1}))
     ok(admin.delete(f"/webhooks/endpoints/{hook['id']}"))
+    ok(admin.get("/customers/mette@example.com/export"))
+    ok(admin.post("/customers/mette@example.com/erase", json={"reason": "asked by e-mail"}))
     session = ok(anyone.post("/auth/login", json={"username": "ana", "password": "correct horse"}))
     signed_in = {"Authorization": f"Bearer {session['token']}"}
     ok(anyone.get("/auth/me", headers=signed_in))

@@ -368,10 +368,10 @@ def test_audit_verify_detects_one_tampered_event(demo_db: str) -> None:
     path = demo_db.removeprefix("sqlite:///")
     with closing(sqlite3.connect(path)) as conn:
         incident, seq = conn.execute(
-            "SELECT incident_id, seq FROM events WHERE data LIKE '%Hotel Dagmar%'"
+            "SELECT incident_id, seq FROM events WHERE type = 'released'"
         ).fetchone()
-        conn.execute(
-            "UPDATE events SET data = replace(data, 'Hotel Dagmar', 'Hotel Dagmer') "
+        conn.execute(  # the referral (Hotel Dagmar) is sealed: its placeholder, edited
+            "UPDATE events SET data = replace(data, '[redacted]', '[REDACTED]') "
             "WHERE incident_id = ? AND seq = ?",
             (incident, seq),
         )

@@ -21,6 +21,7 @@ from recovery.domain.commands import (
     AddNote,
     Close,
     Command,
+    Erase,
     Escalate,
     HandOff,
     Hold,
@@ -97,6 +98,7 @@ def every_kind_of_event() -> list[Event]:
         if step.status not in HOTEL.kinds[step.kind].resolved:
             inc.step(step.id, "waive", MANAGER, reason="settled with the guest")
     inc.do(Close(summary=None))
+    inc.do(Erase(reason="the guest asked to be forgotten"))
     return inc.events
 
 
@@ -176,13 +178,14 @@ def test_the_timeline_descriptions_read_the_payloads() -> None:
     handed = [d for d in said.values() if d.title.startswith("Handed off")]
     assert handed[0].title == "Handed off from ana to bo"
     assert handed[1].details == [("New owner's role", "manager")]
-    assert said[len(EVENTS)].line() == "Closed"
+    assert said[len(EVENTS) - 1].line() == "Closed"
+    assert said[len(EVENTS)].title.startswith("Personal data erased on ")
     note = next(d for d in said.values() if d.title == "Note")
     assert note.line() == "Note: guest calm again"
 
 
 def test_an_event_that_does_not_read_is_described_by_its_type() -> None:
-    edited = Event(**{**EVENTS[-1].__dict__, "data": {"summary": 1, "extra": True}})
+    edited = Event(**{**EVENTS[-2].__dict__, "data": {"summary": 1, "extra": True}})
     assert describe(edited, HOTEL).title == "Closed"
 
 

@@ -154,6 +154,10 @@ class StateRead(ReadModel):
     )
     held_since: str | None = Field(default=None, description="on hold since (None: not held)")
     held_seconds: float = Field(default=0.0, description="time held, holds that ended")
+    erased_at: str | None = Field(
+        default=None,
+        description="when the customer's personal data was erased (it reads [redacted])",
+    )
 
 
 class IncidentRead(StateRead):
@@ -237,6 +241,9 @@ class VerificationRead(ReadModel):
     events: int
     broken_seq: int | None = Field(description="the first event where the history breaks")
     problem: str | None
+    erased_at: str | None = Field(
+        default=None, description="it verifies, and its personal data was erased then"
+    )
 
 
 class DeliveryRead(BaseModel):

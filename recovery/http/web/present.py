@@ -100,7 +100,9 @@ def board_row(
     due = min(dues) if dues and state.status in ACTIVE_STATES else None
     return BoardRow(
         id=state.id,
-        customer=str(state.customer.get("name", "")),
+        customer=f"erased on {state.erased_at[:10]}"
+        if state.erased_at
+        else str(state.customer.get("name", "")),
         site=state.site,
         playbook=compiled.playbook.title,
         incident_type=state.incident_type,

@@ -20,6 +20,8 @@ class Head(NamedTuple):
     state: IncidentState
     figures: Figures | None = None
     """the state's figures, when known (a state this process recorded)"""
+    key: bytes | None = None
+    """the incident's personal data key (`domain.personal`); None once erased"""
 
 
 class OutboxMessage(NamedTuple):
@@ -40,6 +42,8 @@ class Record(NamedTuple):
     next_due_at: str | None
     effects: Sequence[OutboxMessage]
     figures: Figures
+    key: bytes | None = None
+    """a new incident: its personal data key, stored with its row"""
 
 
 class IncidentTransaction(Protocol):
@@ -55,6 +59,14 @@ class IncidentTransaction(Protocol):
         still at `head` (None: a new incident). False when another writer moved it on.
         `reply`: also write that idempotency key's row, in this transaction; `KeyTaken`
         (and nothing kept) when a live row of that key exists."""
+        ...
+
+    def erase_personal(self, incident_id: str, pseudonym: str) -> None:
+        """In this transaction, after the append of its `erased` event: destroy the
+        incident's personal data key and every plain copy of its personal values outside
+        the events (customer key -> `pseudonym`, external reference, search terms, letter
+        recipients and texts, undelivered webhook messages dropped and delivered ones
+        emptied, notification texts, idempotent replies, status links)."""
         ...
 
 
@@ -145,6 +157,20 @@ class IncidentLog(IncidentFigures, Protocol):
 
     def raw_events(self, incident_id: str) -> list[dict[str, Any]]:
         """Rows exactly as stored (data as text, recorded_at as ISO text)."""
+        ...
+
+    def retention_due(self, playbook_id: str, ended_before: str, limit: int) -> list[str]:
+        """Incidents of the playbook that ended before the moment (ISO) and whose personal
+        data is still held, the longest ended first (an index range)."""
+        ...
+
+    def settle_erasure(self) -> None:
+        """After erasures: leave no copy of what they scrubbed in the database's own files
+        (SQLite: the write-ahead log checkpointed and truncated)."""
+        ...
+
+    def personal_key(self, incident_id: str) -> bytes | None:
+        """The incident's personal data key (`domain.personal`); None once erased."""
         ...
 
     def due_incident_ids(self, now: str, limit: int) -> list[str]: ...

@@ -42,6 +42,11 @@ class MemoryStorage:
         self.links = MemoryStatusLinkStore(self.incidents)
         self.notifications = MemoryNotificationStore(self.incidents)
         self.webhooks = MemoryWebhookEndpoints(self.incidents, self.accounts)
+        self.incidents.scrubbers += [
+            self.letters.erase_personal,
+            self.links.erase_personal,
+            self.notifications.erase_personal,
+        ]
 
     def ping(self) -> None:
         """Memory always answers."""

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from recovery.audit.ports import EXPORT_FIELDS, KIND_EVENT, KIND_STATE, ExportFilter, IdRange, Row
+from recovery.domain.personal import encode_key
 from recovery.domain.state import EVENT_FIELDS, iso
 from recovery.storage.memory.incidents import MemoryIncidentLog, StateRow
 
@@ -41,7 +42,7 @@ class MemoryAuditRows:
                 incident_id,
                 KIND_STATE,
                 0,
-                None,
+                encode_key(row.key),
                 row.version,
                 row.playbook_id,
                 row.playbook_version,

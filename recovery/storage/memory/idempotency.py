@@ -50,6 +50,13 @@ class MemoryIdempotencyKeys:
             response_headers=row.response_headers,
         )
 
+    def erase_replies(self, incident_id: str, body: str) -> None:
+        """Replies that name the incident emptied (its personal data was erased)."""
+        with self._lock:
+            for row in self._keys.values():
+                if f'"{incident_id}"' in row.response_body:
+                    row.response_body = body
+
     def is_free(self, reply: KeyedReply) -> bool:
         """Whether `reply` may be kept (no live row holds its key); the caller holds the
         incident log's lock, so the answer stands until it calls `keep`."""

@@ -4,7 +4,7 @@ and events are kept as their JSON text, so a reader gets a fresh copy, as from a
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -12,18 +12,18 @@ from typing import Any
 
 import orjson
 
-from recovery.delivery.ports import (
-    PENDING,
-)
+from recovery.delivery.ports import DEAD, DELIVERED, PENDING
 from recovery.domain.chain import canonical
 from recovery.domain.compiler import ACTIVE_STATES
 from recovery.domain.customers import customer_key_of
 from recovery.domain.figures import Figures
-from recovery.domain.search import incident_terms
+from recovery.domain.personal import revealed
+from recovery.domain.search import incident_terms, normalise
 from recovery.domain.state import EVENT_FIELDS, Event, IncidentState, parse_iso
 from recovery.errors import ConflictError, IncidentNotFoundError
 from recovery.service.ports import Head, KeyedReply, KeyTaken, Record
 from recovery.service.ports.reports import Awaiting, GroupBy, GroupTotals, ReportFilter
+from recovery.storage.erasure import EMPTIED, ERASED_REPLY
 from recovery.storage.memory import figures
 from recovery.storage.memory.idempotency import MemoryIdempotencyKeys
 
@@ -48,6 +48,8 @@ class StateRow:
     pushes: int = 0
     handoffs: int = 0
     figures: Figures | None = None
+    key: bytes | None = None
+    """the personal data key (`domain.personal`); None once erased"""
 
 
 class _Transaction:
@@ -79,7 +81,21 @@ class _Transaction:
             )
         if known is not None and (known.version, known.head_hash) == (row.version, row.head_hash):
             return known
-        return Head(row.version, row.head_hash, IncidentState.from_json(row.state))
+        return Head(row.version, row.head_hash, IncidentState.from_json(row.state), None, row.key)
+
+    def erase_personal(self, incident_id: str, pseudonym: str) -> None:
+        log = self._log
+        row = log.rows[incident_id]
+        row.key = None
+        row.terms = frozenset({normalise(incident_id)})
+        for m in log.outbox:
+            if m["incident_id"] == incident_id:
+                m["payload"], m["last_error"] = EMPTIED, None
+                if m["status"] != DELIVERED:
+                    m["status"] = DEAD
+        log.keys.erase_replies(incident_id, ERASED_REPLY)
+        for scrub in log.scrubbers:
+            scrub(incident_id)
 
     def append(self, record: Record, head: Head | None, reply: KeyedReply | None = None) -> bool:
         log, state, event = self._log, record.state, record.event
@@ -103,6 +119,7 @@ class _Transaction:
                 b"",
                 terms=frozenset(incident_terms(state.id, state.customer, state.external_ref)),
                 opened_at=state.opened_at,
+                key=record.key,
             )
         else:
             row = log.rows[state.id]
@@ -151,6 +168,8 @@ class MemoryIncidentLog:
         self.keys = MemoryIdempotencyKeys()  # written with the events, under `lock`
         self.rows: dict[str, StateRow] = {}
         self.outbox: list[dict[str, Any]] = []
+        self.scrubbers: list[Callable[[str], None]] = []
+        """what the other stores hold of an incident, scrubbed when it is erased"""
         self._playbooks: dict[tuple[str, int], tuple[str, bytes]] = {}
 
     def oldest_due(self) -> datetime | None:
@@ -277,13 +296,34 @@ class MemoryIncidentLog:
         self, incident_id: str, *, upto_seq: int | None = None, upto_time: str | None = None
     ) -> list[Event]:
         out = []
+        with self.lock:
+            found = self.rows.get(incident_id)
+            key = found.key if found is not None else None
         for row in self.raw_events(incident_id):
             if upto_seq is not None and row["seq"] > upto_seq:
                 break
             if upto_time is not None and row["recorded_at"] > upto_time:
                 break
-            out.append(Event.from_stored(row))
+            out.append(revealed(Event.from_stored(row), key))
         return out
+
+    def retention_due(self, playbook_id: str, ended_before: str, limit: int) -> list[str]:
+        with self.lock:
+            rows = [
+                (IncidentState.from_json(row.state).ended_at, incident_id)
+                for incident_id, row in self.rows.items()
+                if row.playbook_id == playbook_id and row.key is not None
+            ]
+        due = sorted((ended, i) for ended, i in rows if ended is not None and ended < ended_before)
+        return [incident_id for _ended, incident_id in due[:limit]]
+
+    def settle_erasure(self) -> None:
+        """Memory keeps no old copies."""
+
+    def personal_key(self, incident_id: str) -> bytes | None:
+        with self.lock:
+            row = self.rows.get(incident_id)
+            return row.key if row is not None else None
 
     def raw_events(self, incident_id: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -343,12 +383,14 @@ class MemoryIncidentLog:
     def step_actions(self, incident_ids: Sequence[str], action: str) -> list[Event]:
         out = []
         for incident_id in dict.fromkeys(incident_ids):
-            if incident_id not in self.rows:
+            with self.lock:
+                found = self.rows.get(incident_id)
+            if found is None:
                 continue
             for row in self.raw_events(incident_id):
                 event = Event.from_stored(row)
                 if event.type == "step_action" and event.data.get("action") == action:
-                    out.append(event)
+                    out.append(revealed(event, found.key))
         return out
 
     def awaiting_approval_count(self, sites: Sequence[str] | None) -> int:

@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from recovery.domain.personal import REDACTED
 from recovery.domain.state import iso, parse_iso
 from recovery.errors import StorageError
 from recovery.letters.ports import (
@@ -35,6 +36,20 @@ class MemoryLetterStore(LetterOutcomes):
         self._lock = threading.RLock()
         self._letters: dict[str, QueuedLetter] = {}
         self._vouchers: dict[str, Voucher] = {}
+
+    def erase_personal(self, incident_id: str) -> None:
+        """The incident's letters without recipient, subject or bodies (erased)."""
+        with self._lock:
+            for letter_id, letter in list(self._letters.items()):
+                if letter.incident_id == incident_id:
+                    self._letters[letter_id] = replace(
+                        letter,
+                        recipient=REDACTED,
+                        subject=REDACTED,
+                        body_text=REDACTED,
+                        body_html=REDACTED,
+                        last_error=None,
+                    )
 
     def waiting(self) -> int:
         """Letters not yet sent nor given up (`Storage.backlog`)."""

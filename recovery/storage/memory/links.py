@@ -34,6 +34,14 @@ class MemoryStatusLinkStore:
         self._incidents = incidents
         self._links: dict[str, _Link] = {}  # by token hash
 
+    def erase_personal(self, incident_id: str) -> None:
+        """The incident's links deleted (erased: they open nothing any more)."""
+        with self._lock:
+            for token_hash in [
+                h for h, link in self._links.items() if link.incident_id == incident_id
+            ]:
+                del self._links[token_hash]
+
     def add(self, token_hash: str, incident_id: str, created_by: str, now: datetime) -> None:
         if self._incidents is not None:
             with self._incidents.lock:

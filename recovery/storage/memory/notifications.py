@@ -6,6 +6,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 
+from recovery.domain.personal import REDACTED
 from recovery.service.ports.notifications import StoredNotice, Told
 from recovery.storage.memory.incidents import MemoryIncidentLog
 
@@ -18,6 +19,14 @@ class MemoryNotificationStore:
         self._keys: set[tuple[str, str, int, str]] = set()
         self._marks: dict[str, int] = {}
         self._claims: dict[int, datetime] = {}
+
+    def erase_personal(self, incident_id: str) -> None:
+        """What the incident's notifications said, gone; who was told and when, kept."""
+        with self._lock:
+            self.rows = [
+                n._replace(message=REDACTED) if n.incident_id == incident_id else n
+                for n in self.rows
+            ]
 
     def marks(self, incident_ids: Sequence[str]) -> dict[str, int]:
         with self._lock:
