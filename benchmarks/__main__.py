@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks import board, commands, reports, search
+from benchmarks import board, commands, mix, reports, search
 from benchmarks import http as http_bench
 from benchmarks.data import DEFAULT_PG, pg_reachable, pg_schema
 from recovery.catalog import Catalog
@@ -104,8 +104,6 @@ def sqlite_section(sizes: Sizes, pg: str, catalog: Catalog) -> list[Row]:
 
 
 def mix_section(sizes: Sizes, pg: str, catalog: Catalog) -> list[Row]:
-    from benchmarks import mix
-
     with tempfile.TemporaryDirectory() as folder:
         result = mix.sqlite_rounds(folder, sizes.mix_incidents, sizes.rounds, catalog)
     return [
@@ -262,6 +260,7 @@ def http_section(sizes: Sizes, pg: str, catalog: Catalog) -> list[Row]:
 
 SECTIONS: dict[str, Callable[[Sizes, str, Catalog], list[Row]]] = {
     "sqlite": sqlite_section,
+    "mix": mix_section,
     "pg": pg_section,
     "reports": reports_section,
     "search": search_section,
