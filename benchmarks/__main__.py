@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks import board, commands, mix, reports, search
+from benchmarks import board, commands, mix, pg_parallel, reports, search
 from benchmarks import http as http_bench
 from benchmarks.data import DEFAULT_PG, pg_reachable, pg_schema
 from recovery.catalog import Catalog
@@ -125,10 +125,20 @@ def pg_section(sizes: Sizes, pg: str, catalog: Catalog) -> list[Row]:
             "pg", "1 process, add_note", 0.7, rates[commands.OURS], rates[commands.RAW], "/s"
         )
     ]
-    with contextlib.suppress(ImportError):
-        from benchmarks import pg_parallel
-
-        rows += pg_parallel.rows(pg, sizes.pg_seconds, sizes.rounds, _ratio_row)
+    ping = commands.pg_pre_ping_rates(pg, sizes.commands, sizes.rounds, catalog)
+    with_ping = statistics.median(ping["pre-ping (default)"])
+    without = statistics.median(ping["no pre-ping"])
+    rows.append(
+        Row(
+            "pg",
+            "  pool pre-ping, cost per command",
+            "(informational)",
+            f"{1e6 / with_ping - 1e6 / without:+.0f} µs ({with_ping:,.0f} vs {without:,.0f}/s)",
+            None,
+            ping,
+        )
+    )
+    rows += pg_parallel.rows(pg, sizes.pg_seconds, sizes.rounds, _ratio_row)
     return rows
 
 

@@ -303,3 +303,24 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def pg_pre_ping_rates(base: str, n: int, rounds: int, catalog: Catalog) -> dict[str, list[float]]:
+    """add_note/s with the pool testing each connection as it is checked out (the default)
+    and without, alternating: the per-command cost of that round trip."""
+    url, schema = _pg_schema_url(base)
+    try:
+        pinged = over_engine(create_db_engine(url), catalog)
+        bare = over_engine(create_db_engine(url, pool_pre_ping=False), catalog)
+        try:
+            return _interleaved(
+                {"pre-ping (default)": engine_runner(pinged), "no pre-ping": engine_runner(bare)},
+                n,
+                rounds,
+            )
+        finally:
+            pinged.dispose()
+            bare.dispose()
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
