@@ -117,6 +117,7 @@ class RawCopy:
         self._dst.execute(f"PRAGMA synchronous={sync}")
         self._dst.execute("PRAGMA foreign_keys=ON")
         self._last = ""
+        self._last_outbox = 0
         self._done: set[tuple[str, int]] = set()
         self._columns = {
             table: [r[1] for r in self._src.execute(f"PRAGMA table_info({table})")]
@@ -148,6 +149,19 @@ class RawCopy:
         update = (
             f"UPDATE incidents SET {', '.join(f'{c} = ?' for c in incident_cols[1:])} WHERE id = ?"
         )
+        # in bulk: neither table has an index by incident (nothing else reads them so)
+        outbox: dict[tuple[str, int], list[tuple[Any, ...]]] = {}
+        for o in self._src.execute(
+            f"SELECT id, {', '.join(self._columns['outbox'])} FROM outbox WHERE id > ?",
+            (self._last_outbox,),
+        ):
+            self._last_outbox = max(self._last_outbox, o[0])
+            outbox.setdefault((o[1], o[2]), []).append(o[1:])
+        opened = {e[0] for e in events if e[1] == 1}
+        terms: dict[str, list[tuple[Any, ...]]] = {}
+        for t in self._src.execute("SELECT incident_id, term, site FROM search_terms"):
+            if t[0] in opened:
+                terms.setdefault(t[0], []).append(t)
         plan = []
         for event in events:
             iid, seq = event[0], event[1]
@@ -156,17 +170,16 @@ class RawCopy:
             self._done.add((iid, seq))
             self._last = event[cols.index("recorded_at")]
             incident = self._rows("incidents", "id = ?", (iid,))[0]
-            outbox = self._rows("outbox", "incident_id = ? AND seq = ?", (iid, seq))
+            messages = outbox.get((iid, seq), [])
             steps: list[tuple[str, Any]] = []
             if seq == 1:
                 steps.append((self._sql("incidents"), incident))
-                terms = self._rows("search_terms", "incident_id = ?", (iid,))
-                steps.append(("many:" + self._sql("search_terms"), terms))
+                steps.append(("many:" + self._sql("search_terms"), terms.get(iid, [])))
             else:
                 steps.append((update, (*incident[1:], iid)))
             steps.append((self._sql("events"), tuple(event)))
-            if outbox:
-                steps.append(("many:" + self._sql("outbox"), outbox))
+            if messages:
+                steps.append(("many:" + self._sql("outbox"), messages))
             plan.append((iid, steps))
         return plan
 
