@@ -31,11 +31,13 @@ from typing import Any
 from recovery import Actor, CustomerProfile, OpenIncident, Recovery
 from recovery.bootstrap import over_engine
 from recovery.catalog import Catalog
+from recovery.service.unit_of_work import Snapshots
 from recovery.storage.database import create_db_engine
 
 DESK = Actor(id="desk.anna", role="front_desk")
 MANAGER = Actor(id="manager.bo", role="manager")
 STEPS = 8
+SNAPSHOTS = 4096  # incidents a process remembers (`service.unit_of_work.Snapshots`)
 SEGMENTS = ["gold", "silver", "member", None]
 
 Command = Callable[[Recovery, list[str]], None]
@@ -199,6 +201,12 @@ class RawCopy:
         self._dst.close()
 
 
+def remembered(incidents: int) -> int:
+    """The process's memory of incidents scaled as 4,096 is to 10,000 (so a smaller run
+    misses it as often)."""
+    return max(16, round(SNAPSHOTS * incidents / 10_000))
+
+
 def sqlite_rounds(
     folder: str, incidents: int, rounds: int, catalog: Catalog, sync: str = "full"
 ) -> dict[str, list[float]]:
@@ -206,6 +214,8 @@ def sqlite_rounds(
     ours_path, raw_path = f"{folder}/mix-recovery.db", f"{folder}/mix-raw.db"
     engine = create_db_engine(f"sqlite:///{ours_path}", sqlite_synchronous=sync)
     rec = over_engine(engine, catalog)
+    if incidents < 10_000:
+        rec.unit_of_work.snapshots = Snapshots(remembered(incidents))
     over_engine(create_db_engine(f"sqlite:///{raw_path}"), catalog).dispose()  # its tables
     raw = RawCopy(ours_path, raw_path, sync)
     commands = schedule(incidents)
@@ -232,7 +242,12 @@ def sqlite_rounds(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--incidents", type=int, default=10_000)
+    parser.add_argument(
+        "--incidents",
+        type=int,
+        default=10_000,
+        help="below 10,000 the process remembers proportionally fewer (4,096 at 10,000)",
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sync", choices=["full", "normal"], default="full")
     args = parser.parse_args()
