@@ -283,10 +283,9 @@ NEEDS_PG = {"pg"}
 
 
 def table(rows: list[Row]) -> str:
-    heads = ("figure", "floor", "measured", "")
-    cells = [
-        (r.figure, r.floor, r.measured, {True: "PASS", False: "GAP", None: "-"}[r.ok]) for r in rows
-    ]
+    heads = ("section", "figure", "floor", "measured", "")
+    mark = {True: "PASS", False: "GAP", None: "-"}
+    cells = [(r.section, r.figure, r.floor, r.measured, mark[r.ok]) for r in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(heads)]
     lines = [" | ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True))]
     lines.append("-|-".join("-" * w for w in widths))
