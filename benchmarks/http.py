@@ -50,14 +50,16 @@ def _wait(url: str, timeout: float = 30.0) -> None:
 
 
 def _wrk(url: str, headers: dict[str, str], connections: int, seconds: int) -> dict[str, float]:
-    script = Path(tempfile.mkdtemp()) / "post.lua"
     lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(NOTE)}"]
     lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
-    script.write_text("\n".join(lines) + "\n")
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        script = Path(folder) / "post.lua"
+        script.write_text("\n".join(lines) + "\n")
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
+             url],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
 
     def millis(label: str) -> float:
         match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
