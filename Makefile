@@ -20,9 +20,9 @@ run: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/pytest
 
-## bench: commands/s next to raw driver transactions and a peer library
+## bench: every figure beside its floor (python -m benchmarks --quick; --full for 1M incidents)
 bench: $(BIN)/.installed
-	$(BIN)/python -m benchmarks.commands
+	$(BIN)/python -m benchmarks $(BENCH)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -206,6 +206,70 @@ def _report(title: str, rates: dict[str, list[float]], base: str) -> None:
               + ratio)  # fmt: skip
 
 
+RAW = "raw driver: insert event + update state"
+OURS = "recovery Python API (add_note)"
+PEER = "eventsourcing Application.save (peer)"
+
+
+def sqlite_rates(
+    folder: str, sync: str, n: int, rounds: int, catalog: Catalog
+) -> dict[str, list[float]]:
+    """Commands/s per round of raw sqlite3, recovery and (at FULL) the peer."""
+    path = f"{folder}/engine-{sync}.db"
+    engine = create_db_engine(f"sqlite:///{path}", sqlite_synchronous=sync)
+    rec = over_engine(engine, catalog)
+    row, state = _sample_rows(rec, _open(rec))
+    raw, close_raw = raw_sqlite_runner(path, row, state, _open(rec), sync)
+    runners = {RAW: raw, OURS: engine_runner(rec)}
+    closers = [close_raw]
+    if sync == "full":
+        peer, close_peer = peer_runner(
+            {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(Path(folder) / f"peer-{uuid.uuid4().hex[:6]}.db"),
+            }
+        )
+        runners[PEER] = peer
+        closers.append(close_peer)
+    try:
+        return _interleaved(runners, n, rounds)
+    finally:
+        for close in closers:
+            close()
+        engine.dispose()
+
+
+def pg_rates(base: str, n: int, rounds: int, catalog: Catalog) -> dict[str, list[float]]:
+    """Commands/s per round of raw psycopg, recovery and the peer, in a scratch schema."""
+    url, schema = _pg_schema_url(base)
+    try:
+        engine = create_db_engine(url)
+        rec = over_engine(engine, catalog)
+        row, state = _sample_rows(rec, _open(rec))
+        raw, close_raw = raw_pg_runner(url, row, state, _open(rec))
+        info = psycopg.conninfo.conninfo_to_dict(base)
+        peer, close_peer = peer_runner(
+            {
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "POSTGRES_DBNAME": str(info.get("dbname", "test")),
+                "POSTGRES_HOST": str(info.get("host", "127.0.0.1")),
+                "POSTGRES_PORT": str(info.get("port", "5432")),
+                "POSTGRES_USER": str(info.get("user", "root")),
+                "POSTGRES_PASSWORD": str(info.get("password", "")),
+                "POSTGRES_SCHEMA": schema,
+            }
+        )
+        try:
+            return _interleaved({RAW: raw, OURS: engine_runner(rec), PEER: peer}, n, rounds)
+        finally:
+            close_raw()
+            close_peer()
+            engine.dispose()
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--n", type=int, default=1000, help="commands per round")
@@ -221,69 +285,42 @@ def main() -> None:
         f"commands of one event each; {args.rounds} interleaved rounds of {args.n}; "
         "ratio = recovery / raw driver"
     )
-    raw_name = "raw driver: insert event + update state"
-    ours_name = "recovery Python API (add_note)"
-    peer_name = "eventsourcing Application.save (peer)"
-
     with tempfile.TemporaryDirectory() as folder:
         for sync in ("full", "normal"):
-            path = f"{folder}/engine-{sync}.db"
-            engine = create_db_engine(f"sqlite:///{path}", sqlite_synchronous=sync)
-            rec = over_engine(engine, catalog)
-            row, state = _sample_rows(rec, _open(rec))
-            raw, close_raw = raw_sqlite_runner(path, row, state, _open(rec), sync)
-            runners = {raw_name: raw, ours_name: engine_runner(rec)}
-            closers = [close_raw]
-            if sync == "full":
-                peer, close_peer = peer_runner(
-                    {
-                        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                        "SQLITE_DBNAME": str(Path(folder) / "peer.db"),
-                    }
-                )
-                runners[peer_name] = peer
-                closers.append(close_peer)
             label = "the default" if sync == "full" else "RECOVERY_SQLITE_SYNCHRONOUS=normal"
             _report(
                 f"SQLite, WAL, synchronous={sync.upper()} ({label})",
-                _interleaved(runners, args.n, args.rounds),
-                raw_name,
+                sqlite_rates(folder, sync, args.n, args.rounds, catalog),
+                RAW,
             )
-            for close in closers:
-                close()
-            engine.dispose()
-
-    if args.no_pg:
-        return
-    url, schema = _pg_schema_url(args.pg)
-    try:
-        engine = create_db_engine(url)
-        rec = over_engine(engine, catalog)
-        row, state = _sample_rows(rec, _open(rec))
-        raw, close_raw = raw_pg_runner(url, row, state, _open(rec))
-        info = psycopg.conninfo.conninfo_to_dict(args.pg)
-        peer, close_peer = peer_runner(
-            {
-                "PERSISTENCE_MODULE": "eventsourcing.postgres",
-                "POSTGRES_DBNAME": str(info.get("dbname", "test")),
-                "POSTGRES_HOST": str(info.get("host", "127.0.0.1")),
-                "POSTGRES_PORT": str(info.get("port", "5432")),
-                "POSTGRES_USER": str(info.get("user", "root")),
-                "POSTGRES_PASSWORD": str(info.get("password", "")),
-                "POSTGRES_SCHEMA": schema,
-            }
+    if not args.no_pg:
+        _report(
+            "PostgreSQL, one client, TCP loopback",
+            pg_rates(args.pg, args.n, args.rounds, catalog),
+            RAW,
         )
-        rates = _interleaved(
-            {raw_name: raw, ours_name: engine_runner(rec), peer_name: peer}, args.n, args.rounds
-        )
-        _report("PostgreSQL, one client, TCP loopback", rates, raw_name)
-        close_raw()
-        close_peer()
-        engine.dispose()
-    finally:
-        with psycopg.connect(args.pg, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 if __name__ == "__main__":
     main()
+
+
+def pg_pre_ping_rates(base: str, n: int, rounds: int, catalog: Catalog) -> dict[str, list[float]]:
+    """add_note/s with the pool testing each connection as it is checked out (the default)
+    and without, alternating: the per-command cost of that round trip."""
+    url, schema = _pg_schema_url(base)
+    try:
+        pinged = over_engine(create_db_engine(url), catalog)
+        bare = over_engine(create_db_engine(url, pool_pre_ping=False), catalog)
+        try:
+            return _interleaved(
+                {"pre-ping (default)": engine_runner(pinged), "no pre-ping": engine_runner(bare)},
+                n,
+                rounds,
+            )
+        finally:
+            pinged.dispose()
+            bare.dispose()
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

@@ -50,14 +50,16 @@ def _wait(url: str, timeout: float = 30.0) -> None:
 
 
 def _wrk(url: str, headers: dict[str, str], connections: int, seconds: int) -> dict[str, float]:
-    script = Path(tempfile.mkdtemp()) / "post.lua"
     lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(NOTE)}"]
     lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
-    script.write_text("\n".join(lines) + "\n")
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        script = Path(folder) / "post.lua"
+        script.write_text("\n".join(lines) + "\n")
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
+             url],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
 
     def millis(label: str) -> float:
         match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -84,15 +86,12 @@ def _server(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("needs wrk: apt-get install wrk")
+BARE = "bare FastAPI, one insert"
+OURS = "recovery POST /incidents/{id}/notes"
 
+
+def measure(connections: int, seconds: int, rounds: int) -> dict[str, list[dict[str, float]]]:
+    """wrk's rate, p50, p99 and errors per round for the bare app and recovery, alternating."""
     folder = Path(tempfile.mkdtemp())
     db = f"sqlite:///{folder / 'recovery.db'}"
     engine = create_db_engine(db)
@@ -114,7 +113,7 @@ def main() -> None:
 
     common = ["--host", "127.0.0.1", "--log-level", "warning"]
     bare_port, ours_port = _free_port(), _free_port()
-    bare_name, ours_name = "bare FastAPI, one insert", "recovery POST /incidents/{id}/notes"
+    bare_name, ours_name = BARE, OURS
     servers = [
         _server(
             [sys.executable, "-m", "uvicorn", "benchmarks.bare_app:app", "--port", str(bare_port),
@@ -132,28 +131,41 @@ def main() -> None:
     try:
         _wait(f"http://127.0.0.1:{bare_port}/docs")
         _wait(f"http://127.0.0.1:{ours_port}/health")
-        for _ in range(args.rounds):  # alternating, so a disturbance hits both alike
+        for _ in range(rounds):  # alternating, so a disturbance hits both alike
             runs[bare_name].append(
                 _wrk(
                     f"http://127.0.0.1:{bare_port}/notes",
                     {"Content-Type": "application/json"},
-                    args.connections,
-                    args.seconds,
+                    connections,
+                    seconds,
                 )
             )
             runs[ours_name].append(
                 _wrk(
                     f"http://127.0.0.1:{ours_port}/incidents/{incident}/notes",
                     {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-                    args.connections,
-                    args.seconds,
+                    connections,
+                    seconds,
                 )
             )
     finally:
         for server in servers:
             server.terminate()
             server.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+    return runs
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("needs wrk: apt-get install wrk")
+    runs = measure(args.connections, args.seconds, args.rounds)
+    bare_name, ours_name = BARE, OURS
     print(
         f"HTTP POST, {args.connections} connections, {args.rounds} alternating rounds of "
         f"{args.seconds} s, SQLite FULL, wrk; medians of the rounds"

@@ -20,10 +20,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -35,9 +35,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
-
-from benchmarks.audit import DEFAULT_PG, Template, _libpq, _sqlite_moment, record_templates
+from benchmarks.audit import Template, _sqlite_moment, record_templates
+from benchmarks.data import DEFAULT_PG, BulkWriter, pg_schema
 from recovery.bootstrap import over_engine
 from recovery.catalog import Catalog
 from recovery.storage.database import create_db_engine
@@ -76,44 +75,22 @@ def _iso(moment: datetime) -> str:
 
 
 def generate(url: str, count: int) -> None:
-    rec = over_engine(create_db_engine(url), Catalog.from_directory())
+    engine = create_db_engine(url)
+    rec = over_engine(engine, Catalog.from_directory())
     templates = [Template(rec, incident_id) for incident_id in record_templates(rec)]
-    pg = url.startswith("postgresql")
     columns = list(templates[0].incident)
-    rec.dispose()
+    writer = BulkWriter(engine)
+    pg = writer.postgres
     batch: list[tuple[Any, ...]] = []
-    if pg:
-        conn: Any = psycopg.connect(_libpq(url))
-        insert = (
-            f"INSERT INTO incidents ({', '.join(columns)}) "
-            f"VALUES ({', '.join(['%s'] * len(columns))})"
-        )
-    else:
-        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
-        conn.execute("PRAGMA synchronous=OFF")
-        insert = (
-            f"INSERT INTO incidents ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-        )
-    for row in _rows(templates, count):
+    for n, row in enumerate(_rows(templates, count), 1):
         values = (row[c] for c in columns)
         batch.append(tuple(values) if pg else tuple(_sqlite_moment(v) for v in values))
-        if len(batch) == 5000:
-            _flush(conn, insert, batch, pg)
-    _flush(conn, insert, batch, pg)
-    if pg:
-        conn.autocommit = True  # VACUUM runs outside a transaction
-    conn.execute("VACUUM ANALYZE incidents" if pg else "ANALYZE")
-    conn.close()
-
-
-def _flush(conn: Any, insert: str, batch: list[tuple[Any, ...]], pg: bool) -> None:
-    if pg:
-        with conn.cursor() as cur:
-            cur.executemany(insert, batch)
-    else:
-        conn.executemany(insert, batch)
-    conn.commit()
-    batch.clear()
+        if len(batch) == 5000 or n == count:
+            writer.insert("incidents", columns, batch)
+            writer.commit(n)
+            batch.clear()
+    writer.finish()
+    rec.dispose()
 
 
 def measure(url: str, rounds: int) -> dict[str, Any]:
@@ -157,43 +134,22 @@ def _p99(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
 
-def _pg_schema(base: str) -> tuple[str, str]:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(_libpq(base), autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}", schema
-
-
 def run(db: str, count: int, rounds: int, pg_base: str, keep: str | None) -> dict[str, Any]:
-    schema = None
-    with tempfile.TemporaryDirectory() as tmp:
+    with contextlib.ExitStack() as stack:
         if db == "sqlite":
+            tmp = stack.enter_context(tempfile.TemporaryDirectory())
             url = f"sqlite:///{keep or os.path.join(tmp, 'reports.db')}"
         else:
-            url, schema = _pg_schema(pg_base)
-        try:
-            made = time.perf_counter()
-            generate(url, count)
-            made = time.perf_counter() - made
-            child = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "benchmarks.reports",
-                    "--measure",
-                    url,
-                    "--rounds",
-                    str(rounds),
-                ],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-        finally:
-            if schema is not None and keep is None:
-                with psycopg.connect(_libpq(pg_base), autocommit=True) as conn:
-                    conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            url = stack.enter_context(pg_schema(pg_base, "bench_reports"))
+        made = time.perf_counter()
+        generate(url, count)
+        made = time.perf_counter() - made
+        child = subprocess.run(
+            [sys.executable, "-m", "benchmarks.reports", "--measure", url, "--rounds", str(rounds)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
     result: dict[str, Any] = json.loads(child.stdout)
     result.update(db=db, incidents=count, generate_s=made)
     return result
@@ -205,7 +161,7 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "pg", "both"], default="both")
     parser.add_argument("--pg", default=DEFAULT_PG)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--keep", help="SQLite file (or PostgreSQL schema) to keep")
+    parser.add_argument("--keep", help="SQLite file to keep")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()

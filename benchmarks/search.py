@@ -33,20 +33,17 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import psycopg
 
-from recovery import Actor, CustomerProfile, OpenIncident
+from benchmarks.data import DEFAULT_PG, BulkWriter, chunks, pg_schema, template_state
 from recovery.bootstrap import over_engine
 from recovery.catalog import Catalog
 from recovery.domain.search import incident_terms
 from recovery.storage.database import create_db_engine
 
-DEFAULT_PG = "postgresql://root@127.0.0.1:5432/test"
 FLOOR_MEDIAN_MS = 50.0
 FLOOR_P99_MS = 250.0
 SITES = [f"site-{n:02d}" for n in range(50)]
 DESK_SITES = SITES[:2]
-CHUNK = 20_000
 
 _rng = random.Random(7)
 _SYLLABLES = ["ka", "ri", "mo", "an", "se", "lu", "to", "ne", "ja", "ul", "bo", "di", "er", "sk"]
@@ -76,25 +73,29 @@ def person(n: int) -> dict[str, str]:
 
 def generate(url: str, count: int, catalog: Catalog) -> None:
     engine = create_db_engine(url)
-    rec = over_engine(engine, catalog)
-    template = rec.open(
-        OpenIncident(
-            incident_type="hotel.walked_guest",
-            site=SITES[0],
-            customer=CustomerProfile(name="Template Guest"),
-        ),
-        actor=Actor(id="bench", role="front_desk"),
-    ).incident.state.to_dict()
-    raw = engine.raw_connection()
-    postgres = engine.dialect.name == "postgresql"
-    cursor = raw.cursor()
-    if not postgres:  # the index pages stay in memory while millions of terms go in
-        cursor.execute("PRAGMA cache_size = -1000000")
-        cursor.execute("PRAGMA synchronous = OFF")
-    started = time.perf_counter()
-    for low in range(0, count, CHUNK):
+    template = template_state(engine, catalog, SITES[0])
+    writer = BulkWriter(engine, sqlite_cache_kib=1_000_000)
+    columns = [
+        "id",
+        "playbook_id",
+        "playbook_version",
+        "incident_type",
+        "site",
+        "external_ref",
+        "status",
+        "opened_at",
+        "updated_at",
+        "state",
+        "tier",
+        "owner",
+        "pushes",
+        "handoffs",
+        "version",
+        "head_hash",
+    ]
+    for part in chunks(count):
         incidents, terms = [], []
-        for n in range(low, min(count, low + CHUNK)):
+        for n in part:
             p = person(n)
             iid = f"inc_{uuid.UUID(int=n).hex}"
             customer = {"name": p["name"], "contact": p["contact"]}
@@ -111,49 +112,25 @@ def generate(url: str, count: int, catalog: Catalog) -> None:
                     p["ref"],
                     "closed" if n % 3 else "open",
                     state["opened_at"],
+                    state["opened_at"],
                     orjson.dumps(state).decode(),
+                    1,
+                    "bench",
+                    0,
+                    0,
+                    1,
+                    "",
                 )
             )
             terms.extend((iid, t, p["site"]) for t in incident_terms(iid, customer, p["ref"]))
-        rows = [(*row[:8], row[7], row[8]) for row in incidents]
-        columns = (
-            "id, playbook_id, playbook_version, incident_type, site, external_ref, status, "
-            "opened_at, updated_at, state"
+        writer.insert("incidents", columns, incidents)
+        # in index order: fewer pages touched
+        writer.insert(
+            "search_terms", ("incident_id", "term", "site"), sorted(terms, key=lambda t: t[1])
         )
-        if postgres:  # COPY: 20x the rate of row inserts
-            with cursor.copy(
-                f"COPY incidents ({columns}, tier, owner, pushes, handoffs, version, head_hash)"
-                " FROM STDIN"
-            ) as copy:
-                for row in rows:
-                    copy.write_row((*row, 1, "bench", 0, 0, 1, ""))
-            with cursor.copy("COPY search_terms (incident_id, term, site) FROM STDIN") as copy:
-                for term in terms:
-                    copy.write_row(term)
-        else:
-            cursor.executemany(
-                f"INSERT INTO incidents ({columns}, tier, owner, pushes, handoffs, version, "
-                f"head_hash) VALUES ({', '.join(['?'] * 10)}, 1, 'bench', 0, 0, 1, '')",
-                rows,
-            )
-            cursor.executemany(
-                "INSERT INTO search_terms (incident_id, term, site) VALUES (?, ?, ?)",
-                sorted(terms, key=lambda t: t[1]),  # in index order: fewer pages touched
-            )
-        raw.commit()
-        done = min(count, low + CHUNK)
-        rate = done / (time.perf_counter() - started)
-        print(f"\r  generated {done:,} incidents ({rate:,.0f}/s)", end="", file=sys.stderr)
-    print(file=sys.stderr)
-    raw.commit()
-    if postgres:  # as autovacuum leaves it: the visibility map lets index-only scans be
-        raw.driver_connection.autocommit = True
-        cursor.execute("VACUUM ANALYZE")
-    else:
-        cursor.execute("ANALYZE")
-        raw.commit()
-    raw.close()
-    rec.dispose()
+        writer.commit(part.stop)
+    writer.finish()
+    engine.dispose()
 
 
 def queries(count: int, kind: str, rng: random.Random, scoped: bool) -> Iterator[str]:
@@ -197,8 +174,36 @@ def measure(
     return statistics.median(times), p99, hits // max(1, count)
 
 
-def main() -> int:
+def run(url: str, count: int, queries_each: int, catalog: Catalog) -> list[dict[str, Any]]:
+    """Every caller and kind of query: median and p99 in ms (printed as well)."""
     global count_of_incidents
+    count_of_incidents = count
+    engine = create_db_engine(url)
+    rec = over_engine(engine, catalog)
+    print(f"search at {count:,} incidents on {engine.dialect.name}")
+    print(f"{'caller':<8} {'query':<17} {'median ms':>9} {'p99 ms':>8} {'found':>6}")
+    results = []
+    for caller, sites in (("desk", DESK_SITES), ("auditor", None)):
+        for kind in KINDS:
+            median, p99, hits = measure(
+                lambda q, s=sites: rec.search(q, sites=s),
+                kind,
+                queries_each,
+                scoped=sites is not None,
+            )
+            results.append({"caller": caller, "query": kind, "median_ms": median, "p99_ms": p99})
+            print(f"{caller:<8} {kind:<17} {median:>9.2f} {p99:>8.2f} {hits:>6}")
+    print(f"floor: median < {FLOOR_MEDIAN_MS:.0f} ms, p99 < {FLOOR_P99_MS:.0f} ms: "
+          f"{'met' if met(results) else 'NOT met'}")  # fmt: skip
+    rec.dispose()
+    return results
+
+
+def met(results: list[dict[str, Any]]) -> bool:
+    return all(r["median_ms"] < FLOOR_MEDIAN_MS and r["p99_ms"] < FLOOR_P99_MS for r in results)
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--incidents", type=int, default=100_000)
     parser.add_argument("--db", choices=["sqlite", "pg"], default="sqlite")
@@ -206,45 +211,16 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--keep", type=Path, help="SQLite file to keep (or reuse)")
     args = parser.parse_args()
-    count_of_incidents = args.incidents
     catalog = Catalog.from_directory()
-    schema = None
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.db == "sqlite":
-            path = args.keep or Path(tmp) / "search.db"
-            url = f"sqlite:///{path}"
-            if not path.exists():
-                generate(url, args.incidents, catalog)
-        else:
-            schema = f"bench_search_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(args.pg, autocommit=True) as conn:
-                conn.execute(f'CREATE SCHEMA "{schema}"')
-            url = f"{args.pg}?options=-csearch_path%3D{schema}"
+    if args.db == "pg":
+        with pg_schema(args.pg, "bench_search") as url:
             generate(url, args.incidents, catalog)
-        try:
-            engine = create_db_engine(url)
-            rec = over_engine(engine, catalog)
-            print(f"search at {args.incidents:,} incidents on {engine.dialect.name}")
-            print(f"{'caller':<8} {'query':<17} {'median ms':>9} {'p99 ms':>8} {'found':>6}")
-            ok = True
-            for caller, sites in (("desk", DESK_SITES), ("auditor", None)):
-                for kind in KINDS:
-                    median, p99, hits = measure(
-                        lambda q, s=sites: rec.search(q, sites=s),
-                        kind,
-                        args.queries,
-                        scoped=sites is not None,
-                    )
-                    ok &= median < FLOOR_MEDIAN_MS and p99 < FLOOR_P99_MS
-                    print(f"{caller:<8} {kind:<17} {median:>9.2f} {p99:>8.2f} {hits:>6}")
-            floor = f"median < {FLOOR_MEDIAN_MS:.0f} ms, p99 < {FLOOR_P99_MS:.0f} ms"
-            print(f"floor: {floor}: {'met' if ok else 'NOT met'}")
-            rec.dispose()
-        finally:
-            if schema is not None:
-                with psycopg.connect(args.pg, autocommit=True) as conn:
-                    conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-    return 0 if ok else 1
+            return 0 if met(run(url, args.incidents, args.queries, catalog)) else 1
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.keep or Path(tmp) / "search.db"
+        if not path.exists():
+            generate(f"sqlite:///{path}", args.incidents, catalog)
+        return 0 if met(run(f"sqlite:///{path}", args.incidents, args.queries, catalog)) else 1
 
 
 if __name__ == "__main__":

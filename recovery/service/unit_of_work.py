@@ -14,6 +14,7 @@ reply it makes, in the transaction that appends its event: both are kept or neit
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -94,12 +95,37 @@ class Snapshots:
                 del self._entries[next(iter(self._entries))]  # the least recently recorded
 
 
+class Contended:
+    """Incidents another writer raced this process for lately (bounded): their commands
+    take the row's lock first instead of trying optimistically and failing."""
+
+    def __init__(self, window: float = 1.0, size: int = 1024) -> None:
+        self.window = window  # seconds after the last lost race; 0: never lock first
+        self._size = size
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def __contains__(self, incident_id: str) -> bool:
+        until = self._until.get(incident_id)
+        return until is not None and until > time.monotonic()
+
+    def lost_race(self, incident_id: str) -> None:
+        if self.window <= 0:
+            return
+        with self._lock:
+            self._until.pop(incident_id, None)
+            self._until[incident_id] = time.monotonic() + self.window
+            if len(self._until) > self._size:
+                del self._until[next(iter(self._until))]  # the longest ago
+
+
 class IncidentUnitOfWork:
     """Records new incidents and runs commands on existing ones through `log`."""
 
     def __init__(self, log: IncidentLog) -> None:
         self.log = log
         self.snapshots = Snapshots()
+        self.contended = Contended()
 
     def create(self, decision: Decision, keyed: KeyedReplyOf | None = None) -> Event:
         """Record a new incident: its state row and its first event."""
@@ -125,14 +151,19 @@ class IncidentUnitOfWork:
             known = None  # let the row's own version answer the caller
         recorded: Record | None = None
         several = keyed is not None or also is not None  # statements that commit together
-        if self.log.optimistic_first:
+        if self.log.optimistic_first and incident_id not in self.contended:
             # Without contention one conditional write; with it, lock the incident rather
-            # than retry blindly (measured: locking keeps a hot incident at ~2.5× the rate).
+            # than retry blindly (measured: locking keeps a hot incident at ~2.5× the rate),
+            # and for a while lock it first: a hot incident's optimistic tries mostly fail.
             with self.log.transaction(incident_id, locked=False, keyed=several) as tx:
                 recorded = self._decide_and_append(
                     tx, incident_id, decider, expected_version, known, keyed, also
                 )
+            if recorded is None:
+                self.contended.lost_race(incident_id)
             known = None
+        elif self.log.optimistic_first:
+            known = None  # under the lock the row is read first: it has likely moved on
         if recorded is None:
             with self.log.transaction(incident_id, locked=True, keyed=several) as tx:
                 recorded = self._decide_and_append(

@@ -212,3 +212,23 @@ def test_mixed_commands_from_many_engines_on_postgres_replay_exactly(
             text("SELECT count(*) FROM events WHERE incident_id = :id"), {"id": incident}
         ).scalar_one()
     assert stored == 7
+
+
+@postgres
+def test_a_postgres_incident_locked_first_after_a_lost_race_records_and_refuses_as_before(
+    pg_url: str, engines: Callable[[str, int], list[Recovery]]
+) -> None:
+    """An incident this engine lost a race on is locked before it is read, for a while:
+    commands are recorded in order and a stale `expected_version` is still refused."""
+    rec, other = engines(pg_url, 2)
+    incident = open_hotel(rec).id
+    seen = rec.get(incident).version
+    other.add_note(incident, "the other desk was first", actor=FRONT_DESK)
+    rec.unit_of_work.contended.lost_race(incident)
+    assert incident in rec.unit_of_work.contended
+    with pytest.raises(ConflictError) as refused:
+        rec.add_note(incident, "decided on an old page", actor=FRONT_DESK, expected_version=seen)
+    assert refused.value.current_version == seen + 1
+    out = rec.add_note(incident, "decided on the new page", actor=FRONT_DESK)
+    assert out.event.seq == seen + 2
+    assert_nothing_lost(rec, incident, Results(outcomes=[out]), opened=2)
