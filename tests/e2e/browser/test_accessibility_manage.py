@@ -18,7 +18,7 @@ def test_no_serious_or_critical_axe_violation_on_reports_and_admin_pages(
     page = auditor.new_page()
     sign_in(page, web_site, "aud")
     page.goto(web_site.base_url + "/web/reports?by=site")
-    assert page.locator("svg[role=img] > title").count() == 3
+    assert page.locator("svg[role=img] > title").count() == 5
     found["reports"] = axe_violations(page)
     auditor.close()
     admin = browser.new_context(bypass_csp=True)
