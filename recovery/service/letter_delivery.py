@@ -148,59 +148,49 @@ class LetterDeliverer:
                 return self._finish(claim, stats, None, "recorded as sent before")
             return self._cancel(claim, stats, f"the step is {step.status}: nothing to send")
 
-        message_id = letter.message_id
+        message_id, outcome = self._mail(claim, view, stats)
         if message_id is None:
-            if claim.runs_out_within(LETTER_BUDGET, self.rec.clock()):
-                stats.skipped += 1
-                return SKIPPED
-            customer = view.state.customer.get("name")
-            message = build_message(
-                letter,
-                sender=self.sender,
-                customer_name=customer if isinstance(customer, str) else None,
-                site_name=humanise(view.state.site),
-            )
-            try:
-                message_id = self.mailer.send(message)
-            except MailError as exc:
-                return self._failed(claim, stats, str(exc), permanent=exc.permanent)
-            except Exception as exc:  # a broken mailer must not stop the other letters
-                log.exception("letter %s: the mailer failed", letter.id)
-                return self._failed(claim, stats, f"{type(exc).__name__}: {exc}", permanent=False)
-            if not self.store.mark_accepted(claim, message_id, self.rec.clock()):
-                stats.lost += 1
-                log.warning("letter %s: accepted, but our claim ran out first", letter.id)
-                return LOST
+            return outcome
         seq, note = self._record_sent(letter, step, message_id, self.rec.playbook_of(view.state))
         return self._finish(claim, stats, seq, note)
 
     def _deliver_update(self, claim: LetterClaim, view: Any, stats: LetterStats) -> str:
         """Mail a customer update (unless accepted before) and record it in the timeline."""
-        letter = claim.letter
-        customer = view.state.customer.get("name")
-        message_id = letter.message_id
+        message_id, outcome = self._mail(claim, view, stats)
         if message_id is None:
-            if claim.runs_out_within(LETTER_BUDGET, self.rec.clock()):
-                stats.skipped += 1
-                return SKIPPED
-            message = build_message(
-                letter,
-                sender=self.sender,
-                customer_name=customer if isinstance(customer, str) else None,
-                site_name=humanise(view.state.site),
-            )
-            try:
-                message_id = self.mailer.send(message)
-            except MailError as exc:
-                return self._failed(claim, stats, str(exc), permanent=exc.permanent)
-            except Exception as exc:  # a broken mailer must not stop the other letters
-                log.exception("letter %s: the mailer failed", letter.id)
-                return self._failed(claim, stats, f"{type(exc).__name__}: {exc}", permanent=False)
-            if not self.store.mark_accepted(claim, message_id, self.rec.clock()):
-                stats.lost += 1
-                return LOST
-        seq, note = record_update_sent(self.rec.execute, letter, message_id, MAIL_WORKER)
+            return outcome
+        seq, note = record_update_sent(self.rec.execute, claim.letter, message_id, MAIL_WORKER)
         return self._finish(claim, stats, seq, note)
+
+    def _mail(self, claim: LetterClaim, view: Any, stats: LetterStats) -> tuple[str | None, str]:
+        """Hand the letter to the mailer unless it accepted it before: (its message id, "")
+        once accepted and marked, else (None, the outcome: skipped, failed, dead or lost)."""
+        letter = claim.letter
+        if letter.message_id is not None:
+            return letter.message_id, ""
+        if claim.runs_out_within(LETTER_BUDGET, self.rec.clock()):
+            stats.skipped += 1
+            return None, SKIPPED
+        customer = view.state.customer.get("name")
+        message = build_message(
+            letter,
+            sender=self.sender,
+            customer_name=customer if isinstance(customer, str) else None,
+            site_name=humanise(view.state.site),
+        )
+        try:
+            message_id = self.mailer.send(message)
+        except MailError as exc:
+            return None, self._failed(claim, stats, str(exc), permanent=exc.permanent)
+        except Exception as exc:  # a broken mailer must not stop the other letters
+            log.exception("letter %s: the mailer failed", letter.id)
+            why = f"{type(exc).__name__}: {exc}"
+            return None, self._failed(claim, stats, why, permanent=False)
+        if not self.store.mark_accepted(claim, message_id, self.rec.clock()):
+            stats.lost += 1
+            log.warning("letter %s: accepted, but our claim ran out first", letter.id)
+            return None, LOST
+        return message_id, ""
 
     # ------------------------------------------------------------------ outcomes
 
