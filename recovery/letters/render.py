@@ -109,7 +109,11 @@ def letter_facts(
     resolved = resolved_states(compiled)
 
     def when(moment: str) -> str:
-        return format_datetime(parse_iso(moment), locale, zone)
+        # in the property's zone, marked (as the customer's status page writes it)
+        at = parse_iso(moment)
+        if zone is not None:
+            at = at.astimezone(zone)
+        return f"{format_datetime(at, locale)} {at.tzname()}"
 
     done: list[dict[str, str]] = []
     upcoming: list[dict[str, str]] = []

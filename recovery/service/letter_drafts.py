@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from recovery.domain.calendar import ALWAYS_OPEN
 from recovery.domain.commands import Actor, IncidentCommand, StepAction
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.state import IncidentState, iso
@@ -23,6 +24,7 @@ from recovery.letters.written import letter_zone, recipient_for, written_step
 from recovery.service.once import Once
 from recovery.service.ports import Storage
 from recovery.service.views import IncidentView, Outcome
+from recovery.sites import Sites
 
 # A queued letter waits this long for its request to be recorded before the worker may
 # take it (it is released at once when the request is recorded).
@@ -35,6 +37,7 @@ class LetterEngine(Protocol):
 
     storage: Storage
     clock: Callable[[], datetime]
+    sites: Sites
 
     def get(self, incident_id: str) -> IncidentView: ...
 
@@ -60,6 +63,15 @@ class LetterEngine(Protocol):
         preview: bool = ...,
         zone: ZoneInfo | None = ...,
     ) -> RenderedLetter: ...
+
+
+def property_zone(rec: LetterEngine, state: IncidentState, zone: ZoneInfo | None) -> ZoneInfo:
+    """The zone a letter writes its times in, marked: the one asked for, else the property's
+    (its site calendar's, as on the customer's status page), else RECOVERY_LETTER_TIMEZONE."""
+    if zone is not None:
+        return zone
+    calendar = rec.sites.calendar(state.site)
+    return letter_zone(None if calendar is ALWAYS_OPEN else calendar.zone)
 
 
 def draft(
@@ -152,7 +164,7 @@ def request(
         step_id,
         locale=locale,
         now=now,
-        zone=letter_zone(zone),
+        zone=property_zone(rec, state, zone),
         signer=actor.id,
         recipient=address,
     )

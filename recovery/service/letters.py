@@ -28,12 +28,11 @@ from recovery.letters.written import (
     LetterStatus,
     VoucherCheck,
     check_letter_fields,
-    letter_zone,
     sends_letters,
     stalled_steps,
     written_step,
 )
-from recovery.service.letter_drafts import LetterEngine, draft, request
+from recovery.service.letter_drafts import LetterEngine, draft, property_zone, request
 from recovery.service.once import Once
 from recovery.service.views import Outcome
 
@@ -178,7 +177,7 @@ class LetterCommands:
             step_id,
             locale=locale,
             now=self.clock(),
-            zone=letter_zone(zone),
+            zone=property_zone(self, state, zone),
             recipient=recipient if isinstance(recipient, str) else None,
         )
 
