@@ -85,3 +85,33 @@ def test_the_incident_page_shows_times_in_the_propertys_zone_marked(
         utc = parse_iso(site.rec.get(ribe).state.opened_at).astimezone(UTC)
         page = text_of(desk.get(f"/web/incidents/{ribe}").text)
         assert f"Opened {utc:%a} {utc.day} {utc:%b, %H:%M} UTC" in page
+
+
+def test_a_conflict_says_when_in_the_propertys_zone_marked(
+    catalog: Catalog, sqlite_url: str, tmp_path: Path, clock: Clock
+) -> None:
+    """Who changed what and when, the when written as the page around it writes times."""
+    from tests.e2e.test_web import shown_version
+
+    with running_site(sqlite_url, catalog, tmp_path / "mail", clock=clock) as site:
+        site.app.state.ctx.accounts.add_user("kim", PASSWORD, "front_desk", ["copenhagen-airport"])
+        site.app.state.ctx.accounts.add_user("lis", PASSWORD, "manager", ["copenhagen-airport"])
+        kim, lis = site.signed_in("kim"), site.signed_in("lis")
+        airport = open_hotel(kim, site="copenhagen-airport")
+        seen = shown_version(kim.get(f"/web/incidents/{airport}").text, "step-dinner-complete")
+        clock.advance(minutes=2)
+        lis.get(f"/web/incidents/{airport}")
+        waived = lis.post(
+            f"/web/incidents/{airport}/steps/dinner/waive",
+            {"reason": "ate at the wedding", "version": seen},
+        )
+        assert waived.status_code == 303
+        stale = kim.post(
+            f"/web/incidents/{airport}/steps/dinner/complete",
+            {"ev.amount": "60", "ev.restaurant": "Backhaus", "version": seen},
+        )
+        assert stale.status_code == 409
+        local = clock.now.astimezone(ZoneInfo("Europe/Copenhagen"))
+        said = text_of(stale.text)
+        assert f"lis (manager) at {local:%Y-%m-%d %H:%M} {local:%Z}: " in said, said[:3000]
+        assert " UTC" not in said.split("Someone else recorded")[1].split(".")[0]

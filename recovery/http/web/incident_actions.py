@@ -10,11 +10,13 @@ message, what is allowed now, and the form still filled in as it was sent.
 from __future__ import annotations
 
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
+from recovery.domain.calendar import ALWAYS_OPEN
 from recovery.domain.commands import (
     AddNote,
     Close,
@@ -29,6 +31,7 @@ from recovery.domain.commands import (
     ReportCues,
     Resume,
 )
+from recovery.domain.state import parse_iso
 from recovery.domain.words import role_title, say
 from recovery.errors import (
     CommandRejectedError,
@@ -36,7 +39,7 @@ from recovery.errors import (
     NotAllowedNowError,
     PermissionDeniedError,
 )
-from recovery.http.web.context import Viewer, signed_in, web
+from recovery.http.web.context import Viewer, WebContext, signed_in, web
 from recovery.http.web.errors import BadForm, not_found
 from recovery.http.web.forms import Form, check_code, check_id, read_form
 from recovery.http.web.incident import Problem, incident_page
@@ -65,7 +68,7 @@ async def _act(
     form = await read_form(request, viewer.csrf)
     ctx = web(request)
     check_id(incident_id)
-    await ctx.api.runner.read(ctx.api.check_scope, viewer.principal, incident_id)
+    site = await ctx.api.runner.read(ctx.api.check_scope, viewer.principal, incident_id)
     problem: Problem | None = None
     try:
         outcome = await ctx.api.runner.write(build(viewer, form, _shown_version(form)))
@@ -75,9 +78,9 @@ async def _act(
     except BadForm as exc:
         problem = Problem(form_key, str(exc), exc.field)
     except ConflictError as exc:
+        zone = _property_zone(ctx, site)
         changes = [
-            f"{c['actor']} ({role_title(c['role'])}) at {c['at'][:16].replace('T', ' ')} UTC: "
-            f"{c['what']}"
+            f"{c['actor']} ({role_title(c['role'])}) at {_minute(c['at'], zone)}: {c['what']}"
             for c in exc.changes
         ]
         problem = Problem(
@@ -101,6 +104,18 @@ async def _act(
     if form.text("back") == "/web/approvals":  # decided from the queue: back to it
         return redirect("/web/approvals", success(outcome))
     return redirect(f"{incident_url(incident_id)}{anchor}", success(outcome))
+
+
+def _property_zone(ctx: WebContext, site: str) -> ZoneInfo:
+    """The zone the incident page writes its times in: the property's, else the server's."""
+    calendar = ctx.api.rec.sites.calendar(site)
+    return ctx.zone if calendar is ALWAYS_OPEN else calendar.zone
+
+
+def _minute(at: str, zone: ZoneInfo) -> str:
+    """`2026-07-04 16:00 CEST`: a change's time as the page around it shows times."""
+    moment = parse_iso(at).astimezone(zone)
+    return f"{moment:%Y-%m-%d %H:%M} {moment.tzname()}"
 
 
 def _shown_version(form: Form) -> int | None:
