@@ -1,4 +1,4 @@
-"""`recovery demo`: record the five stories of the mission, so there is something to look at."""
+"""`recovery demo`: record the demo's six stories, so there is something to look at."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def demo(
     playbooks: PlaybooksOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Record the five mission stories as incidents (does nothing if incidents exist)."""
+    """Record the demo's six stories as incidents (does nothing if incidents exist)."""
     with open_recovery(db, playbooks) as rec:
         ids = seed_demo(rec, force=force)
         views = [rec.get(incident_id) for incident_id in ids]

@@ -1,10 +1,13 @@
-"""Demo data: the five stories of the mission, recorded as incidents for a newcomer to explore.
+"""Demo data: the five stories of the mission, and one waiting for a newcomer, recorded as
+incidents to explore.
 
 `seed_demo(rec)` records them through the public engine API (so they verify and replay like
 any incident), back-dated so each timeline reads like the real story: the hotel story done
 the right way (no push, closed) and the old way (a push before every step), the transit
 pass handed off with its context, the loyal customer released honestly with a referral,
-and the energy complaint whose written answer is still in progress (left open).
+and the energy complaint whose written answer is still in progress (left open). The sixth,
+tonight's walked guest at Ribe worked by the demo's own `desk`, waits for the manager's
+approval (left open).
 
 Letters are drafted and sent through `Recovery`'s letter commands and mailed by a file
 mailer: the demo never sends e-mail. They land in RECOVERY_MAIL_DIR, else beside the SQLite
@@ -47,7 +50,7 @@ def demo_mail_dir(rec: Recovery) -> Path:
 
 
 def seed_demo(rec: Recovery, *, force: bool = False, mailer: Mailer | None = None) -> list[str]:
-    """Record the five stories; return their incident ids (none if incidents already exist,
+    """Record the six stories; return their incident ids (none if incidents already exist,
     unless `force`). Times are back-dated from `rec`'s clock; `rec` itself is not changed.
     Letters are mailed by `mailer` (default: a file mailer, see `demo_mail_dir`)."""
     if not force and rec.list_incidents(active_only=False, limit=1):

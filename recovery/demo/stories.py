@@ -1,4 +1,5 @@
-"""The five stories of the demo as data: who did what, through which channel, and when."""
+"""The demo's stories as data: who did what, through which channel, and when: the five of
+the mission, then the one waiting for a newcomer (`recovery.demo.waiting`)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from recovery.demo.cast import (
     push,
     step,
 )
+from recovery.demo.waiting import waiting_story
 from recovery.domain.commands import (
     AddNote,
     Close,
@@ -36,7 +38,7 @@ from recovery.domain.commands import (
 
 
 def demo_stories(now: datetime) -> list[Story]:
-    """The five stories, with dates relative to `now`."""
+    """The six stories, with dates relative to `now`."""
     day = 24 * 60
     tomorrow = (now + timedelta(days=1)).date().isoformat()
     return [
@@ -380,4 +382,5 @@ def demo_stories(now: datetime) -> list[Story]:
                 ),
             ),
         ),
+        waiting_story(),
     ]

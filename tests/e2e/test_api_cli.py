@@ -218,7 +218,15 @@ def test_serve_demo_gives_a_newcomer_incidents_and_sign_ins(tmp_path: Path) -> N
             ).json()["items"]
         # the demo desk works at two of the demo properties, and sees only those
         assert {i["site"] for i in seen} == {"ribe-central", "copenhagen-airport"}
-        assert len(seen) == 3
+        assert len(seen) == 4
+        # one of them is its own, open tonight: its request waits for the manager
+        [tonight] = [i for i in seen if i["status"] == "open"]
+        assert tonight["steps"]["pay_room"]["status"] == "awaiting_approval"
+        with httpx.Client(base_url=base) as manager:
+            manager.post("/auth/login", json={**login, "username": "manager"})
+            queue = manager.get("/web/approvals")
+            assert queue.status_code == 200
+            assert "Lars Nygaard" in queue.text and "420" in queue.text
     finally:
         process.terminate()
         process.wait(timeout=10)

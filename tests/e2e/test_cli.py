@@ -63,7 +63,7 @@ def db(tmp_path: Path) -> str:
 @pytest.fixture
 def demo_db(db: str) -> str:
     created = run_json("demo", "--db", db)["created"]
-    assert len(created) == 5
+    assert len(created) == 6
     return db
 
 
@@ -161,14 +161,18 @@ def test_an_invalid_playbook_folder_is_one_line_not_a_traceback(tmp_path: Path, 
 # ---------------------------------------------------------------------------- demo
 
 
-def test_demo_records_the_five_stories_and_leaves_one_open(demo_db: str) -> None:
-    open_now = run_json("incident", "list", "--db", demo_db)
+def test_demo_records_the_six_stories_and_leaves_two_open(demo_db: str) -> None:
+    open_now = {v["playbook_id"]: v for v in run_json("incident", "list", "--db", demo_db)}
     everything = run_json("incident", "list", "--all", "--db", demo_db)
     by_playbook = {v["playbook_id"]: v for v in everything}
 
-    assert [v["playbook_id"] for v in open_now] == ["complaint-written-answer"]
-    assert open_now[0]["steps"]["written_answer"]["status"] == "drafted"
-    assert len(everything) == 5
+    assert sorted(open_now) == ["complaint-written-answer", "hotel-walked-guest"]
+    assert open_now["complaint-written-answer"]["steps"]["written_answer"]["status"] == "drafted"
+    # tonight's guest: the suite waits for a manager, asked for by the demo's own desk
+    waiting = open_now["hotel-walked-guest"]
+    assert waiting["steps"]["pay_room"]["status"] == "awaiting_approval"
+    assert waiting["owner"] == "desk"
+    assert len(everything) == 6
     assert by_playbook["pass-change-bounced"]["status"] == "closed"
     assert by_playbook["pass-change-bounced"]["handoffs"] == 1
     assert by_playbook["loyal-customer-at-risk"]["status"] == "released"
@@ -176,7 +180,7 @@ def test_demo_records_the_five_stories_and_leaves_one_open(demo_db: str) -> None
     hotel = run_json(
         "incident", "list", "--all", "--db", demo_db, "--playbook", "hotel-walked-guest"
     )
-    assert sorted(v["pushes"] for v in hotel) == [0, 5]
+    assert sorted(v["pushes"] for v in hotel) == [0, 0, 5]
     assert run_json("demo", "--db", demo_db)["created"] == []
 
 
@@ -184,13 +188,13 @@ def test_seed_demo_through_the_library(rec: Recovery, tmp_path: Path) -> None:
     ids = seed_demo(rec, mailer=FileMailer(tmp_path))
 
     views = [rec.get(i) for i in ids]
-    assert [v.status for v in views] == ["closed", "closed", "closed", "released", "open"]
-    assert [v.state.pushes for v in views] == [0, 5, 0, 0, 0]
+    assert [v.status for v in views] == ["closed", "closed", "closed", "released", "open", "open"]
+    assert [v.state.pushes for v in views] == [0, 5, 0, 0, 0, 0]
     assert views[3].state.cues == ["upset", "considering_competitor"]
     assert all(r.ok for r in rec.verify_all())
     assert len(list(tmp_path.glob("*.eml"))) == 3, "three stories' letters were mailed"
     assert seed_demo(rec) == []
-    assert len(seed_demo(rec, force=True, mailer=FileMailer(tmp_path))) == 5
+    assert len(seed_demo(rec, force=True, mailer=FileMailer(tmp_path))) == 6
 
 
 # ---------------------------------------------------------------------------- incidents
