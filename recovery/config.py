@@ -11,7 +11,8 @@ RECOVERY_SMTP_URL   where letters are mailed: smtp://user:password@host:587?star
 RECOVERY_MAIL_DIR   folder of the file mailer (default: mail-outbox in the working folder)
 RECOVERY_PUBLIC_URL the address customers reach the server at (for status links sent)
 RECOVERY_MAIL_FROM  the letters' sender address (default: recovery@localhost)
-RECOVERY_LETTER_TIMEZONE  time zone of the dates in letters, e.g. Europe/Copenhagen (UTC)
+RECOVERY_LETTER_TIMEZONE  time zone of letters and pages about a property without a site
+                    calendar (its `time_zone` wins), e.g. Europe/Copenhagen (UTC)
 RECOVERY_WEBHOOK_PRIVATE_HOSTS  true: back offices may register webhook endpoints on
                     loopback and private addresses (default false: only operators may)
 RECOVERY_RETENTION_MONTHS  months personal data is kept after an incident ends, for
