@@ -17,10 +17,8 @@ Floor: p99 under 100 ms for every page.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +27,7 @@ from typing import Any
 import orjson
 
 from benchmarks.data import DEFAULT_PG, BulkWriter, chunks, pg_schema, template_state
+from benchmarks.timing import median_p99, timed_views
 from recovery.bootstrap import over_engine
 from recovery.catalog import Catalog
 from recovery.domain.compiler import ACTIVE_STATES
@@ -111,14 +110,9 @@ def generate(url: str, count: int, catalog: Catalog) -> None:
 def measure(rec: Any, pages: int, **filters: Any) -> tuple[float, float, int]:
     times, rows = [], 0
     for _ in range(pages):
-        started = time.perf_counter()
-        page, _next = rec.board_page(**filters)
-        for view in page:
-            view.to_json()  # as the API answers it
-        times.append((time.perf_counter() - started) * 1000)
-        rows = len(page)
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))], rows
+        took, rows = timed_views(lambda: rec.board_page(**filters)[0])
+        times.append(took)
+    return (*median_p99(times), rows)
 
 
 def run(url: str, count: int, pages: int, catalog: Catalog) -> list[dict[str, Any]]:

@@ -22,11 +22,10 @@ Floor: median under 50 ms and p99 under 250 ms for every kind ("well under a sec
 from __future__ import annotations
 
 import argparse
+import functools
 import random
-import statistics
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import Any
 import orjson
 
 from benchmarks.data import DEFAULT_PG, BulkWriter, chunks, pg_schema, template_state
+from benchmarks.timing import median_p99, timed_views
 from recovery.bootstrap import over_engine
 from recovery.catalog import Catalog
 from recovery.domain.search import incident_terms
@@ -163,15 +163,11 @@ def measure(
     rng = random.Random(kind)
     times, hits = [], 0
     for query in queries(count, kind, rng, scoped):
-        started = time.perf_counter()
-        found = search(query)
-        for view in found:
-            view.to_json()  # as the API answers it
-        times.append((time.perf_counter() - started) * 1000)
-        hits += len(found)
-    times.sort()
-    p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
-    return statistics.median(times), p99, hits // max(1, count)
+        took, found = timed_views(functools.partial(search, query))
+        times.append(took)
+        hits += found
+    median, p99 = median_p99(times)
+    return median, p99, hits // max(1, count)
 
 
 def run(url: str, count: int, queries_each: int, catalog: Catalog) -> list[dict[str, Any]]:

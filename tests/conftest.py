@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -58,16 +59,25 @@ def pg_base_url() -> str:
     return PG_URL
 
 
-@pytest.fixture
-def pg_url(pg_base_url: str) -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a fresh schema, dropped after the test."""
+@contextmanager
+def pg_schema(pg_base_url: str) -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped when the block ends."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_base_url, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     sep = "&" if "?" in pg_base_url else "?"
-    yield f"{pg_base_url}{sep}options=-csearch_path%3D{schema}"
-    with psycopg.connect(pg_base_url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    try:
+        yield f"{pg_base_url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(pg_base_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def pg_url(pg_base_url: str) -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped after the test."""
+    with pg_schema(pg_base_url) as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""`Recovery`: the engine's public Python API, one method per command or query.
+"""`Recovery`: the engine's public Python API, one method per command or query (the
+queries of incidents in `incident_queries.py`, the others in the mixins it names).
 
 Each command is one unit of work (`unit_of_work.py`): read the incident's head, decide
 through the pinned compiled playbook, seal the event into the hash chain and append it with
@@ -34,11 +35,10 @@ from recovery.domain.commands import (
     Resume,
     StepAction,
 )
-from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
+from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.decide import decide, decide_open
 from recovery.domain.figures import figures
 from recovery.domain.queries import next_due
-from recovery.domain.search import query_keys
 from recovery.domain.state import IncidentState, iso
 from recovery.errors import (
     CommandRejectedError,
@@ -46,17 +46,15 @@ from recovery.errors import (
     NotAllowedNowError,
 )
 from recovery.letters.written import LETTER_ACTIONS
-from recovery.service.board import MAX_PAGE_SIZE, PAGE_SIZE, decode_after, encode_after
 from recovery.service.conflicts import explained, version_to_act_on
 from recovery.service.customers import CustomerQueries
 from recovery.service.history import HistoryQueries
+from recovery.service.incident_queries import IncidentQueries
 from recovery.service.letters import LetterCommands
 from recovery.service.once import Once
 from recovery.service.playbooks import PinnedPlaybooks
 from recovery.service.ports import Storage
-from recovery.service.ports.reports import ReportFilter
 from recovery.service.privacy import PersonalData
-from recovery.service.reports import GroupBy, ReportRow, report_rows
 from recovery.service.unit_of_work import Decision, IncidentUnitOfWork
 from recovery.service.update_mail import UPDATE_EVENTS, queue_update_mail
 from recovery.service.views import IncidentView, Outcome
@@ -88,7 +86,7 @@ def new_incident_id() -> str:
     return f"inc_{uuid.uuid4().hex}"
 
 
-class Recovery(LetterCommands, CustomerQueries, HistoryQueries, PersonalData):
+class Recovery(LetterCommands, CustomerQueries, HistoryQueries, PersonalData, IncidentQueries):
     """The service-recovery engine bound to one database and one playbook catalog.
 
     >>> rec = recovery.connect("sqlite:///recovery.db")
@@ -309,94 +307,3 @@ class Recovery(LetterCommands, CustomerQueries, HistoryQueries, PersonalData):
             except (NotAllowedNowError, ConflictError):
                 continue  # another worker recorded it first, or a step was just completed
         return outcomes
-
-    # ------------------------------------------------------------------ queries
-
-    def get(self, incident_id: str) -> IncidentView:
-        state, _head = self.log.load(incident_id)
-        return self._view(self.playbook_of(state), state)
-
-    def list_incidents(
-        self,
-        *,
-        active_only: bool = True,
-        site: str | None = None,
-        sites: Sequence[str] | None = None,
-        playbook: str | None = None,
-        owner: str | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> list[IncidentView]:
-        """Incidents ordered by the nearest deadline (active ones by default)."""
-        states = self.log.list_states(
-            statuses=ACTIVE_STATES if active_only else None,
-            site=site,
-            sites=sites,
-            playbook_id=playbook,
-            owner=owner,
-            limit=limit,
-            offset=offset,
-        )
-        return [self._view(self.playbook_of(s), s) for s in states]
-
-    def board_page(
-        self,
-        *,
-        statuses: Sequence[str] | None = ACTIVE_STATES,
-        site: str | None = None,
-        sites: Sequence[str] | None = None,
-        playbook: str | None = None,
-        owner: str | None = None,
-        after: str | None = None,
-        limit: int = PAGE_SIZE,
-    ) -> tuple[list[IncidentView], str | None]:
-        """A page of `list_incidents`' order after the cursor `after`, and the cursor of the
-        next page (None: this is the last)."""
-        limit = max(1, min(limit, MAX_PAGE_SIZE))
-        start = None if after is None else decode_after(after)
-        found = self.log.page_states(
-            statuses=statuses, site=site, sites=sites, playbook_id=playbook, owner=owner,
-            after=start, limit=limit + 1,
-        )  # fmt: skip
-        more = len(found) > limit
-        found = found[:limit]
-        nxt = encode_after((found[-1][1], found[-1][0].id)) if more else None
-        return [self._view(self.playbook_of(s), s) for s, _due in found], nxt
-
-    def search(
-        self, query: str, *, sites: Sequence[str] | None = None, limit: int = 50
-    ) -> list[IncidentView]:
-        """Incidents open or ended whose customer name (or a word of it), contact (e-mail,
-        phone digits), id or external reference starts with `query`, case ignored; at
-        `sites` (None: every property). Fewer than 2 characters find nothing."""
-        states = self.log.search(query_keys(query), sites=sites, limit=limit)
-        return [self._view(self.playbook_of(s), s) for s in states]
-
-    def report(
-        self,
-        *,
-        by: GroupBy = "site_playbook",
-        site: str | None = None,
-        sites: Sequence[str] | None = None,
-        playbook: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> list[ReportRow]:
-        """How recovery was delivered: score, pushes, handoffs, deadlines kept, ..."""
-        where = ReportFilter(site, sites, playbook, since, until)  # summed by the storage
-        return report_rows(by, self.log.report_totals(by, where))
-
-    # ------------------------------------------------------------------ playbooks
-
-    def playbook_of(self, state: IncidentState) -> CompiledPlaybook:
-        return self.playbooks.pinned(state.playbook_id, state.playbook_version)
-
-    def pinned_playbook(self, playbook_id: str, version: int) -> CompiledPlaybook:
-        """The version an incident pinned; retired versions are rebuilt from the stored
-        definition."""
-        return self.playbooks.pinned(playbook_id, version)
-
-    # ------------------------------------------------------------------ helpers
-
-    def _view(self, compiled: CompiledPlaybook, state: IncidentState) -> IncidentView:
-        return IncidentView(compiled, state)

@@ -18,7 +18,7 @@ from recovery.errors import CommandRejectedError, StorageError
 from recovery.service.ports.accounts import TokenRow, UserRow
 from recovery.storage.database import first_line, reading, writing
 from recovery.storage.moments import aware
-from recovery.storage.tables import api_tokens, sessions, sign_in_failures, users
+from recovery.storage.tables.access import api_tokens, sessions, sign_in_failures, users
 
 _LONG_AGO = datetime.min.replace(tzinfo=UTC)
 # Old failure rows are forgotten every `_PURGE_EVERY` recorded failures, at most

@@ -14,7 +14,9 @@ from recovery.letters import ports as letter_ports
 from recovery.service.ports import Backlog
 from recovery.storage.database import alembic_config, reading
 from recovery.storage.moments import aware
-from recovery.storage.tables import incidents, letters, outbox
+from recovery.storage.tables.delivery import outbox
+from recovery.storage.tables.follow_up import letters
+from recovery.storage.tables.log import incidents
 
 _OUTBOX_WAITING = (delivery.PENDING, delivery.FAILED, delivery.DELIVERING)
 _LETTERS_WAITING = (letter_ports.PENDING, letter_ports.FAILED, letter_ports.SENDING)

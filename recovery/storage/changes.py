@@ -22,7 +22,8 @@ from sqlalchemy import exc as sa_exc
 from recovery.errors import StorageError
 from recovery.service.ports.changes import Change
 from recovery.storage.database import READ_ONLY, first_line
-from recovery.storage.tables import incidents, notifications
+from recovery.storage.tables.inbox import notifications
+from recovery.storage.tables.log import incidents
 
 CHANNEL = "recovery_changes"
 

@@ -30,7 +30,7 @@ from recovery.service.ports.reports import (
 )
 from recovery.storage.database import reading
 from recovery.storage.moments import utc
-from recovery.storage.tables import incidents
+from recovery.storage.tables.log import incidents
 
 c = incidents.c
 

@@ -19,7 +19,7 @@ from recovery.domain.state import iso
 from recovery.service.ports.accounts import Claim, KeyedReply, StoredResponse
 from recovery.storage.database import reading, writing
 from recovery.storage.moments import aware, to_column
-from recovery.storage.tables import idempotency_keys
+from recovery.storage.tables.access import idempotency_keys
 
 # Driver-level (qmark; `%s` on PostgreSQL): the row of a key, unless a live one exists. An
 # expired row is replaced; so is a claim left `in_flight` by a version that claimed keys

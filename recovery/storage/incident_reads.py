@@ -18,7 +18,7 @@ from recovery.errors import IncidentNotFoundError
 from recovery.storage.database import reading, writing
 from recovery.storage.figures import FigureReads
 from recovery.storage.moments import from_column
-from recovery.storage.tables import events, incidents, playbook_versions, search_terms
+from recovery.storage.tables.log import events, incidents, playbook_versions, search_terms
 
 
 class IncidentReads(FigureReads):

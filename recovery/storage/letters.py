@@ -33,7 +33,7 @@ from recovery.storage import leases
 from recovery.storage.database import reading
 from recovery.storage.moments import from_column, utc
 from recovery.storage.outcomes import LetterOutcomes
-from recovery.storage.tables import letters, vouchers
+from recovery.storage.tables.follow_up import letters, vouchers
 
 _CLAIMABLE = (PENDING, FAILED, SENDING)
 

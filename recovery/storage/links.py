@@ -15,7 +15,7 @@ from recovery.errors import StorageError
 from recovery.service.ports.links import StoredLink
 from recovery.storage.database import reading
 from recovery.storage.moments import utc
-from recovery.storage.tables import status_links
+from recovery.storage.tables.access import status_links
 
 
 class SqlStatusLinkStore:

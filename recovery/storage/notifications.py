@@ -14,7 +14,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from recovery.service.ports.notifications import StoredNotice, Told
 from recovery.storage.database import reading, writing
 from recovery.storage.moments import aware
-from recovery.storage.tables import incidents, notification_marks, notifications
+from recovery.storage.tables.inbox import notification_marks, notifications
+from recovery.storage.tables.log import incidents
 
 _COLUMNS = (
     notifications.c.id,

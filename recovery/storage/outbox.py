@@ -42,7 +42,8 @@ from recovery.storage.database import reading
 from recovery.storage.incident_reads import plain
 from recovery.storage.moments import from_column, utc
 from recovery.storage.outcomes import MessageOutcomes
-from recovery.storage.tables import incidents, outbox
+from recovery.storage.tables.delivery import outbox
+from recovery.storage.tables.log import incidents
 
 _CLAIMABLE = (PENDING, FAILED, DELIVERING)
 

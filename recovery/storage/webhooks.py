@@ -16,7 +16,8 @@ from recovery.storage.database import reading, writing
 from recovery.storage.leases import clip
 from recovery.storage.moments import aware, utc
 from recovery.storage.outcomes import targets_text
-from recovery.storage.tables import api_tokens, outbox, webhook_deliveries, webhook_endpoints
+from recovery.storage.tables.access import api_tokens
+from recovery.storage.tables.delivery import outbox, webhook_deliveries, webhook_endpoints
 
 E = webhook_endpoints.c
 D = webhook_deliveries.c

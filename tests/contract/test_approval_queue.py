@@ -50,7 +50,7 @@ def _from_timelines(rec: Recovery, ids: list[str]) -> set[tuple[object, ...]]:
 def test_the_queue_pages_list_every_request_as_its_timeline_says(
     rec: Recovery, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ids = make_incidents(rec, clock, 300, seed=11)
+    ids = make_incidents(rec, clock, 100, seed=11, approvals=0.5)  # 20-odd requests waiting
     expected = _from_timelines(rec, ids)
     assert len(expected) > 10, "the stories request approvals"
     monkeypatch.setattr(approvals, "QUEUE_LIMIT", 7)

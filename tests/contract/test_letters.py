@@ -291,7 +291,7 @@ def test_a_refused_draft_leaves_no_voucher_behind(rec: Recovery) -> None:
 def _voucher_rows(rec: Recovery) -> int:
     from sqlalchemy import func, select
 
-    from recovery.storage.tables import vouchers
+    from recovery.storage.tables.follow_up import vouchers
 
     with rec.storage.engine.connect() as conn:  # type: ignore[attr-defined]
         return int(conn.execute(select(func.count()).select_from(vouchers)).scalar_one())

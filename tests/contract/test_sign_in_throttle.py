@@ -13,7 +13,7 @@ from recovery import Recovery
 from recovery.service.accounts import Accounts, SignInLimits, SignInThrottled
 from recovery.storage.accounts import SqlAccountStore
 from recovery.storage.database import create_db_engine, upgrade
-from recovery.storage.tables import sign_in_failures
+from recovery.storage.tables.access import sign_in_failures
 from tests.conftest import Clock
 
 LIMITS = SignInLimits(per_user_and_address=3, per_user=6, per_address=8)

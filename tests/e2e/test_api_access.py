@@ -16,7 +16,7 @@ from recovery import Catalog
 from recovery.service.accounts import Accounts, SignInThrottled
 from recovery.storage.accounts import SqlAccountStore
 from recovery.storage.database import create_db_engine, upgrade
-from recovery.storage.tables import api_tokens, users
+from recovery.storage.tables.access import api_tokens, users
 from tests.conftest import Clock
 from tests.e2e.test_api_helpers import HOTEL, Api, running_api, watch_password_checks
 

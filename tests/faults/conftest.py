@@ -11,7 +11,6 @@ PostgreSQL binaries the tests that need it are skipped, or fail when RECOVERY_RE
 from __future__ import annotations
 
 import glob
-import json
 import os
 import pwd
 import shutil
@@ -28,6 +27,9 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+
+from recovery.bootstrap import open_accounts
+from recovery.service.accounts import parse_sites
 
 PORT = int(os.environ.get("RECOVERY_FAULT_PG_PORT", "55433"))
 RECOVERY = str(Path(sys.executable).parent / "recovery")
@@ -199,13 +201,11 @@ class Server:
 
 
 def token_for(db: str, *, role: str = "front_desk", sites: str = "*") -> str:
-    """An API token created with the CLI (which also migrates a new database)."""
-    result = subprocess.run(
-        [RECOVERY, "tokens", "create", f"load-{uuid.uuid4().hex[:6]}", "--role", role,
-         "--sites", sites, "--json", "--db", db],
-        check=True, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    token: str = json.loads(result.stdout)["token"]
+    """An API token made directly in the database (which is migrated first, if new), as
+    `recovery tokens create` would, without a process of its own."""
+    with open_accounts(db) as accounts:
+        name = f"load-{uuid.uuid4().hex[:6]}"
+        _row, token = accounts.create_token(name, role, parse_sites(sites))
     return token
 
 

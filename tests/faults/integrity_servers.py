@@ -25,38 +25,50 @@ def free_port() -> int:
 
 
 @contextmanager
-def recovery_serve(db_url: str, workdir: Path, *, timeout: float = 60.0) -> Iterator[str]:
-    """`recovery serve` in its own process on `db_url`; yields its base URL, and stops it
-    (SIGTERM, then SIGKILL) when the block ends."""
-    port = free_port()
+def recovery_servers(
+    db_url: str, workdir: Path, count: int, *, timeout: float = 60.0
+) -> Iterator[list[str]]:
+    """`count` `recovery serve` processes on `db_url`, started together (a start is mostly
+    imports, so they overlap); yields their base URLs, and stops them (SIGTERM, then
+    SIGKILL) when the block ends."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    log = (workdir / f"serve-{port}.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "recovery.cli", "serve", "--port", str(port), "--db", db_url,
-         "--log-level", "warning"],
-        cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    started: list[tuple[subprocess.Popen[bytes], Path, str]] = []
     try:
+        for _ in range(count):
+            port = free_port()
+            path = workdir / f"serve-{port}.log"
+            with path.open("w") as log:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "recovery.cli", "serve", "--port", str(port),
+                     "--db", db_url, "--log-level", "warning"],
+                    cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
+                )  # fmt: skip
+            started.append((process, path, f"http://127.0.0.1:{port}"))
         deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                raise RuntimeError(
-                    f"recovery serve did not start: {(workdir / log.name).read_text()[-2000:]}"
-                )
-            time.sleep(0.1)
-        yield base
+        for process, path, base in started:
+            while True:
+                try:
+                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"recovery serve did not start: {path.read_text()[-2000:]}")
+                time.sleep(0.1)
+        yield [base for _process, _path, base in started]
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-        log.close()
+        for process, _path, _base in started:
+            process.terminate()
+        for process, _path, _base in started:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+
+
+@contextmanager
+def recovery_serve(db_url: str, workdir: Path, *, timeout: float = 60.0) -> Iterator[str]:
+    """One `recovery serve` process on `db_url` (`recovery_servers`); yields its base URL."""
+    with recovery_servers(db_url, workdir, 1, timeout=timeout) as (base,):
+        yield base

@@ -19,8 +19,9 @@ from tests.faults.conftest import PrivatePostgres, Server, token_for
 # the fault injection setting (recovery.config): die right after recording, before replying
 DIE_AFTER_COMMIT_ENV = "RECOVERY_FAULT_DIE_AFTER_COMMIT"
 
-# kill -9 this many times per database (each kill costs a server start)
-KILLS = {"sqlite": 3, "postgres": 5}
+# kill -9 this many times per database (each kill costs a server start): the open, then
+# commands on the incident it opened
+KILLS = {"sqlite": 3, "postgres": 3}
 OPEN = {
     "incident_type": "hotel.walked_guest",
     "site": "ribe-central",

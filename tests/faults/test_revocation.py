@@ -5,29 +5,39 @@ that it is not a session and leaves it valid."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from recovery.bootstrap import open_accounts
-from tests.faults.integrity_servers import recovery_serve
+from tests.conftest import DATABASES, pg_schema
+from tests.faults.integrity_servers import recovery_servers
 
 PASSWORD = "correct horse battery"
 WITHIN = 1.0  # seconds: the promise
+TOKENS = (("root", "admin"), ("pms", "integration"), ("feed", "integration"))
 
 
-@pytest.fixture
-def two_servers(db_url: str, tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
-    with open_accounts(db_url) as accounts:
-        accounts.add_user("ana", PASSWORD, "front_desk", ["ribe"])
-        tokens = {
-            name: accounts.create_token(name, role, ["*"])[1]
-            for name, role in (("root", "admin"), ("pms", "integration"))
-        }
-    with recovery_serve(db_url, tmp_path) as first, recovery_serve(db_url, tmp_path) as second:
+@pytest.fixture(scope="module", params=DATABASES)
+def two_servers(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """Two servers on one database, shared by this module's tests on that database (each
+    test acts on accounts of its own: `ana`, `pms` and `root` for the revocations, `feed`
+    for the token logout)."""
+    tmp_path = tmp_path_factory.mktemp("revocation")
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            db_url = f"sqlite:///{tmp_path / 'recovery.db'}"
+        else:
+            db_url = stack.enter_context(pg_schema(request.getfixturevalue("pg_base_url")))
+        with open_accounts(db_url) as accounts:
+            accounts.add_user("ana", PASSWORD, "front_desk", ["ribe"])
+            tokens = {name: accounts.create_token(name, role, ["*"])[1] for name, role in TOKENS}
+        first, second = stack.enter_context(recovery_servers(db_url, tmp_path, 2))
         yield first, second, tokens
 
 
@@ -53,7 +63,6 @@ def sign_in(client: httpx.Client, base: str) -> str:
     return str(answer.json()["token"])
 
 
-@pytest.mark.usefixtures("backend")
 def test_logout_disable_and_revoke_reach_the_other_server_within_a_second(
     two_servers: tuple[str, str, dict[str, str]],
 ) -> None:
@@ -90,16 +99,15 @@ def test_logout_disable_and_revoke_reach_the_other_server_within_a_second(
     )
 
 
-@pytest.mark.usefixtures("backend")
 def test_logging_out_an_api_token_says_so_and_leaves_it_valid(
     two_servers: tuple[str, str, dict[str, str]],
 ) -> None:
     first, second, tokens = two_servers
-    pms = {"Authorization": f"Bearer {tokens['pms']}"}
+    feed = {"Authorization": f"Bearer {tokens['feed']}"}
     with httpx.Client(timeout=30) as client:
-        answer = client.post(f"{first}/auth/logout", headers=pms)
+        answer = client.post(f"{first}/auth/logout", headers=feed)
         assert answer.status_code == 422
         assert answer.json()["error"] == "not_a_session"
         assert "admin revokes" in answer.json()["message"]
-        assert client.get(f"{second}/auth/me", headers=pms).status_code == 200
-        assert client.get(f"{first}/auth/me", headers=pms).status_code == 200
+        assert client.get(f"{second}/auth/me", headers=feed).status_code == 200
+        assert client.get(f"{first}/auth/me", headers=feed).status_code == 200

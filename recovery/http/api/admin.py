@@ -8,14 +8,14 @@ from fastapi import APIRouter, Depends, Path
 from starlette.responses import Response
 
 from recovery.domain.state import iso
-from recovery.http.api.schemas import (
-    ErrorRead,
+from recovery.http.api.access_schemas import (
     TokenCreate,
     TokenCreated,
     TokenRead,
     UserCreate,
     UserRead,
 )
+from recovery.http.api.schemas import ErrorRead
 from recovery.http.auth.deps import context, require
 from recovery.http.context import ApiContext
 from recovery.http.errors import JSON, api_error

@@ -10,7 +10,8 @@ from starlette.responses import Response
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.durations import format_due
 from recovery.domain.playbook import StepDef
-from recovery.http.api.schemas import ErrorRead, PlaybookRead, PlaybookSummary
+from recovery.http.api.playbook_schemas import PlaybookRead, PlaybookSummary
+from recovery.http.api.schemas import ErrorRead
 from recovery.http.auth.deps import context, require
 from recovery.http.context import ApiContext
 from recovery.http.errors import JSON

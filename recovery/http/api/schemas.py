@@ -2,7 +2,8 @@
 
 Command bodies reuse the engine's own pydantic commands (`recovery.domain.commands`).
 Responses are rendered straight from the engine's dataclasses (orjson, no validation on
-the way out); every route declares its model here, so that the OpenAPI document says
+the way out); every route declares its model here or in a resource's own module beside it
+(`access_schemas`, `playbook_schemas`, `customer_schemas`), so that the OpenAPI document says
 exactly what is sent: a `ReadModel` lists every key (no others are sent), and
 `tests/e2e/test_api_models.py` checks real responses against them.
 """
@@ -24,7 +25,6 @@ from pydantic import (
 
 from recovery.domain.commands import Text
 from recovery.domain.events import PAYLOADS, Payload
-from recovery.service.accounts import NAME_PATTERN
 
 # Evidence values: text, a finite number, a flag or nothing (bounded, so that any value the
 # API accepts can be stored and hashed).
@@ -299,107 +299,6 @@ class ErrorRead(BaseModel):
     incident_id: str | None = None
     incident: IncidentRead | None = None
     problems: list[ProblemRead] | None = None
-
-
-# ---------------------------------------------------------------------------- playbooks
-
-
-class StepSummary(ReadModel):
-    id: str
-    title: str
-    kind: str
-    owner: str
-    due: str
-    required: bool
-    effect: str | None = None
-
-
-class PlaybookSummary(ReadModel):
-    id: str
-    version: int
-    title: str
-    description: str | None = None
-    incident_types: list[str]
-    currency: str
-    steps: list[StepSummary]
-    tier_steps: list[StepSummary]
-
-
-class PlaybookRead(ReadModel):
-    id: str
-    version: int
-    digest: str = Field(description="SHA-256 of the definition, pinned by every incident")
-    definition: dict[str, Any]
-
-
-# ---------------------------------------------------------------------------- access
-
-Username = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
-Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-Role = Literal["front_desk", "manager", "auditor", "integration", "admin"]
-SiteName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-
-
-class LoginCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    username: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    password: Password
-
-
-class PrincipalRead(ReadModel):
-    kind: Literal["user", "token"]
-    name: str
-    role: str
-    sites: list[str]
-    permissions: list[str]
-
-
-class SessionRead(ReadModel):
-    token: str = Field(description="send as `Authorization: Bearer <token>` (or the cookie)")
-    token_type: Literal["bearer"] = "bearer"
-    expires_at: str
-    principal: PrincipalRead
-
-
-class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    username: Username
-    password: Annotated[str, StringConstraints(min_length=8, max_length=1024)]
-    role: Role
-    sites: list[SiteName] = Field(min_length=1, max_length=500, description='or ["*"]')
-
-
-class UserRead(ReadModel):
-    username: str
-    role: str
-    sites: list[str]
-    created_at: str
-    disabled_at: str | None
-    active: bool
-
-
-class TokenCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Username
-    role: Role
-    sites: list[SiteName] = Field(min_length=1, max_length=500, description='or ["*"]')
-
-
-class TokenRead(ReadModel):
-    id: str
-    name: str
-    role: str
-    sites: list[str]
-    created_at: str
-    revoked_at: str | None
-    active: bool
-
-
-class TokenCreated(TokenRead):
-    token: str = Field(description="the secret: shown this once, stored only as a hash")
 
 
 class HealthRead(ReadModel):

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from recovery.domain.state import iso
-from recovery.http.api.schemas import ErrorRead, LoginCreate, PrincipalRead, SessionRead
+from recovery.http.api.access_schemas import LoginCreate, PrincipalRead, SessionRead
+from recovery.http.api.schemas import ErrorRead
 from recovery.http.auth.deps import (
     SESSION_COOKIE,
     authenticate,

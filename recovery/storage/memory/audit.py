@@ -9,7 +9,8 @@ from typing import Any
 from recovery.audit.ports import EXPORT_FIELDS, KIND_EVENT, KIND_STATE, ExportFilter, IdRange, Row
 from recovery.domain.personal import encode_key
 from recovery.domain.state import EVENT_FIELDS, iso
-from recovery.storage.memory.incidents import MemoryIncidentLog, StateRow
+from recovery.storage.memory.incident_reads import StateRow
+from recovery.storage.memory.incidents import MemoryIncidentLog
 
 
 class MemoryAuditRows:
