@@ -20,7 +20,6 @@ from recovery.domain.apply import replay
 from recovery.domain.commands import Actor, Context, Erase
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.decide import decide
-from recovery.domain.describe import describe
 from recovery.domain.figures import figures
 from recovery.domain.personal import revealed
 from recovery.domain.queries import next_due
@@ -35,6 +34,7 @@ from recovery.errors import (
 )
 from recovery.service.ports import IncidentTransaction, Record, Storage
 from recovery.service.ports.incidents import IncidentLog
+from recovery.service.privacy_export import incident_export
 from recovery.service.unit_of_work import Decision, IncidentUnitOfWork
 
 ERASERS = frozenset({"admin", "system"})
@@ -123,7 +123,8 @@ class PersonalData:
 
     def export_customer(self: _Engine, key: str, *, actor: Actor) -> dict[str, Any]:
         """Everything held about the customer with this key, machine-readable: each
-        incident's profile, timeline (texts included), letters and status links."""
+        incident's profile, timeline (texts included), the timeline as the customer reads
+        it in their language, letters and status links."""
         _may_handle(actor, "export")
         key = _key_of(key)
         states = self.log.customer_states(key, limit=1000)
@@ -132,7 +133,7 @@ class PersonalData:
         return {
             "customer_key": key,
             "exported_at": iso(self.clock()),
-            "incidents": [_incident_export(self, state) for state in states],
+            "incidents": [incident_export(self, state) for state in states],
         }
 
 
@@ -201,47 +202,3 @@ def _erase(engine: _Engine, incident_id: str, actor: Actor, reason: str, channel
 
 class _AlreadyErased(Exception):
     """Another process erased the incident first."""
-
-
-def _incident_export(engine: _Engine, state: IncidentState) -> dict[str, Any]:
-    compiled = engine.playbook_of(state)
-    timeline = []
-    for event in engine.log.events(state.id):
-        said = describe(event, compiled)
-        timeline.append(
-            {
-                "seq": event.seq,
-                "at": event.recorded_at,
-                "type": event.type,
-                "by": event.actor,
-                "title": said.title,
-                "text": said.text,
-                "details": [{"label": k, "value": v} for k, v in said.details],
-                "data": event.data,
-            }
-        )
-    letters = [letter.to_dict(content=True) for letter in engine.storage.letters.list(state.id)]
-    links = [
-        {
-            "created_at": iso(link.created_at),
-            "revoked_at": iso(link.revoked_at) if link.revoked_at else None,
-        }
-        for link in engine.storage.links.list_links(state.id)
-    ]
-    return {
-        "incident_id": state.id,
-        "site": state.site,
-        "playbook": compiled.playbook.title,
-        "status": state.status,
-        "opened_at": state.opened_at,
-        "ended_at": state.ended_at,
-        "erased_at": state.erased_at,
-        "language": state.customer.get("language"),
-        "customer": state.customer,
-        "summary": state.summary,
-        "customer_summary": state.customer_summary,
-        "external_ref": state.external_ref,
-        "timeline": timeline,
-        "letters": letters,
-        "status_links": links,
-    }

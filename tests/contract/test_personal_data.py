@@ -78,6 +78,16 @@ def everything_stored(rec: Recovery, incidents: list[str]) -> str:
     return orjson.dumps(parts, default=str).decode()
 
 
+def settled(exported: dict[str, Any]) -> str:
+    """An export without what only the passing of time changes (when it was made, which
+    of the customer's next steps are late now)."""
+    text = orjson.dumps({**exported, "exported_at": ""}).decode()
+    for incident in exported["incidents"]:
+        for step in incident["customer_timeline"]["next"]:
+            text = text.replace(orjson.dumps(step).decode(), orjson.dumps(step["text"]).decode())
+    return text
+
+
 def every_table(rec: Recovery) -> str:
     """Every row of every table, as text (what SQL can read of the database)."""
     out = []
@@ -131,7 +141,7 @@ def test_erasing_a_customer_leaves_no_personal_value_and_every_chain_verifies(
     assert {r.incident_id for r in results if r.erased_at} == set(incidents)
     # another customer: untouched
     other_after = rec.export_customer("LOY-1", actor=ADMIN)
-    assert {**other_after, "exported_at": ""} == {**other_before, "exported_at": ""}
+    assert settled(other_after) == settled(other_before)
     assert rec.verify(other).ok and rec.verify(other).erased_at is None
     # the customer is gone by key; erasing again finds nothing
     with pytest.raises(CustomerNotFoundError):

@@ -37,7 +37,9 @@ class CustomerExportRead(BaseModel):
     exported_at: str
     incidents: list[dict[str, Any]] = Field(
         description="each incident: profile, language, summaries, external reference, "
-        "timeline (titles, texts and data as recorded), letters as sent, status links"
+        "timeline (titles, texts and data as recorded), customer_timeline (what the "
+        "customer's status page says, in their language: steps done and next with times in "
+        "the property's zone, updates, status), letters as sent, status links"
     )
 
 
