@@ -56,7 +56,7 @@ from recovery.service.playbooks import PinnedPlaybooks
 from recovery.service.ports import Storage
 from recovery.service.ports.reports import ReportFilter
 from recovery.service.privacy import PersonalData
-from recovery.service.reports import GroupBy, ReportRow, report_rows
+from recovery.service.reports import GroupBy, ReportRow, report_rows, with_erasures
 from recovery.service.unit_of_work import Decision, IncidentUnitOfWork
 from recovery.service.update_mail import UPDATE_EVENTS, queue_update_mail
 from recovery.service.views import IncidentView, Outcome
@@ -384,7 +384,10 @@ class Recovery(LetterCommands, CustomerQueries, HistoryQueries, PersonalData):
     ) -> list[ReportRow]:
         """How recovery was delivered: score, pushes, handoffs, deadlines kept, ..."""
         where = ReportFilter(site, sites, playbook, since, until)  # summed by the storage
-        return report_rows(by, self.log.report_totals(by, where))
+        totals = with_erasures(
+            self.log.report_totals(by, where), self.log.erasure_totals(by, where)
+        )
+        return report_rows(by, totals)
 
     # ------------------------------------------------------------------ playbooks
 

@@ -34,8 +34,10 @@ from recovery.errors import (
 )
 from recovery.service.ports import IncidentTransaction, Record, Storage
 from recovery.service.ports.incidents import IncidentLog
+from recovery.service.ports.reports import BY_RETENTION, ON_REQUEST, Erasure
 from recovery.service.privacy_export import incident_export
 from recovery.service.unit_of_work import Decision, IncidentUnitOfWork
+from recovery.sites import Sites
 
 ERASERS = frozenset({"admin", "system"})
 """Who may erase or export personal data: administrators, and the retention worker."""
@@ -60,6 +62,7 @@ class CustomerErasure:
 class _Engine(Protocol):
     storage: Storage
     log: IncidentLog
+    sites: Sites
     unit_of_work: IncidentUnitOfWork
     clock: Callable[[], datetime]
 
@@ -190,8 +193,11 @@ def _erase(engine: _Engine, incident_id: str, actor: Actor, reason: str, channel
             new_state, event, next_due(compiled, new_state), figures(compiled, new_state)
         )
 
+    how = BY_RETENTION if actor.role == "system" else ON_REQUEST
+
     def scrub(tx: IncidentTransaction, record: Record) -> None:
-        tx.erase_personal(incident_id, f"erased:{secrets.token_hex(8)}")
+        erasure = Erasure(record.event.recorded_at, how)
+        tx.erase_personal(incident_id, f"erased:{secrets.token_hex(8)}", erasure)
 
     try:
         engine.unit_of_work.execute(incident_id, decider, also=scrub)

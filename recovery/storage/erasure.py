@@ -18,16 +18,17 @@ from typing import Any
 from recovery.delivery.ports import DEAD, DELIVERED
 from recovery.domain.personal import REDACTED
 from recovery.domain.search import normalise
+from recovery.service.ports.reports import Erasure
+from recovery.storage.moments import to_column
 
 ERASED_REPLY = '{"erased":true}'
 EMPTIED = '{"erased":true}'
 
+_ERASED = (
+    "UPDATE incidents SET personal_key = NULL, customer_key = ?, external_ref = NULL, "
+    "erased_at = ?, erasure = ? WHERE id = ?"
+)
 _STATEMENTS = (
-    (
-        "UPDATE incidents SET personal_key = NULL, customer_key = ?, external_ref = NULL "
-        "WHERE id = ?",
-        lambda i, p: (p, i),
-    ),
     (
         "DELETE FROM search_terms WHERE incident_id = ? AND term <> ?",
         lambda i, p: (i, normalise(i)),
@@ -53,8 +54,15 @@ _STATEMENTS = (
 )
 
 
-def erase_personal(cursor: Any, postgres: bool, incident_id: str, pseudonym: str) -> None:
-    """Run every scrubbing statement on the transaction's driver cursor."""
+def erase_personal(
+    cursor: Any, postgres: bool, incident_id: str, pseudonym: str, erasure: Erasure
+) -> None:
+    """Run every scrubbing statement on the transaction's driver cursor; the incident's
+    row keeps when and how it was erased (the report counts those)."""
+    cursor.execute(
+        _ERASED.replace("?", "%s") if postgres else _ERASED,
+        (pseudonym, to_column(erasure.at, postgres=postgres), erasure.how, incident_id),
+    )
     for statement, params in _STATEMENTS:
         sql = statement.replace("?", "%s") if postgres else statement
         cursor.execute(sql, params(incident_id, pseudonym))

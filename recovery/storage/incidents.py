@@ -26,6 +26,7 @@ from recovery.domain.search import incident_terms
 from recovery.domain.state import IncidentState
 from recovery.errors import ConflictError, IncidentNotFoundError, RecoveryError, StorageError
 from recovery.service.ports import Head, KeyedReply, KeyTaken, Record
+from recovery.service.ports.reports import Erasure
 from recovery.storage.database import first_line
 from recovery.storage.durability import SyncFailure, WalSync, sync_failure
 from recovery.storage.erasure import erase_personal
@@ -188,8 +189,8 @@ class _Transaction:
                 raise KeyTaken(reply.key)  # rolled back on leaving: the event with it
         return True
 
-    def erase_personal(self, incident_id: str, pseudonym: str) -> None:
-        erase_personal(self._cursor, self._log.sql.postgres, incident_id, pseudonym)
+    def erase_personal(self, incident_id: str, pseudonym: str, erasure: Erasure) -> None:
+        erase_personal(self._cursor, self._log.sql.postgres, incident_id, pseudonym, erasure)
 
     def _append(self, record: Record, head: Head | None) -> bool:
         sql, cursor = self._log.sql, self._cursor

@@ -175,3 +175,16 @@ def test_the_api_export_matches_the_customers_status_page(
         for step in read["done"] + read["next"] + read["updates"]:
             assert step["text"] in page and step["when"] in page, step
         assert api.client("auditor").get("/customers/guest@example.com/export").status_code == 403
+
+
+def test_the_cli_report_counts_the_erasures(db: str) -> None:
+    open_complaint(db, "ACC-1"), open_complaint(db, "ACC-1"), open_complaint(db, "ACC-2")
+    run("customers", "erase", "ACC-1", "--reason", "asked by phone", "--db", db)
+    shown = run("report", "--by", "all", "--db", db).stdout
+    assert "Personal data erased in the period: 2 incident(s) (2 on request, 0 by" in shown
+    [row] = run_json("report", "--by", "all", "--db", db)
+    assert (row["incidents"], row["erased_on_request"], row["erased_by_retention"]) == (3, 2, 0)
+    before = run_json("report", "--by", "all", "--until", "2000-01-01", "--db", db)
+    assert before == []
+    bad = run("report", "--since", "last week", "--db", db, code=5)
+    assert "since" in bad.stderr

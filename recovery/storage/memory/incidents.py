@@ -22,7 +22,14 @@ from recovery.domain.search import incident_terms, normalise
 from recovery.domain.state import EVENT_FIELDS, Event, IncidentState, parse_iso
 from recovery.errors import ConflictError, IncidentNotFoundError
 from recovery.service.ports import Head, KeyedReply, KeyTaken, Record
-from recovery.service.ports.reports import Awaiting, GroupBy, GroupTotals, ReportFilter
+from recovery.service.ports.reports import (
+    Awaiting,
+    Erasure,
+    ErasureTotals,
+    GroupBy,
+    GroupTotals,
+    ReportFilter,
+)
 from recovery.storage.erasure import EMPTIED, ERASED_REPLY
 from recovery.storage.memory import figures
 from recovery.storage.memory.idempotency import MemoryIdempotencyKeys
@@ -50,6 +57,8 @@ class StateRow:
     figures: Figures | None = None
     key: bytes | None = None
     """the personal data key (`domain.personal`); None once erased"""
+    erasure: Erasure | None = None
+    """when and how its personal data was erased"""
 
 
 class _Transaction:
@@ -83,10 +92,10 @@ class _Transaction:
             return known
         return Head(row.version, row.head_hash, IncidentState.from_json(row.state), None, row.key)
 
-    def erase_personal(self, incident_id: str, pseudonym: str) -> None:
+    def erase_personal(self, incident_id: str, pseudonym: str, erasure: Erasure) -> None:
         log = self._log
         row = log.rows[incident_id]
-        row.key = None
+        row.key, row.erasure = None, erasure
         row.terms = frozenset({normalise(incident_id)})
         for m in log.outbox:
             if m["incident_id"] == incident_id:
@@ -367,6 +376,11 @@ class MemoryIncidentLog:
         with self.lock:
             rows = list(self.rows.values())
         return figures.report_totals(rows, by, where)
+
+    def erasure_totals(self, by: GroupBy, where: ReportFilter) -> list[ErasureTotals]:
+        with self.lock:
+            rows = list(self.rows.values())
+        return figures.erasure_totals(rows, by, where)
 
     def awaiting_approval(
         self, sites: Sequence[str] | None, limit: int, after: str | None = None
