@@ -246,7 +246,7 @@ def test_the_worker_erases_what_passed_its_retention_exactly_once(
     assert rec.get(still_open).state.erased_at is None, "the open incident keeps its data"
     assert rec.get(still_open).state.customer["name"] == NAME
     assert all(r.ok for r in rec.verify_all())
-    assert worker.run(rec, [], once=True).erased == 0, "no retention set: kept"
+    assert worker.run(rec, [], once=True).erased == 0, "erased once: never again"
 
 
 def test_a_playbook_says_how_long_personal_data_is_kept() -> None:
