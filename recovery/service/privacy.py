@@ -30,6 +30,7 @@ from recovery.errors import (
     ConflictError,
     CustomerNotFoundError,
     IncidentNotFoundError,
+    IntegrityError,
     PermissionDeniedError,
 )
 from recovery.service.ports import IncidentTransaction, Record, Storage
@@ -44,6 +45,12 @@ ERASERS = frozenset({"admin", "system"})
 RETENTION_WORKER = Actor(id="retention-worker", role="system")
 RETENTION_REASON = "retention period ended"
 MAX_REASON = 500
+UNSEALED = (
+    "incident {id} was not erased: its events hold its personal data unsealed (its chain "
+    "was already broken when the database was upgraded to sealed personal data, migration "
+    "0018), so destroying a key cannot erase them; `recovery audit verify {id}` shows where "
+    "it breaks (README: Personal data)"
+)
 _PAGE = 100
 
 
@@ -54,9 +61,16 @@ class CustomerErasure:
     key: str
     erased: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
+    unsealed: list[str] = field(default_factory=list)
+    """not erased: their events were never sealed (`UNSEALED`)"""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "erased": self.erased, "already_erased": self.already}
+        return {
+            "key": self.key,
+            "erased": self.erased,
+            "already_erased": self.already,
+            "unsealed": self.unsealed,
+        }
 
 
 class _Engine(Protocol):
@@ -99,7 +113,8 @@ class PersonalData:
     def erase_incident(
         self: _Engine, incident_id: str, *, actor: Actor, reason: str, channel: str = "api"
     ) -> bool:
-        """Erase one incident's personal data; False if it was erased already."""
+        """Erase one incident's personal data; False if it was erased already;
+        `UnsealedError` for an incident whose events were never sealed."""
         _may_handle(actor, "erase")
         return _erase(self, incident_id, actor, _reason_of(reason), channel)
 
@@ -108,7 +123,8 @@ class PersonalData:
     ) -> CustomerErasure:
         """Erase the personal data of every incident of the customer with this key (each
         incident in one transaction). `IncidentNotFoundError` naming the key when the
-        customer has no incident."""
+        customer has no incident. An incident whose events were never sealed is not
+        erased, and is named in `unsealed`."""
         _may_handle(actor, "erase")
         key, reason = _key_of(key), _reason_of(reason)
         done = CustomerErasure(key)
@@ -116,10 +132,18 @@ class PersonalData:
             found = self.log.customer_states(key, limit=_PAGE)
             if not found:
                 break
+            if all(state.id in done.unsealed for state in found):
+                break
             for state in found:
-                erased = _erase(self, state.id, actor, reason, channel)
+                if state.id in done.unsealed:
+                    continue
+                try:
+                    erased = _erase(self, state.id, actor, reason, channel)
+                except UnsealedError:
+                    done.unsealed.append(state.id)  # said in the reply; the rest go on
+                    continue
                 (done.erased if erased else done.already).append(state.id)
-        if not done.erased and not done.already:
+        if not done.erased and not done.already and not done.unsealed:
             raise CustomerNotFoundError(key)
         self.log.settle_erasure()
         return done
@@ -176,6 +200,8 @@ def _erase(engine: _Engine, incident_id: str, actor: Actor, reason: str, channel
     redacted = replay(compiled, events)  # the state as it reads without the key
     if redacted.erased_at is not None:
         return False
+    if engine.log.personal_key(incident_id) is None:
+        raise UnsealedError(UNSEALED.format(id=incident_id), incident_id=incident_id, seq=None)
     command = Erase(reason=reason)
 
     def decider(state: IncidentState) -> Decision:
@@ -204,6 +230,10 @@ def _erase(engine: _Engine, incident_id: str, actor: Actor, reason: str, channel
     except _AlreadyErased:
         return False
     return True
+
+
+class UnsealedError(IntegrityError):
+    """The incident's events were never sealed (`UNSEALED`): it cannot be erased."""
 
 
 class _AlreadyErased(Exception):

@@ -30,6 +30,11 @@ class ErasureRead(BaseModel):
     key: str
     erased: list[str] = Field(description="the incidents erased now")
     already_erased: list[str] = Field(description="those erased before")
+    unsealed: list[str] = Field(
+        default_factory=list,
+        description="NOT erased: their events hold the personal data unsealed (a chain "
+        "already broken when the database was upgraded to sealed personal data)",
+    )
 
 
 class CustomerExportRead(BaseModel):
