@@ -7,7 +7,8 @@
    engine (`benchmarks.audit.record_templates`), then its row, figure columns included, is
    cloned under new ids at 20 sites, each opened some minutes apart (the state, the period
    and the times to apology and recovery moved with it), and bulk inserted. The report
-   reads no event, so none is inserted.
+   reads no event, so none is inserted. Two in five are marked erased (a day after they
+   opened), so the report's count of erasures reads a partial index of 40% of the rows.
 2. Measures `Recovery.report()` (grouped by site and playbook, as `recovery report` and the
    pages show it), the same in one group (`by="all"`: its medians need a sort), and one
    site over one week, in a fresh process per
@@ -39,11 +40,13 @@ from benchmarks.audit import Template, _sqlite_moment, record_templates
 from benchmarks.data import DEFAULT_PG, BulkWriter, pg_schema
 from recovery.bootstrap import over_engine
 from recovery.catalog import Catalog
+from recovery.service.ports.reports import ReportFilter
 from recovery.storage.database import create_db_engine
 
 FLOOR_SECONDS = 2.0
 FLOOR_MB = 200
 SITES = [f"site-{n:02d}" for n in range(20)]
+ERASURES = ("retention", "request")
 
 
 def _rows(templates: list[Template], count: int) -> Iterator[dict[str, Any]]:
@@ -66,6 +69,8 @@ def _rows(templates: list[Template], count: int) -> Iterator[dict[str, Any]]:
             row["apology_minutes"] += minutes
         if row["recovery_hours"] is not None:
             row["recovery_hours"] += minutes / 60
+        if (n // 20) % 5 < 2:  # two in five erased a day after opening, at every site
+            row.update(erased_at=moved + timedelta(days=1), erasure=ERASURES[(n // 20) % 5])
         yield row
 
 
@@ -123,7 +128,20 @@ def measure(url: str, rounds: int) -> dict[str, Any]:
             "p99_s": _p99(times),
             "python_peak_mb": traced / 2**20,
             "incidents": sum(r.incidents for r in rows),
+            "erased": sum(r.erased_on_request + r.erased_by_retention for r in rows),
         }
+    # the erasures' count alone (inside every report above): a month of them, by group
+    month = ReportFilter(since=until - timedelta(days=31), until=until)
+    times = []
+    for _ in range(rounds + 1):
+        start = time.perf_counter()
+        erased = rec.log.erasure_totals("site_playbook", month)
+        times.append(time.perf_counter() - start)
+    out["erasures_month"] = {
+        "median_s": statistics.median(times[1:]),
+        "p99_s": _p99(times[1:]),
+        "erased": sum(e.on_request + e.by_retention for e in erased),
+    }
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rec.dispose()
     return out
@@ -183,8 +201,13 @@ def main() -> None:
             print(
                 f"{r['db']:<7}{r['incidents']:>10}  {case:<22}{m['median_s']:>9.3f}"
                 f"{m['p99_s']:>8.3f}{FLOOR_SECONDS:>8.1f}{m['python_peak_mb']:>7.1f}"
-                f"{r['peak_rss_mb']:>8.0f}{FLOOR_MB:>9}"
+                f"{r['peak_rss_mb']:>8.0f}{FLOOR_MB:>9}  erased {m['erased']}"
             )
+        m = r["erasures_month"]
+        print(
+            f"{r['db']:<7}{r['incidents']:>10}  {'erasures_month':<22}{m['median_s']:>9.3f}"
+            f"{m['p99_s']:>8.3f}{'':>24}{'':>9}  erased {m['erased']}"
+        )
 
 
 if __name__ == "__main__":

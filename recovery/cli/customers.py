@@ -92,6 +92,15 @@ def erase(
         out.print(styled(f"  {incident_id}"))
     if done.already:
         out.print(styled(f"{len(done.already)} erased before: {', '.join(done.already)}"))
+    if done.unsealed:
+        out.print(
+            styled(
+                f"{len(done.unsealed)} NOT erased (events never sealed, chain broken before "
+                f"migration 0018; see `recovery audit verify ID`): {', '.join(done.unsealed)}",
+                "bold",
+            ),
+            soft_wrap=True,
+        )
 
 
 @app.command()

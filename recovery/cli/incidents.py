@@ -49,6 +49,10 @@ def open_incident(
         float | None, typer.Option("--order-value", help="Business at stake.")
     ] = None,
     segment: Annotated[str | None, typer.Option("--segment", help="Customer segment.")] = None,
+    language: Annotated[
+        str | None,
+        typer.Option("--language", help="The customer's language (en, da, id): letters, page."),
+    ] = None,
     cues: Annotated[
         list[str] | None,
         typer.Option("--cue", help="A dissatisfaction cue heard (repeatable): upset, ..."),
@@ -85,6 +89,7 @@ def open_incident(
         "key": customer_key,
         "order_value": order_value,
         "segment": segment,
+        "language": language,
     }
     command = OpenIncident.model_validate(
         {

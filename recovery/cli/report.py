@@ -25,13 +25,18 @@ def report(
     ] = "site_playbook",
     site: Annotated[str | None, typer.Option("--site", help="Only this site.")] = None,
     playbook: Annotated[str | None, typer.Option("--playbook", help="Only this playbook.")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Opened at or after.")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="Opened before.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Opened (erasures: erased) at or after.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Opened (erasures: erased) before.")
+    ] = None,
     db: DbOption = None,
     playbooks: PlaybooksOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Recovery score, pushes, handoffs, deadlines kept, first-contact remedy, releases."""
+    """Recovery score, pushes, handoffs, deadlines kept, first-contact remedy, releases;
+    and how many incidents had their personal data erased in the period."""
     if by not in ("site", "playbook", "site_playbook", "all"):
         raise CommandRejectedError(
             f"--by must be site, playbook, site_playbook or all, not {by!r}", field="by"
@@ -66,6 +71,7 @@ def report(
         "compensation spent",
         "to approval (h, median/p90)",
         "approvals pending",
+        "erased (on request/by retention)",
     ):
         table.add_column(header, justify="left" if header == "group" else "right")
 
@@ -94,5 +100,13 @@ def report(
                 else "-"
             ),
             str(row.approvals_pending),
+            f"{row.erased_on_request}/{row.erased_by_retention}",
         )
-    console().print(table)
+    out = console()
+    out.print(table)
+    asked = sum(row.erased_on_request for row in rows)
+    expired = sum(row.erased_by_retention for row in rows)
+    out.print(
+        f"Personal data erased in the period: {asked + expired} incident(s) "
+        f"({asked} on request, {expired} by retention)"
+    )

@@ -13,7 +13,7 @@ from recovery.service.board import MAX_PAGE_SIZE, PAGE_SIZE, decode_after, encod
 from recovery.service.playbooks import PinnedPlaybooks
 from recovery.service.ports.incidents import IncidentLog
 from recovery.service.ports.reports import ReportFilter
-from recovery.service.reports import GroupBy, ReportRow, report_rows
+from recovery.service.reports import GroupBy, ReportRow, report_rows, with_erasures
 from recovery.service.views import IncidentView
 
 
@@ -95,7 +95,10 @@ class IncidentQueries:
     ) -> list[ReportRow]:
         """How recovery was delivered: score, pushes, handoffs, deadlines kept, ..."""
         where = ReportFilter(site, sites, playbook, since, until)  # summed by the storage
-        return report_rows(by, self.log.report_totals(by, where))
+        totals = with_erasures(
+            self.log.report_totals(by, where), self.log.erasure_totals(by, where)
+        )
+        return report_rows(by, totals)
 
     # ------------------------------------------------------------------ playbooks
 

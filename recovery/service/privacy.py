@@ -20,7 +20,6 @@ from recovery.domain.apply import replay
 from recovery.domain.commands import Actor, Context, Erase
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.decide import decide
-from recovery.domain.describe import describe
 from recovery.domain.figures import figures
 from recovery.domain.personal import revealed
 from recovery.domain.queries import next_due
@@ -31,17 +30,27 @@ from recovery.errors import (
     ConflictError,
     CustomerNotFoundError,
     IncidentNotFoundError,
+    IntegrityError,
     PermissionDeniedError,
 )
 from recovery.service.ports import IncidentTransaction, Record, Storage
 from recovery.service.ports.incidents import IncidentLog
+from recovery.service.ports.reports import BY_RETENTION, ON_REQUEST, Erasure
+from recovery.service.privacy_export import incident_export
 from recovery.service.unit_of_work import Decision, IncidentUnitOfWork
+from recovery.sites import Sites
 
 ERASERS = frozenset({"admin", "system"})
 """Who may erase or export personal data: administrators, and the retention worker."""
 RETENTION_WORKER = Actor(id="retention-worker", role="system")
 RETENTION_REASON = "retention period ended"
 MAX_REASON = 500
+UNSEALED = (
+    "incident {id} was not erased: its events hold its personal data unsealed (its chain "
+    "was already broken when the database was upgraded to sealed personal data, migration "
+    "0018), so destroying a key cannot erase them; `recovery audit verify {id}` shows where "
+    "it breaks (README: Personal data)"
+)
 _PAGE = 100
 
 
@@ -52,14 +61,22 @@ class CustomerErasure:
     key: str
     erased: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
+    unsealed: list[str] = field(default_factory=list)
+    """not erased: their events were never sealed (`UNSEALED`)"""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "erased": self.erased, "already_erased": self.already}
+        return {
+            "key": self.key,
+            "erased": self.erased,
+            "already_erased": self.already,
+            "unsealed": self.unsealed,
+        }
 
 
 class _Engine(Protocol):
     storage: Storage
     log: IncidentLog
+    sites: Sites
     unit_of_work: IncidentUnitOfWork
     clock: Callable[[], datetime]
 
@@ -96,7 +113,8 @@ class PersonalData:
     def erase_incident(
         self: _Engine, incident_id: str, *, actor: Actor, reason: str, channel: str = "api"
     ) -> bool:
-        """Erase one incident's personal data; False if it was erased already."""
+        """Erase one incident's personal data; False if it was erased already;
+        `UnsealedError` for an incident whose events were never sealed."""
         _may_handle(actor, "erase")
         return _erase(self, incident_id, actor, _reason_of(reason), channel)
 
@@ -105,7 +123,8 @@ class PersonalData:
     ) -> CustomerErasure:
         """Erase the personal data of every incident of the customer with this key (each
         incident in one transaction). `IncidentNotFoundError` naming the key when the
-        customer has no incident."""
+        customer has no incident. An incident whose events were never sealed is not
+        erased, and is named in `unsealed`."""
         _may_handle(actor, "erase")
         key, reason = _key_of(key), _reason_of(reason)
         done = CustomerErasure(key)
@@ -113,17 +132,26 @@ class PersonalData:
             found = self.log.customer_states(key, limit=_PAGE)
             if not found:
                 break
+            if all(state.id in done.unsealed for state in found):
+                break
             for state in found:
-                erased = _erase(self, state.id, actor, reason, channel)
+                if state.id in done.unsealed:
+                    continue
+                try:
+                    erased = _erase(self, state.id, actor, reason, channel)
+                except UnsealedError:
+                    done.unsealed.append(state.id)  # said in the reply; the rest go on
+                    continue
                 (done.erased if erased else done.already).append(state.id)
-        if not done.erased and not done.already:
+        if not done.erased and not done.already and not done.unsealed:
             raise CustomerNotFoundError(key)
         self.log.settle_erasure()
         return done
 
     def export_customer(self: _Engine, key: str, *, actor: Actor) -> dict[str, Any]:
         """Everything held about the customer with this key, machine-readable: each
-        incident's profile, timeline (texts included), letters and status links."""
+        incident's profile, timeline (texts included), the timeline as the customer reads
+        it in their language, letters and status links."""
         _may_handle(actor, "export")
         key = _key_of(key)
         states = self.log.customer_states(key, limit=1000)
@@ -132,7 +160,7 @@ class PersonalData:
         return {
             "customer_key": key,
             "exported_at": iso(self.clock()),
-            "incidents": [_incident_export(self, state) for state in states],
+            "incidents": [incident_export(self, state) for state in states],
         }
 
 
@@ -172,6 +200,8 @@ def _erase(engine: _Engine, incident_id: str, actor: Actor, reason: str, channel
     redacted = replay(compiled, events)  # the state as it reads without the key
     if redacted.erased_at is not None:
         return False
+    if engine.log.personal_key(incident_id) is None:
+        raise UnsealedError(UNSEALED.format(id=incident_id), incident_id=incident_id, seq=None)
     command = Erase(reason=reason)
 
     def decider(state: IncidentState) -> Decision:
@@ -189,8 +219,11 @@ def _erase(engine: _Engine, incident_id: str, actor: Actor, reason: str, channel
             new_state, event, next_due(compiled, new_state), figures(compiled, new_state)
         )
 
+    how = BY_RETENTION if actor.role == "system" else ON_REQUEST
+
     def scrub(tx: IncidentTransaction, record: Record) -> None:
-        tx.erase_personal(incident_id, f"erased:{secrets.token_hex(8)}")
+        erasure = Erasure(record.event.recorded_at, how)
+        tx.erase_personal(incident_id, f"erased:{secrets.token_hex(8)}", erasure)
 
     try:
         engine.unit_of_work.execute(incident_id, decider, also=scrub)
@@ -199,49 +232,9 @@ def _erase(engine: _Engine, incident_id: str, actor: Actor, reason: str, channel
     return True
 
 
+class UnsealedError(IntegrityError):
+    """The incident's events were never sealed (`UNSEALED`): it cannot be erased."""
+
+
 class _AlreadyErased(Exception):
     """Another process erased the incident first."""
-
-
-def _incident_export(engine: _Engine, state: IncidentState) -> dict[str, Any]:
-    compiled = engine.playbook_of(state)
-    timeline = []
-    for event in engine.log.events(state.id):
-        said = describe(event, compiled)
-        timeline.append(
-            {
-                "seq": event.seq,
-                "at": event.recorded_at,
-                "type": event.type,
-                "by": event.actor,
-                "title": said.title,
-                "text": said.text,
-                "details": [{"label": k, "value": v} for k, v in said.details],
-                "data": event.data,
-            }
-        )
-    letters = [letter.to_dict(content=True) for letter in engine.storage.letters.list(state.id)]
-    links = [
-        {
-            "created_at": iso(link.created_at),
-            "revoked_at": iso(link.revoked_at) if link.revoked_at else None,
-        }
-        for link in engine.storage.links.list_links(state.id)
-    ]
-    return {
-        "incident_id": state.id,
-        "site": state.site,
-        "playbook": compiled.playbook.title,
-        "status": state.status,
-        "opened_at": state.opened_at,
-        "ended_at": state.ended_at,
-        "erased_at": state.erased_at,
-        "language": state.customer.get("language"),
-        "customer": state.customer,
-        "summary": state.summary,
-        "customer_summary": state.customer_summary,
-        "external_ref": state.external_ref,
-        "timeline": timeline,
-        "letters": letters,
-        "status_links": links,
-    }

@@ -16,6 +16,11 @@ Approval turnaround: from a step's approval request to the manager's decision; t
 and 90th percentile (nearest rank) over the incidents with a decision, of each one's mean
 wait; pending: steps awaiting approval now.
 
+Personal data erased: the incidents whose personal data was erased in the period (by the
+moment it was erased, whenever they were opened), on request (an administrator) or by
+retention (the worker). A group with erasures but no incident opened in the period has a
+row of its own, its per-incident figures empty.
+
 Time held: how long incidents waited on the customer with their clock stopped (holds that
 ended; an incident on hold now is counted in `on_hold`).
 
@@ -43,7 +48,7 @@ from recovery.domain.figures import (
     recovery_score,
 )
 from recovery.domain.state import IncidentState
-from recovery.service.ports.reports import GroupBy, GroupTotals, p90_offset
+from recovery.service.ports.reports import ErasureTotals, GroupBy, GroupTotals, p90_offset
 
 __all__ = [
     "GroupBy",
@@ -52,6 +57,7 @@ __all__ = [
     "report_csv",
     "report_from_states",
     "report_rows",
+    "with_erasures",
 ]
 
 
@@ -62,9 +68,9 @@ class ReportRow:
     active: int
     closed: int
     released: int
-    recovery_score: float
-    pushes_per_incident: float
-    handoffs_per_incident: float
+    recovery_score: float | None
+    pushes_per_incident: float | None
+    handoffs_per_incident: float | None
     deadlines_kept_pct: float | None
     first_contact_full_remedy_pct: float | None
     median_minutes_to_apology: float | None
@@ -77,6 +83,9 @@ class ReportRow:
     median_hours_to_approval: float | None = None
     p90_hours_to_approval: float | None = None
     approvals_pending: int = 0
+    erased_on_request: int = 0
+    erased_by_retention: int = 0
+    """incidents whose personal data was erased in the period, by how"""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,6 +107,46 @@ def report_rows(by: GroupBy, totals: Iterable[GroupTotals]) -> list[ReportRow]:
     return sorted(rows, key=lambda row: row.group)
 
 
+def with_erasures(
+    totals: Iterable[GroupTotals], erasures: Iterable[ErasureTotals]
+) -> list[GroupTotals]:
+    """Each group's totals with its erasures in the period; a group with erasures only
+    gets totals of its own (no incident)."""
+    groups = {(t.site, t.playbook_id): t for t in totals}
+    for e in erasures:
+        key = (e.site, e.playbook_id)
+        group = groups.get(key) or _no_incident(*key)
+        groups[key] = group._replace(
+            erased_on_request=e.on_request, erased_by_retention=e.by_retention
+        )
+    return list(groups.values())
+
+
+def _no_incident(site: str, playbook_id: str) -> GroupTotals:
+    return GroupTotals(
+        site=site,
+        playbook_id=playbook_id,
+        incidents=0,
+        active=0,
+        closed=0,
+        released=0,
+        score=0,
+        pushes=0,
+        handoffs=0,
+        steps_due=0,
+        steps_kept=0,
+        full_remedy=0,
+        held_seconds=0.0,
+        on_hold=0,
+        median_apology_minutes=None,
+        median_recovery_hours=None,
+    )
+
+
+def _per_incident(total: float, count: int, digits: int) -> float | None:
+    return round(total / count, digits) if count else None
+
+
 def _row(group: str, t: GroupTotals) -> ReportRow:
     count = t.incidents
     return ReportRow(
@@ -106,9 +155,9 @@ def _row(group: str, t: GroupTotals) -> ReportRow:
         active=t.active,
         closed=t.closed,
         released=t.released,
-        recovery_score=round(t.score / count, 1),
-        pushes_per_incident=round(t.pushes / count, 2),
-        handoffs_per_incident=round(t.handoffs / count, 2),
+        recovery_score=_per_incident(t.score, count, 1),
+        pushes_per_incident=_per_incident(t.pushes, count, 2),
+        handoffs_per_incident=_per_incident(t.handoffs, count, 2),
         deadlines_kept_pct=round(100 * t.steps_kept / t.steps_due, 1) if t.steps_due else None,
         first_contact_full_remedy_pct=(
             round(100 * t.full_remedy / t.closed, 1) if t.closed else None
@@ -126,6 +175,8 @@ def _row(group: str, t: GroupTotals) -> ReportRow:
         median_hours_to_approval=_hours(t.median_approval_seconds),
         p90_hours_to_approval=_hours(t.p90_approval_seconds),
         approvals_pending=t.approvals_pending,
+        erased_on_request=t.erased_on_request,
+        erased_by_retention=t.erased_by_retention,
     )
 
 
@@ -163,7 +214,9 @@ def report_from_states(
     *,
     by: GroupBy = "site_playbook",
 ) -> list[ReportRow]:
-    """The report computed from whole states, in memory (a reference: it reads them all)."""
+    """The report computed from whole states, in memory (a reference: it reads them all).
+    Erasures are not in it: they are counted by when they were made, not by the states
+    opened in the period."""
     groups: dict[tuple[str, str], list[IncidentState]] = {}
     for state in states:
         key = (

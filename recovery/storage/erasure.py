@@ -13,21 +13,29 @@ its status links are deleted (they open nothing any more).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from recovery.delivery.ports import DEAD, DELIVERED
 from recovery.domain.personal import REDACTED
 from recovery.domain.search import normalise
+from recovery.errors import StorageError
+from recovery.service.ports.reports import Erasure
+from recovery.storage.moments import to_column
+
+log = logging.getLogger("recovery.storage")
 
 ERASED_REPLY = '{"erased":true}'
 EMPTIED = '{"erased":true}'
 
+_ERASED = (
+    "UPDATE incidents SET personal_key = NULL, customer_key = ?, external_ref = NULL, "
+    "erased_at = ?, erasure = ? WHERE id = ?"
+)
 _STATEMENTS = (
-    (
-        "UPDATE incidents SET personal_key = NULL, customer_key = ?, external_ref = NULL "
-        "WHERE id = ?",
-        lambda i, p: (p, i),
-    ),
     (
         "DELETE FROM search_terms WHERE incident_id = ? AND term <> ?",
         lambda i, p: (i, normalise(i)),
@@ -53,8 +61,46 @@ _STATEMENTS = (
 )
 
 
-def erase_personal(cursor: Any, postgres: bool, incident_id: str, pseudonym: str) -> None:
-    """Run every scrubbing statement on the transaction's driver cursor."""
+def erase_personal(
+    cursor: Any, postgres: bool, incident_id: str, pseudonym: str, erasure: Erasure
+) -> None:
+    """Run every scrubbing statement on the transaction's driver cursor; the incident's
+    row keeps when and how it was erased (the report counts those)."""
+    cursor.execute(
+        _ERASED.replace("?", "%s") if postgres else _ERASED,
+        (pseudonym, to_column(erasure.at, postgres=postgres), erasure.how, incident_id),
+    )
     for statement, params in _STATEMENTS:
         sql = statement.replace("?", "%s") if postgres else statement
         cursor.execute(sql, params(incident_id, pseudonym))
+
+
+# The tables an erasure rewrites rows of (events are never touched).
+ERASED_TABLES = (
+    "incidents",
+    "search_terms",
+    "letters",
+    "outbox",
+    "notifications",
+    "status_links",
+    "idempotency_keys",
+)
+VACUUM = f"VACUUM (SKIP_LOCKED, INDEX_CLEANUP ON) {', '.join(ERASED_TABLES)}"
+
+
+def vacuum_erased(engine: Engine) -> bool:
+    """PostgreSQL, after an erasure's transactions committed: VACUUM the tables it rewrote,
+    so the old row versions (the personal values, the incident's key) and their index
+    entries leave the table's pages now rather than at autovacuum's next turn. Best effort
+    and outside any transaction: a table locked by another VACUUM is skipped, a failure
+    is logged, never raised (the erasure is done either way). A row version that a
+    transaction still open in the database may read is kept by PostgreSQL; the bytes of
+    what it removes may stay in free space until reused, and WAL, replicas and backups
+    keep what they hold (README: "Personal data")."""
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(VACUUM))
+        return True
+    except (SQLAlchemyError, StorageError) as exc:  # StorageError: writes refused
+        log.warning("VACUUM after an erasure failed (autovacuum will do it): %s", exc)
+        return False

@@ -22,7 +22,9 @@ from sqlalchemy import (
 
 from recovery.domain.compiler import ACTIVE_STATES
 from recovery.service.ports.reports import (
+    BY_RETENTION,
     Awaiting,
+    ErasureTotals,
     GroupBy,
     GroupTotals,
     ReportFilter,
@@ -151,6 +153,26 @@ class FigureReads:
                 )
                 out.append(GroupTotals(*totals))
             return self._with_money_and_approvals(conn, by, conditions, out)
+
+    def erasure_totals(self, by: GroupBy, where: ReportFilter) -> list[ErasureTotals]:
+        """Erasures made in [since, until), by group and how: one grouped range read of
+        the partial index `ix_incidents_erased` (erased incidents only, by `erased_at`)."""
+        conditions: list[ColumnElement[bool]] = [c.erased_at.is_not(None)]
+        conditions += _where(where._replace(since=None, until=None))
+        if where.since is not None:
+            conditions.append(c.erased_at >= utc(where.since))
+        if where.until is not None:
+            conditions.append(c.erased_at < utc(where.until))
+        keys = _keys(by)
+        retention = c.erasure == BY_RETENTION
+        query = (
+            select(*keys, _count(~retention), _count(retention)).where(*conditions).group_by(*keys)
+        )
+        with self._figures_reading() as conn:
+            return [
+                ErasureTotals(row[0], row[1], int(row[2]), int(row[3]))
+                for row in conn.execute(query).all()
+            ]
 
     def _with_money_and_approvals(
         self,

@@ -26,9 +26,10 @@ from recovery.domain.search import incident_terms
 from recovery.domain.state import IncidentState
 from recovery.errors import ConflictError, IncidentNotFoundError, RecoveryError, StorageError
 from recovery.service.ports import Head, KeyedReply, KeyTaken, Record
+from recovery.service.ports.reports import Erasure
 from recovery.storage.database import first_line
 from recovery.storage.durability import SyncFailure, WalSync, sync_failure
-from recovery.storage.erasure import erase_personal
+from recovery.storage.erasure import erase_personal, vacuum_erased
 from recovery.storage.figure_columns import row_update
 from recovery.storage.idempotency import key_row
 from recovery.storage.incident_reads import IncidentReads
@@ -188,8 +189,8 @@ class _Transaction:
                 raise KeyTaken(reply.key)  # rolled back on leaving: the event with it
         return True
 
-    def erase_personal(self, incident_id: str, pseudonym: str) -> None:
-        erase_personal(self._cursor, self._log.sql.postgres, incident_id, pseudonym)
+    def erase_personal(self, incident_id: str, pseudonym: str, erasure: Erasure) -> None:
+        erase_personal(self._cursor, self._log.sql.postgres, incident_id, pseudonym, erasure)
 
     def _append(self, record: Record, head: Head | None) -> bool:
         sql, cursor = self._log.sql, self._cursor
@@ -346,8 +347,10 @@ class SqlIncidentLog(IncidentReads):
     def settle_erasure(self) -> None:
         """SQLite: the pages an erasure replaced (zeroed in the file by `secure_delete`)
         still sit in the write-ahead log: checkpoint it and truncate it to nothing.
-        PostgreSQL keeps dead row versions until VACUUM (autovacuum) reclaims them."""
+        PostgreSQL keeps dead row versions until VACUUM reclaims them: the touched tables
+        are vacuumed now, best effort (`erasure.vacuum_erased`)."""
         if self.sql.postgres:
+            vacuum_erased(self.engine)
             return
         with self.writer_lock:
             writer = self.sqlite_writer("")

@@ -78,6 +78,16 @@ def everything_stored(rec: Recovery, incidents: list[str]) -> str:
     return orjson.dumps(parts, default=str).decode()
 
 
+def settled(exported: dict[str, Any]) -> str:
+    """An export without what only the passing of time changes (when it was made, which
+    of the customer's next steps are late now)."""
+    text = orjson.dumps({**exported, "exported_at": ""}).decode()
+    for incident in exported["incidents"]:
+        for step in incident["customer_timeline"]["next"]:
+            text = text.replace(orjson.dumps(step).decode(), orjson.dumps(step["text"]).decode())
+    return text
+
+
 def every_table(rec: Recovery) -> str:
     """Every row of every table, as text (what SQL can read of the database)."""
     out = []
@@ -131,7 +141,7 @@ def test_erasing_a_customer_leaves_no_personal_value_and_every_chain_verifies(
     assert {r.incident_id for r in results if r.erased_at} == set(incidents)
     # another customer: untouched
     other_after = rec.export_customer("LOY-1", actor=ADMIN)
-    assert {**other_after, "exported_at": ""} == {**other_before, "exported_at": ""}
+    assert settled(other_after) == settled(other_before)
     assert rec.verify(other).ok and rec.verify(other).erased_at is None
     # the customer is gone by key; erasing again finds nothing
     with pytest.raises(CustomerNotFoundError):
@@ -236,7 +246,7 @@ def test_the_worker_erases_what_passed_its_retention_exactly_once(
     assert rec.get(still_open).state.erased_at is None, "the open incident keeps its data"
     assert rec.get(still_open).state.customer["name"] == NAME
     assert all(r.ok for r in rec.verify_all())
-    assert worker.run(rec, [], once=True).erased == 0, "no retention set: kept"
+    assert worker.run(rec, [], once=True).erased == 0, "erased once: never again"
 
 
 def test_a_playbook_says_how_long_personal_data_is_kept() -> None:
@@ -250,3 +260,33 @@ def test_a_playbook_says_how_long_personal_data_is_kept() -> None:
     assert retention_cutoff(now, "90 days") == datetime(2025, 12, 31, 12, tzinfo=UTC)
     with pytest.raises(ValueError, match="retention period"):
         retention_cutoff(now, "soon")
+
+
+def vacuums(rec: Recovery) -> dict[str, int]:
+    """How many times each table of this schema was vacuumed (by hand, not autovacuum)."""
+    with rec.storage.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT relname, vacuum_count FROM pg_stat_user_tables "
+                "WHERE schemaname = current_schema()"
+            )
+        )
+        return {name: int(count) for name, count in rows}
+
+
+def test_postgresql_vacuums_the_tables_an_erasure_rewrote(
+    rec: Recovery, clock: Clock, backend: str
+) -> None:
+    if backend != "postgres":
+        pytest.skip("PostgreSQL's dead row versions")
+    three_incidents(rec, clock)
+    before = vacuums(rec)
+    rec.erase_customer(KEY, actor=ADMIN, reason=REASON)
+    after = vacuums(rec)
+    for table in ("incidents", "search_terms", "letters", "outbox", "status_links"):
+        assert after[table] == before.get(table, 0) + 1, table
+    assert after["events"] == before.get("events", 0), "the events are never rewritten"
+    # no live row holds the customer (what VACUUM can promise is told in the README)
+    tables = every_table(rec).lower()
+    for secret in SECRETS:
+        assert secret.lower() not in tables, secret

@@ -2,15 +2,17 @@
 sealed (events in the clear) is upgraded; every chain that verified still verifies (chained
 again, old and new heads recorded in `chain_rewrites`), one that was tampered with stays
 broken and is not rewritten, the names are no longer in the events, and the upgraded
-incidents can be erased."""
+incidents can be erased (the broken one cannot: it is named, never claimed erased)."""
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from sqlalchemy import text
 
 from recovery.bootstrap import over_engine
 from recovery.domain.commands import Actor
+from recovery.service.privacy import UnsealedError
 from recovery.storage.database import alembic_config, create_db_engine, upgrade
 from tests.conftest import FRONT_DESK
 from tests.contract.support import open_hotel
@@ -73,4 +75,12 @@ def test_upgrading_seals_existing_events_and_keeps_every_chain_verifiable(db_url
 
     rec.erase_customer("LOY-1", actor=ADMIN, reason="asked")
     assert rec.verify(kept).ok and rec.verify(kept).erased_at is not None
+    # the chain broken before the upgrade was never sealed: no key to destroy, so it is
+    # not erased (said so, never claimed) and stays reported broken
+    done = rec.erase_customer("LOY-2", actor=ADMIN, reason="asked")
+    assert (done.erased, done.unsealed) == ([], [tampered])
+    with pytest.raises(UnsealedError, match="migration 0018"):
+        rec.erase_incident(tampered, actor=ADMIN, reason="asked")
+    assert rec.timeline(tampered)[-1].type != "erased"
+    assert not rec.verify(tampered).ok and rec.verify(tampered).broken_seq == 2
     rec.dispose()

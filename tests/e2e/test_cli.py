@@ -116,7 +116,7 @@ def test_playbooks_list_shows_every_playbook_with_its_steps() -> None:
 
 def test_playbooks_validate_accepts_the_shipped_playbooks() -> None:
     result = run("playbooks", "validate")
-    assert "hotel-walked-guest v2" in result.stdout
+    assert "hotel-walked-guest v3" in result.stdout
 
 
 def test_playbooks_validate_names_the_file_and_field_of_each_problem(tmp_path: Path) -> None:
@@ -145,7 +145,7 @@ def test_sites_list_and_validate_name_the_file_and_field(tmp_path: Path) -> None
 
 def test_playbooks_show_lists_steps_limits_and_cue_rules() -> None:
     shown = run("playbooks", "show", "hotel-walked-guest").stdout
-    data = run_json("playbooks", "show", "hotel-walked-guest", "--version", "2")
+    data = run_json("playbooks", "show", "hotel-walked-guest", "--version", "3")
 
     assert "rebook_local" in shown and "manager_call" in shown and "loyal_guest" in shown
     assert data["limits"]["front_desk"]["max_amount"] == 300

@@ -120,3 +120,71 @@ def test_the_incident_page_says_erased_on_date(
         assert page.status_code == 200, page.text
         assert "Erased on " in page.text and "Mette Jensen" not in page.text
         assert "asked at the desk" in page.text, "the timeline says why"
+
+
+def test_the_cli_export_speaks_the_customers_language(db: str) -> None:
+    opened = run_json(
+        "incident", "open", "--db", db, "--type", "hotel.walked_guest", "--site",
+        "ribe-central", "--customer", "Karoline Vestergaard", "--customer-key", "LOY-DA",
+        "--language", "da", "--summary", f"walked; {PHRASE}",
+    )  # fmt: skip
+    incident = opened["incident"]["id"]
+    run("incident", "act", incident, "apologise", "complete", "--evidence", "apology_by=Ana",
+        "--db", db)  # fmt: skip
+    exported = json.loads(run("customers", "export", "LOY-DA", "--db", db).stdout)
+    read = exported["incidents"][0]["customer_timeline"]
+    assert read["locale"] == "da" and read["title"] == "Din sag"
+    assert [s["text"] for s in read["done"]] == ["Vi undskyldte personligt."]
+    assert read["done"][0]["when"].endswith(")") and " kl. " in read["done"][0]["when"]
+    assert "Vi finder et værelse til dig i nærheden." in [s["text"] for s in read["next"]]
+    assert exported["incidents"][0]["timeline"][0]["type"] == "opened"  # the staff's, too
+    bad = run("incident", "open", "--db", db, "--type", "hotel.walked_guest", "--site", "x",
+              "--customer", "A", "--language", "danish", code=2)  # fmt: skip
+    assert "language" in bad.stderr
+
+
+def test_the_api_export_matches_the_customers_status_page(
+    catalog: Catalog, sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.e2e.test_customer_pages import send_link
+    from tests.e2e.test_web_helpers import text_of
+
+    mail_dir = tmp_path / "mail"
+    monkeypatch.setenv("RECOVERY_MAIL_DIR", str(mail_dir))
+    with running_api(sqlite_url, catalog) as api:
+        customer = {"name": "Siti Rahma", "contact": "guest@example.com", "language": "id"}
+        incident = api.open("desk", customer=customer)["id"]
+        desk = api.client("desk")
+        done = desk.post(
+            f"/incidents/{incident}/steps/apologise/complete",
+            json={"evidence": {"apology_by": "Ana"}},
+        )
+        assert done.status_code == 200, done.text
+        token = send_link(api, incident, mail_dir)
+
+        exported = api.client("admin").get("/customers/guest@example.com/export")
+        assert exported.status_code == 200, exported.text
+        read = exported.json()["incidents"][0]["customer_timeline"]
+        page = text_of(api.client().get(f"/status/{token}").text)
+        assert read["locale"] == "id" and read["title"] == "Kasus Anda"
+        assert read["done"][0]["text"] == "Kami telah meminta maaf secara langsung."
+        assert " pukul " in read["done"][0]["when"], "a property without a calendar: UTC"
+        assert read["done"][0]["when"].endswith("(UTC)")
+        for line in (read["opened"], read["times"].split(" Terakhir")[0]):
+            assert line in page
+        for step in read["done"] + read["next"] + read["updates"]:
+            assert step["text"] in page and step["when"] in page, step
+        assert api.client("auditor").get("/customers/guest@example.com/export").status_code == 403
+
+
+def test_the_cli_report_counts_the_erasures(db: str) -> None:
+    open_complaint(db, "ACC-1"), open_complaint(db, "ACC-1"), open_complaint(db, "ACC-2")
+    run("customers", "erase", "ACC-1", "--reason", "asked by phone", "--db", db)
+    shown = run("report", "--by", "all", "--db", db).stdout
+    assert "Personal data erased in the period: 2 incident(s) (2 on request, 0 by" in shown
+    [row] = run_json("report", "--by", "all", "--db", db)
+    assert (row["incidents"], row["erased_on_request"], row["erased_by_retention"]) == (3, 2, 0)
+    before = run_json("report", "--by", "all", "--until", "2000-01-01", "--db", db)
+    assert before == []
+    bad = run("report", "--since", "last week", "--db", db, code=5)
+    assert "since" in bad.stderr

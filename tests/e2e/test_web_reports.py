@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from recovery import Catalog
+from recovery.domain.commands import Actor
+from recovery.service import worker
 from tests.conftest import Clock
 from tests.e2e.test_web import act, open_hotel
 from tests.e2e.test_web_helpers import Site, running_site, text_of
@@ -152,9 +154,9 @@ def test_compensation_spent_and_approval_turnaround_are_shown_and_exported(
     act(desk, waiting, "steps/pay_room/request_approval", {"amount": "300", "reason": "Suite"})
     rows = report_rows(manager.get("/web/reports?by=site").text)
     ribe = rows["ribe"]
-    assert ribe[-3] == "€185.50"  # only the compensation done
-    assert ribe[-2].startswith("3.0 / 3.0")  # one decision, three hours after the request
-    assert ribe[-1] == "1"
+    assert ribe[-4] == "€185.50"  # only the compensation done
+    assert ribe[-3].startswith("3.0 / 3.0")  # one decision, three hours after the request
+    assert ribe[-2] == "1"
     download = manager.get("/web/reports.csv?by=site")
     (row,) = list(csv.DictReader(io.StringIO(download.text)))
     assert (row["compensation_spent_EUR"], row["approvals_decided"]) == ("185.5", "1")
@@ -162,3 +164,42 @@ def test_compensation_spent_and_approval_turnaround_are_shown_and_exported(
     api = manager.get("/reports/recovery", params={"by": "site"}).json()["rows"][0]
     assert api["compensation_spent"] == {"EUR": 185.5}
     assert api["p90_hours_to_approval"] == 3.0
+
+
+def test_the_incidents_erased_in_the_range_are_counted(weeks: Site, clock: Clock) -> None:
+    """Two incidents erased on request on 2026-07-14 (one opened a week before); one by the
+    retention worker 25 months later, when no incident was opened: each counted in the
+    range it was erased in, on the page (in Danish too), in its CSV and in the API."""
+    desk, manager = weeks.signed_in("ana"), weeks.signed_in("mads")
+    admin = Actor(id="root", role="admin")
+    first = weeks.rec.search("mette", limit=5)  # the incidents of the fixture's guest
+    assert first
+    weeks.rec.erase_customer("mette@example.com", actor=admin, reason="asked by e-mail")
+    erased_now = len(first)
+    ended = open_hotel(desk, **{"customer.contact": "bo@example.com"})
+    weeks.rec.release(ended, "fully booked", "Hotel Dagmar", actor=Actor(id="mads", role="manager"))
+    clock.advance(days=760)
+    assert worker.run(weeks.rec, [], once=True, retention="24 months").erased == 1
+    manager = weeks.signed_in("mads")
+
+    july = manager.get("/web/reports?by=site&start=2026-07-14&end=2026-07-14")
+    said = text_of(july.text)
+    assert (
+        f"Incidents with personal data erased in this range: {erased_now} ({erased_now} on "
+        "request, 0 by retention)." in said
+    )
+    assert report_rows(july.text)["ribe"][-1] == f"{erased_now} / 0"
+    later = manager.get("/web/reports?by=site&start=2028-08-01&end=2028-08-31")
+    assert report_rows(later.text)["ribe"][1].startswith("0 ")  # none opened, one erased
+    assert report_rows(later.text)["ribe"][-1] == "0 / 1"
+    danish = manager.get("/web/reports?by=site&start=2028-08-01", headers={"Accept-Language": "da"})
+    assert "Sager med persondata slettet i perioden: 1 (0 på anmodning, 1 efter" in text_of(
+        danish.text
+    ), "the viewer chose no language: the browser's"
+    (row,) = csv.DictReader(
+        io.StringIO(manager.get("/web/reports.csv?by=site&start=2028-08-01&end=2028-08-31").text)
+    )
+    assert (row["incidents"], row["recovery_score"], row["erased_by_retention"]) == ("0", "", "1")
+    api = manager.get("/reports/recovery", params={"by": "all", "since": "2026-07-14T00:00:00Z"})
+    [everything] = api.json()["rows"]
+    assert (everything["erased_on_request"], everything["erased_by_retention"]) == (erased_now, 1)

@@ -34,6 +34,6 @@ def test_every_remembered_answer_is_the_machines(catalog: Catalog) -> None:
 
 
 def test_a_compiled_playbook_is_shared_not_rebuilt(catalog: Catalog) -> None:
-    first = catalog.get("hotel-walked-guest", 2)
-    assert catalog.get("hotel-walked-guest", 2) is first
+    first = catalog.get("hotel-walked-guest", 3)
+    assert catalog.get("hotel-walked-guest", 3) is first
     assert catalog.for_incident_type("hotel.walked_guest") is first

@@ -144,7 +144,7 @@ def test_open_opens_every_step_of_the_bundle_at_once_with_deadlines() -> None:
     assert inc.state.version == 1
     assert inc.opened.seq == 1 and inc.opened.type == "opened"
     assert inc.opened.playbook_id == "hotel-walked-guest"
-    assert inc.opened.playbook_version == 2
+    assert inc.opened.playbook_version == 3
     assert inc.state.steps["apologise"].due_at == "2026-07-04T14:05:00.000000Z"
     assert inc.state.steps["written_apology"].due_at == "2026-07-06T14:00:00.000000Z"
     assert effects(inc.opened) == []

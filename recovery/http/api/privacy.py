@@ -30,6 +30,11 @@ class ErasureRead(BaseModel):
     key: str
     erased: list[str] = Field(description="the incidents erased now")
     already_erased: list[str] = Field(description="those erased before")
+    unsealed: list[str] = Field(
+        default_factory=list,
+        description="NOT erased: their events hold the personal data unsealed (a chain "
+        "already broken when the database was upgraded to sealed personal data)",
+    )
 
 
 class CustomerExportRead(BaseModel):
@@ -37,7 +42,9 @@ class CustomerExportRead(BaseModel):
     exported_at: str
     incidents: list[dict[str, Any]] = Field(
         description="each incident: profile, language, summaries, external reference, "
-        "timeline (titles, texts and data as recorded), letters as sent, status links"
+        "timeline (titles, texts and data as recorded), customer_timeline (what the "
+        "customer's status page says, in their language: steps done and next with times in "
+        "the property's zone, updates, status), letters as sent, status links"
     )
 
 

@@ -32,9 +32,9 @@ class ReportRowRead(ReadModel):
     active: int
     closed: int
     released: int
-    recovery_score: float
-    pushes_per_incident: float
-    handoffs_per_incident: float
+    recovery_score: float | None = Field(description="None: no incident opened in the period")
+    pushes_per_incident: float | None
+    handoffs_per_incident: float | None
     deadlines_kept_pct: float | None
     first_contact_full_remedy_pct: float | None
     median_minutes_to_apology: float | None
@@ -53,6 +53,12 @@ class ReportRowRead(ReadModel):
         None, description="the same, 90th percentile (nearest rank)"
     )
     approvals_pending: int = Field(0, description="steps awaiting approval now")
+    erased_on_request: int = Field(
+        0, description="incidents whose personal data an administrator erased in the period"
+    )
+    erased_by_retention: int = Field(
+        0, description="incidents whose personal data the retention worker erased in the period"
+    )
 
 
 class ReportRead(ReadModel):
@@ -78,8 +84,10 @@ async def recovery_report(
     by: Annotated[Literal["site", "playbook", "site_playbook", "all"], Query()] = "site_playbook",
     site: Annotated[str | None, Query(pattern=r"^[^\x00-\x1f]{1,200}$")] = None,
     playbook: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_.-]*$", max_length=80)] = None,
-    since: Annotated[datetime | None, Query(description="opened at or after")] = None,
-    until: Annotated[datetime | None, Query(description="opened before")] = None,
+    since: Annotated[
+        datetime | None, Query(description="opened (erasures: erased) at or after")
+    ] = None,
+    until: Annotated[datetime | None, Query(description="opened (erasures: erased) before")] = None,
     format: Annotated[Literal["json", "csv"], Query(description="csv: the rows as CSV")] = "json",
 ) -> Response:
     if site is not None and not principal.may_see(site):

@@ -3,7 +3,8 @@ a date range (incidents opened from/to, days in the display zone), with a week-b
 trend drawn as inline SVG (a data table beside it) and the same rows as CSV.
 
 Shown are the figures the report holds (`service.reports.ReportRow`), compensation spent
-(per currency) and approval turnaround (median and 90th percentile, pending now) among them.
+(per currency) and approval turnaround (median and 90th percentile, pending now) among them,
+and the incidents whose personal data was erased in the range (on request, by retention).
 """
 
 from __future__ import annotations
@@ -102,6 +103,22 @@ async def _rows(request: Request, viewer: Any, by: GroupBy, rng: Range) -> list[
         until=until,
     )
     return rows
+
+
+@dataclass(frozen=True)
+class Erased:
+    """Incidents whose personal data was erased in the range, over every group shown."""
+
+    on_request: int
+    by_retention: int
+
+    @property
+    def total(self) -> int:
+        return self.on_request + self.by_retention
+
+    @classmethod
+    def of(cls, rows: list[ReportRow]) -> Erased:
+        return cls(sum(r.erased_on_request for r in rows), sum(r.erased_by_retention for r in rows))
 
 
 @dataclass(frozen=True)
@@ -223,6 +240,7 @@ async def reports(
         charts=[*_charts(weeks), *_money_charts(weeks), _approval_chart(weeks)],
         csv_query=query,
         money=money,
+        erased=Erased.of(rows),
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any, NamedTuple, Protocol
 from recovery.domain.figures import Figures
 from recovery.domain.state import Event, IncidentState
 from recovery.service.ports.accounts import KeyedReply
-from recovery.service.ports.reports import IncidentFigures
+from recovery.service.ports.reports import Erasure, IncidentFigures
 
 
 class Head(NamedTuple):
@@ -61,9 +61,10 @@ class IncidentTransaction(Protocol):
         (and nothing kept) when a live row of that key exists."""
         ...
 
-    def erase_personal(self, incident_id: str, pseudonym: str) -> None:
-        """In this transaction, after the append of its `erased` event: destroy the
-        incident's personal data key and every plain copy of its personal values outside
+    def erase_personal(self, incident_id: str, pseudonym: str, erasure: Erasure) -> None:
+        """In this transaction, after the append of its `erased` event: record when and
+        how it was erased (`erasure`, for the report), destroy the incident's personal
+        data key and every plain copy of its personal values outside
         the events (customer key -> `pseudonym`, external reference, search terms, letter
         recipients and texts, undelivered webhook messages dropped and delivered ones
         emptied, notification texts, idempotent replies, status links)."""

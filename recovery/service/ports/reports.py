@@ -12,7 +12,7 @@ GroupBy = Literal["site", "playbook", "site_playbook", "all"]
 
 class ReportFilter(NamedTuple):
     """Which incidents a report covers: opened in [since, until), at `site` (or one of
-    `sites`), of `playbook_id`; None: any."""
+    `sites`), of `playbook_id`; None: any. Its erasures: those made in [since, until)."""
 
     site: str | None = None
     sites: Sequence[str] | None = None
@@ -51,6 +51,30 @@ class GroupTotals(NamedTuple):
     median_approval_seconds: float | None = None
     p90_approval_seconds: float | None = None
     """of the incidents' mean waits from approval request to decision (nearest rank)"""
+    erased_on_request: int = 0
+    erased_by_retention: int = 0
+    """incidents whose personal data was erased in the period (by when it was erased)"""
+
+
+ON_REQUEST = "request"
+BY_RETENTION = "retention"
+
+
+class Erasure(NamedTuple):
+    """When an incident's personal data was erased, and how: ON_REQUEST (an administrator)
+    or BY_RETENTION (the worker, its retention period passed)."""
+
+    at: str
+    how: str
+
+
+class ErasureTotals(NamedTuple):
+    """One group's erasures in a period."""
+
+    site: str
+    playbook_id: str
+    on_request: int
+    by_retention: int
 
 
 def p90_offset(count: int) -> int:
@@ -71,6 +95,11 @@ class IncidentFigures(Protocol):
 
     def report_totals(self, by: GroupBy, where: ReportFilter) -> list[GroupTotals]:
         """One row per group that has incidents (any order)."""
+        ...
+
+    def erasure_totals(self, by: GroupBy, where: ReportFilter) -> list[ErasureTotals]:
+        """One row per group with incidents erased in [since, until) (any order): a range
+        read of the erased incidents' partial index."""
         ...
 
     def awaiting_approval(

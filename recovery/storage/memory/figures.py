@@ -10,7 +10,10 @@ from typing import NamedTuple, Protocol
 from recovery.domain.compiler import ACTIVE_STATES
 from recovery.domain.figures import Figures
 from recovery.service.ports.reports import (
+    BY_RETENTION,
     Awaiting,
+    Erasure,
+    ErasureTotals,
     GroupBy,
     GroupTotals,
     ReportFilter,
@@ -27,6 +30,7 @@ class FigureRow(Protocol):
     pushes: int
     handoffs: int
     figures: Figures | None
+    erasure: Erasure | None
 
 
 def _selected(row: FigureRow, where: ReportFilter) -> bool:
@@ -40,15 +44,35 @@ def _selected(row: FigureRow, where: ReportFilter) -> bool:
     )
 
 
+def _key(row: FigureRow, by: GroupBy) -> tuple[str, str]:
+    return (
+        row.site if by in ("site", "site_playbook") else "",
+        row.playbook_id if by in ("playbook", "site_playbook") else "",
+    )
+
+
+def erasure_totals(
+    rows: Iterable[FigureRow], by: GroupBy, where: ReportFilter
+) -> list[ErasureTotals]:
+    """Erasures made in [since, until) by group: (on request, by retention)."""
+    counts: dict[tuple[str, str], list[int]] = {}
+    for row in rows:
+        erasure = row.erasure
+        if erasure is None or not _selected(row, where._replace(since=None, until=None)):
+            continue
+        at = utc(datetime.fromisoformat(erasure.at))
+        if (where.since and at < utc(where.since)) or (where.until and at >= utc(where.until)):
+            continue
+        pair = counts.setdefault(_key(row, by), [0, 0])
+        pair[erasure.how == BY_RETENTION] += 1
+    return [ErasureTotals(*key, *pair) for key, pair in counts.items()]
+
+
 def report_totals(rows: Iterable[FigureRow], by: GroupBy, where: ReportFilter) -> list[GroupTotals]:
     groups: dict[tuple[str, str], list[FigureRow]] = {}
     for row in rows:
         if row.figures is not None and _selected(row, where):
-            key = (
-                row.site if by in ("site", "site_playbook") else "",
-                row.playbook_id if by in ("playbook", "site_playbook") else "",
-            )
-            groups.setdefault(key, []).append(row)
+            groups.setdefault(_key(row, by), []).append(row)
     return [_totals(key, members) for key, members in groups.items()]
 
 

@@ -14,7 +14,14 @@ from recovery.domain.customers import customer_key_of
 from recovery.domain.figures import Figures
 from recovery.domain.personal import revealed
 from recovery.domain.state import Event, IncidentState, parse_iso
-from recovery.service.ports.reports import Awaiting, GroupBy, GroupTotals, ReportFilter
+from recovery.service.ports.reports import (
+    Awaiting,
+    Erasure,
+    ErasureTotals,
+    GroupBy,
+    GroupTotals,
+    ReportFilter,
+)
 from recovery.storage.memory import figures
 
 
@@ -40,6 +47,8 @@ class StateRow:
     figures: Figures | None = None
     key: bytes | None = None
     """the personal data key (`domain.personal`); None once erased"""
+    erasure: Erasure | None = None
+    """when and how its personal data was erased"""
 
 
 class MemoryIncidentReads:
@@ -212,6 +221,11 @@ class MemoryIncidentReads:
         with self.lock:
             rows = list(self.rows.values())
         return figures.report_totals(rows, by, where)
+
+    def erasure_totals(self, by: GroupBy, where: ReportFilter) -> list[ErasureTotals]:
+        with self.lock:
+            rows = list(self.rows.values())
+        return figures.erasure_totals(rows, by, where)
 
     def awaiting_approval(
         self, sites: Sequence[str] | None, limit: int, after: str | None = None

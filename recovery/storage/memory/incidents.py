@@ -16,6 +16,7 @@ from recovery.domain.search import incident_terms, normalise
 from recovery.domain.state import EVENT_FIELDS, IncidentState, parse_iso
 from recovery.errors import ConflictError, IncidentNotFoundError
 from recovery.service.ports import Head, KeyedReply, KeyTaken, Record
+from recovery.service.ports.reports import Erasure
 from recovery.storage.erasure import EMPTIED, ERASED_REPLY
 from recovery.storage.memory.idempotency import MemoryIdempotencyKeys
 from recovery.storage.memory.incident_reads import MemoryIncidentReads, StateRow
@@ -52,10 +53,10 @@ class _Transaction:
             return known
         return Head(row.version, row.head_hash, IncidentState.from_json(row.state), None, row.key)
 
-    def erase_personal(self, incident_id: str, pseudonym: str) -> None:
+    def erase_personal(self, incident_id: str, pseudonym: str, erasure: Erasure) -> None:
         log = self._log
         row = log.rows[incident_id]
-        row.key = None
+        row.key, row.erasure = None, erasure
         row.terms = frozenset({normalise(incident_id)})
         for m in log.outbox:
             if m["incident_id"] == incident_id:

@@ -43,6 +43,7 @@ COMPENSATION_KEY = (
 )
 APPROVAL_KEY = ("site", "playbook_id", "approval_seconds", "opened_at")
 PENDING_KEY = ("site", "playbook_id", "opened_at", "awaiting_approval")
+ERASED_KEY = ("erased_at", "site", "playbook_id", "erasure")
 
 BOARD_KEY = ("next_due_at", "id", "status", "site", "owner", "playbook_id")
 
@@ -121,6 +122,10 @@ incidents = Table(
     # values are sealed under it. Read with the head, so a command needs no extra read;
     # erasing the incident's personal data sets it to NULL (crypto-shredding).
     Column("personal_key", String(64), nullable=True),
+    # When its personal data was erased, and how: "request" (an administrator) or
+    # "retention" (the worker); set by the erasure's own transaction (migration 0020).
+    Column("erased_at", Timestamp, nullable=True),
+    Column("erasure", String(10), nullable=True),
     Index("ix_incidents_customer_key", "customer_key"),
     Index("ix_incidents_external_ref", "external_ref"),
     # The board's order with its filters beside it: a page is a range read of this index,
@@ -137,6 +142,14 @@ incidents = Table(
         "ended_at",
         sqlite_where=text("personal_key IS NOT NULL"),
         postgresql_where=text("personal_key IS NOT NULL"),
+    ),
+    # Erasures in a period, by group and how: the report's count is a range read of this
+    # small index (only erased incidents are in it), never the table.
+    Index(
+        "ix_incidents_erased",
+        *ERASED_KEY,
+        sqlite_where=text("erased_at IS NOT NULL"),
+        postgresql_where=text("erased_at IS NOT NULL"),
     ),
 )
 
