@@ -76,6 +76,7 @@ def install_docs(app: FastAPI) -> None:
         return _page(
             f"{app.title} · API reference",
             head="",
+            body_class="redoc-page",
             body=(
                 "<noscript>The API reference needs JavaScript; the description itself is "
                 f'<a href="{escape(openapi_url)}">{escape(openapi_url)}</a>.</noscript>\n'
@@ -86,7 +87,7 @@ def install_docs(app: FastAPI) -> None:
         )
 
 
-def _page(title: str, head: str, body: str) -> HTMLResponse:
+def _page(title: str, head: str, body: str, body_class: str = "") -> HTMLResponse:
     page = HTMLResponse(
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -95,7 +96,7 @@ def _page(title: str, head: str, body: str) -> HTMLResponse:
         f'<link rel="icon" href="{PREFIX}/favicon.png">\n{head}\n'
         f'<link rel="stylesheet" href="{OWN_PREFIX}/api-docs.css">\n'
         f'<script src="{OWN_PREFIX}/api-docs.js" defer></script>\n'
-        f"</head>\n<body>\n{body}\n</body>\n</html>\n"
+        f'</head>\n<body class="{body_class}">\n{body}\n</body>\n</html>\n'
     )
     page.headers["Content-Security-Policy"] = CSP
     return page
