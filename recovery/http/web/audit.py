@@ -26,8 +26,9 @@ from recovery.http.web.context import signed_in, web
 from recovery.http.web.errors import PageError, not_found
 from recovery.http.web.present import STEP_STATUS, describe, humanise
 from recovery.http.web.present_steps import step_evidence
-from recovery.http.web.responses import WebRoute, render
+from recovery.http.web.responses import WebRoute, page_locale, render
 from recovery.http.web.shared import visible_incident
+from recovery.http.web.translations import translate
 from recovery.service.engine import Recovery
 from recovery.service.principal import Permission
 from recovery.service.reports import recovery_score
@@ -101,9 +102,10 @@ async def audit_incident(
         upto = [e for e in events if e.seq <= chosen]
         state = await ctx.api.runner.read(replay, pinned, upto)
     entries = [describe(e, compiled) for e in events]
+    locale = page_locale(request, viewer)  # the slider's words are read by the script
     when_full = ctx.env.filters["when_full"]  # with no page context: the server's zone
     events_json = orjson.dumps(
-        [{"title": e.title, "at": when_full({}, e.at)} for e in entries]
+        [{"title": translate(locale, e.title), "at": when_full({}, e.at)} for e in entries]
     ).decode()
     steps = []
     if state is not None:
@@ -112,7 +114,7 @@ async def audit_incident(
             steps.append(
                 {
                     "id": step.id,
-                    "title": step.title,
+                    "title": compiled.said.step_title(step.id),
                     "owner": humanise(step.owner),
                     "status": STEP_STATUS.get(step.status, humanise(step.status)),
                     "resolved": step.status in resolved[step.kind],
@@ -129,6 +131,7 @@ async def audit_incident(
         viewer,
         view=view,
         playbook=compiled.playbook,
+        playbook_title=compiled.said.title,
         verification=verification,
         entries=entries,
         events_json=events_json,

@@ -29,6 +29,7 @@ from recovery.domain.commands import (
     ReportCues,
     Resume,
 )
+from recovery.domain.describe import CHANNELS as CHANNEL_WORDS
 from recovery.domain.words import role_title, say
 from recovery.errors import (
     CommandRejectedError,
@@ -165,7 +166,7 @@ async def step_action(request: Request, incident_id: str, step: str, action: str
 
     def success(outcome: Outcome) -> str:
         after = outcome.incident.state.steps.get(step)
-        title = after.title if after else step
+        title = outcome.incident.compiled.said.step_title(step)
         status = STEP_STATUS.get(after.status, humanise(after.status)) if after else "updated"
         return say("{title}: {status}.", title=title, status=say(status))
 
@@ -250,6 +251,11 @@ async def create_status_link(request: Request, incident_id: str) -> Response:
     )
 
 
+def refused(message: str, exc: Exception) -> str:
+    """A refusal for the flash: its plain words when it has them."""
+    return say(message, why=getattr(exc, "plain", None) or str(exc))
+
+
 @router.post("/web/incidents/{incident_id}/status-links/send", response_model=None)
 async def send_status_link(request: Request, incident_id: str) -> Response:
     viewer = await signed_in(request, Permission.WRITE)
@@ -271,10 +277,17 @@ async def send_status_link(request: Request, incident_id: str) -> Response:
             )
         )
     except CommandRejectedError as exc:
-        return redirect(f"{incident_url(incident_id)}#customer-link", f"Not sent: {exc}")
+        return redirect(
+            f"{incident_url(incident_id)}#customer-link",
+            refused("Not sent: {why}", exc),
+        )
     return redirect(
         f"{incident_url(incident_id)}#customer-link",
-        f"Status link sent by {via} to {sent.outcome.event.data['recipient']}.",
+        say(
+            "Status link sent by {via} to {recipient}.",
+            via=CHANNEL_WORDS.get(via, via),
+            recipient=sent.outcome.event.data["recipient"],
+        ),
     )
 
 
@@ -287,10 +300,13 @@ async def revoke_status_link(request: Request, incident_id: str, link_id: str) -
     try:
         info = await ctx.api.runner.write(ctx.links.revoke, incident_id, link_id, ctx.now())
     except CommandRejectedError as exc:
-        return redirect(f"{incident_url(incident_id)}#customer-link", f"Not revoked: {exc}")
+        return redirect(
+            f"{incident_url(incident_id)}#customer-link",
+            refused("Not revoked: {why}", exc),
+        )
     return redirect(
         f"{incident_url(incident_id)}#customer-link",
-        f"Status link {info.id} revoked: it no longer opens the status page.",
+        say("Status link {link} revoked: it no longer opens the status page.", link=info.id),
     )
 
 
@@ -303,7 +319,7 @@ async def revoke_status_links(request: Request, incident_id: str) -> Response:
     count = await ctx.api.runner.write(ctx.links.revoke_all, incident_id, ctx.now())
     return redirect(
         f"{incident_url(incident_id)}#customer-link",
-        f"{count} status link(s) revoked: they no longer open the status page.",
+        say("{count} status link(s) revoked: they no longer open the status page.", count=count),
     )
 
 

@@ -80,7 +80,7 @@ async def set_email(request: Request) -> Response:
     if viewer.principal.kind != "user":
         raise BadForm("Only a person signed in with a password has an e-mail address here.")
     await ctx.api.runner.write(ctx.api.accounts.set_email, viewer.name, email, wanted)
-    return redirect(PAGE, "Your notifications are mailed to you." if wanted else "Saved.")
+    return redirect(PAGE, N_("Your notifications are mailed to you.") if wanted else N_("Saved."))
 
 
 @router.post(PAGE + "/read", response_model=None)

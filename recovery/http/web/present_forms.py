@@ -187,6 +187,7 @@ def incident_forms(
         FieldSpec("reason", N_("Why"), "textarea", required=True),
     )
     holds = view.state.holds or {}
+    said = view.compiled.said
     acting_on = {a.partition(".")[0] for a in allowed if "." in a}  # steps still open
     open_steps = [s for s in view.state.steps.values() if s.id in acting_on]
     add(
@@ -199,8 +200,8 @@ def incident_forms(
             N_("What waits"),
             "choice",
             choices=(
-                ("", "the whole incident"),
-                *((s.id, s.title) for s in open_steps if s.id not in holds),
+                ("", N_("the whole incident")),
+                *((s.id, said.step_title(s.id)) for s in open_steps if s.id not in holds),
             ),
         ),
         FieldSpec(
@@ -222,8 +223,8 @@ def incident_forms(
             N_("What resumes"),
             "choice",
             choices=(
-                ("", "everything on hold"),
-                *((s, view.state.steps[s].title) for s in holds if s in view.state.steps),
+                ("", N_("everything on hold")),
+                *((s, said.step_title(s)) for s in holds if s in view.state.steps),
             ),
         ),
         note=N_("Each deadline moves by the time held (in business time where it is counted so)."),
