@@ -154,8 +154,9 @@ def test_each_digest_is_in_its_readers_language(rec: Recovery, clock: Clock) -> 
     NoticeMailer(rec, mailer, sender="recovery@hotel.example").deliver_due()
     mailed = {str(m["To"]).partition("@")[0]: m for m in mailer.sent}
     danish, indonesian = mailed["mads"], mailed["mia"]
-    assert "beder om godkendelse af 450 til Insistér på at betale for erstatningsværelset" in (
-        danish["Subject"]
+    assert (
+        "beder om godkendelse af 450 til Insistér på at betale for erstatningsværelset"
+        in (danish["Subject"])
     )
     body = danish.get_content()
     assert "Hej mads" in body and f"sag {iid}" in body
