@@ -257,6 +257,8 @@ class PlaybookWords:
     labels: dict[tuple[str, str], Said]
     helps: dict[tuple[str, str], Said]
     choices: dict[tuple[str, str, str], Said]
+    roles: dict[str, Said] = field(default_factory=dict)
+    cues: dict[str, Said] = field(default_factory=dict)
 
     def step_title(self, step_id: str) -> str:
         return self.step_titles.get(step_id) or _humanise(step_id)
@@ -270,6 +272,13 @@ class PlaybookWords:
 
     def choice(self, step_id: str, name: str, value: str) -> str:
         return self.choices.get((step_id, name, value)) or value
+
+    def role(self, code: str) -> str:
+        """A role's or team's name (staff roles: the pages' catalogs say them)."""
+        return self.roles.get(code) or said_local(_humanise(code), {})
+
+    def cue(self, code: str) -> str:
+        return self.cues.get(code) or said_local(_humanise(code), {})
 
 
 def playbook_words(playbook: Playbook) -> PlaybookWords:
@@ -303,6 +312,15 @@ def playbook_words(playbook: Playbook) -> PlaybookWords:
                 choices[(step.id, name, value)] = said_local(
                     value, {k: t.choices.get(name, {}).get(value) for k, t in local.items()}
                 )
+    roles = {
+        code: said_local(_humanise(code), {k: t.roles.get(code) for k, t in own.items()})
+        for code in playbook.roles
+    }
+    cues = {
+        code: said_local(_humanise(code), {k: t.cues.get(code) for k, t in own.items()})
+        for rule in playbook.cue_rules
+        for code in rule.when.cues_any or ()
+    }
     return PlaybookWords(
         said_local(playbook.title, {k: t.title for k, t in own.items()}),
         said_local(playbook.description, {k: t.description for k, t in own.items()})
@@ -313,6 +331,8 @@ def playbook_words(playbook: Playbook) -> PlaybookWords:
         labels,
         helps,
         choices,
+        roles,
+        cues,
     )
 
 

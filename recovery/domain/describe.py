@@ -30,7 +30,7 @@ from recovery.domain.events import (
 from recovery.domain.said import say, say_list
 from recovery.domain.state import Event
 from recovery.domain.upcast import upcast
-from recovery.domain.words import role_title
+from recovery.domain.words import ROLE_TITLES, role_title
 
 # the channels an event names, in words (the staff pages' catalogs)
 CHANNELS = {
@@ -103,7 +103,7 @@ def describe(event: Event, compiled: CompiledPlaybook) -> Description:
             if customer.get("member_since"):
                 details.append((say("Member since"), str(customer["member_since"])))
             if payload.cues:
-                details.append((say("Cues"), ", ".join(humanise(c) for c in payload.cues)))
+                details.append((say("Cues"), cue_names(compiled, payload.cues)))
             details.append((say("Tier"), str(payload.tier)))
             details.append((say("Steps opened at once"), str(len(payload.steps))))
         case StepActed():
@@ -132,9 +132,7 @@ def describe(event: Event, compiled: CompiledPlaybook) -> Description:
             if payload.late:
                 details.append((say("Deadline"), say("finished after its deadline")))
         case CuesReported():
-            title = say(
-                "Dissatisfaction cues: {cues}", cues=", ".join(humanise(c) for c in payload.cues)
-            )
+            title = say("Dissatisfaction cues: {cues}", cues=cue_names(compiled, payload.cues))
             details = [(say("Tier"), str(payload.tier))]
             if payload.steps:
                 details.append((say("Steps added"), step_titles(compiled, payload.steps)))
@@ -154,7 +152,9 @@ def describe(event: Event, compiled: CompiledPlaybook) -> Description:
             title = say("Handed off from {giver} to {taker}", giver=payload.from_, taker=payload.to)
             text = str(payload.context)
             if payload.to_role:
-                details = [(say("New owner's role"), role_title(str(payload.to_role)))]
+                role = str(payload.to_role)
+                named = role_title(role) if role in ROLE_TITLES else compiled.said.role(role)
+                details = [(say("New owner's role"), named)]
         case NoteAdded():
             title = say("Note")
             text = str(payload.text)
@@ -209,6 +209,11 @@ def humanise(code: str) -> str:
 def step_title(compiled: CompiledPlaybook, step_id: str) -> str:
     """A step's title as the playbook names it (with its translations)."""
     return compiled.said.step_title(step_id)
+
+
+def cue_names(compiled: CompiledPlaybook, cues: Iterable[str]) -> str:
+    """Cues as the playbook names them (with its translations)."""
+    return say_list(compiled.said.cue(str(c)) for c in cues)
 
 
 def step_titles(compiled: CompiledPlaybook, step_ids: Iterable[str]) -> str:

@@ -157,10 +157,17 @@ class StepTranslation(_Strict):
 
 
 class PlaybookTranslation(_Strict):
-    """The playbook's own title and description in one more language (staff pages)."""
+    """The playbook's own words in one more language (staff pages): its title and
+    description, the teams it names (`roles`) and the cues its rules listen for, by code."""
 
     title: Label | None = Field(default=None, min_length=1)
     description: Prose | None = None
+    roles: dict[Identifier, Label] = Field(
+        default_factory=dict, max_length=100, description="team names, by role code"
+    )
+    cues: dict[Identifier, Label] = Field(
+        default_factory=dict, max_length=200, description="cue names, by cue code"
+    )
 
 
 class StepDef(_Strict):

@@ -129,6 +129,8 @@ class NextStep:
     """on hold (waiting for the customer or someone else): last, whatever its deadline"""
     title: str = ""
     """the step's title as the playbook names it (with its translations)"""
+    owner: str = ""
+    """the name of the role or team that owns it (with the playbook's translations)"""
 
 
 def next_step(
@@ -147,6 +149,7 @@ def next_step(
             decision=role in APPROVER_ROLES and s.status == "awaiting_approval",
             held=s.id in holds,
             title=compiled.said.step_title(s.id),
+            owner=compiled.said.role(s.owner),
         )
         for s in open_steps(compiled, state)
     ]

@@ -118,9 +118,27 @@ def _cross_problems(playbook: Playbook, source: str) -> Iterable[Problem]:
     for name, kind in playbook.kinds.items():
         yield from _kind_problems(kind, f"kinds.{name}", source)
 
-    for language in playbook.translations:
+    cues = {c for rule in playbook.cue_rules for c in rule.when.cues_any or ()}
+    for language, own in playbook.translations.items():
         if language not in LANGUAGES:
             yield Problem(source, f"translations.{language}", _unknown_language(language))
+            continue
+        for role in own.roles:
+            if role not in playbook.roles:
+                yield Problem(
+                    source,
+                    f"translations.{language}.roles.{role}",
+                    f"{role!r} is not a team this playbook declares in 'roles' "
+                    f"({', '.join(playbook.roles) or 'none'}); staff roles are translated "
+                    "with the pages",
+                )
+        for cue in own.cues:
+            if cue not in cues:
+                yield Problem(
+                    source,
+                    f"translations.{language}.cues.{cue}",
+                    f"no cue rule listens for {cue!r} ({', '.join(sorted(cues)) or 'none'})",
+                )
 
     seen: dict[str, str] = {}
     all_steps: list[tuple[str, StepDef]] = [
@@ -273,6 +291,17 @@ def _missing_translations(playbook: Playbook, source: str) -> Iterable[Problem]:
         if own is None or not own.title:
             yield Problem(
                 source, f"translations.{language}.title", f"no {language!r} title (English shown)"
+            )
+        cues = {c for rule in playbook.cue_rules for c in rule.when.cues_any or ()}
+        unnamed = [
+            *(f"roles.{r}" for r in playbook.roles if not (own and r in own.roles)),
+            *(f"cues.{c}" for c in sorted(cues) if not (own and c in own.cues)),
+        ]
+        if unnamed:
+            yield Problem(
+                source,
+                f"translations.{language}",
+                f"no {language!r} {', '.join(unnamed)} (English shown)",
             )
         for section, steps in (("steps", playbook.steps), ("tier_steps", playbook.tier_steps)):
             for i, step in enumerate(steps):

@@ -155,3 +155,25 @@ def test_missing_translations_are_warnings_and_the_shipped_playbooks_have_none()
     assert missing_translations(validate_playbook(translated(), "p.yaml"), "p.yaml") != []
     for path in SHIPPED:
         assert missing_translations(load_file(path), str(path)) == [], path.name
+
+
+def test_teams_and_cues_are_named_per_language_only_when_the_playbook_has_them(
+    tmp_path: Path,
+) -> None:
+    data = translated(
+        roles=["loyalty_team"],
+        cue_rules=[{"id": "upset", "when": {"cues_any": ["upset"]}, "raise_tier_to": 2}],
+    )
+    data["translations"]["da"].update(
+        roles={"loyalty_team": "loyalitetsteamet"}, cues={"upset": "utilfreds"}
+    )
+    compiled = compile_playbook(validate_playbook(data, "p.yaml"))
+    assert compiled.said.role("loyalty_team") == "loyalty team"
+    assert staff_say("da", compiled.said.role("loyalty_team")) == "loyalitetsteamet"
+    assert staff_say("da", compiled.said.role("front_desk")) == "reception"  # the catalogs'
+    assert staff_say("da", compiled.said.cue("upset")) == "utilfreds"
+    assert staff_say("id", compiled.said.cue("upset")) == "upset"  # English where none
+    data["translations"]["da"].update(roles={"billing_team": "x"}, cues={"angry": "vred"})
+    where = {p.location: p.message for p in problems_in(tmp_path, data)}
+    assert "not a team this playbook declares" in where["translations.da.roles.billing_team"]
+    assert "no cue rule listens for 'angry'" in where["translations.da.cues.angry"]

@@ -115,7 +115,7 @@ async def audit_incident(
                 {
                     "id": step.id,
                     "title": compiled.said.step_title(step.id),
-                    "owner": humanise(step.owner),
+                    "owner": compiled.said.role(step.owner),
                     "status": STEP_STATUS.get(step.status, humanise(step.status)),
                     "resolved": step.status in resolved[step.kind],
                     "due_at": step.due_at,

@@ -13,7 +13,7 @@ from recovery.domain.calendar import ALWAYS_OPEN
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.queries import allowed_for_role, next_step
 from recovery.domain.state import iso
-from recovery.domain.words import INCIDENT_ACTIONS, STEP_ACTIONS, say
+from recovery.domain.words import INCIDENT_ACTIONS, STEP_ACTIONS, say, say_list
 from recovery.http.web.context import Viewer, signed_in, web
 from recovery.http.web.customers import recent_history
 from recovery.http.web.present import cue_choices, describe, humanise
@@ -112,6 +112,7 @@ async def incident_page(
         state=state,
         playbook=compiled.playbook,
         playbook_title=compiled.said.title,
+        cues_shown=say_list(compiled.said.cue(c) for c in state.cues),
         steps=steps,
         entries=[describe(e, compiled) for e in reversed(events)],
         pending=[compiled.said.step_title(s) for s in view.pending_for_close],

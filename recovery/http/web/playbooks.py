@@ -18,7 +18,6 @@ from recovery.domain.words import say_list
 from recovery.http.web.context import signed_in, web
 from recovery.http.web.diagram import Transition, lifecycle_svg
 from recovery.http.web.errors import PageError
-from recovery.http.web.present import humanise
 from recovery.http.web.responses import WebRoute, render
 from recovery.service.principal import Permission
 
@@ -110,7 +109,7 @@ async def playbook(request: Request, playbook_id: str, version: str = "") -> Res
                     "step": step,
                     "tier": tier,
                     "due": format_due(step.due),
-                    "owner": humanise(step.owner),
+                    "owner": compiled.said.role(step.owner),
                     "fields": [f for f in fields if f.name not in ("letter_id", "message_id")],
                     "added_by": [r.id for r in book.cue_rules if step.id in r.add_steps],
                 }

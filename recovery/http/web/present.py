@@ -139,11 +139,12 @@ def describe(event: Event, compiled: CompiledPlaybook) -> Entry:
     )
 
 
-def cue_choices(compiled_all: Sequence[CompiledPlaybook]) -> list[str]:
-    """Every cue any playbook's rules listen for, in first-seen order."""
-    seen: dict[str, None] = {}
+def cue_choices(compiled_all: Sequence[CompiledPlaybook]) -> dict[str, str]:
+    """Every cue any playbook's rules listen for, in first-seen order, with its name (as
+    the first playbook that names it translates it)."""
+    seen: dict[str, str] = {}
     for compiled in compiled_all:
         for rule in compiled.playbook.cue_rules:
             for cue in rule.when.cues_any or ():
-                seen.setdefault(cue, None)
-    return list(seen)
+                seen.setdefault(cue, compiled.said.cue(cue))
+    return seen

@@ -263,7 +263,7 @@ def step_views(
                 title=compiled.said.step_title(step.id),
                 description=compiled.said.step_descriptions.get(step.id),
                 kind=step.kind,
-                owner=humanise(step.owner),
+                owner=compiled.said.role(step.owner),
                 status=step.status,
                 status_label=STEP_STATUS.get(step.status, humanise(step.status)),
                 resolved=done,
