@@ -33,6 +33,24 @@ class Said(str):
         said.local = None
         return said
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Copied (`copy.deepcopy`, `dataclasses.asdict`) and pickled as what it is."""
+        parts = (self.msgid, dict(self.values), self.items, self.sep, self.local)
+        return (_rebuilt, (str(self), *parts))
+
+
+def _rebuilt(
+    english: str,
+    msgid: str | None,
+    values: Mapping[str, Any],
+    items: tuple[Any, ...],
+    sep: str,
+    local: Mapping[str, str] | None,
+) -> Said:
+    said = Said(english, msgid, values)
+    said.items, said.sep, said.local = items, sep, local
+    return said
+
 
 def say(msgid: str, **values: Any) -> Said:
     """`say("Only a manager may {verb}.", verb=...)`: the English now, the rest for later."""

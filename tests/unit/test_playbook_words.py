@@ -13,7 +13,7 @@ import yaml
 
 from recovery.catalog import load_file
 from recovery.domain.compiler import compile_playbook, playbook_digest
-from recovery.domain.said import Said, localize, said_from_data, said_to_data
+from recovery.domain.said import Said, localize, said_from_data, said_to_data, say, say_list
 from recovery.domain.validation import missing_translations, validate_playbook
 from recovery.errors import PlaybookError, Problem
 from recovery.letters.staff_words import staff_say
@@ -177,3 +177,14 @@ def test_teams_and_cues_are_named_per_language_only_when_the_playbook_has_them(
     where = {p.location: p.message for p in problems_in(tmp_path, data)}
     assert "not a team this playbook declares" in where["translations.da.roles.billing_team"]
     assert "no cue rule listens for 'angry'" in where["translations.da.cues.angry"]
+
+
+def test_words_are_copied_and_pickled_as_words() -> None:
+    """`dataclasses.asdict` (the CLI's and the API's dicts) deep-copies what it holds."""
+    import pickle
+
+    compiled = compile_playbook(validate_playbook(translated(), "p.yaml"))
+    title = say_list([compiled.said.step_title("fix_it"), say("done")], ": ")
+    for copied in (copy.deepcopy(title), pickle.loads(pickle.dumps(title))):
+        assert isinstance(copied, Said) and copied == "Fix it: done"
+        assert staff_say("da", copied) == "Ret det: udført"
