@@ -16,7 +16,7 @@ from recovery.http.web.errors import BadForm, not_found
 from recovery.http.web.forms import Form, read_form
 from recovery.http.web.preferences import chosen_locale
 from recovery.http.web.responses import WebRoute, redirect, render
-from recovery.http.web.translations import LANGUAGE_NAMES, LOCALES
+from recovery.http.web.translations import LANGUAGE_NAMES, LOCALES, N_
 from recovery.service.accounts import check_name
 from recovery.service.principal import ROLES, Permission
 
@@ -29,7 +29,9 @@ TOKENS = "/web/admin/tokens"
 def _field(form: Form, name: str, limit: int = 2000) -> str:
     value = form.get(name).strip()
     if len(value) > limit:
-        raise BadForm(f"{name} is longer than {limit} characters", name)
+        raise BadForm(
+            say("{field} is longer than {limit} characters", field=name, limit=limit), name
+        )
     return value
 
 
@@ -59,7 +61,7 @@ async def add_user(request: Request) -> Response:
     ctx = web(request)
     username = _field(form, "username", 100)
     if await ctx.api.runner.read(ctx.api.accounts.user, username) is not None:
-        raise BadForm(f"There is already a user {username!r}.", "username")
+        raise BadForm(say("There is already a user “{name}”.", name=username), "username")
     user = await ctx.api.runner.write(
         ctx.api.accounts.add_user,
         username,
@@ -84,7 +86,7 @@ async def _user_form(request: Request, username: str) -> tuple[Viewer, Form, str
 async def disable_user(request: Request, username: str) -> Response:
     viewer, _, username = await _user_form(request, username)
     if username == viewer.name:
-        raise BadForm("You cannot disable your own account (you would be locked out).")
+        raise BadForm(N_("You cannot disable your own account (you would be locked out)."))
     ctx = web(request)
     await ctx.api.runner.write(ctx.api.accounts.set_user_disabled, username, True)
     return redirect(USERS, say("User {name} disabled: their sessions end now.", name=username))

@@ -21,6 +21,7 @@ from recovery.audit import ExportFilter
 from recovery.domain.apply import replay
 from recovery.domain.queries import resolved_states
 from recovery.domain.state import Event, IncidentState, iso
+from recovery.domain.words import say
 from recovery.errors import IntegrityError
 from recovery.http.web.context import signed_in, web
 from recovery.http.web.errors import PageError, not_found
@@ -28,7 +29,7 @@ from recovery.http.web.present import STEP_STATUS, describe, humanise
 from recovery.http.web.present_steps import step_evidence
 from recovery.http.web.responses import WebRoute, page_locale, render
 from recovery.http.web.shared import visible_incident
-from recovery.http.web.translations import translate
+from recovery.http.web.translations import N_, translate
 from recovery.service.engine import Recovery
 from recovery.service.principal import Permission
 from recovery.service.reports import recovery_score
@@ -57,7 +58,9 @@ def _moment(value: str, zone: Any) -> datetime:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise PageError(
-            400, "Not a time", f"{value!r} is not a time like 2026-07-04T14:05"
+            400,
+            N_("Not a time"),
+            say("“{value}” is not a time like 2026-07-04T14:05", value=value[:40]),
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
@@ -94,7 +97,11 @@ async def audit_incident(
             notice = "The incident had not been opened yet at that moment."
     elif seq.strip():
         if not seq.strip().isdigit():
-            raise PageError(400, "Not an event number", f"{seq!r} is not an event number")
+            raise PageError(
+                400,
+                N_("Not an event number"),
+                say("“{value}” is not an event number", value=seq[:40]),
+            )
         chosen = min(max(int(seq), 1), last)
     if chosen:
         # Replayed from the events already read, through the version the incident pinned.
@@ -207,7 +214,9 @@ async def export_site(request: Request, site: str = "", format: str = "jsonl") -
     fmt = format if format in ("jsonl", "csv") else "jsonl"
     site = site.strip()
     if not site and not viewer.all_sites:
-        raise PageError(400, "Choose a property", "Choose one of your properties to export.")
+        raise PageError(
+            400, N_("Choose a property"), N_("Choose one of your properties to export.")
+        )
     if site and not viewer.may_see(site):
         raise not_found("property")
     ctx = web(request)

@@ -109,7 +109,10 @@ def _shown_version(form: Form) -> int | None:
     if raw is None:
         return None
     if not raw.isdigit() or len(raw) > 9:
-        raise BadForm(f"The page's incident version must be a number, not {raw!r}", "version")
+        raise BadForm(
+            say("The page's incident version must be a number, not “{value}”", value=raw[:40]),
+            "version",
+        )
     return int(raw)
 
 
@@ -140,7 +143,10 @@ async def step_action(request: Request, incident_id: str, step: str, action: str
         try:
             amount = float(raw_amount) if raw_amount else None
         except ValueError:
-            raise BadForm(f"Amount must be a number, not {raw_amount!r}", field="amount") from None
+            raise BadForm(
+                say("Amount must be a number, not “{value}”", value=str(raw_amount)[:40]),
+                field="amount",
+            ) from None
         alternatives = _lines(form.get("alternatives"))
         reason = form.text("reason")
         note, recipient, locale = form.text("note"), form.text("recipient"), form.text("locale")
