@@ -16,7 +16,8 @@ from recovery.cli.output import console, fail, print_json, styled
 from recovery.domain.compiler import CompiledPlaybook, playbook_digest
 from recovery.domain.durations import format_due
 from recovery.domain.playbook import CueCondition, EvidenceField, Playbook, StepDef
-from recovery.domain.validation import lint_playbook, missing_translations, validate_playbook
+from recovery.domain.validation import lint_playbook, validate_playbook
+from recovery.domain.validation_words import missing_translations
 from recovery.errors import PlaybookError, Problem, RecoveryError
 from recovery.service.engine import Recovery
 

@@ -26,7 +26,8 @@ from recovery.domain.playbook import (
 )
 from recovery.domain.said import Said, said_local
 from recovery.domain.state import StepState
-from recovery.domain.validation import kinds_of, step_fields
+from recovery.domain.validation import kinds_of
+from recovery.domain.validation_words import step_fields
 
 INCIDENT_STATES = ("open", "escalated", "closed", "released")
 ACTIVE_STATES = ("open", "escalated")

@@ -14,12 +14,14 @@ from pydantic import ValidationError
 from recovery.domain.playbook import (
     BUILTIN_KINDS,
     FINISHING_ACTIONS,
-    LANGUAGES,
     STAFF_ROLES,
-    EvidenceField,
     KindDef,
     Playbook,
     StepDef,
+)
+from recovery.domain.validation_words import (
+    playbook_translation_problems,
+    step_translation_problems,
 )
 from recovery.errors import PlaybookError, Problem
 
@@ -118,27 +120,7 @@ def _cross_problems(playbook: Playbook, source: str) -> Iterable[Problem]:
     for name, kind in playbook.kinds.items():
         yield from _kind_problems(kind, f"kinds.{name}", source)
 
-    cues = {c for rule in playbook.cue_rules for c in rule.when.cues_any or ()}
-    for language, own in playbook.translations.items():
-        if language not in LANGUAGES:
-            yield Problem(source, f"translations.{language}", _unknown_language(language))
-            continue
-        for role in own.roles:
-            if role not in playbook.roles:
-                yield Problem(
-                    source,
-                    f"translations.{language}.roles.{role}",
-                    f"{role!r} is not a team this playbook declares in 'roles' "
-                    f"({', '.join(playbook.roles) or 'none'}); staff roles are translated "
-                    "with the pages",
-                )
-        for cue in own.cues:
-            if cue not in cues:
-                yield Problem(
-                    source,
-                    f"translations.{language}.cues.{cue}",
-                    f"no cue rule listens for {cue!r} ({', '.join(sorted(cues)) or 'none'})",
-                )
+    yield from playbook_translation_problems(playbook, source)
 
     seen: dict[str, str] = {}
     all_steps: list[tuple[str, StepDef]] = [
@@ -160,7 +142,7 @@ def _cross_problems(playbook: Playbook, source: str) -> Iterable[Problem]:
             continue
         yield from _evidence_problems(step, where, source)
         yield from _customer_text_problems(step, where, source)
-        yield from _translation_problems(step, kinds[step.kind], where, source)
+        yield from step_translation_problems(step, kinds[step.kind], where, source)
         if step.kind == "compensation":
             names = {f.name: f for f in step.evidence}
             field = names.get(step.amount_field)
@@ -213,54 +195,6 @@ def _customer_text_problems(step: StepDef, where: str, source: str) -> Iterable[
             )
 
 
-def _unknown_language(language: str) -> str:
-    return (
-        f"unknown language {language!r}; a playbook is translated into "
-        f"{', '.join(LANGUAGES)} (its own words are the English)"
-    )
-
-
-def step_fields(step: StepDef, kind: KindDef) -> dict[str, EvidenceField]:
-    """Every evidence field a step asks for, by any of its actions (its lifecycle's too)."""
-    fields = {f.name: f for action in kind.evidence.values() for f in action}
-    fields.update((f.name, f) for f in step.evidence)
-    return fields
-
-
-def _translation_problems(
-    step: StepDef, kind: KindDef, where: str, source: str
-) -> Iterable[Problem]:
-    """A translation names a language we speak, and only evidence fields (and choices)
-    the step has: a label for a field that does not exist is a typo, never shown."""
-    fields = step_fields(step, kind)
-    known = ", ".join(sorted(fields)) or "none"
-    for language, translated in step.translations.items():
-        here = f"{where}.translations.{language}"
-        if language not in LANGUAGES:
-            yield Problem(source, here, _unknown_language(language))
-            continue
-        for part in ("labels", "help", "choices"):
-            for name in getattr(translated, part):
-                if name not in fields:
-                    yield Problem(
-                        source,
-                        f"{here}.{part}.{name}",
-                        f"step {step.id!r} has no evidence field {name!r} (its fields: {known})",
-                    )
-        for name, options in translated.choices.items():
-            field = fields.get(name)
-            if field is None:
-                continue
-            for value in options:
-                if value not in (field.choices or ()):
-                    yield Problem(
-                        source,
-                        f"{here}.choices.{name}.{value}",
-                        f"{value!r} is not one of the choices of {name!r} "
-                        f"({', '.join(field.choices or ()) or 'none'})",
-                    )
-
-
 def lint_playbook(playbook: Playbook, source: str) -> list[Problem]:
     """Warnings: what a valid playbook probably should say but need not (the playbook
     still loads). A compensation step without an effect never reaches the back office."""
@@ -277,48 +211,6 @@ def lint_playbook(playbook: Playbook, source: str) -> list[Problem]:
                     )
                 )
     return warnings
-
-
-def missing_translations(playbook: Playbook, source: str) -> list[Problem]:
-    """Warnings: staff texts a language lacks (the pages show the English instead), one
-    per step and language, naming what is missing."""
-    return list(_missing_translations(playbook, source))
-
-
-def _missing_translations(playbook: Playbook, source: str) -> Iterable[Problem]:
-    for language in LANGUAGES:
-        own = playbook.translations.get(language)
-        if own is None or not own.title:
-            yield Problem(
-                source, f"translations.{language}.title", f"no {language!r} title (English shown)"
-            )
-        cues = {c for rule in playbook.cue_rules for c in rule.when.cues_any or ()}
-        unnamed = [
-            *(f"roles.{r}" for r in playbook.roles if not (own and r in own.roles)),
-            *(f"cues.{c}" for c in sorted(cues) if not (own and c in own.cues)),
-        ]
-        if unnamed:
-            yield Problem(
-                source,
-                f"translations.{language}",
-                f"no {language!r} {', '.join(unnamed)} (English shown)",
-            )
-        for section, steps in (("steps", playbook.steps), ("tier_steps", playbook.tier_steps)):
-            for i, step in enumerate(steps):
-                found = step.translations.get(language)
-                missing = [] if found is not None and found.title else ["title"]
-                if step.description and not (found and found.description):
-                    missing.append("description")
-                labelled = [f.name for f in step.evidence if f.label]
-                missing += [
-                    f"labels.{name}" for name in labelled if not (found and name in found.labels)
-                ]
-                if missing:
-                    yield Problem(
-                        source,
-                        f"{section}[{i}].translations.{language}",
-                        f"no {language!r} {', '.join(missing)} (English shown)",
-                    )
 
 
 def _kind_problems(kind: KindDef, where: str, source: str) -> Iterable[Problem]:

@@ -14,7 +14,8 @@ import yaml
 from recovery.catalog import load_file
 from recovery.domain.compiler import compile_playbook, playbook_digest
 from recovery.domain.said import Said, localize, said_from_data, said_to_data, say, say_list
-from recovery.domain.validation import missing_translations, validate_playbook
+from recovery.domain.validation import validate_playbook
+from recovery.domain.validation_words import missing_translations
 from recovery.errors import PlaybookError, Problem
 from recovery.letters.staff_words import staff_say
 from tests.unit.test_playbooks import SHIPPED, playbook, with_step
