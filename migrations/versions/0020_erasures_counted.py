@@ -2,7 +2,7 @@
 retention), with a partial index the report counts them from
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-02 12:30:00.000000
 
 Incidents erased before this revision are filled in from their `erased` events, in one
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020"
-down_revision: str | None = "0018"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -17,6 +17,7 @@ from recovery.domain.compiler import CompiledPlaybook, playbook_digest
 from recovery.domain.durations import format_due
 from recovery.domain.playbook import CueCondition, EvidenceField, Playbook, StepDef
 from recovery.domain.validation import lint_playbook, validate_playbook
+from recovery.domain.validation_words import missing_translations
 from recovery.errors import PlaybookError, Problem, RecoveryError
 from recovery.service.engine import Recovery
 
@@ -136,7 +137,10 @@ def _validate_files(files: list[Path], rec: Recovery | None = None) -> list[dict
                 result.update(id=playbook.id, version=playbook.version, title=playbook.title)
                 result["warnings"] = [
                     {"source": w.source, "location": w.location, "message": w.message}
-                    for w in lint_playbook(playbook, str(path))
+                    for w in (
+                        *lint_playbook(playbook, str(path)),
+                        *missing_translations(playbook, str(path)),
+                    )
                 ]
                 if playbook.key in seen:
                     problems.append(

@@ -16,9 +16,18 @@ from typing import Any
 import orjson
 from transitions import Machine, MachineError
 
-from recovery.domain.playbook import FINISHING_ACTIONS, EvidenceField, KindDef, Playbook, StepDef
+from recovery.domain.playbook import (
+    FINISHING_ACTIONS,
+    STAFF_TEXTS,
+    EvidenceField,
+    KindDef,
+    Playbook,
+    StepDef,
+)
+from recovery.domain.said import Said, said_local
 from recovery.domain.state import StepState
 from recovery.domain.validation import kinds_of
+from recovery.domain.validation_words import step_fields
 
 INCIDENT_STATES = ("open", "escalated", "closed", "released")
 ACTIVE_STATES = ("open", "escalated")
@@ -131,6 +140,19 @@ def playbook_digest(playbook: Playbook) -> str:
     names for validation and changes no incident: declaring them is not an edit."""
     definition = playbook.model_dump(mode="json", exclude_defaults=True)
     definition.pop("roles", None)
+    # the staff's words in other languages change no rule either (STAFF_TEXTS)
+    definition.pop("translations", None)
+    for section in ("steps", "tier_steps"):
+        for step in definition.get(section, ()):
+            kept = {
+                language: {k: v for k, v in texts.items() if k not in STAFF_TEXTS}
+                for language, texts in step.get("translations", {}).items()
+            }
+            kept = {language: texts for language, texts in kept.items() if texts}
+            if kept:
+                step["translations"] = kept
+            else:
+                step.pop("translations", None)
     canonical = orjson.dumps(definition, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()
 
@@ -150,6 +172,7 @@ class CompiledPlaybook:
     step_templates: dict[str, dict[str, Any]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    words: PlaybookWords | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -164,6 +187,14 @@ class CompiledPlaybook:
         fields["added_by"] = added_by
         fields["evidence"] = {}
         return step
+
+    @property
+    def said(self) -> PlaybookWords:
+        """The playbook's words for staff, each with its translations (`Said`)."""
+        if self.words is None:  # a CompiledPlaybook made by hand (tests)
+            object.__setattr__(self, "words", playbook_words(self.playbook))
+        assert self.words is not None
+        return self.words
 
     def lifecycle_of(self, step_id: str) -> Lifecycle:
         return self.kinds[self.steps[step_id].kind]
@@ -207,6 +238,102 @@ def compile_playbook(playbook: Playbook) -> CompiledPlaybook:
         steps,
         evidence,
         step_templates=templates,
+        words=playbook_words(playbook),
+    )
+
+
+def _humanise(code: str) -> str:
+    return code.replace("_", " ").replace(".", " ").strip()
+
+
+@dataclass(frozen=True)
+class PlaybookWords:
+    """What a playbook shows to staff, as `Said` with the playbook's translations (English
+    when a language lacks one): made once, when the playbook is compiled."""
+
+    title: Said
+    description: Said | None
+    step_titles: dict[str, Said]
+    step_descriptions: dict[str, Said]
+    labels: dict[tuple[str, str], Said]
+    helps: dict[tuple[str, str], Said]
+    choices: dict[tuple[str, str, str], Said]
+    roles: dict[str, Said] = field(default_factory=dict)
+    cues: dict[str, Said] = field(default_factory=dict)
+
+    def step_title(self, step_id: str) -> str:
+        return self.step_titles.get(step_id) or _humanise(step_id)
+
+    def label(self, step_id: str, name: str) -> str:
+        """An evidence field's label (the field's name in words when it has none)."""
+        return self.labels.get((step_id, name)) or _humanise(name).capitalize()
+
+    def help(self, step_id: str, name: str) -> str | None:
+        return self.helps.get((step_id, name))
+
+    def choice(self, step_id: str, name: str, value: str) -> str:
+        return self.choices.get((step_id, name, value)) or value
+
+    def role(self, code: str) -> str:
+        """A role's or team's name (staff roles: the pages' catalogs say them)."""
+        return self.roles.get(code) or said_local(_humanise(code), {})
+
+    def cue(self, code: str) -> str:
+        return self.cues.get(code) or said_local(_humanise(code), {})
+
+
+def playbook_words(playbook: Playbook) -> PlaybookWords:
+    kind_defs = kinds_of(playbook)
+    own = playbook.translations
+    titles: dict[str, Said] = {}
+    descriptions: dict[str, Said] = {}
+    labels: dict[tuple[str, str], Said] = {}
+    helps: dict[tuple[str, str], Said] = {}
+    choices: dict[tuple[str, str, str], Said] = {}
+    for step in (*playbook.steps, *playbook.tier_steps):
+        local = step.translations
+        titles[step.id] = said_local(step.title, {k: t.title for k, t in local.items()})
+        if step.description:
+            descriptions[step.id] = said_local(
+                step.description, {k: t.description for k, t in local.items()}
+            )
+        kind = kind_defs.get(step.kind)
+        if kind is None:
+            continue
+        for name, f in step_fields(step, kind).items():
+            if f.label:
+                labels[(step.id, name)] = said_local(
+                    f.label, {k: t.labels.get(name) for k, t in local.items()}
+                )
+            if f.help:
+                helps[(step.id, name)] = said_local(
+                    f.help, {k: t.help.get(name) for k, t in local.items()}
+                )
+            for value in f.choices or ():
+                choices[(step.id, name, value)] = said_local(
+                    value, {k: t.choices.get(name, {}).get(value) for k, t in local.items()}
+                )
+    roles = {
+        code: said_local(_humanise(code), {k: t.roles.get(code) for k, t in own.items()})
+        for code in playbook.roles
+    }
+    cues = {
+        code: said_local(_humanise(code), {k: t.cues.get(code) for k, t in own.items()})
+        for rule in playbook.cue_rules
+        for code in rule.when.cues_any or ()
+    }
+    return PlaybookWords(
+        said_local(playbook.title, {k: t.title for k, t in own.items()}),
+        said_local(playbook.description, {k: t.description for k, t in own.items()})
+        if playbook.description
+        else None,
+        titles,
+        descriptions,
+        labels,
+        helps,
+        choices,
+        roles,
+        cues,
     )
 
 

@@ -4,6 +4,7 @@ timeline and the CLI show, read from the event's typed payload and its playbook'
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,25 +27,44 @@ from recovery.domain.events import (
     StatusLinkSent,
     StepActed,
 )
+from recovery.domain.said import say, say_list
 from recovery.domain.state import Event
 from recovery.domain.upcast import upcast
+from recovery.domain.words import ROLE_TITLES, role_title
+
+# the channels an event names, in words (the staff pages' catalogs)
+CHANNELS = {
+    "desk": say("desk"),
+    "phone": say("phone"),
+    "email": say("e-mail"),
+    "chat": say("chat"),
+    "web": say("web"),
+    "letter": say("letter"),
+    "sms": say("SMS"),
+    "status_page": say("status page"),
+}
 
 PAST_TENSE = {
-    "complete": "done",
-    "waive": "waived",
-    "request_approval": "approval requested",
-    "grant_approval": "approved",
-    "deny_approval": "declined",
-    "draft": "letter drafted",
-    "request_send": "letter queued for the mailer",
-    "send": "letter accepted by the mail server",
-    "bounce": "letter bounced",
+    "complete": say("done"),
+    "waive": say("waived"),
+    "request_approval": say("approval requested"),
+    "grant_approval": say("approved"),
+    "deny_approval": say("declined"),
+    "draft": say("letter drafted"),
+    "request_send": say("letter queued for the mailer"),
+    "send": say("letter accepted by the mail server"),
+    "bounce": say("letter bounced"),
 }
+DIRECTIONS = {"inbound": say("inbound"), "outbound": say("outbound")}
 
 
 @dataclass(frozen=True)
 class Description:
-    """A title, perhaps a text, labelled details, and the kinds of the effects asked for."""
+    """A title, perhaps a text, labelled details, and the kinds of the effects asked for.
+
+    The words are `Said`: English as they are (the CLI, the API, the export), and in the
+    viewer's language on the staff pages (the catalogs' messages, the playbook's own
+    translations); what people typed (summaries, notes, reasons) stays as typed."""
 
     title: str
     text: str | None = None
@@ -70,91 +90,111 @@ def describe(event: Event, compiled: CompiledPlaybook) -> Description:
     currency = compiled.playbook.currency
     details: list[tuple[str, str]] = []
     text: str | None = None
+    title: str
     match payload:
         case Opened():
             customer = payload.customer
-            title = f"Opened for {customer.get('name', 'the customer')}"
+            title = say("Opened for {name}", name=customer.get("name") or say("the customer"))
             text = payload.summary
-            details = [("Type", str(payload.incident_type)), ("Property", str(payload.site))]
+            details = [
+                (say("Type"), str(payload.incident_type)),
+                (say("Property"), str(payload.site)),
+            ]
             if customer.get("member_since"):
-                details.append(("Member since", str(customer["member_since"])))
+                details.append((say("Member since"), str(customer["member_since"])))
             if payload.cues:
-                details.append(("Cues", ", ".join(humanise(c) for c in payload.cues)))
-            details.append(("Tier", str(payload.tier)))
-            details.append(("Steps opened at once", str(len(payload.steps))))
+                details.append((say("Cues"), cue_names(compiled, payload.cues)))
+            details.append((say("Tier"), str(payload.tier)))
+            details.append((say("Steps opened at once"), str(len(payload.steps))))
         case StepActed():
             step, action = payload.step, payload.action
-            title = f"{step_title(compiled, step)}: {PAST_TENSE.get(action, action)}"
+            title = say(
+                "{step}: {what}",
+                step=step_title(compiled, step),
+                what=PAST_TENSE.get(action, action),
+            )
             money = money_fields(compiled, step)
             for name, value in payload.evidence.items():
                 if value in (None, ""):
                     continue
-                details.append(
-                    (
-                        label_of(compiled, step, name),
-                        show_value(value, money=currency if name in money else None),
-                    )
+                shown = (
+                    compiled.said.choice(step, name, value)
+                    if isinstance(value, str)
+                    else show_value(value, money=currency if name in money else None)
                 )
+                details.append((label_of(compiled, step, name), shown))
             if payload.amount is not None:
-                details.append(("Amount", show_value(payload.amount, money=currency)))
+                details.append((say("Amount"), show_value(payload.amount, money=currency)))
             if payload.alternatives:
-                details.append(("Alternatives offered", "; ".join(payload.alternatives)))
+                details.append((say("Alternatives offered"), "; ".join(payload.alternatives)))
             if payload.reason:
-                details.append(("Reason", str(payload.reason)))
+                details.append((say("Reason"), str(payload.reason)))
             if payload.late:
-                details.append(("Deadline", "finished after its deadline"))
+                details.append((say("Deadline"), say("finished after its deadline")))
         case CuesReported():
-            title = "Dissatisfaction cues: " + ", ".join(humanise(c) for c in payload.cues)
-            details = [("Tier", str(payload.tier))]
+            title = say("Dissatisfaction cues: {cues}", cues=cue_names(compiled, payload.cues))
+            details = [(say("Tier"), str(payload.tier))]
             if payload.steps:
-                titles = ", ".join(step_title(compiled, s) for s in payload.steps)
-                details.append(("Steps added", titles))
+                details.append((say("Steps added"), step_titles(compiled, payload.steps)))
         case PushRecorded():
-            title = "The customer had to ask"
+            title = say("The customer had to ask")
             text = str(payload.asked_for)
             if payload.step:
-                details = [("Step", step_title(compiled, str(payload.step)))]
+                details = [(say("Step"), step_title(compiled, str(payload.step)))]
         case ContactRecorded():
-            title = f"Contact: {payload.direction} by {payload.channel}"
+            title = say(
+                "Contact: {direction} by {channel}",
+                direction=DIRECTIONS.get(str(payload.direction), str(payload.direction)),
+                channel=CHANNELS.get(str(payload.channel), str(payload.channel)),
+            )
             text = str(payload.summary)
         case HandedOff():
-            title = f"Handed off from {payload.from_} to {payload.to}"
+            title = say("Handed off from {giver} to {taker}", giver=payload.from_, taker=payload.to)
             text = str(payload.context)
             if payload.to_role:
-                details = [("New owner's role", humanise(str(payload.to_role)))]
+                role = str(payload.to_role)
+                named = role_title(role) if role in ROLE_TITLES else compiled.said.role(role)
+                details = [(say("New owner's role"), named)]
         case NoteAdded():
-            title = "Note"
+            title = say("Note")
             text = str(payload.text)
         case Escalated():
-            title = f"Escalated to tier {payload.tier}"
+            title = say("Escalated to tier {tier}", tier=payload.tier)
             text = str(payload.reason)
         case DeadlineMissed():
-            steps = ", ".join(step_title(compiled, s) for s in payload.steps)
-            title = f"Deadline missed: {steps}"
-            details = [("Tier", str(payload.tier))]
+            title = say("Deadline missed: {steps}", steps=step_titles(compiled, payload.steps))
+            details = [(say("Tier"), str(payload.tier))]
         case Released():
-            title = "Released (an honest ending)"
-            details = [("Reason", str(payload.reason)), ("Referral", str(payload.referral))]
+            title = say("Released (an honest ending)")
+            details = [
+                (say("Reason"), str(payload.reason)),
+                (say("Referral"), str(payload.referral)),
+            ]
         case Closed():
-            title = "Closed"
+            title = say("Closed")
             text = payload.summary
         case Reopened():
-            title = "Reopened"
+            title = say("Reopened")
             text = str(payload.reason)
         case StatusLinkSent():
-            title = f"Status link sent by {payload.via} to {payload.recipient}"
+            title = say(
+                "Status link sent by {via} to {recipient}",
+                via=CHANNELS.get(str(payload.via), str(payload.via)),
+                recipient=payload.recipient,
+            )
         case Held():
-            title = "On hold: " + ", ".join(step_title(compiled, s) for s in payload.steps)
-            text = f"Waiting for: {payload.reason}"
+            title = say("On hold: {steps}", steps=step_titles(compiled, payload.steps))
+            text = say("Waiting for: {reason}", reason=payload.reason)
         case Resumed():
-            title = "Resumed: " + ", ".join(step_title(compiled, s) for s in payload.steps)
+            title = say("Resumed: {steps}", steps=step_titles(compiled, payload.steps))
             details = [
-                (step_title(compiled, s), f"now due {due}") for s, due in payload.steps.items()
+                (step_title(compiled, s), say("now due {due}", due=due))
+                for s, due in payload.steps.items()
             ]
             if payload.calendar:
-                details.append(("Business time of", payload.calendar))
+                details.append((say("Business time of"), payload.calendar))
         case Erased():
-            title = f"Personal data erased on {event.recorded_at[:10]}"
+            title = say("Personal data erased on {date}", date=event.recorded_at[:10])
             text = str(payload.reason)
         case _:
             title = humanise(event.type).capitalize()
@@ -167,25 +207,27 @@ def humanise(code: str) -> str:
 
 
 def step_title(compiled: CompiledPlaybook, step_id: str) -> str:
-    definition = compiled.steps.get(step_id)
-    return definition.title if definition else humanise(step_id)
+    """A step's title as the playbook names it (with its translations)."""
+    return compiled.said.step_title(step_id)
+
+
+def cue_names(compiled: CompiledPlaybook, cues: Iterable[str]) -> str:
+    """Cues as the playbook names them (with its translations)."""
+    return say_list(compiled.said.cue(str(c)) for c in cues)
+
+
+def step_titles(compiled: CompiledPlaybook, step_ids: Iterable[str]) -> str:
+    return say_list(step_title(compiled, str(s)) for s in step_ids)
 
 
 def label_of(compiled: CompiledPlaybook, step_id: str, name: str) -> str:
-    """An evidence field's label, as the playbook names it."""
-    definition = compiled.steps.get(step_id)
-    if definition is not None:
-        lifecycle_actions = compiled.kinds[definition.kind].machine.events
-        for action in lifecycle_actions:
-            for f in compiled.evidence_for(step_id, action):
-                if f.name == name and f.label:
-                    return f.label
-    return humanise(name).capitalize()
+    """An evidence field's label, as the playbook names it (with its translations)."""
+    return compiled.said.label(step_id, name)
 
 
 def show_value(value: Any, *, money: str | None = None) -> str:
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return say("yes") if value else say("no")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if money is not None and isinstance(value, int | float):

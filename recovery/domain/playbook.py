@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from recovery.domain.durations import StepDue, Validity
+from recovery.domain.said import N_
 
 # The roles the engine's users and tokens have (`recovery.service.principal.ROLES`);
 # a playbook may name others (teams) by declaring them in `roles`.
@@ -125,11 +126,48 @@ class VoucherDef(_Strict):
         )
 
 
+# The languages a playbook may be translated into: the staff pages' and the letters' (its
+# own words are English, the fallback).
+LANGUAGES = ("da", "id")
+# What a translation says that only staff read (left out of the playbook's digest: words
+# on a page change no incident's rules, so a translation is fixed without a new version).
+STAFF_TEXTS = ("title", "description", "labels", "help", "choices")
+
+
 class StepTranslation(_Strict):
-    """A step's customer-facing texts in one more language."""
+    """A step's texts in one more language: the customer's (letters, status page) and the
+    staff's (the pages: title, description, and its evidence fields' labels, help and
+    choices by field name)."""
 
     customer_text: Prose | None = None
     customer_next: Prose | None = None
+    title: Label | None = Field(default=None, min_length=1)
+    description: Prose | None = None
+    labels: dict[Identifier, Label] = Field(
+        default_factory=dict, max_length=200, description="evidence labels, by field name"
+    )
+    help: dict[Identifier, Prose] = Field(
+        default_factory=dict, max_length=200, description="evidence help, by field name"
+    )
+    choices: dict[Identifier, dict[Label, Label]] = Field(
+        default_factory=dict,
+        max_length=200,
+        description="a choice field's options as staff read them (the value stays as is)",
+    )
+
+
+class PlaybookTranslation(_Strict):
+    """The playbook's own words in one more language (staff pages): its title and
+    description, the teams it names (`roles`) and the cues its rules listen for, by code."""
+
+    title: Label | None = Field(default=None, min_length=1)
+    description: Prose | None = None
+    roles: dict[Identifier, Label] = Field(
+        default_factory=dict, max_length=100, description="team names, by role code"
+    )
+    cues: dict[Identifier, Label] = Field(
+        default_factory=dict, max_length=200, description="cue names, by cue code"
+    )
 
 
 class StepDef(_Strict):
@@ -147,7 +185,8 @@ class StepDef(_Strict):
     )
     translations: dict[Language, StepTranslation] = Field(
         default_factory=dict,
-        description="the customer's texts in other languages, by language code (da, id, ...)",
+        description="the step's texts in other languages, by language code (da, id): "
+        "the customer's and the staff's",
     )
     owner: Identifier = Field(description="the role that owns the step")
     due: StepDue = Field(
@@ -258,6 +297,10 @@ class Playbook(_Strict):
     version: int = Field(ge=1, le=1_000_000)
     title: str = Field(min_length=1, max_length=200)
     description: Prose | None = None
+    translations: dict[Language, PlaybookTranslation] = Field(
+        default_factory=dict,
+        description="the playbook's title and description in other languages (da, id)",
+    )
     incident_types: list[Slug] = Field(min_length=1)
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     roles: list[Identifier] = Field(
@@ -343,31 +386,31 @@ BUILTIN_KINDS: dict[str, KindDef] = {
             "draft": [
                 EvidenceField(
                     name="body",
-                    label="A personal paragraph for the letter",
-                    help="optional: the letter itself comes from the playbook's template",
+                    label=N_("A personal paragraph for the letter"),
+                    help=N_("optional: the letter itself comes from the playbook's template"),
                     required=False,
                 ),
                 EvidenceField(
                     name="voucher_code",
-                    label="Voucher or certificate code",
-                    help="issued by the letters service when the step's playbook asks for one",
+                    label=N_("Voucher or certificate code"),
+                    help=N_("issued by the letters service when the step's playbook asks for one"),
                     required=False,
                 ),
                 EvidenceField(name="voucher_valid_until", type="date", required=False),
             ],
             "request_send": [
-                EvidenceField(name="recipient", label="Send to (e-mail address)"),
-                EvidenceField(name="letter_id", label="The letter queued for the mailer"),
-                EvidenceField(name="letter_digest", label="sha256 of the letter as queued"),
-                EvidenceField(name="locale", label="Language of the letter", required=False),
+                EvidenceField(name="recipient", label=N_("Send to (e-mail address)")),
+                EvidenceField(name="letter_id", label=N_("The letter queued for the mailer")),
+                EvidenceField(name="letter_digest", label=N_("sha256 of the letter as queued")),
+                EvidenceField(name="locale", label=N_("Language of the letter"), required=False),
             ],
             "send": [
-                EvidenceField(name="letter_id", label="The letter accepted for delivery"),
-                EvidenceField(name="message_id", label="Message id the mail server accepted"),
+                EvidenceField(name="letter_id", label=N_("The letter accepted for delivery")),
+                EvidenceField(name="message_id", label=N_("Message id the mail server accepted")),
             ],
             "bounce": [
-                EvidenceField(name="letter_id", label="The letter that could not be delivered"),
-                EvidenceField(name="error", label="Why the mail server refused it"),
+                EvidenceField(name="letter_id", label=N_("The letter that could not be delivered")),
+                EvidenceField(name="error", label=N_("Why the mail server refused it")),
             ],
         },
     ),

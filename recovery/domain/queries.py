@@ -127,6 +127,10 @@ class NextStep:
     """it awaits a decision the viewer's role may give (an approval, for a manager)"""
     held: bool
     """on hold (waiting for the customer or someone else): last, whatever its deadline"""
+    title: str = ""
+    """the step's title as the playbook names it (with its translations)"""
+    owner: str = ""
+    """the name of the role or team that owns it (with the playbook's translations)"""
 
 
 def next_step(
@@ -144,6 +148,8 @@ def next_step(
             overdue=s.due_at <= now_iso and not clock_stopped(state, s),
             decision=role in APPROVER_ROLES and s.status == "awaiting_approval",
             held=s.id in holds,
+            title=compiled.said.step_title(s.id),
+            owner=compiled.said.role(s.owner),
         )
         for s in open_steps(compiled, state)
     ]

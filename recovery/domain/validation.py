@@ -19,6 +19,10 @@ from recovery.domain.playbook import (
     Playbook,
     StepDef,
 )
+from recovery.domain.validation_words import (
+    playbook_translation_problems,
+    step_translation_problems,
+)
 from recovery.errors import PlaybookError, Problem
 
 # Keys people reach for when they want a step to wait. The engine refuses them with an
@@ -116,6 +120,8 @@ def _cross_problems(playbook: Playbook, source: str) -> Iterable[Problem]:
     for name, kind in playbook.kinds.items():
         yield from _kind_problems(kind, f"kinds.{name}", source)
 
+    yield from playbook_translation_problems(playbook, source)
+
     seen: dict[str, str] = {}
     all_steps: list[tuple[str, StepDef]] = [
         *((f"steps[{i}]", s) for i, s in enumerate(playbook.steps)),
@@ -136,6 +142,7 @@ def _cross_problems(playbook: Playbook, source: str) -> Iterable[Problem]:
             continue
         yield from _evidence_problems(step, where, source)
         yield from _customer_text_problems(step, where, source)
+        yield from step_translation_problems(step, kinds[step.kind], where, source)
         if step.kind == "compensation":
             names = {f.name: f for f in step.evidence}
             field = names.get(step.amount_field)

@@ -9,83 +9,28 @@ staff pages' catalogs hold the messages, extracted from the `say(...)` calls).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from recovery.domain.compiler import CompiledPlaybook
+from recovery.domain.said import (
+    Said,
+    localize,
+    said_from_data,
+    said_local,
+    said_to_data,
+    say,
+    say_list,
+)
 
-
-class Said(str):
-    """Words for staff: English as a `str`, with the message (`{name}` placeholders) and
-    the values it was made from (themselves `Said` when they are words too), or, for a
-    list, its items and separator."""
-
-    msgid: str | None
-    values: Mapping[str, Any]
-    items: tuple[Any, ...]
-    sep: str
-
-    def __new__(cls, english: str, msgid: str | None, values: Mapping[str, Any]) -> Said:
-        said = super().__new__(cls, english)
-        said.msgid, said.values, said.items, said.sep = msgid, dict(values), (), ""
-        return said
-
-
-def say(msgid: str, **values: Any) -> Said:
-    """`say("Only a manager may {verb}.", verb=...)`: the English now, the rest for later."""
-    return Said(msgid.format(**values), msgid, values)
-
-
-def say_list(items: Iterable[Any], sep: str = ", ") -> Said:
-    """Items (words or names) joined, each translated on its own."""
-    kept = tuple(items)
-    said = Said(sep.join(str(i) for i in kept), None, {})
-    said.items, said.sep = kept, sep
-    return said
-
-
-def said_to_data(text: Any) -> Any:
-    """`Said` as plain data (to keep it where only JSON goes, such as a cookie)."""
-    if not isinstance(text, Said):
-        return str(text)
-    if text.msgid is None:
-        return {"items": [said_to_data(i) for i in text.items], "sep": text.sep}
-    return {"msgid": text.msgid, "values": {k: said_to_data(v) for k, v in text.values.items()}}
-
-
-def said_from_data(data: Any, depth: int = 0) -> Any:
-    """What `said_to_data` gave back as `Said` (text that is not stays text). Bounded: the
-    data may come from a cookie."""
-    if isinstance(data, str) or depth > 4:
-        return str(data)
-    if not isinstance(data, dict):
-        return str(data)
-    if isinstance(data.get("items"), list):
-        items = [said_from_data(i, depth + 1) for i in data["items"][:50]]
-        return say_list(items, str(data.get("sep", ", "))[:5])
-    msgid, values = data.get("msgid"), data.get("values")
-    if not isinstance(msgid, str) or not isinstance(values, dict):
-        return ""
-    kept = {str(k): said_from_data(v, depth + 1) for k, v in list(values.items())[:20]}
-    try:
-        return say(msgid, **kept)
-    except (KeyError, IndexError, ValueError):
-        return ""
-
-
-def localize(text: Any, translate: Any) -> str:
-    """`text` in another language: `translate(msgid) -> str` gives a message's words;
-    anything that is not `Said` (a name, a number) stays as it is. A translation whose
-    placeholders do not fit falls back to the English."""
-    if not isinstance(text, Said):
-        return str(text)
-    if text.msgid is None:
-        return text.sep.join(localize(item, translate) for item in text.items)
-    values = {name: localize(value, translate) for name, value in text.values.items()}
-    try:
-        return str(translate(text.msgid)).format(**values)
-    except (KeyError, IndexError, ValueError):
-        return str(text)
+__all__ = [
+    "Said",
+    "localize",
+    "said_from_data",
+    "said_local",
+    "said_to_data",
+    "say",
+    "say_list",
+]
 
 
 ROLE_TITLES = {
@@ -149,15 +94,13 @@ def status_words(status: str) -> str:
 
 
 def step_title(compiled: CompiledPlaybook, step_id: str) -> str:
-    definition = compiled.steps.get(step_id)
-    title = definition.title if definition is not None else words(step_id)
-    return say("“{title}”", title=title)
+    return say("“{title}”", title=compiled.said.step_title(step_id))
 
 
 def evidence_label(compiled: CompiledPlaybook, step_id: str, action: str, name: str) -> str:
     for field in compiled.evidence_for(step_id, action):
         if field.name == name and field.label:
-            return field.label
+            return compiled.said.label(step_id, name)
     return words(name).capitalize()
 
 

@@ -156,7 +156,7 @@ def approval_queue(
                 site=state.site,
                 customer=str(state.customer.get("name", "")),
                 step_id=step.id,
-                step_title=step.title,
+                step_title=compiled.said.step_title(step.id),
                 amount=None if amount is None else float(amount),
                 currency=compiled.playbook.currency,
                 requester=str(approval.get("requested_by", "")),

@@ -116,7 +116,7 @@ def _promises(compiled: CompiledPlaybook, state: IncidentState, now: str) -> lis
     if state.status not in ACTIVE_STATES:
         return []
     return [
-        Promise(state.id, s.id, s.title, s.due_at, s.due_at < now)
+        Promise(state.id, s.id, compiled.said.step_title(s.id), s.due_at, s.due_at < now)
         for s in sorted(open_steps(compiled, state), key=lambda s: s.due_at)
         if s.required
     ]
@@ -180,7 +180,7 @@ class CustomerQueries:
         promises: list[Promise] = []
         for state in states:
             compiled = self.playbook_of(state)
-            title = compiled.playbook.title
+            title = compiled.said.title
             open_now = _promises(compiled, state, now)
             promises.extend(open_now)
             lines.append(
@@ -199,7 +199,7 @@ class CustomerQueries:
             )
             currency = compiled.playbook.currency
             for when, amount, step_id in compensation_given(compiled, state):
-                step_title = state.steps[step_id].title
+                step_title = compiled.said.step_title(step_id)
                 given.append(Compensation(state.id, step_id, step_title, amount, currency, when))
             for event in self.timeline(state.id):
                 said = describe(event, compiled)

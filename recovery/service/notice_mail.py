@@ -19,7 +19,9 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from recovery.config import Settings
+from recovery.domain.words import say
 from recovery.letters.mailers import Mailer, MailError
+from recovery.letters.staff_words import staff_say
 from recovery.service.engine import Recovery
 from recovery.service.ports.accounts import UserRow
 from recovery.service.ports.notifications import StoredNotice
@@ -79,24 +81,43 @@ class NoticeMailer:
 
 
 def digest(user: UserRow, notices: Sequence[StoredNotice], sender: str) -> EmailMessage:
-    """One e-mail telling `notices` (oldest first), the same bytes on every attempt."""
+    """One e-mail telling `notices` (oldest first), the same bytes on every attempt, in
+    the person's language (their staff pages' choice; English when they chose none)."""
     count = len(notices)
+    locale = user.locale
+
+    def said(text: str) -> str:
+        return staff_say(locale, text)
+
     message = EmailMessage()
     message["From"] = sender
     message["To"] = str(user.email)
     message["Subject"] = (
-        f"Recovery: {notices[0].message}"[:200] if count == 1 else f"Recovery: {count} new notices"
+        said(say("Recovery: {notice}", notice=notices[0].message))[:200]
+        if count == 1
+        else said(say("Recovery: {count} new notices", count=count))
     )
     message["Date"] = format_datetime(notices[-1].created_at)
     domain = sender.rpartition("@")[2] or "localhost"
     name = f"notices-{notices[0].id}-{notices[-1].id}"  # each notice is in one digest only
     message["Message-ID"] = f"<{name}@{domain}>"
     message["X-Recovery-Digest"] = name
-    lines = [f"Hello {user.username},", "", "New since the last e-mail:" if count > 1 else ""]
+    lines = [
+        said(say("Hello {name},", name=user.username)),
+        "",
+        said(say("New since the last e-mail:")) if count > 1 else "",
+    ]
     for n in notices[:MAX_LINES]:
-        lines.append(f"- {n.message} ({n.site}, incident {n.incident_id})")
+        line = say(
+            "{notice} ({site}, incident {incident})",
+            notice=n.message,
+            site=n.site,
+            incident=n.incident_id,
+        )
+        lines.append(f"- {said(line)}")
     if count > MAX_LINES:
-        lines.append(f"- and {count - MAX_LINES} more: see your notifications page")
-    lines += ["", "You get these because you asked for your notifications by e-mail."]
+        more = say("and {count} more: see your notifications page", count=count - MAX_LINES)
+        lines.append(f"- {said(more)}")
+    lines += ["", said(say("You get these because you asked for your notifications by e-mail."))]
     message.set_content("\n".join(line for line in lines if line is not None))
     return message

@@ -24,10 +24,10 @@ import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from recovery.domain.compiler import ACTIVE_STATES
+from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
 from recovery.domain.effects import Notice, effects_of
 from recovery.domain.state import Event, IncidentState
-from recovery.domain.words import say
+from recovery.domain.words import Said, say, say_list
 from recovery.errors import IncidentNotFoundError, RecoveryError, StorageError
 from recovery.service.engine import Recovery
 from recovery.service.ports.accounts import UserRow
@@ -56,12 +56,23 @@ def _people(users: Iterable[UserRow], roles: set[str], site: str) -> list[str]:
 
 
 def notices_for(
-    state: IncidentState, events: Sequence[Event], users: Sequence[UserRow], after: int
+    state: IncidentState,
+    events: Sequence[Event],
+    users: Sequence[UserRow],
+    after: int,
+    compiled: CompiledPlaybook | None = None,
 ) -> list[NewNotice]:
     """What the events after seq `after` tell whom (pure: the incident, its events and
-    the users)."""
+    the users). Each message is `Said`: English, with its words kept for the reader's
+    language (step titles as the playbook translates them, given `compiled`)."""
     customer = str(state.customer.get("name") or state.id)
-    titles = {s.id: s.title for s in state.steps.values()}
+    titles: dict[str, str] = {s.id: s.title for s in state.steps.values()}
+    if compiled is not None:
+        titles.update((s, compiled.said.step_title(s)) for s in titles)
+
+    def steps_said(step_ids: Iterable[str]) -> str:
+        return say_list(titles.get(s, s) for s in step_ids)
+
     found: list[NewNotice] = []
     requester: dict[str, str] = {}  # step -> who asked for its approval
     for event in events:
@@ -70,7 +81,7 @@ def notices_for(
             requester[str(data.get("step"))] = event.actor
         if event.seq <= after:
             continue
-        wanted: list[tuple[Iterable[str], str, str]] = []  # (people, kind, message)
+        wanted: list[tuple[Iterable[str], str, Said]] = []  # (people, kind, message)
         tell = wanted.append
 
         for effect in effects_of(data):
@@ -79,23 +90,41 @@ def notices_for(
             if effect.reason == "approval_requested":
                 step = titles.get(str(data.get("step")), str(data.get("step")))
                 amount = data.get("amount")
-                what = f"{amount:g} for {step}" if isinstance(amount, int | float) else step
-                message = f"{customer}: {event.actor} asks for approval of {what}"
+                what = (
+                    say("{amount} for {step}", amount=f"{amount:g}", step=step)
+                    if isinstance(amount, int | float)
+                    else step
+                )
+                message = say(
+                    "{customer}: {person} asks for approval of {what}",
+                    customer=customer,
+                    person=event.actor,
+                    what=what,
+                )
                 tell((_people(users, {effect.role}, state.site), "approval_requested", message))
             elif effect.reason == "deadline_missed":
                 missed = effect.steps or []
-                message = f"{customer}: deadline missed for " + ", ".join(
-                    titles.get(s, s) for s in missed
+                message = say(
+                    "{customer}: deadline missed for {steps}",
+                    customer=customer,
+                    steps=steps_said(missed),
                 )
                 tell((_people(users, {effect.role}, state.site), "step_overdue", message))
             elif effect.reason.startswith("cue:"):
-                message = f"{customer}: tier raised to {state.tier} ({effect.reason[4:]})"
+                message = say(
+                    "{customer}: tier raised to {tier} ({cue})",
+                    customer=customer,
+                    tier=state.tier,
+                    cue=effect.reason[4:],
+                )
                 tell((_people(users, {effect.role}, state.site), "tier_raised", message))
         if event.type == "deadline_missed":
             missed = [str(s) for s in data.get("steps", [])]
             owners = {state.steps[s].owner for s in missed if s in state.steps}
-            message = f"{customer}: deadline missed for " + ", ".join(
-                titles.get(s, s) for s in missed
+            message = say(
+                "{customer}: deadline missed for {steps}",
+                customer=customer,
+                steps=steps_said(missed),
             )
             tell(([state.owner, *_people(users, owners, state.site)], "step_overdue", message))
         elif event.type == "step_action" and data.get("action") in (
@@ -106,18 +135,30 @@ def notices_for(
             asked = requester.get(step_id)
             if asked:
                 granted = data.get("action") == "grant_approval"
-                word = "approved" if granted else "declined"
-                message = f"{customer}: {event.actor} {word} {titles.get(step_id, step_id)}"
+                words = {
+                    "customer": customer,
+                    "person": event.actor,
+                    "step": titles.get(step_id, step_id),
+                }
+                message = (
+                    say("{customer}: {person} approved {step}", **words)
+                    if granted
+                    else say("{customer}: {person} declined {step}", **words)
+                )
                 kind = "approval_granted" if granted else "approval_denied"
                 tell(([asked], kind, message))
         elif event.type == "contact_recorded" and event.channel == "status_page":
             # what the customer wrote stays in the timeline; the notice says only who asks
-            message = f"{customer} asks to be called back"
+            message = say("{customer} asks to be called back", customer=customer)
             tell(([state.owner], "callback_requested", message))
         elif event.type == "handed_off":
-            message = f"{customer}: {event.actor} handed this incident to you"
+            message = say(
+                "{customer}: {person} handed this incident to you",
+                customer=customer,
+                person=event.actor,
+            )
             tell(([str(data.get("to"))], "handed_to_you", message))
-        told: dict[str, tuple[str, str]] = {}  # recipient -> (kind, message): the first
+        told: dict[str, tuple[str, Said]] = {}  # recipient -> (kind, message): the first
         for people, kind, message in wanted:
             for person in people:
                 if person and person != event.actor:
@@ -143,6 +184,7 @@ class Notifier:
             if state.version <= after:
                 return None
             events = self.rec.timeline(incident_id)
+            compiled = self.rec.playbook_of(state)
         except IncidentNotFoundError:  # e.g. another schema's change on a shared channel
             return None
         except StorageError:
@@ -151,7 +193,7 @@ class Notifier:
             log.exception("notifications: cannot read incident %s", incident_id)
             return None
         upto = events[-1].seq
-        return Told(incident_id, after, upto, notices_for(state, events, users, after))
+        return Told(incident_id, after, upto, notices_for(state, events, users, after, compiled))
 
     def tell(self, *incident_ids: str, now: datetime | None = None, tries: int = 3) -> int:
         """Tell what the incidents' untold events ask for; how many notices were stored.

@@ -37,6 +37,11 @@ class IncidentView:
         return pending_for_close(self._compiled, self.state)
 
     @property
+    def compiled(self) -> CompiledPlaybook:
+        """The playbook version the incident is pinned to."""
+        return self._compiled
+
+    @property
     def id(self) -> str:
         return self.state.id
 

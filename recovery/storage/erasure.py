@@ -6,9 +6,10 @@ sealed under the destroyed key), so every chain still verifies.
 The state row is rewritten by the append itself (the service replays the events without
 the key). `search_terms` keeps only the incident's id; letters keep their delivery record
 (status, times, message id, voucher codes) without recipient, subject or bodies; webhook
-messages are emptied, and those not yet delivered given up (`dead`: never sent); notifications keep
-who was told and when, not what; idempotent replies that hold the incident are emptied;
-its status links are deleted (they open nothing any more).
+messages are emptied, and those not yet delivered given up (`dead`: never sent);
+notifications keep who was told and when, not what (neither the English `message` nor its
+words); idempotent replies that hold the incident are emptied; its status links are
+deleted (they open nothing any more).
 """
 
 from __future__ import annotations
@@ -50,7 +51,10 @@ _STATEMENTS = (
         f"'{DELIVERED}' THEN status ELSE '{DEAD}' END WHERE incident_id = ?",
         lambda i, p: (EMPTIED, i),
     ),
-    ("UPDATE notifications SET message = ? WHERE incident_id = ?", lambda i, p: (REDACTED, i)),
+    (
+        "UPDATE notifications SET message = ?, message_words = NULL WHERE incident_id = ?",
+        lambda i, p: (REDACTED, i),
+    ),
     ("DELETE FROM status_links WHERE incident_id = ?", lambda i, p: (i,)),
     # A stored reply names its incident by id: a scan of the (short-lived) keys table, on
     # an erasure only.

@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from recovery.domain.words import Said, said_from_data, said_to_data
 from recovery.service.ports.notifications import StoredNotice, Told
 from recovery.storage.database import reading, writing
 from recovery.storage.moments import aware
@@ -28,13 +30,33 @@ _COLUMNS = (
     notifications.c.created_at,
     notifications.c.read_at,
     notifications.c.mailed_at,
+    notifications.c.message_words,
 )
 
 
 def _notice(row: Any) -> StoredNotice:
-    """A stored notice, its times aware (SQLite's come back without their zone)."""
-    *fields, created_at, read_at, mailed_at = row
-    return StoredNotice._make((*fields, aware(created_at), aware(read_at), aware(mailed_at)))
+    """A stored notice, its times aware (SQLite's come back without their zone), its
+    message `Said` again when its words were kept."""
+    *fields, message, created_at, read_at, mailed_at, words = row
+    return StoredNotice._make(
+        (*fields, said_of(message, words), aware(created_at), aware(read_at), aware(mailed_at))
+    )
+
+
+def words_of(message: str) -> str | None:
+    """A notice's words as stored (JSON), or None when it has none to keep."""
+    return orjson.dumps(said_to_data(message)).decode() if isinstance(message, Said) else None
+
+
+def said_of(message: str, words: str | None) -> str:
+    """The stored message, as `Said` when its words parse (else the English as stored)."""
+    if not words:
+        return message
+    try:
+        found = said_from_data(orjson.loads(words))
+    except orjson.JSONDecodeError:
+        return message
+    return found if isinstance(found, Said) and found else message
 
 
 class SqlNotificationStore:
@@ -72,7 +94,15 @@ class SqlNotificationStore:
                     moved_on.append(item.incident_id)
                     continue
                 if item.notices:
-                    rows = [{**n._asdict(), "created_at": now} for n in item.notices]
+                    rows = [
+                        {
+                            **n._asdict(),
+                            "message": str(n.message),
+                            "message_words": words_of(n.message),
+                            "created_at": now,
+                        }
+                        for n in item.notices
+                    ]
                     result = conn.execute(
                         self._insert(notifications)
                         .values(rows)
@@ -148,21 +178,7 @@ class SqlNotificationStore:
     def list(self, recipient: str, *, limit: int = 100) -> list[StoredNotice]:
         n = notifications
         query = (
-            select(
-                n.c.id,
-                n.c.recipient,
-                n.c.incident_id,
-                n.c.seq,
-                n.c.kind,
-                n.c.site,
-                n.c.message,
-                n.c.created_at,
-                n.c.read_at,
-                n.c.mailed_at,
-            )
-            .where(n.c.recipient == recipient)
-            .order_by(n.c.id.desc())
-            .limit(limit)
+            select(*_COLUMNS).where(n.c.recipient == recipient).order_by(n.c.id.desc()).limit(limit)
         )
         with reading(self.engine) as conn:
             return [_notice(row) for row in conn.execute(query)]

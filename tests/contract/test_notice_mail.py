@@ -139,3 +139,30 @@ def test_the_address_is_checked_and_needed_to_mail(rec: Recovery, clock: Clock) 
     assert accounts.set_email("ana", "ana@hotel.example", True)  # asked again: same start
     assert accounts.user("ana").notify_by_email_since == since  # type: ignore[union-attr]
     assert [u.username for u in rec.storage.accounts.mail_recipients()] == ["ana"]
+
+
+def test_each_digest_is_in_its_readers_language(rec: Recovery, clock: Clock) -> None:
+    """Mads chose Danish, Mia Indonesian, the Vejle manager nothing (English): the same
+    notices, stored once, are mailed to each in their language, the step as the playbook
+    translates it."""
+    add_users(rec, clock)
+    _opt_in(rec, clock, "mads", "mia")
+    rec.storage.accounts.set_locale("mads", "da")
+    rec.storage.accounts.set_locale("mia", "id")
+    (iid,) = _asked(rec, 1)
+    mailer = FakeMailer()
+    NoticeMailer(rec, mailer, sender="recovery@hotel.example").deliver_due()
+    mailed = {str(m["To"]).partition("@")[0]: m for m in mailer.sent}
+    danish, indonesian = mailed["mads"], mailed["mia"]
+    assert (
+        "beder om godkendelse af 450 til Insistér på at betale for erstatningsværelset"
+        in (danish["Subject"])
+    )
+    body = danish.get_content()
+    assert "Hej mads" in body and f"sag {iid}" in body
+    assert "Du får disse, fordi du har bedt om dine notifikationer på e-mail." in body
+    body = indonesian.get_content()
+    assert "meminta persetujuan untuk 450 untuk Bersikeras membayar kamar pengganti" in body
+    assert "Halo mia," in body and f"insiden {iid}" in body
+    (stored,) = rec.storage.notifications.list("mads")
+    assert "asks for approval of 450 for Insist on paying" in str(stored.message)

@@ -16,10 +16,13 @@ from recovery import CustomerProfile, OpenIncident, Recovery
 from recovery.domain.commands import Actor
 from recovery.domain.personal import REDACTED
 from recovery.errors import CustomerNotFoundError, NotAllowedNowError, PermissionDeniedError
+from recovery.letters.staff_words import staff_say
 from recovery.service import worker
+from recovery.service.notifications import Notifier
 from recovery.storage.tables import metadata
 from tests.conftest import AUDITOR, FRONT_DESK, MANAGER, Clock
 from tests.contract.support import execute_sql
+from tests.contract.test_notifications import add_users
 
 ADMIN = Actor(id="root", role="admin")
 NAME = "Karoline Vestergaard"
@@ -290,3 +293,50 @@ def test_postgresql_vacuums_the_tables_an_erasure_rewrote(
     tables = every_table(rec).lower()
     for secret in SECRETS:
         assert secret.lower() not in tables, secret
+
+
+def test_what_staff_were_told_about_an_erased_customer_is_gone_in_every_language(
+    rec: Recovery, clock: Clock, backend: str
+) -> None:
+    """A notice names the customer in its English `message` and in its words kept for the
+    reader's language (`message_words`): erasure scrubs both, the notice itself (who was
+    told what kind of thing, when) stays."""
+    add_users(rec, clock)
+    incident = open_for(rec, NAME, EMAIL, KEY, PHRASE)
+    rec.hand_off(incident, "mads", "please call her back", actor=FRONT_DESK)
+    rec.act_on_step(incident, "pay_room", "request_approval", actor=FRONT_DESK, amount=450)
+    Notifier(rec).tell(incident)
+
+    def notices() -> list[Any]:
+        return [n for who in ("mads", "mia") for n in rec.storage.notifications.list(who)]
+
+    before = notices()
+    assert {n.kind for n in before} == {"handed_to_you", "approval_requested"}
+    assert all(NAME in str(n.message) for n in before)
+    assert all(NAME in staff_say("da", n.message) for n in before)
+    asked = next(n for n in before if n.kind == "approval_requested")
+    assert "Insistér på at betale for erstatningsværelset" in staff_say("da", asked.message)
+    if backend != "memory":
+        assert NAME in every_table(rec)
+
+    rec.erase_customer(KEY, actor=ADMIN, reason=REASON)
+
+    after = notices()
+    assert [(n.id, n.kind, n.recipient) for n in after] == [
+        (n.id, n.kind, n.recipient) for n in before
+    ]
+    for notice in after:
+        for language in ("en", "da", "id"):
+            shown = staff_say(language, notice.message).lower()
+            assert not any(secret.lower() in shown for secret in SECRETS), (language, shown)
+        assert str(notice.message) == REDACTED
+    if backend != "memory":
+        tables = every_table(rec).lower()
+        for secret in SECRETS:
+            assert secret.lower() not in tables, secret
+        with rec.storage.engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT message_words FROM notifications WHERE incident_id = :i"),
+                {"i": incident},
+            ).all()
+        assert len(rows) == 2 and all(words is None for (words,) in rows)

@@ -132,6 +132,35 @@ def test_playbooks_validate_names_the_file_and_field_of_each_problem(tmp_path: P
     assert report["files"][0]["problems"][0]["location"] == "steps[0].due"
 
 
+def test_playbooks_validate_warns_of_missing_translations_and_refuses_a_wrong_one(
+    tmp_path: Path,
+) -> None:
+    shipped = run_json("playbooks", "validate")
+    assert all(f["warnings"] == [] for f in shipped["files"])  # every staff text translated
+    book = tmp_path / "words.yaml"
+    book.write_text(
+        "id: words\nversion: 1\ntitle: Words\nincident_types: [test.words]\n"
+        "translations: {da: {title: Ord}}\n"
+        "steps:\n  - id: fix\n    title: Fix it\n    owner: front_desk\n    due: 1h\n"
+        "    evidence: [{name: what, label: What was fixed}]\n"
+        "    translations: {da: {title: Ret det}}\n",
+        encoding="utf-8",
+    )
+    report = run_json("playbooks", "validate", str(book))  # warnings only: exit 0
+    (found,) = report["files"]
+    assert found["ok"] is True and found["problems"] == []
+    warned = {w["location"]: w["message"] for w in found["warnings"]}
+    assert "labels.what" in warned["steps[0].translations.da"]
+    assert "no 'id' title" in warned["translations.id.title"]
+    book.write_text(
+        book.read_text(encoding="utf-8").replace("{title: Ret det}", "{labels: {wat: Hvad}}"),
+        encoding="utf-8",
+    )
+    result = run("playbooks", "validate", str(book), code=3)
+    assert f"{book}: steps[0].translations.da.labels.wat: " in result.stdout
+    assert "no evidence field 'wat'" in result.stdout
+
+
 def test_sites_list_and_validate_name_the_file_and_field(tmp_path: Path) -> None:
     shipped = run_json("sites", "list")
     jakarta = next(s for s in shipped if s["site"] == "jakarta-thamrin")

@@ -292,7 +292,7 @@ def test_staff_land_on_the_customer_link_and_send_it(
         assert site.client().get(link).status_code == 200
         incident_id = landed.url.path.rsplit("/", 1)[1]
         desk.follow(desk.post(f"/web/incidents/{incident_id}/status-links/send", {"via": "email"}))
-        assert "Status link sent by email to mette@example.com" in text_of(desk.page)
+        assert "Status link sent by e-mail to mette@example.com" in text_of(desk.page)
         (mail,) = (tmp_path / "mail").glob("status-link-*.eml")
         assert "Din sag" in mail.read_text()
         types = [e.type for e in site.rec.timeline(incident_id)]

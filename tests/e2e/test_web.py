@@ -194,7 +194,7 @@ def test_the_hotel_story_by_forms(site: Site) -> None:
     assert "Distance from this hotel (km): 32 is above the limit of 5" in shown
     assert "allowed only with “Guest agreed to a hotel further away” ticked" in shown
     assert "What can be done on this step now:" in shown
-    assert "Find another room in this town, now: complete" in shown
+    assert "Find another room in this town, now: mark it done" in shown
     assert 'value="Hotel Koldingfjord"' in refused.text
     assert 'aria-invalid="true"' in refused.text
     assert "Traceback" not in refused.text

@@ -13,6 +13,8 @@ import pytest
 
 from recovery import Catalog
 from recovery.domain.commands import CustomerProfile, OpenIncident
+from recovery.domain.describe import describe
+from recovery.service.notifications import Notifier
 from tests.conftest import MANAGER
 from tests.e2e.test_web_helpers import HOTEL_FORM, Person, Site, running_site, text_of
 
@@ -160,6 +162,63 @@ def test_what_a_form_did_is_said_in_the_persons_language(lite: Site) -> None:
     done = ana.follow(
         ana.post(f"/web/incidents/{incident_id}/steps/apologise/complete", {"ev.apology_by": "Ana"})
     )
-    assert re.search(r"Apologise and mean it: selesai\.", text_of(done.text))
+    assert re.search(r"Minta maaf dengan tulus: selesai\.", text_of(done.text))
     signed_out = ana.follow(ana.post("/logout"))
     assert "Anda sudah keluar." in text_of(signed_out.text)
+
+
+def test_the_playbooks_words_the_timeline_and_notices_in_each_persons_language(
+    lite: Site,
+) -> None:
+    """Ana works in Danish, Mads (her manager) in Indonesian: each reads the playbook's step
+    titles and evidence labels, the timeline and what they are told in their own language,
+    while the API keeps the English."""
+    ana = person(lite, "ana", DANISH)
+    mads = person(lite, "mads", INDONESIAN)
+    ana.get("/web/incidents/new")
+    created = ana.post("/web/incidents/new", data=HOTEL_FORM)
+    incident_id = str(created.headers["location"]).rsplit("/", 1)[1]
+    page = text_of(ana.get(f"/web/incidents/{incident_id}").text)
+    assert "Sig undskyld og mén det" in page  # the step's title, from the playbook
+    assert "Hvem sagde undskyld" in page  # its evidence label
+    assert "Afstand fra dette hotel (km)" in page
+    assert "Apologise and mean it" not in page and "Who apologised" not in page
+    assert "Gæst uden værelse (intet værelse ved ankomst)" in page  # the playbook's title
+
+    ana.post(f"/web/incidents/{incident_id}/steps/apologise/complete", {"ev.apology_by": "Ana"})
+    ana.get(f"/web/incidents/{incident_id}")
+    ana.post(
+        f"/web/incidents/{incident_id}/steps/pay_room/request_approval",
+        {"amount": "450", "reason": "Suite"},
+    )
+    page = text_of(ana.get(f"/web/incidents/{incident_id}").text)
+    assert "Sig undskyld og mén det: udført" in page  # a timeline title
+    assert "Insistér på at betale for erstatningsværelset: godkendelse anmodet" in page
+    assert "Oprettet for" in page
+
+    Notifier(lite.rec).tell(incident_id)
+    told = text_of(mads.get("/web/notifications").text)
+    assert "meminta persetujuan untuk 450 untuk Bersikeras membayar kamar pengganti" in told
+    seen = text_of(mads.get(f"/web/incidents/{incident_id}").text)
+    assert "Minta maaf dengan tulus: selesai" in seen  # the timeline, in Indonesian
+    assert "Siapa yang meminta maaf" in seen  # the evidence label
+    assert "Bersikeras membayar kamar pengganti: persetujuan diminta" in seen
+    queue = text_of(mads.get("/web/approvals").text)
+    assert "Bersikeras membayar kamar pengganti" in queue
+
+    mads.post(
+        f"/web/incidents/{incident_id}/steps/pay_room/grant_approval",
+        {"reason": "Akhir pekan pernikahan"},
+    )
+    Notifier(lite.rec).tell(incident_id)
+    told = text_of(ana.get("/web/notifications").text)
+    assert "mads godkendte Insistér på at betale for erstatningsværelset" in told
+    board = text_of(ana.get("/").text)
+    assert "Gæst uden værelse" in board  # the board's playbook column
+
+    # the API and the stored message keep the English
+    (notice,) = lite.rec.storage.notifications.list("ana")
+    assert str(notice.message).endswith("mads approved Insist on paying for the replacement room")
+    compiled = lite.rec.playbook_of(lite.rec.get(incident_id).state)
+    titles = [describe(e, compiled).title for e in lite.rec.timeline(incident_id)]
+    assert "Apologise and mean it: done" in titles  # the CLI's timeline

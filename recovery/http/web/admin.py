@@ -10,12 +10,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from recovery.domain.words import say
 from recovery.http.web.context import Viewer, signed_in, web
 from recovery.http.web.errors import BadForm, not_found
 from recovery.http.web.forms import Form, read_form
 from recovery.http.web.preferences import chosen_locale
 from recovery.http.web.responses import WebRoute, redirect, render
-from recovery.http.web.translations import LANGUAGE_NAMES, LOCALES
+from recovery.http.web.translations import LANGUAGE_NAMES, LOCALES, N_
 from recovery.service.accounts import check_name
 from recovery.service.principal import ROLES, Permission
 
@@ -28,7 +29,9 @@ TOKENS = "/web/admin/tokens"
 def _field(form: Form, name: str, limit: int = 2000) -> str:
     value = form.get(name).strip()
     if len(value) > limit:
-        raise BadForm(f"{name} is longer than {limit} characters", name)
+        raise BadForm(
+            say("{field} is longer than {limit} characters", field=name, limit=limit), name
+        )
     return value
 
 
@@ -58,7 +61,7 @@ async def add_user(request: Request) -> Response:
     ctx = web(request)
     username = _field(form, "username", 100)
     if await ctx.api.runner.read(ctx.api.accounts.user, username) is not None:
-        raise BadForm(f"There is already a user {username!r}.", "username")
+        raise BadForm(say("There is already a user “{name}”.", name=username), "username")
     user = await ctx.api.runner.write(
         ctx.api.accounts.add_user,
         username,
@@ -66,7 +69,7 @@ async def add_user(request: Request) -> Response:
         _field(form, "role", 40),
         _sites(form),
     )
-    return redirect(USERS, f"User {user.username} added.")
+    return redirect(USERS, say("User {name} added.", name=user.username))
 
 
 async def _user_form(request: Request, username: str) -> tuple[Viewer, Form, str]:
@@ -83,10 +86,10 @@ async def _user_form(request: Request, username: str) -> tuple[Viewer, Form, str
 async def disable_user(request: Request, username: str) -> Response:
     viewer, _, username = await _user_form(request, username)
     if username == viewer.name:
-        raise BadForm("You cannot disable your own account (you would be locked out).")
+        raise BadForm(N_("You cannot disable your own account (you would be locked out)."))
     ctx = web(request)
     await ctx.api.runner.write(ctx.api.accounts.set_user_disabled, username, True)
-    return redirect(USERS, f"User {username} disabled: their sessions end now.")
+    return redirect(USERS, say("User {name} disabled: their sessions end now.", name=username))
 
 
 @router.post(USERS + "/{username}/enable", response_model=None)
@@ -94,7 +97,7 @@ async def enable_user(request: Request, username: str) -> Response:
     await _user_form(request, username)
     ctx = web(request)
     await ctx.api.runner.write(ctx.api.accounts.set_user_disabled, username, False)
-    return redirect(USERS, f"User {username} enabled.")
+    return redirect(USERS, say("User {name} enabled.", name=username))
 
 
 @router.post(USERS + "/{username}/email", response_model=None)
@@ -105,8 +108,11 @@ async def set_email(request: Request, username: str) -> Response:
     await ctx.api.runner.write(
         ctx.api.accounts.set_email, username, _field(form, "email", 400), wanted
     )
-    told = "mailed to them" if wanted else "not mailed"
-    return redirect(USERS, f"The e-mail of {username} is set; notifications are {told}.")
+    told = say("mailed to them") if wanted else say("not mailed")
+    return redirect(
+        USERS,
+        say("The e-mail of {name} is set; notifications are {told}.", name=username, told=told),
+    )
 
 
 @router.post(USERS + "/{username}/password", response_model=None)
@@ -114,7 +120,7 @@ async def reset_password(request: Request, username: str) -> Response:
     _, form, username = await _user_form(request, username)
     ctx = web(request)
     await ctx.api.runner.write(ctx.api.accounts.set_password, username, form.get("password"))
-    return redirect(USERS, f"The password of {username} is set.")
+    return redirect(USERS, say("The password of {name} is set.", name=username))
 
 
 @router.post(USERS + "/{username}/locale", response_model=None)
@@ -123,8 +129,10 @@ async def set_locale(request: Request, username: str) -> Response:
     ctx = web(request)
     locale = chosen_locale(form.get("locale"))
     await ctx.api.runner.write(ctx.api.accounts.set_locale, username, locale)
-    shown = LANGUAGE_NAMES[locale] if locale else "their browser's language"
-    return redirect(USERS, f"{username} sees the pages in {shown}.")
+    shown = LANGUAGE_NAMES[locale] if locale else say("their browser's language")
+    return redirect(
+        USERS, say("{name} sees the pages in {language}.", name=username, language=shown)
+    )
 
 
 @router.get(TOKENS, response_model=None)
@@ -173,7 +181,7 @@ async def revoke_token(request: Request, token_id: str) -> Response:
     row = await ctx.api.runner.write(ctx.api.accounts.revoke_token, token_id)
     if row is None:
         raise not_found("token")
-    return redirect(TOKENS, f"Token {row.name} revoked.")
+    return redirect(TOKENS, say("Token {name} revoked.", name=row.name))
 
 
 __all__ = ["router"]

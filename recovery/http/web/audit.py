@@ -21,13 +21,15 @@ from recovery.audit import ExportFilter
 from recovery.domain.apply import replay
 from recovery.domain.queries import resolved_states
 from recovery.domain.state import Event, IncidentState, iso
+from recovery.domain.words import say
 from recovery.errors import IntegrityError
 from recovery.http.web.context import signed_in, web
 from recovery.http.web.errors import PageError, not_found
 from recovery.http.web.present import STEP_STATUS, describe, humanise
 from recovery.http.web.present_steps import step_evidence
-from recovery.http.web.responses import WebRoute, render
+from recovery.http.web.responses import WebRoute, page_locale, render
 from recovery.http.web.shared import visible_incident
+from recovery.http.web.translations import N_, translate
 from recovery.service.engine import Recovery
 from recovery.service.principal import Permission
 from recovery.service.reports import recovery_score
@@ -56,7 +58,9 @@ def _moment(value: str, zone: Any) -> datetime:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise PageError(
-            400, "Not a time", f"{value!r} is not a time like 2026-07-04T14:05"
+            400,
+            N_("Not a time"),
+            say("“{value}” is not a time like 2026-07-04T14:05", value=value[:40]),
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
@@ -93,7 +97,11 @@ async def audit_incident(
             notice = "The incident had not been opened yet at that moment."
     elif seq.strip():
         if not seq.strip().isdigit():
-            raise PageError(400, "Not an event number", f"{seq!r} is not an event number")
+            raise PageError(
+                400,
+                N_("Not an event number"),
+                say("“{value}” is not an event number", value=seq[:40]),
+            )
         chosen = min(max(int(seq), 1), last)
     if chosen:
         # Replayed from the events already read, through the version the incident pinned.
@@ -101,9 +109,10 @@ async def audit_incident(
         upto = [e for e in events if e.seq <= chosen]
         state = await ctx.api.runner.read(replay, pinned, upto)
     entries = [describe(e, compiled) for e in events]
+    locale = page_locale(request, viewer)  # the slider's words are read by the script
     when_full = ctx.env.filters["when_full"]  # with no page context: the server's zone
     events_json = orjson.dumps(
-        [{"title": e.title, "at": when_full({}, e.at)} for e in entries]
+        [{"title": translate(locale, e.title), "at": when_full({}, e.at)} for e in entries]
     ).decode()
     steps = []
     if state is not None:
@@ -112,8 +121,8 @@ async def audit_incident(
             steps.append(
                 {
                     "id": step.id,
-                    "title": step.title,
-                    "owner": humanise(step.owner),
+                    "title": compiled.said.step_title(step.id),
+                    "owner": compiled.said.role(step.owner),
                     "status": STEP_STATUS.get(step.status, humanise(step.status)),
                     "resolved": step.status in resolved[step.kind],
                     "due_at": step.due_at,
@@ -129,6 +138,7 @@ async def audit_incident(
         viewer,
         view=view,
         playbook=compiled.playbook,
+        playbook_title=compiled.said.title,
         verification=verification,
         entries=entries,
         events_json=events_json,
@@ -204,7 +214,9 @@ async def export_site(request: Request, site: str = "", format: str = "jsonl") -
     fmt = format if format in ("jsonl", "csv") else "jsonl"
     site = site.strip()
     if not site and not viewer.all_sites:
-        raise PageError(400, "Choose a property", "Choose one of your properties to export.")
+        raise PageError(
+            400, N_("Choose a property"), N_("Choose one of your properties to export.")
+        )
     if site and not viewer.may_see(site):
         raise not_found("property")
     ctx = web(request)

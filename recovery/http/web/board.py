@@ -54,7 +54,7 @@ async def board(
         viewer,
         rows=rows,
         filters={"site": site, "playbook": playbook, "owner": owner, "ended": ended == "1"},
-        playbooks=[(c.playbook.id, c.playbook.title) for c in rec.catalog.latest()],
+        playbooks=[(c.playbook.id, c.said.title) for c in rec.catalog.latest()],
         owners=sorted({r.owner for r in rows} | ({owner} if owner else set())),
         overdue=sum(1 for r in rows if r.overdue),
         now_iso=now_iso,

@@ -122,9 +122,20 @@ def install_formats(
         (marked with N_); anything else (a name, a value) as it is."""
         if not text:
             return ""  # gettext("") is the catalog's header
-        gettext = translations(language(context)).gettext
-        return localize(text, gettext) if isinstance(text, Said) else gettext(str(text))
+        locale = language(context)
+        gettext = translations(locale).gettext
+        return localize(text, gettext, locale) if isinstance(text, Said) else gettext(str(text))
 
+    @pass_context
+    def finalize(context: Context, value: object) -> object:
+        """Every `{{ ... }}` that is `Said` (a step title, an evidence label, a timeline
+        title) in the page's language; anything else as it is."""
+        if isinstance(value, Said):
+            locale = language(context)
+            return localize(value, translations(locale).gettext, locale)
+        return value
+
+    env.finalize = finalize
     env.globals["said"] = said
     env.filters.update(
         when=when,

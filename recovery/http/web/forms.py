@@ -17,7 +17,9 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 
+from recovery.domain.words import say
 from recovery.http.web.errors import BadForm, CsrfError, not_found
+from recovery.http.web.translations import N_
 
 LOGIN_COOKIE = "recovery_login"
 MAX_FORM_BYTES = 64 * 1024
@@ -70,10 +72,10 @@ async def read_form(request: Request, expected_csrf: str | None) -> Form:
     """The urlencoded body; refused unless its CSRF field matches `expected_csrf`."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
-        raise BadForm("this page accepts only its own forms")
+        raise BadForm(N_("this page accepts only its own forms"))
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
-        raise BadForm("the form is too large (64 KB at most)")
+        raise BadForm(N_("the form is too large (64 KB at most)"))
     try:
         pairs = parse_qsl(
             body.decode("utf-8", errors="replace"),
@@ -82,7 +84,7 @@ async def read_form(request: Request, expected_csrf: str | None) -> Form:
             strict_parsing=False,
         )
     except ValueError:
-        raise BadForm("the form has too many fields") from None
+        raise BadForm(N_("the form has too many fields")) from None
     form = Form(pairs)
     if expected_csrf is None or not hmac.compare_digest(
         form.get(CSRF_FIELD).encode(), expected_csrf.encode()
@@ -90,7 +92,9 @@ async def read_form(request: Request, expected_csrf: str | None) -> Form:
         raise CsrfError()
     for key, value in pairs:
         if "\x00" in value or "\x00" in key:
-            raise BadForm(f"{key}: text may not contain NUL characters", field=key)
+            raise BadForm(
+                say("{field}: text may not contain NUL characters", field=key[:64]), field=key
+            )
     return form
 
 

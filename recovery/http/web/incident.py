@@ -13,10 +13,10 @@ from recovery.domain.calendar import ALWAYS_OPEN
 from recovery.domain.compiler import CompiledPlaybook
 from recovery.domain.queries import allowed_for_role, next_step
 from recovery.domain.state import iso
-from recovery.domain.words import INCIDENT_ACTIONS
+from recovery.domain.words import INCIDENT_ACTIONS, STEP_ACTIONS, say, say_list
 from recovery.http.web.context import Viewer, signed_in, web
 from recovery.http.web.customers import recent_history
-from recovery.http.web.present import ACTION_LABELS, cue_choices, describe, humanise
+from recovery.http.web.present import cue_choices, describe, humanise
 from recovery.http.web.present_forms import incident_forms
 from recovery.http.web.present_steps import step_views
 from recovery.http.web.responses import WebRoute, render
@@ -54,9 +54,11 @@ def allowed_labels(
     for action in allowed_for_role(view.allowed, role):
         step_id, dot, name = action.partition(".")
         if dot:
-            definition = compiled.steps.get(step_id)
-            title = definition.title if definition else humanise(step_id)
-            label = f"{title}: {ACTION_LABELS.get(name, (humanise(name),))[0].lower()}"
+            label = say(
+                "{step}: {action}",
+                step=compiled.said.step_title(step_id),
+                action=STEP_ACTIONS.get(name, humanise(name)),
+            )
             (here if step_id == step_first else rest).append(label)
         else:
             rest.append(INCIDENT_ACTIONS.get(action, humanise(action)))
@@ -109,9 +111,11 @@ async def incident_page(
         view=view,
         state=state,
         playbook=compiled.playbook,
+        playbook_title=compiled.said.title,
+        cues_shown=say_list(compiled.said.cue(c) for c in state.cues),
         steps=steps,
         entries=[describe(e, compiled) for e in reversed(events)],
-        pending=[compiled.steps[s].title for s in view.pending_for_close if s in compiled.steps],
+        pending=[compiled.said.step_title(s) for s in view.pending_for_close],
         problem=problem,
         problem_allowed=(
             allowed_labels(view, compiled, viewer.role, _step_of(problem)) if problem else ([], [])

@@ -31,6 +31,7 @@ from recovery.domain.commands import (
     ReportCues,
     Resume,
 )
+from recovery.domain.describe import CHANNELS as CHANNEL_WORDS
 from recovery.domain.state import parse_iso
 from recovery.domain.words import role_title, say
 from recovery.errors import (
@@ -123,7 +124,10 @@ def _shown_version(form: Form) -> int | None:
     if raw is None:
         return None
     if not raw.isdigit() or len(raw) > 9:
-        raise BadForm(f"The page's incident version must be a number, not {raw!r}", "version")
+        raise BadForm(
+            say("The page's incident version must be a number, not “{value}”", value=raw[:40]),
+            "version",
+        )
     return int(raw)
 
 
@@ -154,7 +158,10 @@ async def step_action(request: Request, incident_id: str, step: str, action: str
         try:
             amount = float(raw_amount) if raw_amount else None
         except ValueError:
-            raise BadForm(f"Amount must be a number, not {raw_amount!r}", field="amount") from None
+            raise BadForm(
+                say("Amount must be a number, not “{value}”", value=str(raw_amount)[:40]),
+                field="amount",
+            ) from None
         alternatives = _lines(form.get("alternatives"))
         reason = form.text("reason")
         note, recipient, locale = form.text("note"), form.text("recipient"), form.text("locale")
@@ -180,7 +187,7 @@ async def step_action(request: Request, incident_id: str, step: str, action: str
 
     def success(outcome: Outcome) -> str:
         after = outcome.incident.state.steps.get(step)
-        title = after.title if after else step
+        title = outcome.incident.compiled.said.step_title(step)
         status = STEP_STATUS.get(after.status, humanise(after.status)) if after else "updated"
         return say("{title}: {status}.", title=title, status=say(status))
 
@@ -265,6 +272,11 @@ async def create_status_link(request: Request, incident_id: str) -> Response:
     )
 
 
+def refused(message: str, exc: Exception) -> str:
+    """A refusal for the flash: its plain words when it has them."""
+    return say(message, why=getattr(exc, "plain", None) or str(exc))
+
+
 @router.post("/web/incidents/{incident_id}/status-links/send", response_model=None)
 async def send_status_link(request: Request, incident_id: str) -> Response:
     viewer = await signed_in(request, Permission.WRITE)
@@ -286,10 +298,17 @@ async def send_status_link(request: Request, incident_id: str) -> Response:
             )
         )
     except CommandRejectedError as exc:
-        return redirect(f"{incident_url(incident_id)}#customer-link", f"Not sent: {exc}")
+        return redirect(
+            f"{incident_url(incident_id)}#customer-link",
+            refused("Not sent: {why}", exc),
+        )
     return redirect(
         f"{incident_url(incident_id)}#customer-link",
-        f"Status link sent by {via} to {sent.outcome.event.data['recipient']}.",
+        say(
+            "Status link sent by {via} to {recipient}.",
+            via=CHANNEL_WORDS.get(via, via),
+            recipient=sent.outcome.event.data["recipient"],
+        ),
     )
 
 
@@ -302,10 +321,13 @@ async def revoke_status_link(request: Request, incident_id: str, link_id: str) -
     try:
         info = await ctx.api.runner.write(ctx.links.revoke, incident_id, link_id, ctx.now())
     except CommandRejectedError as exc:
-        return redirect(f"{incident_url(incident_id)}#customer-link", f"Not revoked: {exc}")
+        return redirect(
+            f"{incident_url(incident_id)}#customer-link",
+            refused("Not revoked: {why}", exc),
+        )
     return redirect(
         f"{incident_url(incident_id)}#customer-link",
-        f"Status link {info.id} revoked: it no longer opens the status page.",
+        say("Status link {link} revoked: it no longer opens the status page.", link=info.id),
     )
 
 
@@ -318,7 +340,7 @@ async def revoke_status_links(request: Request, incident_id: str) -> Response:
     count = await ctx.api.runner.write(ctx.links.revoke_all, incident_id, ctx.now())
     return redirect(
         f"{incident_url(incident_id)}#customer-link",
-        f"{count} status link(s) revoked: they no longer open the status page.",
+        say("{count} status link(s) revoked: they no longer open the status page.", count=count),
     )
 
 

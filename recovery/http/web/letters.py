@@ -11,6 +11,7 @@ from recovery.http.web.errors import PageError
 from recovery.http.web.forms import check_code
 from recovery.http.web.responses import WebRoute
 from recovery.http.web.shared import visible_incident
+from recovery.http.web.translations import N_
 from recovery.service.principal import Permission
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -25,7 +26,7 @@ async def letter(request: Request, incident_id: str, step: str) -> Response:
     try:
         html = await ctx.api.runner.read(ctx.api.rec.render_letter_html, incident_id, step)
     except CommandRejectedError as exc:
-        raise PageError(404, "No letter", str(exc)) from None
+        raise PageError(404, N_("No letter"), getattr(exc, "plain", None) or str(exc)) from None
     return HTMLResponse(
         html,
         headers={

@@ -29,6 +29,7 @@ from recovery.http.web.errors import PageError
 from recovery.http.web.notifications import UnreadCounts
 from recovery.http.web.responses import WebRoute
 from recovery.http.web.shared import visible_incident
+from recovery.http.web.translations import N_
 from recovery.service.approvals import PendingApprovals
 from recovery.service.changes import EVERYTHING, ChangeFeed
 from recovery.service.ports.changes import Change
@@ -181,6 +182,6 @@ async def incident_changes(
 ) -> Response:
     viewer = await signed_in(request, Permission.READ)
     if not incident:
-        raise PageError(400, "Which incident?", "Give ?incident=ID, or use /live/board.")
+        raise PageError(400, N_("Which incident?"), N_("Give ?incident=ID, or use /live/board."))
     view = await visible_incident(request, viewer, incident)  # 404 outside the viewer's scope
     return await _stream(request, viewer, view.state.id, since)

@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse, Response
 
 from recovery.catalog import Catalog
 from recovery.domain.commands import OpenIncident
+from recovery.domain.words import say
 from recovery.errors import CommandRejectedError, UnknownPlaybookError
 from recovery.http.web.context import CHANNEL_COOKIE, Viewer, signed_in, web
 from recovery.http.web.forms import read_form
@@ -36,7 +37,7 @@ def type_choices(
     for kind in catalog.incident_types():
         if industries and kind.partition(".")[0] not in industries:
             continue
-        title = catalog.for_incident_type(kind).playbook.title
+        title = catalog.for_incident_type(kind).said.title
         groups.setdefault(title, []).append((kind, humanise(kind.partition(".")[2]).capitalize()))
     usual = max(used, key=lambda kind: (used[kind], kind)) if used else None
     return sorted(groups.items()), usual
@@ -143,8 +144,11 @@ async def new_incident(request: Request) -> Response:
     token = await ctx.api.runner.write(ctx.links.create, outcome.id, viewer.name, ctx.now())
     response = redirect(
         incident_url(outcome.id),
-        f"Incident opened: all {steps} steps are open at once. The customer's status page "
-        "(shown this once; send it from the Customer status page panel):",
+        say(
+            "Incident opened: all {count} steps are open at once. The customer's status page "
+            "(shown this once; send it from the Customer status page panel):",
+            count=steps,
+        ),
         link=f"{ctx.links.public_url or str(request.base_url).rstrip('/')}/status/{token}",
     )
     response.set_cookie(

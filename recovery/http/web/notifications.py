@@ -74,13 +74,13 @@ async def set_email(request: Request) -> Response:
     form = await read_form(request, viewer.csrf)
     email = form.get("email").strip()
     if len(email) > 400:
-        raise BadForm("email is longer than 400 characters", "email")
+        raise BadForm(N_("email is longer than 400 characters"), "email")
     wanted = form.text("notify_by_email") is not None
     ctx = web(request)
     if viewer.principal.kind != "user":
-        raise BadForm("Only a person signed in with a password has an e-mail address here.")
+        raise BadForm(N_("Only a person signed in with a password has an e-mail address here."))
     await ctx.api.runner.write(ctx.api.accounts.set_email, viewer.name, email, wanted)
-    return redirect(PAGE, "Your notifications are mailed to you." if wanted else "Saved.")
+    return redirect(PAGE, N_("Your notifications are mailed to you.") if wanted else N_("Saved."))
 
 
 @router.post(PAGE + "/read", response_model=None)

@@ -14,10 +14,10 @@ from recovery.domain.durations import format_due
 from recovery.domain.playbook import FINISHING_ACTIONS
 from recovery.domain.queries import resolved_states
 from recovery.domain.validation import kinds_of
+from recovery.domain.words import say_list
 from recovery.http.web.context import signed_in, web
 from recovery.http.web.diagram import Transition, lifecycle_svg
 from recovery.http.web.errors import PageError
-from recovery.http.web.present import humanise
 from recovery.http.web.responses import WebRoute, render
 from recovery.service.principal import Permission
 
@@ -27,7 +27,7 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 @dataclass(frozen=True)
 class KindPicture:
     name: str
-    steps: list[str]
+    steps: str
     svg: Markup
     transitions: list[tuple[str, str, str, bool]]
 
@@ -80,7 +80,11 @@ async def playbook(request: Request, playbook_id: str, version: str = "") -> Res
         pictures.append(
             KindPicture(
                 name=name,
-                steps=[s.title for s in (*book.steps, *book.tier_steps) if s.kind == name],
+                steps=say_list(
+                    compiled.said.step_title(s.id)
+                    for s in (*book.steps, *book.tier_steps)
+                    if s.kind == name
+                ),
                 svg=lifecycle_svg(
                     f"Step kind {name}",
                     list(kind.states),
@@ -105,7 +109,7 @@ async def playbook(request: Request, playbook_id: str, version: str = "") -> Res
                     "step": step,
                     "tier": tier,
                     "due": format_due(step.due),
-                    "owner": humanise(step.owner),
+                    "owner": compiled.said.role(step.owner),
                     "fields": [f for f in fields if f.name not in ("letter_id", "message_id")],
                     "added_by": [r.id for r in book.cue_rules if step.id in r.add_steps],
                 }
@@ -116,6 +120,10 @@ async def playbook(request: Request, playbook_id: str, version: str = "") -> Res
         "playbook.html",
         viewer,
         book=book,
+        words=compiled.said,
+        adds={
+            r.id: say_list(compiled.said.step_title(s) for s in r.add_steps) for r in book.cue_rules
+        },
         digest=compiled.digest,
         steps=steps,
         pictures=pictures,

@@ -15,6 +15,7 @@ from recovery.domain.describe import describe as describe_event
 from recovery.domain.describe import humanise as humanise  # re-exported for the pages
 from recovery.domain.queries import NextStep, clock_stopped, next_step, open_steps
 from recovery.domain.state import Event
+from recovery.domain.words import say
 from recovery.http.web.translations import N_
 from recovery.service.engine import IncidentView
 
@@ -100,11 +101,11 @@ def board_row(
     due = min(dues) if dues and state.status in ACTIVE_STATES else None
     return BoardRow(
         id=state.id,
-        customer=f"erased on {state.erased_at[:10]}"
+        customer=say("erased on {date}", date=state.erased_at[:10])
         if state.erased_at
         else str(state.customer.get("name", "")),
         site=state.site,
-        playbook=compiled.playbook.title,
+        playbook=compiled.said.title,
         incident_type=state.incident_type,
         owner=state.owner,
         status=state.status,
@@ -138,11 +139,12 @@ def describe(event: Event, compiled: CompiledPlaybook) -> Entry:
     )
 
 
-def cue_choices(compiled_all: Sequence[CompiledPlaybook]) -> list[str]:
-    """Every cue any playbook's rules listen for, in first-seen order."""
-    seen: dict[str, None] = {}
+def cue_choices(compiled_all: Sequence[CompiledPlaybook]) -> dict[str, str]:
+    """Every cue any playbook's rules listen for, in first-seen order, with its name (as
+    the first playbook that names it translates it)."""
+    seen: dict[str, str] = {}
     for compiled in compiled_all:
         for rule in compiled.playbook.cue_rules:
             for cue in rule.when.cues_any or ():
-                seen.setdefault(cue, None)
-    return list(seen)
+                seen.setdefault(cue, compiled.said.cue(cue))
+    return seen

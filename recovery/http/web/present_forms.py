@@ -3,11 +3,10 @@ action, and the incident-level forms (close, hand off, notes...) allowed now."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from recovery.domain.describe import humanise
 from recovery.http.web.translations import N_
 from recovery.service.engine import IncidentView
 
@@ -59,7 +58,7 @@ def incident_forms(
     users: Sequence[str],
     roles: Sequence[str],
     channel: str,
-    cues: Sequence[str],
+    cues: Mapping[str, str],
 ) -> dict[str, ActionForm]:
     """The incident-level forms allowed now, by action (close, hand_off, ...)."""
     allowed = set(view.allowed)
@@ -98,7 +97,7 @@ def incident_forms(
             "to_role",
             N_("Their role"),
             "choice",
-            choices=tuple((r, humanise(r)) for r in roles),
+            choices=tuple((r, view.compiled.said.role(r)) for r in roles),
         ),
         FieldSpec(
             "context",
@@ -176,7 +175,7 @@ def incident_forms(
                 N_("Cues heard"),
                 "multi",
                 required=True,
-                choices=tuple((c, humanise(c)) for c in cues),
+                choices=tuple(cues.items()),
             ),
         )
     add(
@@ -187,6 +186,7 @@ def incident_forms(
         FieldSpec("reason", N_("Why"), "textarea", required=True),
     )
     holds = view.state.holds or {}
+    said = view.compiled.said
     acting_on = {a.partition(".")[0] for a in allowed if "." in a}  # steps still open
     open_steps = [s for s in view.state.steps.values() if s.id in acting_on]
     add(
@@ -199,8 +199,8 @@ def incident_forms(
             N_("What waits"),
             "choice",
             choices=(
-                ("", "the whole incident"),
-                *((s.id, s.title) for s in open_steps if s.id not in holds),
+                ("", N_("the whole incident")),
+                *((s.id, said.step_title(s.id)) for s in open_steps if s.id not in holds),
             ),
         ),
         FieldSpec(
@@ -222,8 +222,8 @@ def incident_forms(
             N_("What resumes"),
             "choice",
             choices=(
-                ("", "everything on hold"),
-                *((s, view.state.steps[s].title) for s in holds if s in view.state.steps),
+                ("", N_("everything on hold")),
+                *((s, said.step_title(s)) for s in holds if s in view.state.steps),
             ),
         ),
         note=N_("Each deadline moves by the time held (in business time where it is counted so)."),

@@ -14,6 +14,7 @@ from recovery.domain.describe import humanise, label_of, money_fields, show_valu
 from recovery.domain.playbook import EvidenceField
 from recovery.domain.queries import resolved_states
 from recovery.domain.state import IncidentState, StepState
+from recovery.domain.words import say
 from recovery.http.web.i18n import LANGUAGE_NAMES, LOCALES, pick_locale
 from recovery.http.web.present import ACTION_LABELS, STEP_STATUS
 from recovery.http.web.present_forms import ActionForm, FieldSpec
@@ -55,23 +56,30 @@ def evidence_fields(
 
 
 def field_spec(
-    f: EvidenceField, currency: str, siblings: Sequence[EvidenceField] = ()
+    compiled: CompiledPlaybook,
+    step_id: str,
+    f: EvidenceField,
+    currency: str,
+    siblings: Sequence[EvidenceField] = (),
 ) -> FieldSpec:
+    """An evidence field as a form control, in the playbook's words (translated)."""
+    said = compiled.said
     ftype: str = f.type
     if ftype == "text" and f.name in ("body", "answer", "outcome", "findings"):
         ftype = "textarea"
-    help_text = f.help
+    help_text = said.help(step_id, f.name) if f.help else None
     if f.unless is not None and f.max is not None:
-        labels = {s.name: s.label for s in siblings if s.label}
-        extra = f"up to {f.max:g}, unless “{labels.get(f.unless, humanise(f.unless))}” is ticked"
-        help_text = f"{help_text}; {extra}" if help_text else extra
+        named = {s.name for s in siblings if s.label}
+        other = said.label(step_id, f.unless) if f.unless in named else humanise(f.unless)
+        extra = say("up to {most}, unless “{other}” is ticked", most=f"{f.max:g}", other=other)
+        help_text = say("{help}; {extra}", help=help_text, extra=extra) if help_text else extra
     return FieldSpec(
         name=f"ev.{f.name}",
-        label=f.label or humanise(f.name).capitalize(),
+        label=said.label(step_id, f.name),
         type=ftype,
         required=f.required and f.type != "bool",
         help=help_text,
-        choices=tuple((c, c) for c in (f.choices or ())),
+        choices=tuple((c, said.choice(step_id, f.name, c)) for c in (f.choices or ())),
         min=f.min,
         # with `unless`, the server decides (and says why); the browser must not block it
         max=None if f.unless is not None else f.max,
@@ -106,8 +114,8 @@ def _step_form(
     written = sends_letters(compiled, step.kind)
     if written and action == "draft":
         voucher = compiled.steps[step.id].voucher
-        note = (
-            f"Drafting issues the {humanise(voucher.kind)} certificate's code."
+        note: str | None = (
+            say("Drafting issues the {kind} certificate's code.", kind=humanise(voucher.kind))
             if voucher is not None
             else None
         )
@@ -128,7 +136,9 @@ def _step_form(
                 "recipient",
                 N_("Send to (e-mail address)"),
                 "email",
-                help="empty: the customer's contact" + (f" ({contact})" if contact else ""),
+                help=say("empty: the customer's contact ({contact})", contact=contact)
+                if contact
+                else N_("empty: the customer's contact"),
                 default=str(step.evidence.get("recipient") or ""),
             ),
             FieldSpec(
@@ -140,7 +150,9 @@ def _step_form(
                 default=language,
             ),
         )
-        note = "The mail worker sends it and records it as sent once the mail server accepts it."
+        note = N_(
+            "The mail worker sends it and records it as sent once the mail server accepts it."
+        )
         return ActionForm(key, url, label, button, fields, note)
     if action == "waive":
         fields = (FieldSpec("reason", N_("Why this step is waived"), "textarea", required=True),)
@@ -148,14 +160,18 @@ def _step_form(
     if action == "request_approval":
         fields = (
             FieldSpec(
-                "amount", "Amount to approve", "money", required=True, min=0, suffix=currency
+                "amount", N_("Amount to approve"), "money", required=True, min=0, suffix=currency
             ),
             FieldSpec("reason", N_("Why (for the manager)"), "textarea"),
         )
         return ActionForm(key, url, label, button, fields)
     if action == "grant_approval":
         requested = (step.approval or {}).get("requested_amount")
-        note = f"Requested: {show_value(requested, money=currency)}" if requested else None
+        note = (
+            say("Requested: {amount}", amount=show_value(requested, money=currency))
+            if requested
+            else None
+        )
         return ActionForm(key, url, label, button, (FieldSpec("reason", N_("Note"), "text"),), note)
     if action == "deny_approval":
         fields = (
@@ -170,7 +186,7 @@ def _step_form(
         )
         return ActionForm(key, url, label, button, fields)
     asked = evidence_fields(compiled, step.id, action)
-    fields = tuple(field_spec(f, currency, asked) for f in asked)
+    fields = tuple(field_spec(compiled, step.id, f, currency, asked) for f in asked)
     return ActionForm(key, url, label, button, fields)
 
 
@@ -188,7 +204,6 @@ def step_views(
     out: list[StepView] = []
     for step in state.steps.values():
         done = step.status in resolved[step.kind]
-        definition = compiled.steps.get(step.id)
         forms: list[ActionForm] = []
         if can_write:
             for allowed in view.allowed:
@@ -211,7 +226,7 @@ def step_views(
                         "asked_for",
                         N_("What the customer asked for"),
                         required=True,
-                        default=step.title,
+                        default=compiled.said.step_title(step.id),
                     ),
                     FieldSpec("step", N_("Step"), "hidden", default=step.id),
                 ),
@@ -222,18 +237,22 @@ def step_views(
             a = step.approval
             currency = compiled.playbook.currency
             if a.get("status") == "requested":
-                approval = (
-                    f"{show_value(a.get('requested_amount'), money=currency)} requested by "
-                    f"{a.get('requested_by')}, waiting for a manager"
+                approval = say(
+                    "{amount} requested by {person}, waiting for a manager",
+                    amount=show_value(a.get("requested_amount"), money=currency),
+                    person=a.get("requested_by"),
                 )
             elif a.get("status") == "granted":
-                approval = (
-                    f"{show_value(a.get('granted_amount'), money=currency)} approved by "
-                    f"{a.get('decided_by')}"
+                approval = say(
+                    "{amount} approved by {person}",
+                    amount=show_value(a.get("granted_amount"), money=currency),
+                    person=a.get("decided_by"),
                 )
             elif a.get("status") == "denied":
-                approval = f"declined by {a.get('decided_by')}; alternatives offered: " + "; ".join(
-                    str(x) for x in a.get("alternatives", [])
+                approval = say(
+                    "declined by {person}; alternatives offered: {alternatives}",
+                    person=a.get("decided_by"),
+                    alternatives="; ".join(str(x) for x in a.get("alternatives", [])),
                 )
         letter_url = None
         if sends_letters(compiled, step.kind) and step.status != "open":
@@ -241,10 +260,10 @@ def step_views(
         out.append(
             StepView(
                 id=step.id,
-                title=step.title,
-                description=definition.description if definition else None,
+                title=compiled.said.step_title(step.id),
+                description=compiled.said.step_descriptions.get(step.id),
                 kind=step.kind,
-                owner=humanise(step.owner),
+                owner=compiled.said.role(step.owner),
                 status=step.status,
                 status_label=STEP_STATUS.get(step.status, humanise(step.status)),
                 resolved=done,

@@ -19,20 +19,22 @@ from babel.numbers import format_currency
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from recovery.domain.words import say
 from recovery.http.web.context import signed_in, web
 from recovery.http.web.errors import PageError
 from recovery.http.web.reports_chart import Chart, bar_chart
 from recovery.http.web.responses import WebRoute, render
+from recovery.http.web.translations import N_
 from recovery.service.principal import Permission
 from recovery.service.reports import GroupBy, ReportRow, report_csv
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 GROUPS = {
-    "site_playbook": "property and playbook",
-    "site": "property",
-    "playbook": "playbook",
-    "all": "everything",
+    "site_playbook": N_("property and playbook"),
+    "site": N_("property"),
+    "playbook": N_("playbook"),
+    "all": N_("everything"),
 }
 MAX_WEEKS = 26  # the trend's last weeks: one bounded report call each
 DEFAULT_WEEKS = 12  # the trend when no start date is given
@@ -150,25 +152,29 @@ def _charts(weeks: list[Week]) -> list[Chart]:
     labels = [w.label for w in weeks]
     return [
         bar_chart(
-            "Incidents opened per week",
-            "Number of incidents opened in each ISO week of the range.",
+            say("Incidents opened per week"),
+            say("Number of incidents opened in each ISO week of the range."),
             labels,
             [float(w.row.incidents) if w.row else 0.0 for w in weeks],
             unit="",
         ),
         bar_chart(
-            "Recovery score per week",
-            "Average recovery score (0 to 100) of the incidents opened in each week; "
-            "no bar: no incidents.",
+            say("Recovery score per week"),
+            say(
+                "Average recovery score (0 to 100) of the incidents opened in each week; "
+                "no bar: no incidents."
+            ),
             labels,
             [w.row.recovery_score if w.row else None for w in weeks],
             unit="",
             top=100.0,
         ),
         bar_chart(
-            "Deadlines kept per week",
-            "Share of required steps done on time, of incidents opened in each week; "
-            "no bar: no steps were due.",
+            say("Deadlines kept per week"),
+            say(
+                "Share of required steps done on time, of incidents opened in each week; "
+                "no bar: no steps were due."
+            ),
             labels,
             [w.row.deadlines_kept_pct if w.row else None for w in weeks],
             unit="%",
@@ -184,11 +190,20 @@ def _money_charts(weeks: list[Week]) -> list[Chart]:
     currencies = sorted({cur for w in weeks if w.row for cur in w.row.compensation_spent})
     return [
         bar_chart(
-            f"Compensation spent per week ({cur})" if cur else "Compensation spent per week",
-            "Sum of the compensation given (steps done: paid, credited or given; not offered "
-            "or declined) for the incidents opened in each week"
-            + (f", in {cur}" if cur else "")
-            + "; no bar: none.",
+            say("Compensation spent per week ({currency})", currency=cur)
+            if cur
+            else say("Compensation spent per week"),
+            say(
+                "Sum of the compensation given (steps done: paid, credited or given; not "
+                "offered or declined) for the incidents opened in each week, in {currency}; "
+                "no bar: none.",
+                currency=cur,
+            )
+            if cur
+            else say(
+                "Sum of the compensation given (steps done: paid, credited or given; not "
+                "offered or declined) for the incidents opened in each week; no bar: none."
+            ),
             labels,
             [(w.row.compensation_spent.get(cur) if w.row else None) for w in weeks],
             unit="",
@@ -199,9 +214,11 @@ def _money_charts(weeks: list[Week]) -> list[Chart]:
 
 def _approval_chart(weeks: list[Week]) -> Chart:
     return bar_chart(
-        "Approval turnaround per week",
-        "Median hours from an approval request to the manager's decision, for the incidents "
-        "opened in each week; no bar: no decision.",
+        say("Approval turnaround per week"),
+        say(
+            "Median hours from an approval request to the manager's decision, for the "
+            "incidents opened in each week; no bar: no decision."
+        ),
         [w.label for w in weeks],
         [w.row.median_hours_to_approval if w.row else None for w in weeks],
         unit=" h",

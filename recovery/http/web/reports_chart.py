@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from recovery.domain.words import say
+
 WIDTH = 640
 HEIGHT = 180
 PAD_LEFT = 36
@@ -62,7 +64,7 @@ def bar_chart(
     bars = []
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         height = 0.0 if value is None else plot_height * max(0.0, value) / scale_top
-        shown = "no data" if value is None else f"{value:g}{unit}"
+        shown = say("no data") if value is None else f"{value:g}{unit}"
         bars.append(
             Bar(
                 x=round(PAD_LEFT + i * slot + slot * 0.15, 1),
@@ -71,7 +73,7 @@ def bar_chart(
                 height=round(height, 1),
                 label=label,
                 value=value,
-                text=f"{label}: {shown}",
+                text=say("{week}: {value}", week=label, value=shown),
             )
         )
     every = max(1, len(labels) // 8)

@@ -221,7 +221,10 @@ class WebRoute(APIRoute):
                 response = await error_page(request, 404, err.title, err.message)
             except BadForm as exc:
                 response = await error_page(
-                    request, 400, N_("The form could not be read"), str(exc)
+                    request,
+                    400,
+                    N_("The form could not be read"),
+                    exc.args[0] if exc.args else str(exc),  # its words (Said) kept
                 )
             except RequestValidationError:
                 response = await error_page(

@@ -6,6 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, Response
 
+from recovery.domain.describe import CHANNELS as CHANNEL_WORDS
+from recovery.domain.words import say
 from recovery.http.auth.deps import SESSION_COOKIE
 from recovery.http.web.context import CHANNEL_COOKIE, Viewer, signed_in, web
 from recovery.http.web.errors import BadForm
@@ -125,7 +127,10 @@ async def set_channel(request: Request) -> Response:
     channel = form.get("channel")
     if channel not in CHANNELS:
         raise BadForm(f"channel must be one of: {', '.join(CHANNELS)}", field="channel")
-    response = redirect(local_path(form.get("back")), f"Working via: {channel}.")
+    response = redirect(
+        local_path(form.get("back")),
+        say("Working via: {channel}.", channel=CHANNEL_WORDS.get(channel, channel)),
+    )
     response.set_cookie(
         CHANNEL_COOKIE, channel, max_age=86400 * 365, httponly=True, samesite="strict", path="/"
     )

@@ -12,18 +12,17 @@ import gettext
 import re
 from collections.abc import Callable, Iterable
 from functools import cache
-from io import BytesIO
-from pathlib import Path
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from jinja2 import pass_context
 from jinja2.runtime import Context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
+from recovery.domain.said import Said, localize
 from recovery.letters.i18n import DEFAULT_LOCALE, LOCALES
+from recovery.letters.staff_words import LOCALE_DIR, staff_catalog
 
 __all__ = [
     "DEFAULT_LOCALE",
@@ -36,23 +35,13 @@ __all__ = [
     "translations",
 ]
 
-LOCALE_DIR = Path(__file__).resolve().parent / "locales"
 LANGUAGE_NAMES = {"en": "English", "da": "Dansk", "id": "Bahasa Indonesia"}
 _TAG = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$|^\*$")
 
 
-@cache
 def translations(locale: str) -> gettext.NullTranslations:
     """The compiled catalog of `locale` (English: the words as written)."""
-    path = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
-    if locale == DEFAULT_LOCALE or not path.is_file():
-        return gettext.NullTranslations()
-    with path.open("rb") as po:
-        catalog = read_po(po, locale=locale)
-    compiled = BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return gettext.GNUTranslations(compiled)
+    return staff_catalog(locale)
 
 
 def from_accept_language(header: str | None) -> str | None:
@@ -100,12 +89,21 @@ def babel_locale(locale: str) -> Locale:
         return Locale.parse(DEFAULT_LOCALE)
 
 
-def _newstyle(func: Callable[..., str]) -> Callable[..., str]:
+def _newstyle(func: Callable[..., str], locale: str) -> Callable[..., str]:
     """gettext for templates as Jinja's "newstyle" gettext: placeholders by name
-    (`_("Due %(when)s", when=...)`), the result marked safe and the values escaped."""
+    (`_("Due %(when)s", when=...)`), the result marked safe and the values escaped.
+    Words that are `Said` (a playbook's, the engine's) are said in `locale`, given as
+    the text or as a value."""
 
     @pass_context
     def call(context: Context, string: str, **variables: Any) -> str:
+        if isinstance(string, Said):
+            string = localize(string, func, locale)
+            value = escape(string) if context.eval_ctx.autoescape else string
+            return value % variables if variables else value
+        variables = {
+            k: localize(v, func, locale) if isinstance(v, Said) else v for k, v in variables.items()
+        }
         value = func(string) if string else ""  # gettext("") is the catalog's header
         if context.eval_ctx.autoescape:
             value = Markup(value)
@@ -134,12 +132,15 @@ def template_callables(locale: str) -> dict[str, Callable[..., str]]:
     """What a page of `locale` renders with: `gettext`, `ngettext` and `_` in that language
     (passed with each render, so one environment serves every language at once)."""
     found = translations(locale)
-    one = _newstyle(found.gettext)
+    one = _newstyle(found.gettext, locale)
     return {"gettext": one, "_": one, "ngettext": _newstyle_plural(found.ngettext)}
 
 
 def translate(locale: str, text: str) -> str:
-    """A message from Python code (a page title, a refusal) in `locale`."""
+    """A message from Python code (a page title, a refusal, a playbook's words when they
+    are `Said`) in `locale`."""
+    if isinstance(text, Said):
+        return localize(text, translations(locale).gettext, locale)
     return translations(locale).gettext(text) if text else ""
 
 

@@ -9,7 +9,9 @@ from typing import NamedTuple, Protocol
 
 
 class NewNotice(NamedTuple):
-    """One thing to tell one person, caused by one event."""
+    """One thing to tell one person, caused by one event. `message` is English (a `str`,
+    as the API gives it); when it is `Said`, the store keeps its words too, so each
+    person reads it in their own language."""
 
     recipient: str
     incident_id: str
@@ -27,6 +29,8 @@ class StoredNotice(NamedTuple):
     kind: str
     site: str
     message: str
+    """English as a `str`; `Said` (to be said in the reader's language) when its words
+    were kept"""
     created_at: datetime
     read_at: datetime | None
     mailed_at: datetime | None = None

@@ -31,6 +31,9 @@ notifications = Table(
     Column("kind", String(40), nullable=False),
     Column("site", String(200), nullable=False),
     Column("message", Text, nullable=False),
+    # the same words language-neutral (JSON of `said_to_data`): each person reads them in
+    # their language; NULL for notices stored before (shown as `message`)
+    Column("message_words", Text, nullable=True),
     Column("created_at", Timestamp, nullable=False),
     Column("read_at", Timestamp, nullable=True),
     # mailed to the person: claimed by a worker (a lease), then accepted by the mailer at

@@ -79,6 +79,11 @@ def test_a_danish_user_sees_the_board_and_an_incident_in_danish(
     assert page.get_by_role("heading", name="Tidslinje", exact=False).is_visible()
     assert page.locator("summary", has_text="Udfør").first.is_visible()  # "Complete"
     assert page.get_by_text("Fravig dette trin").count() == 0  # waiving is a manager's
+    # the playbook's words and the timeline, in Danish too
+    assert page.get_by_role("heading", name="Sig undskyld og mén det").is_visible()
+    assert page.locator("#timeline").get_by_text("Oprettet for Sri Wahyuni").is_visible()
+    page.locator("#step-apologise summary", has_text="Udfør").first.click()
+    assert page.get_by_label("Hvem sagde undskyld").is_visible()
     found["incident"] = axe_violations(page)
     assert {name: v for name, v in found.items() if v} == {}
 
@@ -98,6 +103,8 @@ def test_an_indonesian_browser_sees_indonesian_and_can_choose_danish(
     page.goto(f"{web_site.base_url}/web/incidents/{incident}")
     assert page.get_by_role("heading", name=re.compile("^Langkah pemulihan")).is_visible()
     assert page.locator("summary", has_text="Selesaikan").first.is_visible()
+    assert page.get_by_role("heading", name="Minta maaf dengan tulus").is_visible()
+    assert page.locator("#timeline").get_by_text("Dibuka untuk Sri Wahyuni").is_visible()
     found["incident"] = axe_violations(page)
     page.goto(web_site.base_url + "/web/notifications")
     assert page.get_by_role("heading", level=1).inner_text() == "Notifikasi"
@@ -128,6 +135,12 @@ def test_more_danish_pages_pass_axe(web_site: Site, incident: str, page_in: Any)
         ("incident", f"/web/incidents/{incident}", None),
         ("audit index", "/web/audit", None),
         ("playbooks", "/web/playbooks", "Drejebøger"),
+        (
+            "playbook",
+            "/web/playbooks/hotel-walked-guest",
+            "Gæst uden værelse (intet værelse ved ankomst)",
+        ),
+        ("reports", "/web/reports", None),
     ]:
         manager.goto(web_site.base_url + path)
         assert manager.get_attribute("html", "lang") == "da"

@@ -55,7 +55,10 @@
     var events = JSON.parse(range.getAttribute("data-events") || "[]");
     function show() {
       var e = events[Number(range.value) - 1];
-      if (e) label.textContent = "event " + range.value + " of " + events.length + ": " + e.title + " (" + e.at + ")";
+      // the words come from the page, in its language: {n} {last} {title} {at}
+      var words = label.getAttribute("data-words") || "event {n} of {last}: {title} ({at})";
+      if (e) label.textContent = words.replace("{n}", range.value).replace("{last}", events.length)
+        .replace("{title}", e.title).replace("{at}", e.at);
     }
     // Arrow keys only move the slider (and its label): a keyboard user steps through
     // events without a reload taking the focus away; Enter or releasing the mouse shows one.
