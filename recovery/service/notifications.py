@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from recovery.domain.compiler import ACTIVE_STATES, CompiledPlaybook
+from recovery.domain.describe import show_value
 from recovery.domain.effects import Notice, effects_of
 from recovery.domain.state import Event, IncidentState
 from recovery.domain.words import Said, say, say_list
@@ -70,6 +71,8 @@ def notices_for(
     if compiled is not None:
         titles.update((s, compiled.said.step_title(s)) for s in titles)
 
+    currency = compiled.playbook.currency if compiled is not None else None
+
     def steps_said(step_ids: Iterable[str]) -> str:
         return say_list(titles.get(s, s) for s in step_ids)
 
@@ -91,7 +94,11 @@ def notices_for(
                 step = titles.get(str(data.get("step")), str(data.get("step")))
                 amount = data.get("amount")
                 what = (
-                    say("{amount} for {step}", amount=f"{amount:g}", step=step)
+                    say(
+                        "{amount} for {step}",
+                        amount=show_value(amount, money=currency),
+                        step=step,
+                    )
                     if isinstance(amount, int | float)
                     else step
                 )

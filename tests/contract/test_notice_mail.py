@@ -155,14 +155,14 @@ def test_each_digest_is_in_its_readers_language(rec: Recovery, clock: Clock) -> 
     mailed = {str(m["To"]).partition("@")[0]: m for m in mailer.sent}
     danish, indonesian = mailed["mads"], mailed["mia"]
     assert (
-        "beder om godkendelse af 450 til Insistér på at betale for erstatningsværelset"
+        "beder om godkendelse af 450 EUR til Insistér på at betale for erstatningsværelset"
         in (danish["Subject"])
     )
     body = danish.get_content()
     assert "Hej mads" in body and f"sag {iid}" in body
     assert "Du får disse, fordi du har bedt om dine notifikationer på e-mail." in body
     body = indonesian.get_content()
-    assert "meminta persetujuan untuk 450 untuk Bersikeras membayar kamar pengganti" in body
+    assert "meminta persetujuan untuk 450 EUR untuk Bersikeras membayar kamar pengganti" in body
     assert "Halo mia," in body and f"insiden {iid}" in body
     (stored,) = rec.storage.notifications.list("mads")
-    assert "asks for approval of 450 for Insist on paying" in str(stored.message)
+    assert "asks for approval of 450 EUR for Insist on paying" in str(stored.message)

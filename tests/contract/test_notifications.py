@@ -43,7 +43,7 @@ def test_an_approval_request_tells_the_managers_and_the_answer_tells_the_request
     assert told(rec, "mads") == told(rec, "mia") == [("approval_requested", seq, iid)]
     assert told(rec, "vejle-boss") == []  # another property's manager
     assert told(rec, "ana") == []  # not told of her own request
-    assert "asks for approval of 450" in rec.storage.notifications.list("mads")[0].message
+    assert "asks for approval of 450 EUR for" in rec.storage.notifications.list("mads")[0].message
 
     assert notifier.tell(iid) == 0  # told once: a second pass finds nothing new
     granted = rec.act_on_step(iid, "pay_room", "grant_approval", actor=MANAGER)

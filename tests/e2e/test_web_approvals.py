@@ -47,7 +47,9 @@ def test_a_manager_declines_from_the_queue_offering_alternatives(lite: Site) -> 
         },
     )
     assert declined.status_code == 303 and declined.headers["location"] == "/web/approvals"
-    assert "Nothing waits for your approval" in text_of(mads.follow(declined).text)
+    queue = text_of(mads.follow(declined).text)
+    assert "Nothing waits for your approval" in queue
+    assert "declined; the alternatives are offered" in queue and "to do" not in queue
     step = lite.rec.get(incident).state.steps["dinner"]
     assert step.status == "open" and step.approval is not None
     assert step.approval["alternatives"] == [

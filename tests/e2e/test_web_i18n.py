@@ -198,7 +198,7 @@ def test_the_playbooks_words_the_timeline_and_notices_in_each_persons_language(
 
     Notifier(lite.rec).tell(incident_id)
     told = text_of(mads.get("/web/notifications").text)
-    assert "meminta persetujuan untuk 450 untuk Bersikeras membayar kamar pengganti" in told
+    assert "meminta persetujuan untuk 450 EUR untuk Bersikeras membayar kamar pengganti" in told
     seen = text_of(mads.get(f"/web/incidents/{incident_id}").text)
     assert "Minta maaf dengan tulus: selesai" in seen  # the timeline, in Indonesian
     assert "Siapa yang meminta maaf" in seen  # the evidence label
@@ -222,3 +222,31 @@ def test_the_playbooks_words_the_timeline_and_notices_in_each_persons_language(
     compiled = lite.rec.playbook_of(lite.rec.get(incident_id).state)
     titles = [describe(e, compiled).title for e in lite.rec.timeline(incident_id)]
     assert "Apologise and mean it: done" in titles  # the CLI's timeline
+
+
+def test_a_conflict_is_said_in_the_persons_language(lite: Site) -> None:
+    """Who changed what since the page was shown, in Danish for a Danish desk: the sentence,
+    the role and what was done, each in the viewer's words."""
+    from tests.e2e.test_web import shown_version
+
+    ana, mads = person(lite, "ana", DANISH), person(lite, "mads")
+    ana.get("/web/incidents/new")
+    created = ana.post("/web/incidents/new", data=HOTEL_FORM)
+    incident_id = str(created.headers["location"]).rsplit("/", 1)[1]
+    seen = shown_version(ana.get(f"/web/incidents/{incident_id}").text, "step-dinner-complete")
+    mads.get(f"/web/incidents/{incident_id}")
+    waived = mads.post(
+        f"/web/incidents/{incident_id}/steps/dinner/waive",
+        {"reason": "ate at the wedding", "version": seen},
+    )
+    assert waived.status_code == 303
+    stale = ana.post(
+        f"/web/incidents/{incident_id}/steps/dinner/complete",
+        {"ev.amount": "60", "ev.restaurant": "Backhaus", "version": seen},
+    )
+    assert stale.status_code == 409
+    problem = re.search(r'<section class="problem".*?</section>', stale.text, re.S)
+    assert problem is not None
+    said = text_of(problem[0])
+    assert "En anden har registreret noget på denne sag, efter du åbnede siden: mads (" in said
+    assert "Someone else" not in said and "manager" not in said, said

@@ -33,7 +33,7 @@ from recovery.domain.commands import (
 )
 from recovery.domain.describe import CHANNELS as CHANNEL_WORDS
 from recovery.domain.state import parse_iso
-from recovery.domain.words import role_title, say
+from recovery.domain.words import role_title, say, say_list
 from recovery.errors import (
     CommandRejectedError,
     ConflictError,
@@ -81,17 +81,29 @@ async def _act(
     except ConflictError as exc:
         zone = _property_zone(ctx, site)
         changes = [
-            f"{c['actor']} ({role_title(c['role'])}) at {_minute(c['at'], zone)}: {c['what']}"
+            say(
+                "{person} ({role}) at {when}: {what}",
+                person=c["actor"],
+                role=role_title(c["role"]),
+                when=_minute(c["at"], zone),
+                what=c["what"],
+            )
             for c in exc.changes
         ]
-        problem = Problem(
-            form_key,
-            "Someone else recorded something on this incident after you opened the page"
-            + (f": {'; '.join(changes)}." if changes else ".")
-            + " Check it below, then send the form again: what you typed is still in it.",
-            status=409,
-            changes=tuple(changes),
+        told = (
+            say(
+                "Someone else recorded something on this incident after you opened the page: "
+                "{changes}. Check it below, then send the form again: what you typed is still "
+                "in it.",
+                changes=say_list(changes, "; "),
+            )
+            if changes
+            else say(
+                "Someone else recorded something on this incident after you opened the page. "
+                "Check it below, then send the form again: what you typed is still in it."
+            )
         )
+        problem = Problem(form_key, told, status=409, changes=tuple(changes))
     except PermissionDeniedError as exc:
         problem = Problem(form_key, exc.plain or str(exc), exc.field, status=403)
     except NotAllowedNowError as exc:
@@ -188,6 +200,8 @@ async def step_action(request: Request, incident_id: str, step: str, action: str
     def success(outcome: Outcome) -> str:
         after = outcome.incident.state.steps.get(step)
         title = outcome.incident.compiled.said.step_title(step)
+        if action == "deny_approval":  # the step is open again: "to do" would hide the "no"
+            return say("{title}: declined; the alternatives are offered.", title=title)
         status = STEP_STATUS.get(after.status, humanise(after.status)) if after else "updated"
         return say("{title}: {status}.", title=title, status=say(status))
 
