@@ -18,12 +18,12 @@ from transitions import Machine, MachineError
 
 from recovery.domain.playbook import (
     FINISHING_ACTIONS,
-    STAFF_TEXTS,
     EvidenceField,
     KindDef,
     Playbook,
     StepDef,
 )
+from recovery.domain.playbook_translations import STAFF_TEXTS
 from recovery.domain.said import Said, said_local
 from recovery.domain.state import StepState
 from recovery.domain.validation import kinds_of

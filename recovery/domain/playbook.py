@@ -7,45 +7,41 @@ when the incident opens; there is deliberately no way to make a step wait for an
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     field_validator,
     model_validator,
 )
 
 from recovery.domain.durations import StepDue, Validity
+from recovery.domain.playbook_translations import (
+    PlaybookTranslation,
+    StepTranslation,
+)
+from recovery.domain.playbook_types import (
+    MAX_AMOUNT,
+    Amount,
+    Identifier,
+    Label,
+    Language,
+    Prose,
+    Slug,
+    _Strict,
+)
 from recovery.domain.said import N_
 
 # The roles the engine's users and tokens have (`recovery.service.principal.ROLES`);
 # a playbook may name others (teams) by declaring them in `roles`.
 STAFF_ROLES = ("front_desk", "manager", "auditor", "integration", "admin")
-# Amounts, limits and evidence bounds in a playbook (the API's evidence bound too).
-MAX_AMOUNT = 1e12
 
-
-Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
-Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.-]*$", max_length=80)]
-Language = Annotated[str, Field(pattern=r"^[a-z]{2}$")]
 
 FINISHING_ACTIONS = ("complete", "send")
 
 # Voucher and certificate codes: no 0/O, 1/I, so a code read aloud or typed from paper is
 # read right. 32 symbols: 5 bits each (12 symbols: 60 bits, never guessed by trying).
 VOUCHER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-
-
-class _Strict(BaseModel):
-    # strict: `max_amount: true` or `version: "2"` is a mistake, not a 1 or a 2
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-Amount = Annotated[float, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=False)]
-Label = Annotated[str, Field(max_length=200)]
-Prose = Annotated[str, Field(max_length=4000)]
 
 
 class EvidenceField(_Strict):
@@ -124,50 +120,6 @@ class VoucherDef(_Strict):
             and len(symbols) == self.length
             and all(c in VOUCHER_ALPHABET for c in symbols)
         )
-
-
-# The languages a playbook may be translated into: the staff pages' and the letters' (its
-# own words are English, the fallback).
-LANGUAGES = ("da", "id")
-# What a translation says that only staff read (left out of the playbook's digest: words
-# on a page change no incident's rules, so a translation is fixed without a new version).
-STAFF_TEXTS = ("title", "description", "labels", "help", "choices")
-
-
-class StepTranslation(_Strict):
-    """A step's texts in one more language: the customer's (letters, status page) and the
-    staff's (the pages: title, description, and its evidence fields' labels, help and
-    choices by field name)."""
-
-    customer_text: Prose | None = None
-    customer_next: Prose | None = None
-    title: Label | None = Field(default=None, min_length=1)
-    description: Prose | None = None
-    labels: dict[Identifier, Label] = Field(
-        default_factory=dict, max_length=200, description="evidence labels, by field name"
-    )
-    help: dict[Identifier, Prose] = Field(
-        default_factory=dict, max_length=200, description="evidence help, by field name"
-    )
-    choices: dict[Identifier, dict[Label, Label]] = Field(
-        default_factory=dict,
-        max_length=200,
-        description="a choice field's options as staff read them (the value stays as is)",
-    )
-
-
-class PlaybookTranslation(_Strict):
-    """The playbook's own words in one more language (staff pages): its title and
-    description, the teams it names (`roles`) and the cues its rules listen for, by code."""
-
-    title: Label | None = Field(default=None, min_length=1)
-    description: Prose | None = None
-    roles: dict[Identifier, Label] = Field(
-        default_factory=dict, max_length=100, description="team names, by role code"
-    )
-    cues: dict[Identifier, Label] = Field(
-        default_factory=dict, max_length=200, description="cue names, by cue code"
-    )
 
 
 class StepDef(_Strict):

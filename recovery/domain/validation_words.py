@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from recovery.domain.playbook import LANGUAGES, EvidenceField, KindDef, Playbook, StepDef
+from recovery.domain.playbook import EvidenceField, KindDef, Playbook, StepDef
+from recovery.domain.playbook_translations import LANGUAGES
 from recovery.errors import Problem
 
 __all__ = [
