@@ -7,7 +7,6 @@ import json
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from recovery.cli import app
+from tests.serving import wait_until_healthy
 
 runner = CliRunner()
 
@@ -150,17 +150,9 @@ def served(request: pytest.FixtureRequest, db: str, tmp_path: Path) -> Iterator[
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read() if process.stdout else ""
-                pytest.fail(f"recovery serve did not start: {output}")
-            time.sleep(0.1)
+        wait_until_healthy(
+            base, process, 30, lambda: process.stdout.read() if process.stdout else ""
+        )
         yield base, token
     finally:
         process.terminate()
@@ -199,15 +191,7 @@ def test_serve_demo_gives_a_newcomer_incidents_and_sign_ins(tmp_path: Path) -> N
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.1)
+        wait_until_healthy(base, process, 30)
         login = {"username": "desk", "password": "recovery-demo"}
         with httpx.Client(base_url=base) as desk:
             token = desk.post("/auth/login", json=login).json()["token"]

@@ -18,18 +18,17 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import psycopg
 import pytest
 
 from recovery.bootstrap import open_accounts
 from recovery.service.accounts import parse_sites
+from tests.serving import wait_until_healthy
 
 PORT = int(os.environ.get("RECOVERY_FAULT_PG_PORT", "55433"))
 RECOVERY = str(Path(sys.executable).parent / "recovery")
@@ -172,16 +171,7 @@ class Server:
             env={**os.environ, **self.env},
         )
         log.close()
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"recovery serve did not start: {self.log()[-3000:]}")
-            time.sleep(0.1)
+        wait_until_healthy(self.base, self.process, 60, self.log)
 
     def wait_dead(self, timeout: float = 30) -> int:
         assert self.process is not None

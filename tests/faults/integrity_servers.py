@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+from tests.serving import wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,16 +45,8 @@ def recovery_servers(
                 )  # fmt: skip
             started.append((process, path, f"http://127.0.0.1:{port}"))
         deadline = time.monotonic() + timeout
-        for process, path, base in started:
-            while True:
-                try:
-                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"recovery serve did not start: {path.read_text()[-2000:]}")
-                time.sleep(0.1)
+        for process, path, base in started:  # together: they start side by side
+            wait_until_healthy(base, process, max(0.0, deadline - time.monotonic()), path.read_text)
         yield [base for _process, _path, base in started]
     finally:
         for process, _path, _base in started:

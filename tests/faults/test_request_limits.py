@@ -14,13 +14,14 @@ import select
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.serving import wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 CAP = 1024 * 1024
@@ -70,15 +71,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.2)
+        wait_until_healthy(base, process, 60)
         login = httpx.post(
             f"{base}/auth/login", json={"username": "manager", "password": "recovery-demo"}
         )

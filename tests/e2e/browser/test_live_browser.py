@@ -10,7 +10,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from recovery.service.notifications import Notifier
 from tests.e2e.browser.test_web_browser import TABLET, expect, flash, shot, sign_in, submit_step
 from tests.e2e.test_api_cli import free_port
 from tests.e2e.test_web_helpers import Site
+from tests.serving import wait_until_healthy
 
 LIVE = 1000  # ms: a change shows on every open page within a second
 
@@ -201,17 +201,9 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read() if process.stdout else ""
-                pytest.fail(f"recovery serve did not start: {output}")
-            time.sleep(0.1)
+        wait_until_healthy(
+            base, process, 60, lambda: process.stdout.read() if process.stdout else ""
+        )
         yield base, mail
     finally:
         process.terminate()
