@@ -97,6 +97,7 @@ def test_a_step_put_on_hold_from_the_page_shows_what_we_wait_for(
 
     # Held from Friday 15:30 to Monday 11:00: 3.5 business hours; the 2 left run from now.
     clock.now = datetime(2026, 3, 9, 11, 0, tzinfo=CPH).astimezone(UTC)
+    ana = site.signed_in("ana")  # Monday: Friday's session is past its 12 hours
     page = text_of(act(ana, incident_id, "resume", {"step": ""}))
     assert "Resumed: deadlines moved by the time held." in page
     state = site.rec.get(incident_id).state
