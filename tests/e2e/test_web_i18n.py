@@ -215,6 +215,18 @@ def test_the_playbooks_words_the_timeline_and_notices_in_each_persons_language(
     assert "mads godkendte Insistér på at betale for erstatningsværelset" in told
     board = text_of(ana.get("/").text)
     assert "Gæst uden værelse" in board  # the board's playbook column
+    new_form = ana.get("/web/incidents/new").text
+    assert "Gæst uden værelse (intet værelse ved ankomst) · hotel.walked_guest" in new_form
+    assert "hotel.walked_guest · " not in new_form  # the type by its playbook's title
+    book = ana.get("/web/playbooks/hotel-walked-guest").text
+    shown = text_of(book)
+    assert "Afstand fra dette hotel (km) (tal" in shown  # an evidence field's type
+    assert "(number" not in shown
+    assert "utilfreds / overvejer en konkurrent / offentlig klage" in shown  # a rule's cues
+    assert "considering_competitor" not in shown and "loyalty_team" not in shown
+    svg = "".join(re.findall(r'<svg class="diagram".*?</svg>', book, re.S))
+    assert "Sagens livsforløb" in svg and ">afventer godkendelse</text>" in svg  # diagrams
+    assert ">awaiting_approval<" not in svg and "Incident lifecycle" not in svg
 
     # the API and the stored message keep the English
     (notice,) = lite.rec.storage.notifications.list("ana")

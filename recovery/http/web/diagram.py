@@ -11,7 +11,7 @@ the pages' Content-Security-Policy allows no inline style).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
@@ -199,14 +199,18 @@ def lifecycle_svg(
     initial: str,
     resolved: Iterable[str] = (),
     current: str | None = None,
+    name: Callable[[str], str] = str,
+    described: str | None = None,
 ) -> Markup:
-    """An SVG picture of one state machine (`current` is drawn highlighted)."""
+    """An SVG picture of one state machine (`current` is drawn highlighted): a state is
+    shown as `name(state)` (a transition as its trigger), and `described` is the text
+    alternative (by default the states and transitions as they are)."""
     uid = _slug(title)
     done = set(resolved)
     edges, loops = _edges(transitions)
     back = _back_edges(states, initial, edges)
     columns = _layers(states, edges, back)
-    node_w = max(110.0, max(len(s) for s in states) * CHAR_W + 28)
+    node_w = max(110.0, max(len(name(s)) for s in states) * CHAR_W + 28)
     widest = max((len(t) for e in edges for t in e.labels), default=4)
     gap = max(100.0, widest * CHAR_W + 44)
     rows = max(len(c) for c in columns)
@@ -360,22 +364,23 @@ def lifecycle_svg(
             f'<g class="{" ".join(classes)}"><rect x="{box.x:.1f}" y="{box.y:.1f}" '
             f'width="{box.w:.1f}" height="{box.h:.1f}" rx="10"/>'
             f'<text x="{box.cx:.1f}" y="{box.cy + 4.5:.1f}" text-anchor="middle">'
-            f"{escape(state)}</text></g>",
+            f"{escape(name(state))}</text></g>",
         )
 
     width = max(max(b.x + b.w for b in boxes.values()), canvas.right) + 24
     shift = MARGIN - canvas.top
     height = canvas.bottom - canvas.top + 2 * MARGIN
-    described = escape(
-        "; ".join(f"{t.trigger} from {', '.join(t.sources)} to {t.dest}" for t in transitions)
-    )
+    if described is None:
+        moves = "; ".join(
+            f"{t.trigger} from {', '.join(t.sources)} to {t.dest}" for t in transitions
+        )
+        described = f"States: {', '.join(states)}. Transitions: {moves}."
     return Markup(
         f'<svg class="diagram" xmlns="http://www.w3.org/2000/svg" role="img" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" height="{height:.0f}" '
         f'aria-labelledby="{uid}-title {uid}-desc">'
         f'<title id="{uid}-title">{escape(title)}</title>'
-        f'<desc id="{uid}-desc">States: {escape(", ".join(states))}. Transitions: {described}.'
-        "</desc>"
+        f'<desc id="{uid}-desc">{escape(described)}</desc>'
         f'<defs><marker id="{marker}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path class="dg-arrowhead" '
         'd="M0,0 L10,5 L0,10 z"/></marker></defs>'

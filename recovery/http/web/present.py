@@ -38,6 +38,14 @@ ACTION_LABELS = {
     "draft": (N_("Draft the letter"), N_("Draft letter")),
     "request_send": (N_("Send the letter"), N_("Queue letter for sending")),
 }
+FIELD_TYPES = {  # an evidence field's type, as the playbook page names it
+    "text": N_("text"),
+    "number": N_("number"),
+    "money": N_("money"),
+    "bool": N_("yes or no"),
+    "choice": N_("choice"),
+    "date": N_("date"),
+}
 CHANNELS = ("desk", "phone", "email", "chat", "web", "letter")
 ROLE_NAMES = {  # shown translated (N_: in the catalogs)
     "front_desk": N_("front desk"),
