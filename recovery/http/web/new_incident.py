@@ -16,7 +16,7 @@ from recovery.errors import CommandRejectedError, UnknownPlaybookError
 from recovery.http.web.context import CHANNEL_COOKIE, Viewer, signed_in, web
 from recovery.http.web.forms import read_form
 from recovery.http.web.i18n import LANGUAGE_NAMES, LOCALES
-from recovery.http.web.present import CHANNELS, cue_choices, humanise
+from recovery.http.web.present import CHANNELS, cue_choices
 from recovery.http.web.responses import WebRoute, redirect, render
 from recovery.http.web.shared import incident_url, validation_message
 from recovery.service.principal import Permission
@@ -26,19 +26,19 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 def type_choices(
     catalog: Catalog, used: dict[str, int]
-) -> tuple[list[tuple[str, list[tuple[str, str]]]], str | None]:
+) -> tuple[list[tuple[str, list[str]]], str | None]:
     """The incident types to offer, grouped under their playbook's title, each once; and the
     one to preselect. Types apply to a desk's properties by their industry (the part
     before the dot, `hotel` of `hotel.walked_guest`): those of the types already opened
     there. A property with no incident yet is offered every type, and none preselected,
     so no other industry's type is ever the default."""
     industries = {kind.partition(".")[0] for kind in used}
-    groups: dict[str, list[tuple[str, str]]] = {}
+    groups: dict[str, list[str]] = {}
     for kind in catalog.incident_types():
         if industries and kind.partition(".")[0] not in industries:
             continue
         title = catalog.for_incident_type(kind).said.title
-        groups.setdefault(title, []).append((kind, humanise(kind.partition(".")[2]).capitalize()))
+        groups.setdefault(title, []).append(kind)
     usual = max(used, key=lambda kind: (used[kind], kind)) if used else None
     return sorted(groups.items()), usual
 
